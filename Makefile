@@ -1,0 +1,54 @@
+# Two commands for users: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian packages the tests and the demo need; installed only when missing.
+DEBIAN_PACKAGES := mosquitto mosquitto-clients
+# Pure core packages: no homeassistant imports, mypy --strict.
+CORE_PACKAGES := custom_components/automationone/protocol simulator
+
+.PHONY: test demo bench deps venv lint typecheck pytest
+
+test: deps venv lint typecheck pytest
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Python 3.13: pyenv's 3.13.0 if present, else python3.13 on PATH.
+venv: $(VENV)/.stamp-requirements
+
+$(VENV)/.stamp-requirements: requirements_test.txt
+	@if [ ! -x $(PY) ]; then \
+	  py=""; \
+	  if command -v pyenv >/dev/null && [ -x "$$(pyenv root)/versions/3.13.0/bin/python" ]; then py="$$(pyenv root)/versions/3.13.0/bin/python"; \
+	  elif PYENV_VERSION=3.13.0 python3.13 -c '' 2>/dev/null; then py="$$(PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)')"; \
+	  else echo "Python 3.13 not found (pyenv 3.13.0 or python3.13 on PATH)"; exit 1; fi; \
+	  "$$py" -m venv $(VENV); \
+	fi
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements_test.txt
+	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict $(CORE_PACKAGES)
+
+# pytest exits 5 when it collects nothing; that is not a failure here.
+pytest: venv deps
+	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+demo: deps venv
+	$(PY) -m demo
+
+bench: deps venv
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -1,0 +1,455 @@
+"""Payloads of protocol v1: frozen dataclasses with parse_* and encode.
+
+Parsing is strict about what it uses and ignores unknown fields (see docs/protocol.md,
+"Unknown fields"). Nothing a device sends is evaluated or rendered as a template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import StrEnum
+import json
+import math
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from .errors import ErrorCode, ProtocolError
+from .schema import Validator, compile_schema, load_schema
+
+if TYPE_CHECKING:
+    from .topics import Topic
+
+PROTOCOL_VERSION: Final = 1
+MAX_PAYLOAD: Final = 1024
+MAX_LARGE_PAYLOAD: Final = 4096
+STATUS_ONLINE: Final = "online"
+STATUS_OFFLINE: Final = "offline"
+
+
+class Quality(StrEnum):
+    """Quality flag of a reading."""
+
+    GOOD = "good"
+    SUSPECT = "suspect"
+    BAD = "bad"
+    UNCALIBRATED = "uncalibrated"
+    STALE = "stale"
+
+
+class Reason(StrEnum):
+    """Why an actuator is in its state."""
+
+    COMMAND = "command"
+    DURATION = "duration"
+    MAX_RUNTIME = "max_runtime"
+    EMERGENCY = "emergency"
+    FAILSAFE = "failsafe"
+    BOOT = "boot"
+    CONFIG = "config"
+
+
+class Refusal(StrEnum):
+    """Why a device refused an actuator command."""
+
+    COOLDOWN = "cooldown"
+    RATE_LIMIT = "rate_limit"
+    EMERGENCY = "emergency"
+    MAX_RUNTIME = "max_runtime"
+    INVALID = "invalid"
+    UNKNOWN_GPIO = "unknown_gpio"
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError(ErrorCode.NOT_FINITE, "", f"{name} is not a JSON number")
+
+
+def _has_infinity(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_infinity(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_infinity(v) for v in value)
+    return False
+
+
+def decode(payload: bytes | str, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
+    """Decode a JSON object payload of at most `limit` bytes."""
+    size = len(payload.encode() if isinstance(payload, str) else payload)
+    if size > limit:
+        raise ProtocolError(ErrorCode.TOO_LARGE, "", f"{size} bytes > {limit}")
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as err:
+        # Only on the error path: tell non-finite numbers (NaN, 1e999) from broken JSON.
+        try:
+            lenient = json.loads(payload, parse_constant=_reject_constant)
+        except ValueError as inner:
+            if isinstance(inner, ProtocolError):
+                raise inner from None
+            raise ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err)) from None
+        if _has_infinity(lenient):
+            raise ProtocolError(ErrorCode.NOT_FINITE, "", "number overflows") from None
+        raise ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err)) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.NOT_OBJECT, "", "payload must be a JSON object")
+    version = data.get("v")
+    if version is None:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "v", "required")
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION, "v", f"expected {PROTOCOL_VERSION}")
+    return data
+
+
+class _Kind:
+    """A payload kind: its compiled schema and size limit."""
+
+    def __init__(self, schema: str, limit: int = MAX_PAYLOAD) -> None:
+        self.schema = schema
+        self.limit = limit
+        self.validate: Validator = compile_schema(load_schema(schema))
+
+    def parse(self, payload: bytes | str) -> dict[str, Any]:
+        result: dict[str, Any] = self.validate(decode(payload, self.limit), "")
+        del result["v"]
+        return result
+
+
+_ANNOUNCE = _Kind("announce")
+_HEARTBEAT = _Kind("heartbeat")
+_CONFIG = _Kind("config", MAX_LARGE_PAYLOAD)
+_CONFIG_ACK = _Kind("config_ack", MAX_LARGE_PAYLOAD)
+_SENSOR_DATA = _Kind("sensor_data")
+_SENSOR_BATCH = _Kind("sensor_batch", MAX_LARGE_PAYLOAD)
+_PROCESSED = _Kind("processed")
+_ACTUATOR_COMMAND = _Kind("actuator_command")
+_ACTUATOR_STATUS = _Kind("actuator_status")
+_SYSTEM_COMMAND = _Kind("system_command")
+_EMERGENCY = _Kind("emergency")
+
+
+def encode(message: Any) -> bytes:
+    """Serialise a top-level message dataclass: `v` first, None fields left out."""
+    return orjson.dumps({"v": PROTOCOL_VERSION} | _to_json(message))
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {
+            f.name: _to_json(item)
+            for f in fields(value)
+            if (item := getattr(value, f.name)) is not None
+        }
+    return value
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a device can do."""
+
+    sensors: int | None = None
+    actuators: int | None = None
+    batch: bool | None = None
+    buffer: int | None = None
+    on_device: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Retained hello of a device (MQTT discovery)."""
+
+    esp_id: str
+    board: str
+    fw: str
+    fw_version: str
+    mac: str
+    kaiser_id: str | None = None
+    name: str | None = None
+    caps: Capabilities | None = None
+
+
+def parse_announce(payload: bytes | str, topic: Topic | None = None) -> Announce:
+    """Parse an announce payload; with `topic`, its ids must match the topic's."""
+    d = _ANNOUNCE.parse(payload)
+    if topic is not None:
+        if d["esp_id"] != topic.esp_id:
+            raise ProtocolError(ErrorCode.ID_MISMATCH, "esp_id", "differs from the topic")
+        if d.get("kaiser_id", topic.kaiser_id) != topic.kaiser_id:
+            raise ProtocolError(ErrorCode.ID_MISMATCH, "kaiser_id", "differs from the topic")
+    return Announce(
+        esp_id=d["esp_id"],
+        board=d["board"],
+        fw=d["fw"],
+        fw_version=d["fw_version"],
+        mac=d["mac"],
+        kaiser_id=d.get("kaiser_id"),
+        name=d.get("name"),
+        caps=Capabilities(**d["caps"]) if "caps" in d else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Periodic health report."""
+
+    uptime_s: int
+    heap_free: int
+    rssi: int
+    heap_min: int | None = None
+    config_version: int | None = None
+    buffered: int | None = None
+    ts: int | None = None
+
+
+def parse_heartbeat(payload: bytes | str) -> Heartbeat:
+    """Parse a heartbeat payload."""
+    return Heartbeat(**_HEARTBEAT.parse(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class SensorConfig:
+    """One sensor in a device config."""
+
+    gpio: int
+    type: str
+    interval_ms: int
+    mode: str | None = None
+    addr: str | None = None
+    scl: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActuatorConfig:
+    """One actuator in a device config, with its on-device safety limits."""
+
+    gpio: int
+    type: str
+    inverted: bool | None = None
+    safe_state: int | None = None
+    max_runtime_s: int | None = None
+    cooldown_s: int | None = None
+    max_per_hour: int | None = None
+    failsafe_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """Desired configuration HA pushes to a device (retained)."""
+
+    version: int
+    sensors: tuple[SensorConfig, ...] = ()
+    actuators: tuple[ActuatorConfig, ...] = ()
+    heartbeat_s: int | None = None
+
+
+def parse_config(payload: bytes | str) -> DeviceConfig:
+    """Parse a config payload."""
+    d = _CONFIG.parse(payload)
+    return DeviceConfig(
+        version=d["version"],
+        sensors=tuple(SensorConfig(**s) for s in d["sensors"]),
+        actuators=tuple(ActuatorConfig(**a) for a in d["actuators"]),
+        heartbeat_s=d.get("heartbeat_s"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PinResult:
+    """The device's result for one pin of a config."""
+
+    kind: str
+    gpio: int
+    ok: bool
+    error: str | None = None
+    addr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigAck:
+    """Per-pin result of applying a config."""
+
+    version: int
+    ok: bool
+    results: tuple[PinResult, ...] = ()
+
+
+def parse_config_ack(payload: bytes | str) -> ConfigAck:
+    """Parse a config/ack payload."""
+    d = _CONFIG_ACK.parse(payload)
+    return ConfigAck(d["version"], d["ok"], tuple(PinResult(**r) for r in d["results"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One reading: `raw` for server-side processing, or `value` and `unit` from the device."""
+
+    gpio: int
+    raw: float | tuple[int, ...] | None = None
+    value: float | None = None
+    unit: str | None = None
+    addr: str | None = None
+    quality: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SensorData:
+    """Readings of one message (one for sensor/{gpio}/data, several for sensor/batch)."""
+
+    seq: int
+    readings: tuple[Reading, ...]
+    ts: int | None = None
+    replay: bool = False
+
+
+def _reading(d: dict[str, Any], gpio: int) -> Reading:
+    raw = d.get("raw")
+    return Reading(
+        gpio=gpio,
+        raw=tuple(raw) if isinstance(raw, list) else raw,
+        value=d.get("value"),
+        unit=d.get("unit"),
+        addr=d.get("addr"),
+        quality=d.get("quality"),
+    )
+
+
+def parse_sensor_data(payload: bytes | str, gpio: int) -> SensorData:
+    """Parse `sensor/{gpio}/data` (the pin comes from the topic)."""
+    d = _SENSOR_DATA.parse(payload)
+    return SensorData(d["seq"], (_reading(d, gpio),), d.get("ts"), d.get("replay", False))
+
+
+def parse_sensor_batch(payload: bytes | str) -> SensorData:
+    """Parse `sensor/batch`."""
+    d = _SENSOR_BATCH.parse(payload)
+    readings = tuple(_reading(r, r["gpio"]) for r in d["readings"])
+    return SensorData(d["seq"], readings, d.get("ts"), d.get("replay", False))
+
+
+def _sensor_head(data: SensorData) -> dict[str, Any]:
+    head: dict[str, Any] = {"v": PROTOCOL_VERSION, "seq": data.seq}
+    if data.ts is not None:
+        head["ts"] = data.ts
+    if data.replay:
+        head["replay"] = True
+    return head
+
+
+def encode_sensor_data(data: SensorData) -> bytes:
+    """Payload for `sensor/{gpio}/data`: exactly one reading, its pin in the topic."""
+    (reading,) = data.readings
+    item = _to_json(reading)
+    del item["gpio"]
+    return orjson.dumps(_sensor_head(data) | item)
+
+
+def encode_sensor_batch(data: SensorData) -> bytes:
+    """Payload for `sensor/batch`: the readings of one sample cycle."""
+    return orjson.dumps(_sensor_head(data) | {"readings": _to_json(data.readings)})
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """Processed value sent back to the device."""
+
+    value: float
+    unit: str
+    quality: str
+    seq: int | None = None
+    addr: str | None = None
+
+
+def parse_processed(payload: bytes | str) -> Processed:
+    """Parse a processed-value payload."""
+    return Processed(**_PROCESSED.parse(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class ActuatorCommand:
+    """Command for one actuator."""
+
+    action: str
+    value: int | None = None
+    duration_s: float | None = None
+    cmd_id: str | None = None
+    source: str | None = None
+
+
+def parse_actuator_command(payload: bytes | str) -> ActuatorCommand:
+    """Parse an actuator command; `set` needs a value, `pulse` a duration."""
+    d = _ACTUATOR_COMMAND.parse(payload)
+    if d["action"] == "set" and "value" not in d:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "value", "required for action 'set'")
+    if d["action"] == "pulse" and "duration_s" not in d:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "duration_s", "required for 'pulse'")
+    return ActuatorCommand(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class ActuatorStatus:
+    """The device's actuator state: the truth HA follows."""
+
+    state: bool
+    value: int
+    reason: str
+    refused: str | None = None
+    cmd_id: str | None = None
+    runtime_s: float | None = None
+    activations: int | None = None
+    until_s: float | None = None
+    ts: int | None = None
+
+
+def parse_actuator_status(payload: bytes | str) -> ActuatorStatus:
+    """Parse an actuator status payload."""
+    return ActuatorStatus(**_ACTUATOR_STATUS.parse(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class SystemCommand:
+    """Device-wide command."""
+
+    cmd: str
+    url: str | None = None
+    cmd_id: str | None = None
+
+
+def parse_system_command(payload: bytes | str) -> SystemCommand:
+    """Parse a system command; `ota` needs a URL."""
+    d = _SYSTEM_COMMAND.parse(payload)
+    if d["cmd"] == "ota" and "url" not in d:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "url", "required for 'ota'")
+    return SystemCommand(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    """Broadcast emergency stop or clear."""
+
+    action: str
+    reason: str | None = None
+    ts: int | None = None
+
+
+def parse_emergency(payload: bytes | str) -> Emergency:
+    """Parse an emergency broadcast."""
+    return Emergency(**_EMERGENCY.parse(payload))
+
+
+def parse_status(payload: bytes | str) -> bool:
+    """Parse the retained LWT status: True for online."""
+    text = payload.decode(errors="replace") if isinstance(payload, bytes) else payload
+    if text == STATUS_ONLINE:
+        return True
+    if text == STATUS_OFFLINE:
+        return False
+    raise ProtocolError(ErrorCode.BAD_VALUE, "", "status must be 'online' or 'offline'")
