@@ -8,9 +8,14 @@ DEBIAN_PACKAGES := mosquitto mosquitto-clients
 # Pure core packages: no homeassistant imports, mypy --strict.
 CORE_PACKAGES := custom_components/automationone/protocol simulator
 
+# Parts own their checks in an included makefile that appends to EXTRA_TESTS and DEBIAN_PACKAGES.
+EXTRA_TESTS :=
+-include firmware/firmware.mk
+-include esphome_configs/esphome.mk
+
 .PHONY: test demo bench deps venv lint typecheck pytest
 
-test: deps venv lint typecheck pytest
+test: deps venv lint typecheck pytest $(EXTRA_TESTS)
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \

@@ -15,7 +15,7 @@ import pytest
 from custom_components.automationone import protocol as p
 from custom_components.automationone.protocol.schema import SCHEMA_DIR, load_schema
 
-from .protocol_vectors import load
+from ..protocol_vectors import load
 
 PAYLOADS = load("payloads")
 TOPICS = load("topics")
