@@ -52,8 +52,13 @@ typecheck: venv
 pytest: venv deps
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
-demo: deps venv
-	$(PY) -m demo
+demo: deps venv $(VENV)/.stamp-demo
+	$(PY) -m demo $(DEMO_ARGS)
+
+# The real Home Assistant process needs the frontend too (requirements_demo.txt).
+$(VENV)/.stamp-demo: requirements_demo.txt requirements_test.txt $(VENV)/.stamp-requirements
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements_demo.txt
+	touch $@
 
 bench: deps venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
