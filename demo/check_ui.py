@@ -1,0 +1,47 @@
+"""Check a running `make demo` in headless Chromium, as a new user would (not part of CI).
+
+`python -m demo.check_ui [URL]`: installs Debian chromium and npm playwright-core (into
+demo/run/ui-check) when missing, then runs demo/check_ui.mjs, which logs in as demo/demo and
+writes screenshots to demo/run/screens/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+
+HERE = Path(__file__).resolve().parent
+MODULES = HERE / "run" / "ui-check"
+PLAYWRIGHT = "playwright-core@1.65.1"
+
+
+def main() -> int:
+    if not Path("/usr/bin/chromium").exists():
+        print("installing Debian chromium ...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    if not (MODULES / "node_modules" / "playwright-core").exists():
+        if not shutil.which("npm"):
+            print("npm not found: apt-get install nodejs npm", file=sys.stderr)
+            return 1
+        MODULES.mkdir(parents=True, exist_ok=True)
+        (MODULES / "package.json").write_text('{"private": true}\n')
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", PLAYWRIGHT],
+            cwd=MODULES,
+            check=True,
+        )
+    return subprocess.run(
+        ["node", str(HERE / "check_ui.mjs"), *sys.argv[1:]], check=False
+    ).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
