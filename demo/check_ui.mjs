@@ -8,7 +8,7 @@
 // "Discovered"), the AutomationOne integration page, its first device and the automation editor.
 // Screenshots go to demo/run/screens/. Exit code 1 if an expected text is missing.
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17,9 +17,14 @@ const moduleDir = process.env.UI_CHECK_MODULES || path.join(here, "run", "ui-che
 const require = createRequire(path.join(moduleDir, "package.json"));
 const { chromium } = require("playwright-core");
 
-const url = (process.argv[2] || process.env.DEMO_URL || "http://127.0.0.1:8123").replace(/\/$/, "");
-const user = process.env.DEMO_USER || "demo";
-const password = process.env.DEMO_PASSWORD || "demo";
+// demo/run/demo.json is written by a running demo: its URL (the port may not be 8123) and login.
+let running = {};
+try {
+  running = JSON.parse(readFileSync(path.join(here, "run", "demo.json"), "utf8"));
+} catch {}
+const url = (process.argv[2] || running.url || "http://127.0.0.1:8123").replace(/\/$/, "");
+const user = process.env.DEMO_USER || running.username || "demo";
+const password = process.env.DEMO_PASSWORD || running.password || "demo";
 const outDir = process.env.SCREENS_DIR || path.join(here, "run", "screens");
 mkdirSync(outDir, { recursive: true });
 

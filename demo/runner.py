@@ -233,7 +233,13 @@ class Demo:
                 }
             )
         else:
-            await hass.login(USERNAME, PASSWORD)
+            try:
+                await hass.login(USERNAME, PASSWORD)
+            except HassError as err:
+                raise HassError(
+                    f"{err}\n(the demo logs in as {USERNAME}/{PASSWORD}; if you changed that"
+                    " password, start over with `make demo DEMO_ARGS=--fresh`)"
+                ) from err
         if steps is not None:
             for step in ("core_config", "analytics", "integration"):
                 if not steps.get(step, False):
@@ -352,6 +358,11 @@ class Demo:
         finally:
             await hass.close()
         ready = time.monotonic() - self.started
+        (RUN / "demo.json").write_text(
+            json.dumps(
+                {"url": url, "username": USERNAME, "password": PASSWORD, "mqtt": broker_port}
+            )
+        )
         banner = [
             "",
             "=" * 72,
@@ -430,8 +441,14 @@ async def _main(args: argparse.Namespace) -> int:
                 print(f"[demo] {exc.code}", file=sys.stderr, flush=True)
             code = 1
     finally:
-        # A second Ctrl-C while stopping kills whatever is left.
+        # A second Ctrl-C while stopping kills whatever is left (not one that arrives within a
+        # second of the first: `timeout` and some shells deliver one Ctrl-C twice).
+        first_signal = time.monotonic()
+
         def kill_all() -> None:
+            if time.monotonic() - first_signal < 1:
+                return
+            log("second signal: killing what is left")
             for child in demo.children:
                 with contextlib.suppress(ProcessLookupError):
                     child.proc.kill()
@@ -439,6 +456,7 @@ async def _main(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, kill_all)
         await demo.stop()
+        (RUN / "demo.json").unlink(missing_ok=True)
     return code
 
 
