@@ -1,0 +1,112 @@
+"""AutomationOne: ESP32 sensor and actuator networks over MQTT."""
+
+from __future__ import annotations
+
+from homeassistant.components import mqtt
+from homeassistant.const import CONF_MAC, CONF_NAME, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+
+from .const import BOARD_MODELS, CONF_BOARD, CONF_ESP_ID, CONF_KAISER_ID, DOMAIN, MANUFACTURER
+from .data import AutomationOneConfigEntry, AutomationOneData
+from .hub import async_register
+from .protocol import DEFAULT_KAISER_ID, Announce
+from .protocol.device import DeviceState, PublishFn
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+
+
+def _publisher(hass: HomeAssistant) -> PublishFn:
+    async def publish(topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        await mqtt.async_publish(hass, topic, payload, qos, retain)
+
+    return publish
+
+
+def relay_identifier(kaiser_id: str) -> tuple[str, str]:
+    """Device registry identifier of a Kaiser relay node."""
+    return (DOMAIN, f"kaiser-{kaiser_id}")
+
+
+@callback
+def _register_device(
+    hass: HomeAssistant, entry: AutomationOneConfigEntry, announce: Announce | None
+) -> None:
+    registry = dr.async_get(hass)
+    kaiser_id = entry.data[CONF_KAISER_ID]
+    via_device = None
+    if kaiser_id != DEFAULT_KAISER_ID:
+        via_device = relay_identifier(kaiser_id)
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={via_device},
+            manufacturer="AutomationOne",
+            model="Kaiser relay",
+            name=f"Kaiser {kaiser_id}",
+        )
+    board = entry.data[CONF_BOARD]
+    registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.data[CONF_MAC])},
+        connections={(dr.CONNECTION_NETWORK_MAC, entry.data[CONF_MAC])},
+        manufacturer=MANUFACTURER,
+        model=BOARD_MODELS.get(board, board),
+        model_id=board,
+        name=entry.data[CONF_NAME],
+        sw_version=f"{announce.fw} {announce.fw_version}" if announce else None,
+        via_device=via_device,
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
+    """Follow one ESP."""
+    if not await mqtt.async_wait_for_mqtt_client(hass):
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
+    device = DeviceState(
+        esp_id=entry.data[CONF_ESP_ID],
+        kaiser_id=entry.data[CONF_KAISER_ID],
+        publish=_publisher(hass),
+    )
+    entry.runtime_data = AutomationOneData(device=device)
+    _register_device(hass, entry, None)
+
+    @callback
+    def on_announce(announce: Announce) -> None:
+        # A device may move behind a relay or get new firmware: keep the registry current.
+        if device.kaiser_id != entry.data[CONF_KAISER_ID]:
+            hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
+            )
+        _register_device(hass, entry, announce)
+
+    entry.async_on_unload(device.add_announce_listener(on_announce))
+    entry.async_on_unload(await async_register(hass, device))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
+    """Stop following an ESP."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
+    """Clear the device's retained topics, so it is not rediscovered from stale messages."""
+    if not await mqtt.async_wait_for_mqtt_client(hass):
+        return
+    device = DeviceState(
+        esp_id=entry.data[CONF_ESP_ID],
+        kaiser_id=entry.data[CONF_KAISER_ID],
+        publish=_publisher(hass),
+    )
+    await device.clear_retained()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: AutomationOneConfigEntry, device_entry: dr.DeviceEntry
+) -> bool:
+    """Allow removing a relay device that no ESP of this entry uses any more."""
+    return relay_identifier(entry.data[CONF_KAISER_ID]) not in device_entry.identifiers and (
+        (DOMAIN, entry.data[CONF_MAC]) not in device_entry.identifiers
+    )

@@ -1,0 +1,178 @@
+"""Config flow: MQTT discovery of announcing ESPs, or a manual ESP id."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_MAC, CONF_NAME
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+import voluptuous as vol
+
+from .const import (
+    ANNOUNCE_WAIT_S,
+    BOARD_MODELS,
+    CONF_BOARD,
+    CONF_ESP_ID,
+    CONF_KAISER_ID,
+    DOMAIN,
+)
+from .hub import payload_bytes
+from .protocol import (
+    DEFAULT_KAISER_ID,
+    Announce,
+    ProtocolError,
+    TopicKind,
+    device_topic,
+    parse_announce,
+    parse_topic,
+    validate_id,
+)
+
+USER_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_ESP_ID): str,
+        vol.Required(CONF_KAISER_ID, default=DEFAULT_KAISER_ID): str,
+    }
+)
+
+
+class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
+    """One config entry per ESP, keyed by its MAC."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with no device."""
+        self._announce: Announce | None = None
+        self._kaiser_id = DEFAULT_KAISER_ID
+
+    async def async_step_mqtt(self, discovery_info: MqttServiceInfo) -> ConfigFlowResult:
+        """A device announced itself on `kaiser/+/esp/+/announce`."""
+        if not discovery_info.payload:
+            # An empty retained announce is a device being removed, not a new one.
+            return self.async_abort(reason="device_removed")
+        payload = discovery_info.payload
+        try:
+            topic = parse_topic(discovery_info.topic)
+            announce = parse_announce(payload if isinstance(payload, bytes | str) else b"", topic)
+        except ProtocolError as err:
+            return self.async_abort(
+                reason="invalid_announce", description_placeholders={"error": str(err)}
+            )
+        return await self._async_found(announce, topic.kaiser_id)
+
+    async def _async_found(
+        self, announce: Announce, kaiser_id: str, *, manual: bool = False
+    ) -> ConfigFlowResult:
+        if announce.board not in BOARD_MODELS:
+            return self.async_abort(
+                reason="unsupported_board", description_placeholders={"board": announce.board}
+            )
+        # The device's retained announce may have started a discovery flow already; a user who
+        # enters the id by hand should not be turned away by it.
+        await self.async_set_unique_id(format_mac(announce.mac), raise_on_progress=not manual)
+        self._abort_if_unique_id_configured(
+            updates={CONF_ESP_ID: announce.esp_id, CONF_KAISER_ID: kaiser_id}
+        )
+        self._announce = announce
+        self._kaiser_id = kaiser_id
+        self.context["title_placeholders"] = {"name": self._device_name}
+        return await self.async_step_confirm()
+
+    @property
+    def _device_name(self) -> str:
+        assert self._announce is not None
+        return self._announce.name or self._announce.esp_id
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask the user to add the discovered device."""
+        assert self._announce is not None
+        if user_input is not None:
+            return self._async_create()
+        self._set_confirm_only()
+        announce = self._announce
+        return self.async_show_form(
+            step_id="confirm",
+            description_placeholders={
+                "name": self._device_name,
+                "esp_id": announce.esp_id,
+                "board": BOARD_MODELS[announce.board],
+                "firmware": f"{announce.fw} {announce.fw_version}",
+            },
+        )
+
+    @callback
+    def _async_create(self) -> ConfigFlowResult:
+        assert self._announce is not None
+        announce = self._announce
+        return self.async_create_entry(
+            title=self._device_name,
+            data={
+                CONF_ESP_ID: announce.esp_id,
+                CONF_KAISER_ID: self._kaiser_id,
+                CONF_MAC: format_mac(announce.mac),
+                CONF_BOARD: announce.board,
+                CONF_NAME: self._device_name,
+            },
+        )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add a device by its ESP id: HA looks for its retained announce on the broker."""
+        if not self.hass.config_entries.async_entries("mqtt"):
+            return self.async_abort(reason="mqtt_not_configured")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            esp_id = user_input[CONF_ESP_ID].strip()
+            kaiser_id = user_input[CONF_KAISER_ID].strip()
+            try:
+                validate_id(esp_id, CONF_ESP_ID)
+                validate_id(kaiser_id, CONF_KAISER_ID)
+            except ProtocolError:
+                errors["base"] = "invalid_id"
+            else:
+                if not await mqtt.async_wait_for_mqtt_client(self.hass):
+                    errors["base"] = "mqtt_not_connected"
+                else:
+                    result = await self._async_fetch_announce(kaiser_id, esp_id, errors)
+                    if result is not None:
+                        return await self._async_found(result, kaiser_id, manual=True)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def _async_fetch_announce(
+        self, kaiser_id: str, esp_id: str, errors: dict[str, str]
+    ) -> Announce | None:
+        """Read the device's retained announce; fill `errors` if there is none or it is bad."""
+        topic = device_topic(kaiser_id, esp_id, TopicKind.ANNOUNCE)
+        received: asyncio.Future[bytes] = self.hass.loop.create_future()
+
+        @callback
+        def on_message(msg: mqtt.ReceiveMessage) -> None:
+            if not received.done() and msg.payload:
+                received.set_result(payload_bytes(msg.payload))
+
+        unsubscribe = await mqtt.async_subscribe(self.hass, topic, on_message, qos=1, encoding=None)
+        try:
+            async with asyncio.timeout(ANNOUNCE_WAIT_S):
+                payload = await received
+        except TimeoutError:
+            errors["base"] = "no_announce"
+            return None
+        finally:
+            unsubscribe()
+        try:
+            return parse_announce(payload, parse_topic(topic))
+        except ProtocolError:
+            errors["base"] = "invalid_announce"
+            return None

@@ -1,0 +1,35 @@
+"""Diagnostics of one ESP, with the MAC redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_MAC
+from homeassistant.core import HomeAssistant
+
+from .data import AutomationOneConfigEntry
+
+TO_REDACT = {CONF_MAC, "mac"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: AutomationOneConfigEntry
+) -> dict[str, Any]:
+    """Entry data, the last announce and heartbeat, and what the device sent that we dropped."""
+    device = entry.runtime_data.device
+    return {
+        "entry": async_redact_data(dict(entry.data), TO_REDACT),
+        "device": {
+            "online": device.online,
+            "broker_connected": device.broker_connected,
+            "kaiser_id": device.kaiser_id,
+            "announce": async_redact_data(asdict(device.announce), TO_REDACT)
+            if device.announce
+            else None,
+            "heartbeat": asdict(device.heartbeat) if device.heartbeat else None,
+            "rejected_messages": dict(device.rejected),
+            "last_error": device.last_error,
+        },
+    }

@@ -1,0 +1,111 @@
+"""One MQTT subscription for all AutomationOne devices, routed by ESP id.
+
+A subscription per device or entity would not scale to hundreds of devices (DESIGN.md), so the
+first entry subscribes to every device topic and the last one to unload unsubscribes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import logging
+
+from homeassistant.components import mqtt
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN
+from .protocol import ProtocolError, Topic, TopicKind, parse_topic
+from .protocol.device import DeviceState
+from .protocol.topics import device_subscription
+
+_LOGGER = logging.getLogger(__name__)
+
+DATA_HUB: HassKey[Hub] = HassKey(DOMAIN)
+
+# Retained kinds remembered for devices no entry follows yet: the broker sends retained
+# messages once, when the shared subscription is made, which may be before the entry exists.
+REMEMBERED_KINDS = frozenset({TopicKind.ANNOUNCE, TopicKind.STATUS})
+MAX_REMEMBERED_DEVICES = 4096
+
+
+def payload_bytes(payload: str | bytes | bytearray) -> bytes:
+    """MQTT payloads arrive as bytes with encoding=None; be safe with the other types."""
+    return payload.encode() if isinstance(payload, str) else bytes(payload)
+
+
+@dataclass(slots=True)
+class Hub:
+    """Routes device messages to the DeviceState of their config entry."""
+
+    devices: dict[str, DeviceState] = field(default_factory=dict)
+    unsubscribe: Callable[[], None] | None = None
+    unsubscribe_connection: Callable[[], None] | None = None
+    dropped_topics: int = 0
+    remembered: OrderedDict[str, dict[TopicKind, tuple[Topic, bytes]]] = field(
+        default_factory=OrderedDict
+    )
+
+    @callback
+    def route(self, msg: mqtt.ReceiveMessage) -> None:
+        """Hand a message to its device; drop it if no entry follows that device."""
+        try:
+            topic = parse_topic(msg.topic)
+        except ProtocolError as err:
+            self.dropped_topics += 1
+            _LOGGER.debug("Ignoring %s: %s", msg.topic[:120], err)
+            return
+        payload = payload_bytes(msg.payload)
+        if topic.kind in REMEMBERED_KINDS:
+            self.remember(topic, payload)
+        device = self.devices.get(topic.esp_id)
+        if device is not None:
+            device.handle(topic, payload)
+
+    def remember(self, topic: Topic, payload: bytes) -> None:
+        """Keep the latest retained-kind message per device, bounded against id floods."""
+        slot = self.remembered.get(topic.esp_id)
+        if slot is None:
+            slot = self.remembered[topic.esp_id] = {}
+            if len(self.remembered) > MAX_REMEMBERED_DEVICES:
+                self.remembered.popitem(last=False)
+        slot[topic.kind] = (topic, payload)
+
+    @callback
+    def connection_changed(self, connected: bool) -> None:
+        """Tell every device that HA's broker link went up or down."""
+        for device in self.devices.values():
+            device.set_broker_connected(connected)
+
+
+async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[], None]:
+    """Follow `device`; returns the callback that stops following it."""
+    hub = hass.data.get(DATA_HUB)
+    if hub is None:
+        hub = hass.data[DATA_HUB] = Hub()
+    if hub.unsubscribe is None:
+        hub.unsubscribe = await mqtt.async_subscribe(
+            hass, device_subscription(), hub.route, qos=1, encoding=None
+        )
+        hub.unsubscribe_connection = mqtt.async_subscribe_connection_status(
+            hass, hub.connection_changed
+        )
+    hub.devices[device.esp_id] = device
+    device.set_broker_connected(mqtt.is_connected(hass))
+    for kind in (TopicKind.ANNOUNCE, TopicKind.STATUS):
+        if (seen := hub.remembered.get(device.esp_id, {}).get(kind)) is not None:
+            device.handle(*seen)
+
+    @callback
+    def unregister() -> None:
+        if hub.devices.get(device.esp_id) is device:
+            del hub.devices[device.esp_id]
+        if not hub.devices:
+            if hub.unsubscribe is not None:
+                hub.unsubscribe()
+            if hub.unsubscribe_connection is not None:
+                hub.unsubscribe_connection()
+            hass.data.pop(DATA_HUB, None)
+
+    return unregister

@@ -1,0 +1,137 @@
+"""State of one ESP as HA sees it, fed by its MQTT messages (no Home Assistant imports).
+
+The HA shell hands in a publish function and subscribes once for all devices; this model
+decodes, keeps the latest state, counts what it rejects and tells listeners about changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+import logging
+import time
+
+from .errors import ProtocolError
+from .messages import (
+    Announce,
+    Heartbeat,
+    SystemCommand,
+    encode,
+    parse_announce,
+    parse_heartbeat,
+    parse_status,
+)
+from .topics import Topic, TopicKind, device_topic
+
+_LOGGER = logging.getLogger(__name__)
+
+type PublishFn = Callable[[str, bytes, int, bool], Awaitable[None]]
+"""publish(topic, payload, qos, retain), handed in by the HA shell."""
+
+# Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
+RETAINED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.CONFIG, TopicKind.CONFIG_ACK)
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """What HA knows about one ESP."""
+
+    esp_id: str
+    kaiser_id: str
+    publish: PublishFn
+    announce: Announce | None = None
+    heartbeat: Heartbeat | None = None
+    heartbeat_at: float | None = None
+    online: bool | None = None
+    broker_connected: bool = True
+    rejected: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+    _listeners: list[Callable[[], None]] = field(default_factory=list)
+    _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
+
+    @property
+    def available(self) -> bool:
+        """True while the device says it is online and HA is connected to the broker."""
+        return bool(self.online) and self.broker_connected
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after every state change; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def add_announce_listener(self, listener: Callable[[Announce], None]) -> Callable[[], None]:
+        """Call `listener` with every valid announce (e.g. to update the device registry)."""
+        self._announce_listeners.append(listener)
+        return lambda: self._announce_listeners.remove(listener)
+
+    def set_broker_connected(self, connected: bool) -> None:
+        """HA's own link to the broker went up or down."""
+        if connected != self.broker_connected:
+            self.broker_connected = connected
+            self._notify()
+
+    def handle(self, topic: Topic, payload: bytes) -> None:
+        """Apply one message of this device; bad ones are counted and dropped."""
+        try:
+            changed = self._apply(topic, payload)
+        except ProtocolError as err:
+            self._reject(topic, err)
+            return
+        if changed:
+            self._notify()
+
+    def _apply(self, topic: Topic, payload: bytes) -> bool:
+        kind = topic.kind
+        if kind is TopicKind.HEARTBEAT:
+            self.heartbeat = parse_heartbeat(payload)
+            self.heartbeat_at = time.monotonic()
+            return True
+        if kind is TopicKind.STATUS:
+            if not payload:  # retained status cleared
+                return False
+            online = parse_status(payload)
+            changed = online != self.online
+            self.online = online
+            return changed
+        if kind is TopicKind.ANNOUNCE:
+            if not payload:  # retained announce cleared: the device is being removed
+                return False
+            announce = parse_announce(payload, topic)
+            self.announce = announce
+            self.kaiser_id = topic.kaiser_id
+            for listener in list(self._announce_listeners):
+                listener(announce)
+            return True
+        return False  # topics of later features, or HA's own publications echoed back
+
+    def _reject(self, topic: Topic, err: ProtocolError) -> None:
+        self.rejected[err.code.value] += 1
+        self.last_error = f"{topic.kind.value}: {err}"
+        # Warn once per error code; a flooding device must not flood the log.
+        level = logging.WARNING if self.rejected[err.code.value] == 1 else logging.DEBUG
+        _LOGGER.log(level, "Dropped %s from %s: %s", topic.kind.value, self.esp_id, err)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def topic(self, kind: TopicKind, gpio: int | None = None) -> str:
+        """A topic of this device under its current kaiser."""
+        return device_topic(self.kaiser_id, self.esp_id, kind, gpio)
+
+    async def restart(self) -> None:
+        """Ask the device to restart."""
+        await self.publish(
+            self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
+        )
+
+    async def clear_retained(self) -> None:
+        """Remove every retained message of this device from the broker."""
+        for kind in RETAINED_KINDS:
+            await self.publish(self.topic(kind), b"", 1, True)
+
+    def mark_offline(self) -> None:
+        """Forget the online state (used when HA stops following the device)."""
+        self.online = False
+        self._notify()

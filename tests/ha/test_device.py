@@ -1,0 +1,322 @@
+"""Device, entities and lifecycle of one ESP, with HA's MQTT mocked."""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import call, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    async_fire_mqtt_message,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MqttMockHAClient,
+    WebSocketGenerator,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.automationone.const import DOMAIN
+
+from .common import ANNOUNCE, BASE, ESP_ID, HEARTBEAT, MAC, announce, mock_entry, setup_entry
+
+CONNECTIVITY = "binary_sensor.greenhouse_1_connectivity"
+RSSI = "sensor.greenhouse_1_wifi_signal"
+HEAP = "sensor.greenhouse_1_free_memory"
+BOOT = "sensor.greenhouse_1_last_restart"
+RESTART = "button.greenhouse_1_restart"
+
+
+def online(hass: HomeAssistant, heartbeat: str = HEARTBEAT) -> None:
+    """The device's retained messages and one heartbeat."""
+    async_fire_mqtt_message(hass, f"{BASE}/announce", ANNOUNCE, retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/status", "online", retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/heartbeat", heartbeat)
+
+
+@pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR])
+async def test_entities_snapshot(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    freezer: FrozenDateTimeFactory,
+    platform: Platform,
+) -> None:
+    """Registry entries and states of every entity of an online device."""
+    with patch("custom_components.automationone.PLATFORMS", [platform]):
+        entry = await setup_entry(hass)
+    # Time is frozen only after setup: freezing it during the first import of MQTT breaks it.
+    freezer.move_to("2026-11-27 12:00:00+00:00")
+    online(hass)
+    await hass.async_block_till_done()
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def test_device_registry(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, device_registry: dr.DeviceRegistry
+) -> None:
+    """The ESP is one device with board, firmware and MAC; firmware follows announces."""
+    await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    assert device is not None
+    assert (device.manufacturer, device.model, device.model_id, device.name) == (
+        "Espressif",
+        "ESP32-WROOM-32 (esp32dev)",
+        "esp32dev",
+        "Greenhouse 1",
+    )
+    assert device.sw_version == "automationone 0.1.0"
+    assert (dr.CONNECTION_NETWORK_MAC, MAC) in device.connections
+    assert device.via_device_id is None
+
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(fw_version="0.2.0"))
+    await hass.async_block_till_done()
+    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    assert device is not None
+    assert device.sw_version == "automationone 0.2.0"
+
+
+async def test_device_behind_relay(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, device_registry: dr.DeviceRegistry
+) -> None:
+    """A device behind a Kaiser relay hangs below the relay's device."""
+    await setup_entry(hass, kaiser_id="relay1")
+    relay = device_registry.async_get_device(identifiers={(DOMAIN, "kaiser-relay1")})
+    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    assert relay is not None
+    assert device is not None
+    assert device.via_device_id == relay.id
+
+
+async def test_moving_behind_relay_updates_entry(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, device_registry: dr.DeviceRegistry
+) -> None:
+    """An announce under another kaiser moves the device there, commands follow."""
+    entry = await setup_entry(hass)
+    async_fire_mqtt_message(
+        hass, f"kaiser/relay1/esp/{ESP_ID}/announce", announce(kaiser_id="relay1")
+    )
+    await hass.async_block_till_done()
+    assert entry.data["kaiser_id"] == "relay1"
+    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    relay = device_registry.async_get_device(identifiers={(DOMAIN, "kaiser-relay1")})
+    assert device is not None
+    assert relay is not None
+    assert device.via_device_id == relay.id
+    async_fire_mqtt_message(hass, f"kaiser/relay1/esp/{ESP_ID}/status", "online")
+    await hass.async_block_till_done()
+    await hass.services.async_call("button", "press", {"entity_id": RESTART}, blocking=True)
+    mqtt_mock.async_publish.assert_called_with(
+        f"kaiser/relay1/esp/{ESP_ID}/system/command", b'{"v":1,"cmd":"restart"}', 1, False
+    )
+
+
+async def test_availability_follows_lwt_and_broker(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Entities go unavailable on the LWT and when HA loses the broker."""
+    await setup_entry(hass)
+    assert hass.states.get(CONNECTIVITY).state == STATE_UNAVAILABLE
+    assert hass.states.get(RSSI).state == STATE_UNAVAILABLE
+    online(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(CONNECTIVITY).state == STATE_ON
+    assert hass.states.get(RSSI).state == "-61"
+    assert hass.states.get(HEAP).state == "177.734375"  # KiB
+
+    async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
+    await hass.async_block_till_done()
+    assert hass.states.get(CONNECTIVITY).state == STATE_OFF
+    assert hass.states.get(RSSI).state == STATE_UNAVAILABLE
+    assert hass.states.get(RESTART).state == STATE_UNAVAILABLE
+
+    async_fire_mqtt_message(hass, f"{BASE}/status", "online")
+    await hass.async_block_till_done()
+    assert hass.states.get(RSSI).state == "-61"
+
+    async_dispatcher_send(hass, mqtt.MQTT_CONNECTION_STATE, False)
+    await hass.async_block_till_done()
+    assert hass.states.get(CONNECTIVITY).state == STATE_OFF
+    assert hass.states.get(RSSI).state == STATE_UNAVAILABLE
+    async_dispatcher_send(hass, mqtt.MQTT_CONNECTION_STATE, True)
+    await hass.async_block_till_done()
+    assert hass.states.get(CONNECTIVITY).state == STATE_ON
+
+
+async def test_retained_status_before_entry_exists(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A second device's retained status, delivered before its entry, is not lost."""
+    first = await setup_entry(hass)
+    other = "esp-d4e5f6"
+    async_fire_mqtt_message(hass, f"kaiser/god/esp/{other}/status", "online", retain=True)
+    await hass.async_block_till_done()
+    second = mock_entry()
+    second.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        second,
+        unique_id="24:0a:c4:d4:e5:f6",
+        data={**second.data, "esp_id": other, "mac": "24:0a:c4:d4:e5:f6", "name": "Second"},
+        title="Second",
+    )
+    assert await hass.config_entries.async_setup(second.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.second_connectivity").state == STATE_ON
+    assert first.state is ConfigEntryState.LOADED
+
+
+async def test_uptime_moves_only_on_restart(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """The boot time ignores heartbeat jitter and jumps on a restart."""
+    await setup_entry(hass)
+    freezer.move_to("2026-11-27 12:00:00+00:00")
+    online(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(BOOT).state == "2026-11-27T11:00:00+00:00"
+    freezer.tick(65)
+    beat = json.loads(HEARTBEAT) | {"uptime_s": 3600 + 60}
+    async_fire_mqtt_message(hass, f"{BASE}/heartbeat", json.dumps(beat))
+    await hass.async_block_till_done()
+    assert hass.states.get(BOOT).state == "2026-11-27T11:00:00+00:00"
+    beat["uptime_s"] = 10
+    async_fire_mqtt_message(hass, f"{BASE}/heartbeat", json.dumps(beat))
+    await hass.async_block_till_done()
+    assert hass.states.get(BOOT).state == "2026-11-27T12:00:55+00:00"
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        (f"{BASE}/heartbeat", "{broken"),
+        (f"{BASE}/heartbeat", '{"v":1,"uptime_s":NaN,"heap_free":1,"rssi":-1}'),
+        (f"{BASE}/heartbeat", json.dumps({"v": 1, "uptime_s": 1, "heap_free": 1, "rssi": 9})),
+        (f"{BASE}/heartbeat", json.dumps({"v": 1, "pad": "x" * 2000})),
+        (f"{BASE}/status", "maybe"),
+        (f"{BASE}/announce", announce(esp_id="someone-else")),
+    ],
+    ids=["malformed", "nan", "out-of-range", "oversized", "bad-status", "foreign-announce"],
+)
+async def test_bad_messages_change_nothing(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, topic: str, payload: str
+) -> None:
+    """A bad message is dropped and counted; the last good state stays."""
+    entry = await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    async_fire_mqtt_message(hass, topic, payload)
+    await hass.async_block_till_done()
+    assert hass.states.get(RSSI).state == "-61"
+    assert hass.states.get(CONNECTIVITY).state == STATE_ON
+    assert sum(entry.runtime_data.device.rejected.values()) == 1
+
+
+async def test_wildcard_topics_are_ignored(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Messages on topics outside protocol v1 reach no device."""
+    entry = await setup_entry(hass)
+    async_fire_mqtt_message(hass, "kaiser/god/esp/esp-a1b2c3/sensor/99/data", "{}")
+    async_fire_mqtt_message(hass, "kaiser/god/esp/esp-a1b2c3/whatever", "{}")
+    await hass.async_block_till_done()
+    assert not entry.runtime_data.device.rejected
+    assert hass.states.get(CONNECTIVITY).state == STATE_UNAVAILABLE
+
+
+async def test_restart_button(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
+    """The restart button sends a system command."""
+    await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    await hass.services.async_call("button", "press", {"entity_id": RESTART}, blocking=True)
+    mqtt_mock.async_publish.assert_called_with(
+        f"{BASE}/system/command", b'{"v":1,"cmd":"restart"}', 1, False
+    )
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    hass_client: ClientSessionGenerator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Diagnostics redact the MAC and show what was dropped."""
+    entry = await setup_entry(hass)
+    online(hass)
+    async_fire_mqtt_message(hass, f"{BASE}/heartbeat", "{broken")
+    await hass.async_block_till_done()
+    assert await get_diagnostics_for_config_entry(hass, hass_client, entry) == snapshot
+
+
+async def test_unload_and_remove_clears_retained(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Unload stops following the device; removing it clears its retained topics."""
+    entry = await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert hass.states.get(CONNECTIVITY).state == STATE_UNAVAILABLE
+    mqtt_mock.async_publish.reset_mock()
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert mqtt_mock.async_publish.call_args_list == [
+        call(f"{BASE}/{kind}", b"", 1, True)
+        for kind in ("announce", "status", "config", "config/ack")
+    ]
+
+
+async def test_setup_retries_without_broker(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """No MQTT client yet: the entry retries later instead of failing."""
+    entry = mock_entry()
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.automationone.mqtt.async_wait_for_mqtt_client", return_value=False
+    ):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_device_removal_rules(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    device_registry: dr.DeviceRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The ESP itself is removed with its entry; a stale relay device can be deleted."""
+    assert await async_setup_component(hass, "config", {})
+    entry = await setup_entry(hass, kaiser_id="relay1")
+    async_fire_mqtt_message(hass, f"kaiser/god/esp/{ESP_ID}/announce", announce(kaiser_id="god"))
+    await hass.async_block_till_done()
+    esp = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    relay = device_registry.async_get_device(identifiers={(DOMAIN, "kaiser-relay1")})
+    client = await hass_ws_client(hass)
+    for device, allowed in ((esp, False), (relay, True)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"] is allowed
