@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from unittest.mock import patch
 
+from homeassistant.components import mqtt
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+
+from ..broker import Broker
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +37,18 @@ def no_misc_loop_on_mocked_client(request: pytest.FixtureRequest) -> Iterator[No
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots with HA's serializer (ids and timestamps of registry entries left out)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+async def real_mqtt(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, broker: Broker
+) -> AsyncIterator[Broker]:
+    """HA's MQTT integration connected to a real Mosquitto on loopback (not mocked)."""
+    entry = MockConfigEntry(domain="mqtt", data={"broker": broker.host, "port": broker.port})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await mqtt.async_wait_for_mqtt_client(hass)
+    yield broker
+    for config_entry in hass.config_entries.async_entries():
+        await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()

@@ -1,0 +1,62 @@
+"""Helpers for tests against a real broker: wait for conditions, run device processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+from homeassistant.core import HomeAssistant
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def wait_for(
+    hass: HomeAssistant, condition: Callable[[], object], within: float = 15.0, what: str = ""
+) -> None:
+    """Let HA run until `condition()` is truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what or condition}")
+        await asyncio.sleep(0.02)
+    await hass.async_block_till_done()
+
+
+class DeviceProcess:
+    """A device (simulator or virtual ESP) as a child process."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> DeviceProcess:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.proc = subprocess.Popen(self.args, cwd=REPO, env=env)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the broker, not the device, publishes its last will."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+            self.kill()
+
+
+def simulator(port: int, *extra: str) -> DeviceProcess:
+    """The Python device simulator against the broker on `port`."""
+    return DeviceProcess(
+        [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *extra]
+    )
