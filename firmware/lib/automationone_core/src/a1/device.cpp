@@ -1,0 +1,584 @@
+#include "a1/device.h"
+
+#include <string.h>
+
+namespace a1 {
+
+namespace {
+void copy_bounded(char *dst, size_t cap, const char *src) {
+  size_t n = 0;
+  for (; src[n] != '\0' && n + 1 < cap; n++) dst[n] = src[n];
+  dst[n] = '\0';
+}
+
+const char kHex[] = "0123456789abcdef";
+const char kHexUpper[] = "0123456789ABCDEF";
+
+// Which pins a config claims, so a second use of a pin is refused (gpio_in_use). A OneWire pin
+// may carry several sensors; an I2C bus (same SDA and SCL) may carry several sensors.
+enum class Claim : uint8_t { kFree, kExclusive, kOneWire, kI2cSda, kI2cScl };
+struct Claims {
+  Claim what[kMaxGpio + 1];
+  int8_t partner[kMaxGpio + 1];
+  void clear() {
+    for (int i = 0; i <= kMaxGpio; i++) {
+      this->what[i] = Claim::kFree;
+      this->partner[i] = -1;
+    }
+  }
+};
+}  // namespace
+
+Device::Device(const Hal &hal, const DeviceOptions &options) : hal_(hal), options_(options), sensors_(hal, *this) {}
+
+bool Device::setup() {
+  this->board_ = find_board(this->options_.board);
+  if (this->board_ == nullptr) {
+    this->log("unknown board ", this->options_.board);
+    return false;
+  }
+  uint8_t mac[6] = {0};
+  this->hal_.wifi->mac(mac);
+  for (int i = 0; i < 6; i++) {
+    this->mac_[3 * i] = kHexUpper[mac[i] >> 4];
+    this->mac_[3 * i + 1] = kHexUpper[mac[i] & 15];
+    this->mac_[3 * i + 2] = i < 5 ? ':' : '\0';
+  }
+  if (this->options_.esp_id != nullptr && this->options_.esp_id[0] != '\0') {
+    copy_bounded(this->esp_id_, sizeof(this->esp_id_), this->options_.esp_id);
+  } else {
+    char id[11] = {'e', 's', 'p', '-', kHex[mac[3] >> 4], kHex[mac[3] & 15], kHex[mac[4] >> 4],
+                   kHex[mac[4] & 15], kHex[mac[5] >> 4], kHex[mac[5] & 15], '\0'};
+    copy_bounded(this->esp_id_, sizeof(this->esp_id_), id);
+  }
+  copy_bounded(this->kaiser_id_, sizeof(this->kaiser_id_), this->options_.kaiser_id);
+  if (!valid_id(this->esp_id_) || !valid_id(this->kaiser_id_)) {
+    this->log("invalid esp_id or kaiser_id");
+    return false;
+  }
+  this->hal_.mqtt->set_handler(this);
+  size_t len = 0;
+  if (this->hal_.storage->load("config", this->stored_, sizeof(this->stored_) - 1, len) && len > 0) {
+    Error err = parse_config(reinterpret_cast<const char *>(this->stored_), len, this->doc_, this->cfg_scratch_);
+    if (err.ok()) {
+      this->apply_config(this->cfg_scratch_, Reason::kBoot, false);
+      this->log("config restored from storage");
+    } else {
+      this->reject(err);
+    }
+  }
+  return true;
+}
+
+Device::ActSlot *Device::find_actuator(uint8_t gpio) {
+  for (int i = 0; i < this->n_act_; i++) {
+    if (this->acts_[i].safety.config().gpio == gpio) return &this->acts_[i];
+  }
+  return nullptr;
+}
+
+const ActuatorSafety *Device::actuator(uint8_t gpio) const {
+  for (int i = 0; i < this->n_act_; i++) {
+    if (this->acts_[i].safety.config().gpio == gpio) return &this->acts_[i].safety;
+  }
+  return nullptr;
+}
+
+// ---- config intake ----
+
+namespace {
+const char *check_pin(const BoardInfo &board, int gpio, const PinInfo *&pin) {
+  pin = find_pin(board, gpio);
+  if (pin == nullptr) return "gpio_invalid";
+  if (pin->reserved != kResNone) return "gpio_reserved";
+  return nullptr;
+}
+
+bool same_actuator(const ActuatorConfig &a, const ActuatorConfig &b) {
+  return a.gpio == b.gpio && a.type == b.type && a.inverted == b.inverted && a.safe_state == b.safe_state &&
+         a.max_runtime_s == b.max_runtime_s && a.cooldown_s == b.cooldown_s && a.max_per_hour == b.max_per_hour &&
+         a.failsafe_s == b.failsafe_s;
+}
+}  // namespace
+
+void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_ack) {
+  uint64_t now = this->hal_.clock->millis();
+  const BoardInfo &board = *this->board_;
+  PinResult results[kMaxSensors + kMaxActuators];
+  int nres = 0;
+  Claims claims;
+  claims.clear();
+
+  // Sensors: validate against the board, then claim pins (first claim wins).
+  this->sensors_.clear();
+  for (int i = 0; i < cfg.n_sensors; i++) {
+    const SensorConfig &s = cfg.sensors[i];
+    ReadMethod method = read_method_for(s.type);
+    const PinInfo *pin = nullptr;
+    const char *error = nullptr;
+    if (method == ReadMethod::kNone) error = "type_unsupported";
+    if (error == nullptr) error = check_pin(board, s.gpio, pin);
+    if (error == nullptr) {
+      switch (method) {
+        case ReadMethod::kAdc:
+          if (pin->adc1 < 0 && pin->adc2 < 0) {
+            error = "bad_config";  // the pin has no ADC channel
+          } else if (pin->adc1 < 0 && this->options_.wifi_on && !board.adc2_with_wifi) {
+            error = "gpio_adc2_wifi";
+          }
+          break;
+        case ReadMethod::kDigital:
+          if (!(pin->flags & kPinInput)) error = "bad_config";
+          break;
+        case ReadMethod::kOneWire:
+          if (!(pin->flags & kPinOneWire)) error = (pin->flags & kPinInputOnly) ? "gpio_input_only" : "bad_config";
+          if (s.addr[0] != '\0' && strlen(s.addr) != 16) error = "bad_config";
+          break;
+        case ReadMethod::kSht31: {
+          const PinInfo *scl = nullptr;
+          if (s.scl < 0 || s.scl == s.gpio) {
+            error = "bad_config";
+          } else if ((error = check_pin(board, s.scl, scl)) == nullptr) {
+            if (!(pin->flags & kPinI2c) || !(scl->flags & kPinI2c)) {
+              error = ((pin->flags & kPinInputOnly) || (scl->flags & kPinInputOnly)) ? "gpio_input_only" : "bad_config";
+            }
+          }
+          if (error == nullptr && s.addr[0] != '\0' && strlen(s.addr) != 4) error = "bad_config";
+          break;
+        }
+        case ReadMethod::kNone:
+          break;
+      }
+    }
+    if (error == nullptr) {
+      Claim want = method == ReadMethod::kOneWire ? Claim::kOneWire
+                   : method == ReadMethod::kSht31 ? Claim::kI2cSda
+                                                  : Claim::kExclusive;
+      Claim have = claims.what[s.gpio];
+      bool shared_ok = (want == Claim::kOneWire && have == Claim::kOneWire) ||
+                       (want == Claim::kI2cSda && have == Claim::kI2cSda && claims.partner[s.gpio] == s.scl);
+      if (have != Claim::kFree && !shared_ok) error = "gpio_in_use";
+      if (error == nullptr && want == Claim::kI2cSda) {
+        Claim scl_have = claims.what[s.scl];
+        if (scl_have != Claim::kFree && !(scl_have == Claim::kI2cScl && claims.partner[s.scl] == s.gpio)) {
+          error = "gpio_in_use";
+        }
+      }
+    }
+    if (error == nullptr && method == ReadMethod::kOneWire && !this->hal_.onewire->reset(s.gpio)) error = "bus_error";
+    if (error == nullptr && method == ReadMethod::kSht31) {
+      uint8_t addr = 0x44;
+      if (strlen(s.addr) == 4) {
+        auto hv = [](char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; };
+        addr = static_cast<uint8_t>(hv(s.addr[2]) << 4 | hv(s.addr[3]));
+      }
+      if (!this->hal_.i2c->begin(s.gpio, static_cast<uint8_t>(s.scl)) || !this->hal_.i2c->write(addr, nullptr, 0)) {
+        error = "bus_error";
+      }
+    }
+    if (error == nullptr) {
+      if (method == ReadMethod::kOneWire) {
+        claims.what[s.gpio] = Claim::kOneWire;
+      } else if (method == ReadMethod::kSht31) {
+        claims.what[s.gpio] = Claim::kI2cSda;
+        claims.partner[s.gpio] = s.scl;
+        claims.what[s.scl] = Claim::kI2cScl;
+        claims.partner[s.scl] = static_cast<int8_t>(s.gpio);
+      } else {
+        claims.what[s.gpio] = Claim::kExclusive;
+      }
+      if (!this->sensors_.add(s, method, now)) error = "too_many";
+    }
+    results[nres++] = PinResult{true, s.gpio, error == nullptr, error, s.addr};
+  }
+
+  // Actuators no longer configured (or changed) go to their safe state, reason config.
+  for (int i = 0; i < this->n_act_;) {
+    ActSlot &slot = this->acts_[i];
+    bool keep = false;
+    for (int j = 0; j < cfg.n_actuators && !keep; j++) keep = same_actuator(cfg.actuators[j], slot.safety.config());
+    if (keep) {
+      i++;
+      continue;
+    }
+    slot.safety.to_safe(Reason::kConfig, now);
+    this->drive(slot);
+    if (this->link_up_) this->publish_status_for(slot, Refusal::kNone, 0, "");
+    if (slot.pwm_channel >= 0) this->hal_.pwm->detach(slot.safety.config().gpio);
+    this->acts_[i] = this->acts_[this->n_act_ - 1];
+    this->n_act_--;
+  }
+
+  int pwm_used = 0;
+  for (int i = 0; i < this->n_act_; i++) {
+    if (this->acts_[i].pwm_channel >= 0) pwm_used++;
+  }
+  for (int i = 0; i < cfg.n_actuators; i++) {
+    const ActuatorConfig &a = cfg.actuators[i];
+    const PinInfo *pin = nullptr;
+    const char *error = check_pin(board, a.gpio, pin);
+    if (error == nullptr && (pin->flags & kPinInputOnly)) error = "gpio_input_only";
+    if (error == nullptr && !(pin->flags & kPinOutput)) error = "gpio_reserved";
+    if (error == nullptr && claims.what[a.gpio] != Claim::kFree) error = "gpio_in_use";
+    ActSlot *existing = error == nullptr ? this->find_actuator(a.gpio) : nullptr;
+    if (error == nullptr && existing == nullptr) {
+      if (this->n_act_ >= kMaxActuators) error = "too_many";
+      if (error == nullptr && a.type == ActuatorType::kPwm && pwm_used >= board.pwm_channels) error = "too_many";
+    }
+    if (error == nullptr) {
+      claims.what[a.gpio] = Claim::kExclusive;
+      if (existing == nullptr) {
+        ActSlot &slot = this->acts_[this->n_act_++];
+        slot.pwm_channel = -1;
+        if (a.type == ActuatorType::kPwm) {
+          // First free channel.
+          for (int ch = 0; ch < board.pwm_channels && slot.pwm_channel < 0; ch++) {
+            bool taken = false;
+            for (int k = 0; k < this->n_act_ - 1; k++) taken = taken || this->acts_[k].pwm_channel == ch;
+            if (!taken) slot.pwm_channel = static_cast<int8_t>(ch);
+          }
+          this->hal_.pwm->attach(a.gpio, static_cast<uint8_t>(slot.pwm_channel));
+          pwm_used++;
+        } else {
+          this->hal_.gpio->mode(a.gpio, PinMode::kOutput);
+        }
+        slot.safety.configure(a, now, reason);
+        if (this->emergency_) slot.safety.emergency(true, now);
+        if (!this->link_up_ && this->ever_connected_) slot.safety.link(false, now);
+        slot.last_on = !slot.safety.on();  // force the first write
+        this->drive(slot);
+      }
+    }
+    results[nres++] = PinResult{false, a.gpio, error == nullptr, error, nullptr};
+  }
+
+  this->config_version_ = cfg.version;
+  this->heartbeat_s_ = cfg.heartbeat_s > 0 ? cfg.heartbeat_s : kDefaultHeartbeatS;
+  if (this->link_up_) {
+    if (publish_ack && build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kConfigAck)) {
+      size_t n = build_config_ack(this->out_, sizeof(this->out_), cfg.version, results, nres);
+      this->publish(this->topic_, this->out_, n, 1, true);
+    }
+    for (int i = 0; i < this->n_act_; i++) this->publish_status_for(this->acts_[i], Refusal::kNone, 0, "");
+  }
+}
+
+// ---- actuators ----
+
+void Device::drive(ActSlot &slot) {
+  const ActuatorConfig &c = slot.safety.config();
+  bool on = slot.safety.on();
+  uint8_t value = slot.safety.value();
+  if (on == slot.last_on && value == slot.last_value) return;
+  slot.last_on = on;
+  slot.last_value = value;
+  if (slot.pwm_channel >= 0) {
+    uint8_t duty = on ? value : 0;
+    this->hal_.pwm->write(static_cast<uint8_t>(slot.pwm_channel), c.inverted ? static_cast<uint8_t>(255 - duty) : duty);
+  } else {
+    this->hal_.gpio->write(c.gpio, on != c.inverted);
+  }
+}
+
+void Device::publish_status_for(ActSlot &slot, Refusal refused, double until_s, const char *cmd_id) {
+  if (!build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kActuatorStatus,
+                   slot.safety.config().gpio)) {
+    return;
+  }
+  uint64_t now = this->hal_.clock->millis();
+  ActuatorStatusInfo info{slot.safety.on(), slot.safety.value(), slot.safety.reason(), refused, until_s,
+                          cmd_id,           slot.safety.runtime_s(now), slot.safety.activations(), this->hal_.clock->unix_ms()};
+  size_t n = build_actuator_status(this->out_, sizeof(this->out_), info);
+  this->publish(this->topic_, this->out_, n, 1, true);
+}
+
+void Device::publish_unknown_gpio(uint8_t gpio, Refusal refused, const char *cmd_id) {
+  if (!build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kActuatorStatus, gpio)) {
+    return;
+  }
+  ActuatorStatusInfo info{false, 0, Reason::kConfig, refused, 0, cmd_id, 0, 0, this->hal_.clock->unix_ms()};
+  size_t n = build_actuator_status(this->out_, sizeof(this->out_), info);
+  // Not retained: there is no actuator on this pin whose state could be kept.
+  this->publish(this->topic_, this->out_, n, 1, false);
+}
+
+// ---- link ----
+
+void Device::link_loop() {
+  uint64_t now = this->hal_.clock->millis();
+  bool wifi = this->hal_.wifi->connected();
+  this->hal_.mqtt->loop();
+  bool up = wifi && this->hal_.mqtt->connected();
+  if (!up && wifi && now >= this->next_connect_ms_) {
+    char will_topic[kTopicCap];
+    build_topic(will_topic, sizeof(will_topic), this->kaiser_id_, this->esp_id_, TopicKind::kStatus);
+    Will will{will_topic, "offline", 1, true};
+    if (this->hal_.mqtt->connect(this->esp_id_, will)) {
+      up = true;
+      this->backoff_ms_ = 1000;
+    } else {
+      this->next_connect_ms_ = now + this->backoff_ms_;
+      this->backoff_ms_ = this->backoff_ms_ >= 16000 ? 30000 : this->backoff_ms_ * 2;
+    }
+  }
+  if (up == this->link_up_) return;
+  this->link_up_ = up;
+  for (int i = 0; i < this->n_act_; i++) {
+    ActSlot &slot = this->acts_[i];
+    if (slot.safety.link(up, now)) this->drive(slot);
+  }
+  if (up) {
+    this->on_connected();
+  } else {
+    this->log("link down");
+  }
+}
+
+void Device::on_connected() {
+  this->ever_connected_ = true;
+  this->stats_.connects++;
+  char base[kTopicCap];
+  build_topic(base, sizeof(base), this->kaiser_id_, this->esp_id_, TopicKind::kConfig);
+  size_t base_len = strlen(base) - strlen("config");  // "kaiser/<k>/esp/<e>/"
+  struct Sub {
+    const char *suffix;
+    int qos;
+  };
+  static const Sub kSubs[] = {{"config", 1}, {"actuator/+/command", 1}, {"sensor/+/processed", 0}, {"system/command", 1}};
+  for (const Sub &sub : kSubs) {
+    copy_bounded(base + base_len, sizeof(base) - base_len, sub.suffix);
+    this->hal_.mqtt->subscribe(base, sub.qos);
+  }
+  build_emergency_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_);
+  this->hal_.mqtt->subscribe(this->topic_, 1);
+
+  AnnounceInfo info{this->esp_id_,  this->kaiser_id_,  this->options_.name, this->board_->name,
+                    kFirmwareFamily, this->options_.fw_version, this->mac_, kMaxSensors,
+                    kMaxActuators,  true,              static_cast<int>(kBufferCapacity), true};
+  build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kAnnounce);
+  size_t n = build_announce(this->out_, sizeof(this->out_), info);
+  this->publish(this->topic_, this->out_, n, 1, true);
+  build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kStatus);
+  this->publish(this->topic_, "online", 6, 1, true);
+  for (int i = 0; i < this->n_act_; i++) this->publish_status_for(this->acts_[i], Refusal::kNone, 0, "");
+  this->next_heartbeat_ms_ = this->hal_.clock->millis();
+  this->log("connected as ", this->esp_id_);
+}
+
+bool Device::publish(const char *topic, const char *payload, size_t len, int qos, bool retain) {
+  if (len == 0 && payload != nullptr && payload[0] != '\0') {
+    this->log("payload did not fit: ", topic);
+    return false;
+  }
+  bool ok = this->hal_.mqtt->publish(topic, reinterpret_cast<const uint8_t *>(payload), len, qos, retain);
+  if (ok) this->stats_.published++;
+  return ok;
+}
+
+// ---- readings ----
+
+uint64_t Device::unix_at(uint64_t sample_ms, uint64_t ts) const {
+  if (ts != 0) return ts;
+  uint64_t unix_now = this->hal_.clock->unix_ms();
+  if (unix_now == 0) return 0;
+  return unix_now - (this->hal_.clock->millis() - sample_ms);
+}
+
+void Device::on_reading(const Reading &r) {
+  this->stats_.readings++;
+  if (this->n_pending_ < kMaxSensors) this->pending_[this->n_pending_++] = r;
+}
+
+void Device::publish_reading_now(const Reading &r, bool replay) {
+  if (!build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kSensorData, r.gpio)) {
+    return;
+  }
+  size_t n = build_sensor_data(this->out_, sizeof(this->out_), this->seq_++, this->unix_at(r.sample_ms, r.ts), replay, r);
+  this->publish(this->topic_, this->out_, n, 0, false);
+}
+
+void Device::flush_pending() {
+  if (this->n_pending_ == 0) return;
+  if (!this->link_up_) {
+    for (int i = 0; i < this->n_pending_; i++) this->buffer_.push(this->pending_[i]);
+  } else if (this->n_pending_ == 1) {
+    this->publish_reading_now(this->pending_[0], false);
+  } else if (build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kSensorBatch)) {
+    // Readings of one loop pass share their sample instant: one batch message.
+    const Reading &first = this->pending_[0];
+    size_t n = build_sensor_batch(this->out_, sizeof(this->out_), this->seq_++, this->unix_at(first.sample_ms, first.ts),
+                                  false, this->pending_, this->n_pending_);
+    this->publish(this->topic_, this->out_, n, 0, false);
+  }
+  this->n_pending_ = 0;
+}
+
+// ---- heartbeat ----
+
+void Device::heartbeat_loop() {
+  uint64_t now = this->hal_.clock->millis();
+  if (!this->link_up_ || now < this->next_heartbeat_ms_) return;
+  this->next_heartbeat_ms_ = now + this->heartbeat_s_ * 1000ULL;
+  if (!build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kHeartbeat)) return;
+  HeartbeatInfo hb{static_cast<uint32_t>(now / 1000), this->hal_.system->heap_free(), this->hal_.system->heap_min(),
+                   this->hal_.wifi->rssi(), this->config_version_, static_cast<uint32_t>(this->buffer_.size()),
+                   this->hal_.clock->unix_ms()};
+  size_t n = build_heartbeat(this->out_, sizeof(this->out_), hb);
+  this->publish(this->topic_, this->out_, n, 0, false);
+}
+
+// ---- loop ----
+
+void Device::loop() {
+  this->link_loop();
+  uint64_t now = this->hal_.clock->millis();
+  for (int i = 0; i < this->n_act_; i++) {
+    ActSlot &slot = this->acts_[i];
+    if (slot.safety.tick(now)) {
+      this->drive(slot);
+      if (this->link_up_) this->publish_status_for(slot, Refusal::kNone, 0, "");
+    }
+  }
+  this->sensors_.loop();
+  this->flush_pending();
+  // Replay the offline buffer in order, a few per pass so the loop stays responsive.
+  for (int i = 0; i < kReplayPerLoop && this->link_up_ && !this->buffer_.empty(); i++) {
+    this->publish_reading_now(this->buffer_.front(), true);
+    this->buffer_.pop();
+    this->stats_.replayed++;
+  }
+  this->heartbeat_loop();
+}
+
+// ---- inbound ----
+
+void Device::reject(const Error &err) {
+  this->stats_.rejected++;
+  this->stats_.last_error = err.code;
+  copy_bounded(this->stats_.last_error_path, sizeof(this->stats_.last_error_path), err.path);
+  this->log("rejected: ", error_name(err.code), err.path);
+}
+
+void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
+  Topic t;
+  size_t tlen = strlen(topic);
+  ErrorCode code = parse_topic(topic, tlen, t);
+  if (code != ErrorCode::kOk) {
+    Error err;
+    err.set(code, "topic");
+    this->reject(err);
+    return;
+  }
+  if (strcmp(t.kaiser_id, this->kaiser_id_) != 0) return;
+  if (t.kind != TopicKind::kEmergency && strcmp(t.esp_id, this->esp_id_) != 0) return;
+  const char *data = reinterpret_cast<const char *>(payload);
+  uint64_t now = this->hal_.clock->millis();
+  switch (t.kind) {
+    case TopicKind::kConfig: {
+      if (len == 0) return;  // retained config cleared: the device was removed in HA
+      Error err = parse_config(data, len, this->doc_, this->cfg_scratch_);
+      if (!err.ok()) {
+        this->reject(err);
+        return;
+      }
+      if (this->cfg_scratch_.version == this->config_version_) return;  // retained copy after reconnect
+      this->apply_config(this->cfg_scratch_, Reason::kConfig, true);
+      if (!this->hal_.storage->save("config", payload, len)) this->log("config not persisted");
+      return;
+    }
+    case TopicKind::kActuatorCommand: {
+      ActSlot *slot = this->find_actuator(static_cast<uint8_t>(t.gpio));
+      this->cmd_scratch_ = ActuatorCommand();
+      Error err = parse_actuator_command(data, len, this->doc_, this->cmd_scratch_);
+      if (!err.ok()) {
+        this->reject(err);
+        if (slot != nullptr) {
+          this->publish_status_for(*slot, Refusal::kInvalid, 0, "");
+        } else {
+          this->publish_unknown_gpio(static_cast<uint8_t>(t.gpio), Refusal::kInvalid, "");
+        }
+        return;
+      }
+      if (slot == nullptr) {
+        this->publish_unknown_gpio(static_cast<uint8_t>(t.gpio), Refusal::kUnknownGpio, this->cmd_scratch_.cmd_id);
+        return;
+      }
+      CommandResult result = slot->safety.command(this->cmd_scratch_, now);
+      this->drive(*slot);
+      this->publish_status_for(*slot, result.refused, result.until_s, this->cmd_scratch_.cmd_id);
+      return;
+    }
+    case TopicKind::kProcessed: {
+      Processed p;
+      Error err = parse_processed(data, len, this->doc_, p);
+      if (!err.ok()) {
+        this->reject(err);
+        return;
+      }
+      this->sensors_.set_processed(static_cast<uint8_t>(t.gpio), p.value);
+      return;
+    }
+    case TopicKind::kSystemCommand: {
+      this->sys_scratch_ = SystemCommand();
+      Error err = parse_system_command(data, len, this->doc_, this->sys_scratch_);
+      if (!err.ok()) {
+        this->reject(err);
+        return;
+      }
+      switch (this->sys_scratch_.cmd) {
+        case SysCmd::kRestart:
+          this->restart_requested_ = true;
+          this->hal_.system->restart();
+          return;
+        case SysCmd::kFactoryReset:
+          this->hal_.storage->erase_all();
+          this->restart_requested_ = true;
+          this->hal_.system->restart();
+          return;
+        case SysCmd::kOta:
+          for (int i = 0; i < this->n_act_; i++) {
+            if (this->acts_[i].safety.to_safe(Reason::kCommand, now)) this->drive(this->acts_[i]);
+          }
+          if (!this->hal_.system->ota(this->sys_scratch_.url)) this->log("ota failed: ", this->sys_scratch_.url);
+          return;
+        case SysCmd::kIdentify:
+          this->hal_.system->identify();
+          return;
+      }
+      return;
+    }
+    case TopicKind::kEmergency: {
+      if (len == 0) return;  // retained emergency cleared
+      Emergency e;
+      Error err = parse_emergency(data, len, this->doc_, e);
+      if (!err.ok()) {
+        this->reject(err);
+        return;
+      }
+      this->emergency_ = e.stop;
+      for (int i = 0; i < this->n_act_; i++) {
+        ActSlot &slot = this->acts_[i];
+        bool changed = slot.safety.emergency(e.stop, now);
+        this->drive(slot);
+        if (changed) this->publish_status_for(slot, Refusal::kNone, 0, "");
+      }
+      this->log(e.stop ? "emergency stop: " : "emergency clear", e.reason);
+      return;
+    }
+    default:
+      return;  // device-to-HA topics: not ours to handle
+  }
+}
+
+void Device::log(const char *a, const char *b, const char *c) {
+  char line[160];
+  size_t n = 0;
+  const char *parts[3] = {a, b, c};
+  for (const char *s : parts) {
+    for (; s != nullptr && *s != '\0' && n + 1 < sizeof(line); s++) line[n++] = *s;
+  }
+  line[n] = '\0';
+  this->hal_.system->log(line);
+}
+
+}  // namespace a1

@@ -1,0 +1,126 @@
+// The device: ties the protocol, config intake, sensors, actuators, link and heartbeat together.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "a1/actuator.h"
+#include "a1/boards.h"
+#include "a1/component.h"
+#include "a1/hal.h"
+#include "a1/json.h"
+#include "a1/messages.h"
+#include "a1/protocol.h"
+#include "a1/readings.h"
+#include "a1/sensors.h"
+
+namespace a1 {
+
+constexpr const char *kFirmwareFamily = "automationone";
+constexpr const char *kFirmwareVersion = "0.1.0";
+
+struct DeviceOptions {
+  const char *kaiser_id = "god";
+  const char *esp_id = "";  // empty: "esp-" + last 3 MAC bytes
+  const char *board = "esp32dev";
+  const char *name = "";
+  const char *fw_version = kFirmwareVersion;
+  bool wifi_on = true;  // ADC2 pins are refused while WiFi is on
+};
+
+struct DeviceStats {
+  uint32_t rejected = 0;         // messages rejected by the parser
+  uint32_t readings = 0;         // readings sampled
+  uint32_t published = 0;        // messages published
+  uint32_t replayed = 0;         // readings replayed from the offline buffer
+  uint32_t connects = 0;
+  ErrorCode last_error = ErrorCode::kOk;
+  char last_error_path[64] = {0};
+};
+
+class Device : public MessageHandler, public ReadingSink {
+ public:
+  static constexpr size_t kBufferCapacity = 128;
+  static constexpr int kReplayPerLoop = 8;
+  static constexpr uint32_t kDefaultHeartbeatS = 60;
+
+  Device(const Hal &hal, const DeviceOptions &options);
+  // Loads the board profile and the persisted config; actuators start in safe state (boot).
+  bool setup();
+  void loop();
+
+  void on_message(const char *topic, const uint8_t *payload, size_t len) override;
+  void on_reading(const Reading &r) override;
+
+  const char *esp_id() const { return this->esp_id_; }
+  const char *kaiser_id() const { return this->kaiser_id_; }
+  const BoardInfo *board() const { return this->board_; }
+  uint32_t config_version() const { return this->config_version_; }
+  bool link_up() const { return this->link_up_; }
+  size_t buffered() const { return this->buffer_.size(); }
+  const DeviceStats &stats() const { return this->stats_; }
+  int actuator_count() const { return this->n_act_; }
+  const ActuatorSafety *actuator(uint8_t gpio) const;
+  const SensorBank &sensors() const { return this->sensors_; }
+  bool restart_requested() const { return this->restart_requested_; }
+
+ private:
+  struct ActSlot {
+    ActuatorSafety safety;
+    int8_t pwm_channel;
+    bool last_on;
+    uint8_t last_value;
+  };
+
+  void apply_config(const DeviceConfig &cfg, Reason reason, bool publish_ack);
+  void drive(ActSlot &slot);
+  void link_loop();
+  void on_connected();
+  void publish_status_for(ActSlot &slot, Refusal refused, double until_s, const char *cmd_id);
+  void publish_unknown_gpio(uint8_t gpio, Refusal refused, const char *cmd_id);
+  void publish_reading_now(const Reading &r, bool replay);
+  void flush_pending();
+  void heartbeat_loop();
+  bool publish(const char *topic, const char *payload, size_t len, int qos, bool retain);
+  void reject(const Error &err);
+  void log(const char *a, const char *b = "", const char *c = "");
+  uint64_t unix_at(uint64_t sample_ms, uint64_t ts) const;
+  ActSlot *find_actuator(uint8_t gpio);
+
+  const Hal &hal_;
+  DeviceOptions options_;
+  const BoardInfo *board_ = nullptr;
+  char kaiser_id_[kMaxIdLen + 1] = {0};
+  char esp_id_[kMaxIdLen + 1] = {0};
+  char mac_[18] = {0};
+
+  SensorBank sensors_;
+  ActSlot acts_[kMaxActuators];
+  int n_act_ = 0;
+  bool emergency_ = false;
+  uint32_t config_version_ = 0;
+  uint32_t heartbeat_s_ = kDefaultHeartbeatS;
+
+  bool link_up_ = false;
+  bool ever_connected_ = false;
+  uint64_t next_connect_ms_ = 0;
+  uint32_t backoff_ms_ = 1000;
+  uint64_t next_heartbeat_ms_ = 0;
+  uint32_t seq_ = 0;
+  bool restart_requested_ = false;
+
+  RingBuffer<kBufferCapacity> buffer_;
+  Reading pending_[kMaxSensors];
+  int n_pending_ = 0;
+
+  DeviceStats stats_;
+  JsonDoc doc_;
+  DeviceConfig cfg_scratch_;
+  ActuatorCommand cmd_scratch_;
+  SystemCommand sys_scratch_;
+  char topic_[kTopicCap] = {0};
+  char out_[JsonDoc::kMaxPayload + 1] = {0};
+  uint8_t stored_[JsonDoc::kMaxPayload + 1] = {0};
+};
+
+}  // namespace a1

@@ -1,0 +1,281 @@
+#include "posix_hal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "a1/sensors.h"
+
+namespace a1 {
+namespace posix {
+
+namespace {
+uint64_t now_ns(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+constexpr double kTwoPi = 6.283185307179586;
+}  // namespace
+
+PosixClock::PosixClock(bool manual) : manual_(manual), start_ns_(now_ns(CLOCK_MONOTONIC)) {}
+
+uint64_t PosixClock::millis() {
+  if (this->manual_) return this->manual_ms_;
+  return (now_ns(CLOCK_MONOTONIC) - this->start_ns_) / 1000000ULL;
+}
+
+uint64_t PosixClock::unix_ms() {
+  if (this->manual_) return this->unix_base_ == 0 ? 0 : this->unix_base_ + this->manual_ms_;
+  return now_ns(CLOCK_REALTIME) / 1000000ULL;
+}
+
+void SimGpio::mode(uint8_t pin, PinMode mode) { this->modes_[pin & 63] = mode; }
+void SimGpio::write(uint8_t pin, bool level) { this->levels_[pin & 63] = level; }
+bool SimGpio::read(uint8_t pin) {
+  pin &= 63;
+  if (this->modes_[pin] == PinMode::kOutput) return this->levels_[pin];
+  if (this->forced_[pin] >= 0) return this->forced_[pin] != 0;
+  return ((this->clock_.millis() / 30000ULL) + pin) % 2 == 1;  // toggles every 30 s
+}
+
+int SimAdc::read(uint8_t pin) {
+  double t = static_cast<double>(this->clock_.millis()) / 1000.0;
+  double v = 2048.0 + 600.0 * sin(kTwoPi * t / 120.0 + pin);
+  return static_cast<int>(v);
+}
+
+bool SimPwm::attach(uint8_t pin, uint8_t channel) {
+  if (channel >= 16) return false;
+  this->channel_of_pin_[pin & 63] = static_cast<int8_t>(channel);
+  this->duty_[channel] = 0;
+  return true;
+}
+void SimPwm::write(uint8_t channel, uint8_t duty) {
+  if (channel < 16) this->duty_[channel] = duty;
+}
+void SimPwm::detach(uint8_t pin) { this->channel_of_pin_[pin & 63] = -1; }
+int SimPwm::duty_of_pin(uint8_t pin) const {
+  int8_t ch = this->channel_of_pin_[pin & 63];
+  return ch < 0 ? -1 : this->duty_[ch];
+}
+
+bool SimOneWire::reset(uint8_t pin) {
+  this->state_ = State::kRom;
+  return !this->absent_[pin & 63];
+}
+
+void SimOneWire::write_byte(uint8_t pin, uint8_t value) {
+  (void)pin;
+  switch (this->state_) {
+    case State::kRom:
+      if (value == 0xCC) {
+        memset(this->rom_, 0, sizeof(this->rom_));
+        this->state_ = State::kFunction;
+      } else if (value == 0x55) {
+        this->match_count_ = 0;
+        this->state_ = State::kMatch;
+      }
+      return;
+    case State::kMatch:
+      this->rom_[this->match_count_++] = value;
+      if (this->match_count_ == 8) this->state_ = State::kFunction;
+      return;
+    case State::kFunction:
+      if (value == 0x44) {
+        double t = static_cast<double>(this->clock_.millis()) / 1000.0;
+        double offset = (this->rom_[7] % 8) * 0.25;
+        double c = 21.5 + offset + 2.0 * sin(kTwoPi * t / 300.0);
+        this->latched_ = static_cast<int16_t>(lround(c * 16.0));
+        this->state_ = State::kIdle;
+      } else if (value == 0xBE) {
+        uint16_t raw = static_cast<uint16_t>(this->latched_);
+        const uint8_t pad[8] = {static_cast<uint8_t>(raw & 0xFF), static_cast<uint8_t>(raw >> 8), 0x4B, 0x46, 0x7F, 0xFF, 0x0C, 0x10};
+        memcpy(this->pad_, pad, 8);
+        this->pad_[8] = dallas_crc8(this->pad_, 8);
+        if (this->corrupt_) this->pad_[8] ^= 0x5A;
+        this->read_index_ = 0;
+        this->state_ = State::kRead;
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+uint8_t SimOneWire::read_byte(uint8_t pin) {
+  (void)pin;
+  if (this->state_ != State::kRead || this->read_index_ >= 9) return 0xFF;
+  return this->pad_[this->read_index_++];
+}
+
+bool SimI2c::begin(uint8_t sda, uint8_t scl) { return sda != scl; }
+
+bool SimI2c::write(uint8_t addr, const uint8_t *data, size_t len) {
+  if (!this->present_ || (addr != 0x44 && addr != 0x45)) return false;
+  if (len == 2 && data[0] == 0x24 && data[1] == 0x00) this->measured_ = true;
+  return true;
+}
+
+bool SimI2c::read(uint8_t addr, uint8_t *data, size_t len) {
+  if (!this->present_ || (addr != 0x44 && addr != 0x45) || len < 6 || !this->measured_) return false;
+  this->measured_ = false;
+  double t = static_cast<double>(this->clock_.millis()) / 1000.0;
+  double celsius = 23.0 + 1.5 * sin(kTwoPi * t / 600.0);
+  double rh = 55.0 + 5.0 * cos(kTwoPi * t / 600.0);
+  uint16_t tw = static_cast<uint16_t>((celsius + 45.0) / 175.0 * 65535.0);
+  uint16_t hw = static_cast<uint16_t>(rh / 100.0 * 65535.0);
+  data[0] = static_cast<uint8_t>(tw >> 8);
+  data[1] = static_cast<uint8_t>(tw & 0xFF);
+  data[2] = sht31_crc8(data, 2);
+  data[3] = static_cast<uint8_t>(hw >> 8);
+  data[4] = static_cast<uint8_t>(hw & 0xFF);
+  data[5] = sht31_crc8(data + 3, 2);
+  return true;
+}
+
+PosixStorage::PosixStorage(const char *dir) {
+  if (dir != nullptr) snprintf(this->dir_, sizeof(this->dir_), "%s", dir);
+}
+
+bool PosixStorage::load(const char *key, uint8_t *buf, size_t cap, size_t &len) {
+  for (Slot &s : this->slots_) {
+    if (s.key[0] != '\0' && strcmp(s.key, key) == 0) {
+      if (s.len > cap) return false;
+      memcpy(buf, s.data, s.len);
+      len = s.len;
+      return true;
+    }
+  }
+  if (this->dir_[0] == '\0') return false;
+  char path[300];
+  snprintf(path, sizeof(path), "%s/%s.bin", this->dir_, key);
+  FILE *f = fopen(path, "rb");
+  if (f == nullptr) return false;
+  len = fread(buf, 1, cap, f);
+  fclose(f);
+  return true;
+}
+
+bool PosixStorage::save(const char *key, const uint8_t *data, size_t len) {
+  if (len > kSlotSize) return false;
+  Slot *slot = nullptr;
+  for (Slot &s : this->slots_) {
+    if (s.key[0] != '\0' && strcmp(s.key, key) == 0) slot = &s;
+  }
+  for (Slot &s : this->slots_) {
+    if (slot == nullptr && s.key[0] == '\0') slot = &s;
+  }
+  if (slot == nullptr) return false;
+  snprintf(slot->key, sizeof(slot->key), "%s", key);
+  memcpy(slot->data, data, len);
+  slot->len = len;
+  this->saves_++;
+  if (this->dir_[0] != '\0') {
+    char path[300];
+    snprintf(path, sizeof(path), "%s/%s.bin", this->dir_, key);
+    FILE *f = fopen(path, "wb");
+    if (f == nullptr) return false;
+    bool ok = fwrite(data, 1, len, f) == len;
+    fclose(f);
+    return ok;
+  }
+  return true;
+}
+
+void PosixStorage::erase_all() {
+  for (Slot &s : this->slots_) {
+    if (s.key[0] != '\0' && this->dir_[0] != '\0') {
+      char path[300];
+      snprintf(path, sizeof(path), "%s/%s.bin", this->dir_, s.key);
+      remove(path);
+    }
+    s.key[0] = '\0';
+    s.len = 0;
+  }
+  if (this->dir_[0] != '\0') {
+    char path[300];
+    snprintf(path, sizeof(path), "%s/config.bin", this->dir_);
+    remove(path);
+  }
+}
+
+SimWifi::SimWifi(const char *seed) {
+  // Espressif OUI 24:0A:C4 and three bytes from a hash of the seed (stable per esp-id).
+  uint32_t h = 2166136261u;
+  for (const char *p = seed; p != nullptr && *p; p++) h = (h ^ static_cast<uint8_t>(*p)) * 16777619u;
+  const uint8_t mac[6] = {0x24, 0x0A, 0xC4, static_cast<uint8_t>(h >> 16), static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)};
+  memcpy(this->mac_, mac, 6);
+}
+
+void SimWifi::mac(uint8_t out[6]) { memcpy(out, this->mac_, 6); }
+
+bool PosixSystem::ota(const char *url) {
+  this->log("ota not available on the host");
+  (void)url;
+  return false;
+}
+void PosixSystem::identify() { this->log("identify: blink"); }
+void PosixSystem::log(const char *line) {
+  if (!this->quiet_) fprintf(stderr, "[a1] %s\n", line);
+}
+
+bool FakeMqtt::connect(const char *client_id, const Will &will) {
+  (void)client_id;
+  snprintf(this->will_topic, sizeof(this->will_topic), "%s", will.topic);
+  this->connected_ = this->accept_;
+  return this->connected_;
+}
+
+bool FakeMqtt::publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) {
+  if (!this->connected_) return false;
+  Msg &m = this->msgs_[this->count_ % kKeep];
+  snprintf(m.topic, sizeof(m.topic), "%s", topic);
+  if (len >= sizeof(m.payload)) len = sizeof(m.payload) - 1;
+  memcpy(m.payload, payload, len);
+  m.payload[len] = '\0';
+  m.len = len;
+  m.qos = qos;
+  m.retain = retain;
+  this->count_++;
+  return true;
+}
+
+bool FakeMqtt::subscribe(const char *topic, int qos) {
+  (void)topic;
+  (void)qos;
+  this->subs_++;
+  return this->connected_;
+}
+
+void FakeMqtt::inject(const char *topic, const char *payload) {
+  if (this->handler_ != nullptr) this->handler_->on_message(topic, reinterpret_cast<const uint8_t *>(payload), strlen(payload));
+}
+
+const FakeMqtt::Msg *FakeMqtt::last(const char *topic, int n) const {
+  int first = this->count_ > kKeep ? this->count_ - kKeep : 0;
+  for (int i = this->count_ - 1; i >= first; i--) {
+    const Msg &m = this->msgs_[i % kKeep];
+    if (strcmp(m.topic, topic) == 0 && n-- == 0) return &m;
+  }
+  return nullptr;
+}
+
+PosixBoard::PosixBoard(bool manual_clock, const char *seed, MqttTransport &mqtt_transport, const char *storage_dir)
+    : clock(manual_clock),
+      gpio(clock),
+      adc(clock),
+      onewire(clock),
+      i2c(clock),
+      storage(storage_dir),
+      wifi(seed),
+      mqtt(mqtt_transport) {}
+
+Hal PosixBoard::hal() {
+  return Hal{&this->clock, &this->gpio,    &this->adc,  &this->pwm,    &this->onewire,
+             &this->i2c,   &this->storage, &this->mqtt, &this->wifi, &this->system};
+}
+
+}  // namespace posix
+}  // namespace a1

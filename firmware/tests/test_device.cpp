@@ -1,0 +1,261 @@
+// The whole device on the POSIX HAL with an in-process MQTT fake and a manual clock.
+#include <doctest/doctest.h>
+#include <string.h>
+
+#include <memory>
+#include <string>
+
+#include "a1/device.h"
+#include "posix_hal.h"
+#include "vectors.h"
+
+using namespace a1;
+using a1::posix::FakeMqtt;
+using a1::posix::PosixBoard;
+
+namespace {
+const char *kConfig =
+    "{\"v\":1,\"version\":3,\"heartbeat_s\":30,\"sensors\":["
+    "{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":5000},"
+    "{\"gpio\":4,\"type\":\"ds18b20\",\"interval_ms\":10000,\"addr\":\"28ff641e8216c3a1\"},"
+    "{\"gpio\":21,\"type\":\"sht31\",\"interval_ms\":10000,\"addr\":\"0x44\",\"scl\":22},"
+    "{\"gpio\":25,\"type\":\"analog\",\"interval_ms\":5000},"
+    "{\"gpio\":6,\"type\":\"analog\",\"interval_ms\":5000},"
+    "{\"gpio\":37,\"type\":\"analog\",\"interval_ms\":5000},"
+    "{\"gpio\":35,\"type\":\"laser\",\"interval_ms\":5000},"
+    "{\"gpio\":34,\"type\":\"soil\",\"interval_ms\":5000}],"
+    "\"actuators\":["
+    "{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":30,\"cooldown_s\":60,\"failsafe_s\":20},"
+    "{\"gpio\":18,\"type\":\"pwm\"},"
+    "{\"gpio\":35,\"type\":\"relay\"},"
+    "{\"gpio\":21,\"type\":\"relay\"}]}";
+
+struct Rig {
+  FakeMqtt mqtt;
+  PosixBoard board{true, "dev-test", mqtt};
+  Hal hal = board.hal();
+  std::unique_ptr<Device> dev;
+  explicit Rig(const char *esp_id = "esp-test") {
+    this->board.system.set_quiet(true);
+    this->board.clock.set_unix_base(1795000000000ULL);
+    DeviceOptions o;
+    o.esp_id = esp_id;
+    o.board = "esp32dev";
+    this->dev.reset(new Device(this->hal, o));
+  }
+  void run(uint64_t ms, uint64_t step = 100) {
+    for (uint64_t t = 0; t < ms; t += step) {
+      this->board.clock.advance(step);
+      this->dev->loop();
+    }
+  }
+  std::string last(const char *suffix) {
+    std::string topic = std::string("kaiser/god/esp/esp-test/") + suffix;
+    const FakeMqtt::Msg *m = this->mqtt.last(topic.c_str());
+    return m == nullptr ? std::string() : std::string(m->payload, m->len);
+  }
+};
+}  // namespace
+
+TEST_CASE("connect: LWT, announce retained, status online, subscriptions") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  CHECK(rig.dev->link_up());
+  CHECK(std::string(rig.mqtt.will_topic) == "kaiser/god/esp/esp-test/status");
+  std::string announce = rig.last("announce");
+  CHECK(announce.find("\"esp_id\":\"esp-test\"") != std::string::npos);
+  CHECK(announce.find("\"fw\":\"automationone\"") != std::string::npos);
+  CHECK(rig.mqtt.last("kaiser/god/esp/esp-test/announce")->retain);
+  CHECK(rig.last("status") == "online");
+  CHECK(rig.mqtt.subscriptions() == 5);
+  CHECK(rig.last("heartbeat").find("\"uptime_s\":") != std::string::npos);
+}
+
+TEST_CASE("default esp_id from the MAC") {
+  Rig rig("");
+  REQUIRE(rig.dev->setup());
+  CHECK(std::string(rig.dev->esp_id()).rfind("esp-", 0) == 0);
+  CHECK(strlen(rig.dev->esp_id()) == 10);
+}
+
+TEST_CASE("config intake: per-pin results against the board table, persisted, restored at boot") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config", kConfig);
+  std::string ack = rig.last("config/ack");
+  INFO(ack);
+  CHECK(ack.find("\"version\":3,\"ok\":false") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":34,\"ok\":true}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":4,\"addr\":\"28ff641e8216c3a1\",\"ok\":true}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":21,\"addr\":\"0x44\",\"ok\":true}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":25,\"ok\":false,\"error\":\"gpio_adc2_wifi\"}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":6,\"ok\":false,\"error\":\"gpio_reserved\"}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":37,\"ok\":false,\"error\":\"gpio_invalid\"}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":35,\"ok\":false,\"error\":\"type_unsupported\"}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"sensor\",\"gpio\":34,\"ok\":false,\"error\":\"gpio_in_use\"}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"actuator\",\"gpio\":5,\"ok\":true}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"actuator\",\"gpio\":18,\"ok\":true}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"actuator\",\"gpio\":35,\"ok\":false,\"error\":\"gpio_input_only\"}") != std::string::npos);
+  CHECK(ack.find("{\"kind\":\"actuator\",\"gpio\":21,\"ok\":false,\"error\":\"gpio_in_use\"}") != std::string::npos);
+  CHECK(rig.dev->config_version() == 3);
+  CHECK(rig.board.storage.saves() == 1);
+  CHECK(rig.last("actuator/5/status").find("\"reason\":\"config\"") != std::string::npos);
+
+  // A second device with the same storage boots into the stored config (reason boot).
+  FakeMqtt mqtt2;
+  DeviceOptions o;
+  o.esp_id = "esp-test";
+  Hal hal2 = rig.hal;
+  hal2.mqtt = &mqtt2;
+  Device second(hal2, o);
+  REQUIRE(second.setup());
+  CHECK(second.config_version() == 3);
+  REQUIRE(second.actuator(5) != nullptr);
+  CHECK(second.actuator(5)->reason() == Reason::kBoot);
+}
+
+TEST_CASE("bad config is rejected whole with the vector's code and path") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config", "{\"v\":1,\"version\":1,\"sensors\":[]}");
+  CHECK(rig.dev->stats().rejected == 1);
+  CHECK(rig.dev->stats().last_error == ErrorCode::kMissingField);
+  CHECK(std::string(rig.dev->stats().last_error_path) == "actuators");
+  CHECK(rig.last("config/ack").empty());
+}
+
+TEST_CASE("readings, offline buffer replayed in order with their timestamps") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":1,\"sensors\":[{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":2000}],\"actuators\":[]}");
+  rig.run(10000);
+  std::string data = rig.last("sensor/34/data");
+  CHECK(data.find("\"raw\":") != std::string::npos);
+  CHECK(data.find("\"replay\"") == std::string::npos);
+  CHECK(data.find("\"ts\":17950000") != std::string::npos);
+
+  rig.mqtt.drop();
+  rig.board.wifi.set_connected(false);
+  rig.run(300 * 1000);  // 150 readings while offline; the buffer keeps the newest 128
+  CHECK(rig.dev->buffered() == Device::kBufferCapacity);
+  rig.board.wifi.set_connected(true);
+  int before = rig.mqtt.published();
+  rig.run(10000);
+  CHECK(rig.dev->buffered() == 0);
+  // Replayed readings: in order, replay:true, timestamps increasing by the interval.
+  uint64_t last_ts = 0;
+  int replays = 0;
+  int first = rig.mqtt.published() - FakeMqtt::kKeep;
+  for (int i = before > first ? before : first; i < rig.mqtt.published(); i++) {
+    const FakeMqtt::Msg &m = rig.mqtt.at(i);
+    std::string p(m.payload, m.len);
+    if (p.find("\"replay\":true") == std::string::npos) continue;
+    size_t at = p.find("\"ts\":");
+    uint64_t ts = strtoull(p.c_str() + at + 5, nullptr, 10);
+    if (replays > 0) CHECK(ts == last_ts + 2000);
+    last_ts = ts;
+    replays++;
+  }
+  CHECK(replays >= 50);  // the fake keeps the last 64 messages
+  CHECK(rig.dev->stats().replayed == Device::kBufferCapacity);
+}
+
+TEST_CASE("commands, refusals, unknown gpio, link-loss fail-safe and emergency over MQTT") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":2,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":30,"
+                  "\"cooldown_s\":60,\"failsafe_s\":20},{\"gpio\":18,\"type\":\"pwm\",\"inverted\":true}]}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\",\"cmd_id\":\"c-1\"}");
+  CHECK(rig.board.gpio.level(5));
+  CHECK(rig.last("actuator/5/status").find("\"state\":true,\"value\":255,\"reason\":\"command\"") != std::string::npos);
+  CHECK(rig.last("actuator/5/status").find("\"cmd_id\":\"c-1\"") != std::string::npos);
+  rig.run(30000);
+  CHECK_FALSE(rig.board.gpio.level(5));
+  CHECK(rig.last("actuator/5/status").find("\"reason\":\"max_runtime\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  CHECK(rig.last("actuator/5/status").find("\"refused\":\"cooldown\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/9/command", "{\"v\":1,\"action\":\"on\"}");
+  CHECK(rig.last("actuator/9/status").find("\"refused\":\"unknown_gpio\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/18/command", "{\"v\":1,\"action\":\"set\",\"value\":300}");
+  CHECK(rig.last("actuator/18/status").find("\"refused\":\"invalid\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/18/command", "{\"v\":1,\"action\":\"set\",\"value\":200}");
+  CHECK(rig.board.pwm.duty_of_pin(18) == 55);  // inverted output
+
+  rig.run(60000);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  CHECK(rig.board.gpio.level(5));
+  rig.mqtt.drop();
+  rig.mqtt.set_accept(false);
+  rig.run(19000);
+  CHECK(rig.board.gpio.level(5));
+  rig.run(1100);
+  CHECK_FALSE(rig.board.gpio.level(5));  // fail-safe after 20 s without the broker
+  REQUIRE(rig.dev->actuator(5) != nullptr);
+  CHECK(rig.dev->actuator(5)->reason() == Reason::kFailsafe);
+  rig.mqtt.set_accept(true);
+  rig.run(40000);
+  CHECK(rig.dev->link_up());
+  CHECK_FALSE(rig.board.gpio.level(5));
+
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/18/command", "{\"v\":1,\"action\":\"set\",\"value\":100}");
+  rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"stop\",\"reason\":\"test\"}");
+  CHECK(rig.board.pwm.duty_of_pin(18) == 255);  // safe state 0, inverted
+  CHECK(rig.last("actuator/18/status").find("\"reason\":\"emergency\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/18/command", "{\"v\":1,\"action\":\"set\",\"value\":100}");
+  CHECK(rig.last("actuator/18/status").find("\"refused\":\"emergency\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/other/broadcast/emergency", "{\"v\":1,\"action\":\"clear\"}");  // not our kaiser
+  CHECK(rig.dev->actuator(18)->in_emergency());
+  rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"clear\"}");
+  CHECK_FALSE(rig.dev->actuator(18)->in_emergency());
+}
+
+TEST_CASE("system commands") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/system/command", "{\"v\":1,\"cmd\":\"restart\"}");
+  CHECK(rig.board.system.restarts() == 1);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/system/command", "{\"v\":1,\"cmd\":\"ota\"}");
+  CHECK(rig.dev->stats().last_error == ErrorCode::kMissingField);
+}
+
+TEST_CASE("board tables are generated from boards.json") {
+  cJSON *root = load_vectors("custom_components/automationone/gpio/boards.json");
+  REQUIRE(root != nullptr);
+  const cJSON *boards = cJSON_GetObjectItemCaseSensitive(root, "boards");
+  CHECK(board_count() == cJSON_GetArraySize(boards));
+  const cJSON *b;
+  cJSON_ArrayForEach(b, boards) {
+    const BoardInfo *info = find_board(b->string);
+    REQUIRE(info != nullptr);
+    const cJSON *pins = cJSON_GetObjectItemCaseSensitive(b, "pins");
+    CHECK(info->pin_count == cJSON_GetArraySize(pins));
+    const cJSON *p;
+    cJSON_ArrayForEach(p, pins) {
+      const PinInfo *pin = find_pin(*info, atoi(p->string));
+      REQUIRE(pin != nullptr);
+      CHECK(((pin->flags & kPinInputOnly) != 0) == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "input_only")));
+      const cJSON *adc1 = cJSON_GetObjectItemCaseSensitive(p, "adc1");
+      CHECK(pin->adc1 == (cJSON_IsNumber(adc1) ? adc1->valueint : -1));
+    }
+  }
+  cJSON_Delete(root);
+  // Datasheet facts the table must keep.
+  const BoardInfo *esp32 = find_board("esp32dev");
+  CHECK(find_pin(*esp32, 6)->reserved == kResFlash);
+  CHECK((find_pin(*esp32, 34)->flags & kPinInputOnly) != 0);
+  CHECK(find_pin(*esp32, 36)->adc1 == 0);
+  CHECK(find_pin(*esp32, 4)->adc2 == 0);
+  CHECK(find_pin(*esp32, 20) == nullptr);
+  const BoardInfo *c3 = find_board("seeed_xiao_esp32c3");
+  CHECK(find_pin(*c3, 2)->adc1 == 2);
+  CHECK((find_pin(*c3, 9)->flags & kPinStrapping) != 0);
+  CHECK(find_pin(*c3, 0) == nullptr);
+}
