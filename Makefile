@@ -52,7 +52,10 @@ typecheck: venv
 pytest: venv deps
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
+# libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without it.
+DEMO_DEBIAN_PACKAGES := libturbojpeg0
 demo: deps venv $(VENV)/.stamp-demo
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES)"
 	$(PY) -m demo $(DEMO_ARGS)
 
 # The real Home Assistant process needs the frontend too (requirements_demo.txt).
@@ -60,5 +63,6 @@ $(VENV)/.stamp-demo: requirements_demo.txt requirements_test.txt $(VENV)/.stamp-
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements_demo.txt
 	touch $@
 
+# Benchmarks print figures; they never gate CI.
 bench: deps venv
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	@shopt -s nullglob; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

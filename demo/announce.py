@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import signal
@@ -13,8 +14,6 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
-
-OUI = {"esp32dev": "24:0A:C4", "seeed_xiao_esp32c3": "34:85:18"}
 
 
 def main() -> None:
@@ -25,6 +24,7 @@ def main() -> None:
     parser.add_argument("--board", default="esp32dev")
     parser.add_argument("--prefix", default="demo")
     parser.add_argument("--kaiser", default="god")
+    parser.add_argument("--heartbeat", type=int, default=10)
     args = parser.parse_args()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -32,10 +32,11 @@ def main() -> None:
     started = time.monotonic()
     clients = []
     for index in range(1, args.devices + 1):
-        esp_id = f"{args.prefix}-{index}"
+        # Same ids and MACs as the simulator's, so either one stands for the same devices.
+        esp_id = f"{args.prefix}-{index:02d}"
         root = f"kaiser/{args.kaiser}/esp/{esp_id}"
-        offset = 0x10 * (2 if args.board.startswith("seeed") else 1) + index
-        mac = f"{OUI.get(args.board, '02:00:00')}:DE:00:{offset:02X}"
+        digest = hashlib.sha256(esp_id.encode()).digest()
+        mac = ":".join(f"{b:02X}" for b in (0x02, *digest[:5]))
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=esp_id)
         client.will_set(f"{root}/status", "offline", qos=1, retain=True)
         client.connect(args.host, args.port)
@@ -44,7 +45,6 @@ def main() -> None:
             "v": 1,
             "esp_id": esp_id,
             "kaiser_id": args.kaiser,
-            "name": f"{args.prefix} {index}",
             "board": args.board,
             "fw": "simulator",
             "fw_version": "0.1.0",
@@ -54,7 +54,7 @@ def main() -> None:
         client.publish(f"{root}/announce", json.dumps(announce), qos=1, retain=True)
         client.publish(f"{root}/status", "online", qos=1, retain=True)
         clients.append((root, client))
-    while not stop.wait(10):
+    while not stop.wait(args.heartbeat):
         for root, client in clients:
             heartbeat = {
                 "v": 1,

@@ -35,6 +35,7 @@ HOST = "127.0.0.1"
 BOARDS = ("esp32dev", "seeed_xiao_esp32c3")
 HA_START_TIMEOUT = 300.0
 DISCOVERY_TIMEOUT = 60.0
+HEARTBEAT_S = 10  # the devices' default is 60 s: livelier values in the UI
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -51,6 +52,9 @@ def log(message: str) -> None:
 
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As the servers bind (SO_REUSEADDR): connections of a previous run in TIME_WAIT do not
+        # make a port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -75,16 +79,19 @@ def pick_port(*preferred: int | None) -> int:
 class Child:
     """A process the demo started: own session (Ctrl-C reaches only the demo), output to a log."""
 
-    def __init__(self, name: str, proc: asyncio.subprocess.Process, logfile: Path) -> None:
+    def __init__(
+        self, name: str, proc: asyncio.subprocess.Process, logfile: Path, argv: list[str]
+    ) -> None:
         self.name = name
         self.proc = proc
         self.logfile = logfile
+        self.proc_argv = argv
 
     @classmethod
     async def start(
         cls, name: str, argv: list[str], logfile: Path, env: dict[str, str] | None = None
     ) -> Child:
-        with logfile.open("ab") as out:
+        with logfile.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=ROOT,
@@ -95,7 +102,7 @@ class Child:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-        return cls(name, proc, logfile)
+        return cls(name, proc, logfile, argv)
 
     def alive(self) -> bool:
         return self.proc.returncode is None
@@ -127,6 +134,8 @@ class Demo:
         self.children: list[Child] = []
         self.started = time.monotonic()
         self.python = sys.executable
+        self.devices: dict[str, Child] = {}
+        self.broker_port = 0
 
     # --- Mosquitto --------------------------------------------------------------------------
     async def start_broker(self, preferred: int | None) -> int:
@@ -277,32 +286,48 @@ class Demo:
         else:
             log(f"MQTT integration already configured for {HOST}:{broker_port}")
 
-    # --- devices ----------------------------------------------------------------------------
+    # --- devices ---------------------------------------------------------------------------
+    def _device_argv(self, board: str, broker_port: int, *, stand_in: bool) -> list[str]:
+        prefix = "demo-c3" if board.startswith("seeed") else "demo-wroom"
+        module = "demo.announce" if stand_in else "simulator"
+        return [
+            self.python, "-m", module,
+            "--host", HOST, "--port", str(broker_port),
+            "--devices", str(self.args.devices), "--board", board, "--prefix", prefix,
+            "--heartbeat", str(HEARTBEAT_S),
+        ]  # fmt: skip
+
     async def start_devices(self, broker_port: int) -> list[str]:
         """Start the simulator once per board; return a description per process."""
-        started = []
-        have_simulator = (ROOT / "simulator" / "__main__.py").exists()
-        for board in BOARDS:
-            prefix = "demo-c3" if board.startswith("seeed") else "demo-wroom"
-            if have_simulator:
-                argv = [
-                    self.python, "-m", "simulator",
-                    "--host", HOST, "--port", str(broker_port),
-                    "--devices", str(self.args.devices), "--board", board, "--prefix", prefix,
-                ]  # fmt: skip
-            else:
-                # The simulator package is not there (yet): a stand-in that only announces.
-                argv = [
-                    self.python, "-m", "demo.announce",
-                    "--port", str(broker_port),
-                    "--devices", str(self.args.devices), "--board", board, "--prefix", prefix,
-                ]  # fmt: skip
-            logfile = RUN / f"simulator-{board}.log"
-            self.children.append(await Child.start(f"simulator ({board})", argv, logfile))
-            started.append(f"{self.args.devices} x {board} ({logfile.relative_to(ROOT)})")
-        if not have_simulator:
+        self.broker_port = broker_port
+        stand_in = not (ROOT / "simulator" / "__main__.py").exists()
+        if stand_in:
             log("simulator/ not found: devices only announce themselves (demo/announce.py)")
+        started = []
+        for board in BOARDS:
+            logfile = RUN / f"simulator-{board}.log"
+            argv = self._device_argv(board, broker_port, stand_in=stand_in)
+            child = await Child.start(f"simulator ({board})", argv, logfile)
+            self.children.append(child)
+            self.devices[board] = child
+            started.append(f"{self.args.devices} x {board} ({logfile.relative_to(ROOT)})")
         return started
+
+    async def replace_dead_simulators(self) -> None:
+        """A simulator that died at start-up is replaced by the announce-only stand-in."""
+        for board, child in list(self.devices.items()):
+            if child.alive() or "demo.announce" in child.proc_argv:
+                continue
+            log(
+                f"{child.name} exited with {child.proc.returncode}; using the announce-only"
+                f" stand-in (demo/announce.py) instead. Its output:\n{child.tail()}"
+            )
+            argv = self._device_argv(board, self.broker_port, stand_in=True)
+            logfile = RUN / f"stand-in-{board}.log"
+            replacement = await Child.start(f"stand-in ({board})", argv, logfile)
+            self.children.remove(child)
+            self.children.append(replacement)
+            self.devices[board] = replacement
 
     async def accept_one_discovery(self, hass: HassClient) -> tuple[int, int]:
         """Wait for the discovered devices; add one if none is added yet.
@@ -314,6 +339,7 @@ class Demo:
         deadline = time.monotonic() + DISCOVERY_TIMEOUT
         flows: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
+            await self.replace_dead_simulators()
             flows = await hass.flows_in_progress("automationone")
             if len(flows) + added >= expected:
                 break
