@@ -10,8 +10,9 @@ from homeassistant.helpers import device_registry as dr
 
 from .const import BOARD_MODELS, CONF_BOARD, CONF_ESP_ID, CONF_KAISER_ID, DOMAIN, MANUFACTURER
 from .data import AutomationOneConfigEntry, AutomationOneData
+from .device_config import ConfigVersions, desired_sensors, refused_pins, sync_repairs
 from .hub import async_register
-from .protocol import DEFAULT_KAISER_ID, Announce
+from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
@@ -68,7 +69,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         kaiser_id=entry.data[CONF_KAISER_ID],
         publish=_publisher(hass),
     )
-    entry.runtime_data = AutomationOneData(device=device)
+    versions = ConfigVersions(hass, entry.entry_id)
+    await versions.async_load()
+    entry.runtime_data = AutomationOneData(
+        device=device, versions=versions, subentries=_subentry_snapshot(entry)
+    )
     _register_device(hass, entry, None)
 
     @callback
@@ -80,10 +85,39 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
             )
         _register_device(hass, entry, announce)
 
+    @callback
+    def on_config_ack(ack: ConfigAck) -> None:
+        sync_repairs(hass, entry, refused_pins(ack, versions.version))
+
     entry.async_on_unload(device.add_announce_listener(on_announce))
+    entry.async_on_unload(device.add_ack_listener(on_config_ack))
     entry.async_on_unload(await async_register(hass, device))
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_push_config(entry)
     return True
+
+
+async def async_push_config(entry: AutomationOneConfigEntry) -> None:
+    """Publish the config the subentries describe, with a new version if it changed."""
+    data = entry.runtime_data
+    sensors = desired_sensors(entry)
+    version = await data.versions.async_next(DeviceConfig(version=1, sensors=sensors))
+    await data.device.push_config(DeviceConfig(version=version, sensors=sensors))
+
+
+async def _async_reload(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
+    """Subentries changed: rebuild entities and push the new config.
+
+    The entry is also updated for other reasons (HA records discovery keys on it whenever the
+    device re-announces); those must not reload it.
+    """
+    if _subentry_snapshot(entry) != entry.runtime_data.subentries:
+        await hass.config_entries.async_reload(entry.entry_id)
+
+
+def _subentry_snapshot(entry: AutomationOneConfigEntry) -> dict[str, tuple[str, object]]:
+    return {sid: (sub.title, dict(sub.data)) for sid, sub in entry.subentries.items()}
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
@@ -101,6 +135,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
         publish=_publisher(hass),
     )
     await device.clear_retained()
+    await ConfigVersions(hass, entry.entry_id).async_remove()
 
 
 async def async_remove_config_entry_device(

@@ -19,3 +19,28 @@ BOARD_MODELS: Final = {
 
 # How long the manual step waits for the device's retained announce.
 ANNOUNCE_WAIT_S: Final = 5.0
+
+SUBENTRY_SENSOR: Final = "sensor"
+SUBENTRY_ACTUATOR: Final = "actuator"
+
+# Keys of a sensor subentry's data.
+CONF_GPIO: Final = "gpio"
+CONF_SENSOR_TYPE: Final = "sensor_type"
+CONF_INTERVAL_S: Final = "interval_s"
+CONF_MODE: Final = "mode"
+CONF_ADDR: Final = "addr"
+CONF_SCL: Final = "scl"
+CONF_ECHO: Final = "echo_processed"
+CONF_TEMPERATURE_ENTITY: Final = "temperature_entity"
+CONF_CALIBRATION: Final = "calibration"
+CONF_WARNING_LOW: Final = "warning_low"
+CONF_WARNING_HIGH: Final = "warning_high"
+CONF_CRITICAL_LOW: Final = "critical_low"
+CONF_CRITICAL_HIGH: Final = "critical_high"
+
+MODE_RAW: Final = "raw"
+MODE_PROCESSED: Final = "processed"
+INTERVAL_MIN_S: Final = 2
+INTERVAL_MAX_S: Final = 300
+# A sensor with no reading for this many intervals is unavailable (stale).
+STALE_INTERVALS: Final = 3

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 
 from .protocol.device import DeviceState
+
+if TYPE_CHECKING:
+    from .device_config import ConfigVersions
 
 type AutomationOneConfigEntry = ConfigEntry[AutomationOneData]
 
@@ -16,3 +20,6 @@ class AutomationOneData:
     """What the platforms of one entry share."""
 
     device: DeviceState
+    versions: ConfigVersions
+    # The subentries the entry was set up with, to reload only when they change.
+    subentries: dict[str, tuple[str, object]]

@@ -14,12 +14,20 @@ import time
 
 from .errors import ProtocolError
 from .messages import (
+    MAX_LARGE_PAYLOAD,
     Announce,
+    ConfigAck,
+    DeviceConfig,
     Heartbeat,
+    Reading,
+    SensorData,
     SystemCommand,
     encode,
     parse_announce,
+    parse_config_ack,
     parse_heartbeat,
+    parse_sensor_batch,
+    parse_sensor_data,
     parse_status,
 )
 from .topics import Topic, TopicKind, device_topic
@@ -28,6 +36,12 @@ _LOGGER = logging.getLogger(__name__)
 
 type PublishFn = Callable[[str, bytes, int, bool], Awaitable[None]]
 """publish(topic, payload, qos, retain), handed in by the HA shell."""
+
+type SensorKey = tuple[int, str | None]
+"""A sensor of a device: its pin and, on a shared bus, its address."""
+
+type ReadingHandler = Callable[[Reading, SensorData, float], None]
+"""Called with one reading, the message it came in and the receive time (monotonic)."""
 
 # Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
 RETAINED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.CONFIG, TopicKind.CONFIG_ACK)
@@ -47,8 +61,14 @@ class DeviceState:
     broker_connected: bool = True
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    config_ack: ConfigAck | None = None
+    last_seq: int | None = None
+    readings_received: int = 0
+    readings_unrouted: int = 0
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
+    _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
+    _reading_handlers: dict[SensorKey, ReadingHandler] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -64,6 +84,21 @@ class DeviceState:
         """Call `listener` with every valid announce (e.g. to update the device registry)."""
         self._announce_listeners.append(listener)
         return lambda: self._announce_listeners.remove(listener)
+
+    def add_ack_listener(self, listener: Callable[[ConfigAck], None]) -> Callable[[], None]:
+        """Call `listener` with every config/ack of the device."""
+        self._ack_listeners.append(listener)
+        return lambda: self._ack_listeners.remove(listener)
+
+    def set_reading_handler(self, key: SensorKey, handler: ReadingHandler) -> Callable[[], None]:
+        """Route readings of one sensor to `handler`; returns the remover."""
+        self._reading_handlers[key] = handler
+
+        def remove() -> None:
+            if self._reading_handlers.get(key) is handler:
+                del self._reading_handlers[key]
+
+        return remove
 
     def set_broker_connected(self, connected: bool) -> None:
         """HA's own link to the broker went up or down."""
@@ -83,6 +118,20 @@ class DeviceState:
 
     def _apply(self, topic: Topic, payload: bytes) -> bool:
         kind = topic.kind
+        if kind is TopicKind.SENSOR_DATA:
+            assert topic.gpio is not None
+            self._route(parse_sensor_data(payload, topic.gpio))
+            return False
+        if kind is TopicKind.SENSOR_BATCH:
+            self._route(parse_sensor_batch(payload))
+            return False
+        if kind is TopicKind.CONFIG_ACK:
+            if not payload:
+                return False
+            self.config_ack = parse_config_ack(payload)
+            for ack_listener in list(self._ack_listeners):
+                ack_listener(self.config_ack)
+            return True
         if kind is TopicKind.HEARTBEAT:
             self.heartbeat = parse_heartbeat(payload)
             self.heartbeat_at = time.monotonic()
@@ -105,6 +154,22 @@ class DeviceState:
             return True
         return False  # topics of later features, or HA's own publications echoed back
 
+    def _route(self, data: SensorData) -> None:
+        # A QoS 1 redelivery repeats the last seq: handle each message once.
+        if data.seq == self.last_seq and not data.replay:
+            return
+        if not data.replay:
+            self.last_seq = data.seq
+        now = time.monotonic()
+        handlers = self._reading_handlers
+        for reading in data.readings:
+            self.readings_received += 1
+            handler = handlers.get((reading.gpio, reading.addr))
+            if handler is None:
+                self.readings_unrouted += 1
+                continue
+            handler(reading, data, now)
+
     def _reject(self, topic: Topic, err: ProtocolError) -> None:
         self.rejected[err.code.value] += 1
         self.last_error = f"{topic.kind.value}: {err}"
@@ -125,6 +190,13 @@ class DeviceState:
         await self.publish(
             self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
         )
+
+    async def push_config(self, config: DeviceConfig) -> None:
+        """Publish the desired config (retained, so the device gets it when it connects)."""
+        payload = encode(config)
+        if len(payload) > MAX_LARGE_PAYLOAD:
+            raise ValueError(f"config of {len(payload)} bytes exceeds {MAX_LARGE_PAYLOAD}")
+        await self.publish(self.topic(TopicKind.CONFIG), payload, 1, True)
 
     async def clear_retained(self) -> None:
         """Remove every retained message of this device from the broker."""

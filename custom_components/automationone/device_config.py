@@ -1,0 +1,143 @@
+"""The desired config of a device, built from its subentries, pushed with a version."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import hashlib
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+
+from .const import (
+    CONF_ADDR,
+    CONF_GPIO,
+    CONF_INTERVAL_S,
+    CONF_MODE,
+    CONF_SCL,
+    CONF_SENSOR_TYPE,
+    DOMAIN,
+    MODE_RAW,
+    SUBENTRY_SENSOR,
+)
+from .data import AutomationOneConfigEntry
+from .protocol import ConfigAck, DeviceConfig, SensorConfig
+
+STORAGE_VERSION = 1
+
+
+def sensor_config(data: Mapping[str, Any]) -> SensorConfig:
+    """The protocol's view of one sensor subentry."""
+    return SensorConfig(
+        gpio=data[CONF_GPIO],
+        type=data[CONF_SENSOR_TYPE],
+        interval_ms=int(data[CONF_INTERVAL_S] * 1000),
+        mode=None if data.get(CONF_MODE, MODE_RAW) == MODE_RAW else data[CONF_MODE],
+        addr=data.get(CONF_ADDR) or None,
+        scl=data.get(CONF_SCL),
+    )
+
+
+def desired_sensors(entry: AutomationOneConfigEntry) -> tuple[SensorConfig, ...]:
+    """Sensors of every sensor subentry, in a stable order."""
+    sensors = [
+        sensor_config(sub.data)
+        for sub in entry.subentries.values()
+        if sub.subentry_type == SUBENTRY_SENSOR
+    ]
+    return tuple(sorted(sensors, key=lambda s: (s.gpio, s.addr or "")))
+
+
+class ConfigVersions:
+    """The version of the config last pushed to a device, kept across restarts."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Store per entry."""
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.config_version.{entry_id}"
+        )
+        self.version = 0
+        self._digest = ""
+
+    async def async_load(self) -> None:
+        """Read the last version."""
+        if (stored := await self._store.async_load()) is not None:
+            self.version = stored["version"]
+            self._digest = stored["digest"]
+
+    async def async_next(self, config_without_version: DeviceConfig) -> int:
+        """The version for this content: the same as last time, or one more if it changed."""
+        content = json.dumps(
+            [config_without_version.sensors, config_without_version.actuators], default=repr
+        )
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        if digest != self._digest or self.version == 0:
+            self.version += 1
+            self._digest = digest
+            await self._store.async_save({"version": self.version, "digest": digest})
+        return self.version
+
+    async def async_remove(self) -> None:
+        """Forget the device."""
+        await self._store.async_remove()
+
+
+def refused_pins(ack: ConfigAck | None, version: int) -> dict[tuple[str, int, str | None], str]:
+    """(kind, gpio, addr) -> error code of the pins the device refused in `version`."""
+    if ack is None or ack.version != version:
+        return {}
+    return {(r.kind, r.gpio, r.addr): r.error or "bad_config" for r in ack.results if not r.ok}
+
+
+def issue_id(entry_id: str, kind: str, gpio: int, addr: str | None) -> str:
+    """Repair issue id of one refused pin."""
+    return f"pin_refused_{entry_id}_{kind}_{gpio}_{addr or ''}"
+
+
+def sync_repairs(
+    hass: HomeAssistant,
+    entry: AutomationOneConfigEntry,
+    refused: Mapping[tuple[str, int, str | None], str],
+) -> None:
+    """One repair issue per refused pin; issues of pins now accepted are removed."""
+    prefix = f"pin_refused_{entry.entry_id}_"
+    wanted = {issue_id(entry.entry_id, *key): (key, error) for key, error in refused.items()}
+    registry = ir.async_get(hass)
+    for (domain, existing), _ in list(registry.issues.items()):
+        if domain == DOMAIN and existing.startswith(prefix) and existing not in wanted:
+            ir.async_delete_issue(hass, DOMAIN, existing)
+    for ident, ((kind, gpio, addr), error) in wanted.items():
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            ident,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=f"pin_refused_{error}"
+            if error in KNOWN_PIN_ERRORS
+            else "pin_refused_other",
+            translation_placeholders={
+                "device": entry.title,
+                "kind": kind,
+                "gpio": str(gpio),
+                "addr": addr or "-",
+                "error": error,
+            },
+        )
+
+
+# config/ack error codes with their own explanation in the translations.
+KNOWN_PIN_ERRORS = frozenset(
+    {
+        "gpio_invalid",
+        "gpio_reserved",
+        "gpio_input_only",
+        "gpio_in_use",
+        "gpio_adc2_wifi",
+        "type_unsupported",
+        "too_many",
+        "bus_error",
+    }
+)
