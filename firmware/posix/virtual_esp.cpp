@@ -1,0 +1,100 @@
+// virtual-esp: the firmware core on the POSIX HAL, talking to a real broker through
+// libmosquitto. Behaves like a flashed board: retained announce and status (LWT), heartbeat,
+// applies pushed configs with a config/ack, publishes simulated raw readings, obeys actuator,
+// system and emergency commands, buffers readings while the broker is away.
+//
+//   virtual-esp --host 127.0.0.1 --port 1883 --esp-id ve-01 --board esp32dev
+//               [--kaiser-id god] [--name "Greenhouse 1"] [--storage DIR] [--quiet]
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "a1/device.h"
+#include "mosquitto_transport.h"
+#include "posix_hal.h"
+
+namespace {
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+void usage() {
+  fprintf(stderr,
+          "usage: virtual-esp --host HOST --port PORT [--esp-id ID] [--board esp32dev|seeed_xiao_esp32c3]\n"
+          "                   [--kaiser-id god] [--name NAME] [--storage DIR] [--quiet]\n");
+}
+}  // namespace
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1";
+  int port = 1883;
+  a1::DeviceOptions options;
+  const char *storage = nullptr;
+  bool quiet = false;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (strcmp(arg, "--quiet") == 0) {
+      quiet = true;
+      continue;
+    }
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      usage();
+      return 0;
+    }
+    if (next == nullptr) {
+      usage();
+      return 2;
+    }
+    if (strcmp(arg, "--host") == 0) host = next;
+    else if (strcmp(arg, "--port") == 0) port = atoi(next);
+    else if (strcmp(arg, "--esp-id") == 0) options.esp_id = next;
+    else if (strcmp(arg, "--board") == 0) options.board = next;
+    else if (strcmp(arg, "--kaiser-id") == 0) options.kaiser_id = next;
+    else if (strcmp(arg, "--name") == 0) options.name = next;
+    else if (strcmp(arg, "--storage") == 0) storage = next;
+    else {
+      usage();
+      return 2;
+    }
+    i++;
+  }
+  if (options.esp_id[0] != '\0' && !a1::valid_id(options.esp_id)) {
+    fprintf(stderr, "invalid --esp-id (1-32 of A-Z a-z 0-9 _ -)\n");
+    return 2;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+
+  static a1::posix::MosquittoTransport mqtt(host, port);
+  static a1::posix::PosixBoard board(false, options.esp_id[0] != '\0' ? options.esp_id : "virtual-esp", mqtt, storage);
+  board.system.set_quiet(quiet);
+  a1::Hal hal = board.hal();
+  static a1::Device device(hal, options);
+  if (!device.setup()) {
+    fprintf(stderr, "setup failed (board '%s')\n", options.board);
+    return 2;
+  }
+  printf("virtual-esp %s board=%s broker=%s:%d\n", device.esp_id(), options.board, host, port);
+  while (!g_stop) {
+    device.loop();
+    if (board.system.restarts() > 0) {
+      // restart / factory_reset: drop the connection like a reboot (the broker sends the LWT)
+      // and start again as a fresh process with the same arguments.
+      fflush(nullptr);
+      execv("/proc/self/exe", argv);
+      return 3;
+    }
+    if (mqtt.connected()) {
+      mqtt.wait(5);
+    } else {
+      usleep(5000);
+    }
+  }
+  char status[a1::kTopicCap];
+  a1::build_topic(status, sizeof(status), device.kaiser_id(), device.esp_id(), a1::TopicKind::kStatus);
+  mqtt.disconnect(status);
+  return 0;
+}

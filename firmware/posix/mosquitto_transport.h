@@ -1,0 +1,39 @@
+// MqttTransport over libmosquitto (synchronous loop, TCP_NODELAY, last will).
+#pragma once
+
+#include <mosquitto.h>
+
+#include "a1/hal.h"
+
+namespace a1 {
+namespace posix {
+
+class MosquittoTransport : public MqttTransport {
+ public:
+  MosquittoTransport(const char *host, int port, int keepalive_s = 15);
+  ~MosquittoTransport() override;
+  bool connect(const char *client_id, const Will &will) override;
+  bool connected() override { return this->connected_; }
+  bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
+  bool subscribe(const char *topic, int qos) override;
+  void loop() override;
+  // Waits up to timeout_ms for network traffic (the virtual device's idle sleep).
+  void wait(int timeout_ms);
+  // Clean shutdown: publish `offline` ourselves (a clean disconnect suppresses the will).
+  void disconnect(const char *status_topic);
+
+ private:
+  static void on_connect(struct mosquitto *m, void *self, int rc);
+  static void on_disconnect(struct mosquitto *m, void *self, int rc);
+  static void on_message(struct mosquitto *m, void *self, const struct mosquitto_message *msg);
+
+  char host_[128];
+  int port_;
+  int keepalive_s_;
+  struct mosquitto *mosq_ = nullptr;
+  bool connected_ = false;
+  int connack_ = -1;
+};
+
+}  // namespace posix
+}  // namespace a1

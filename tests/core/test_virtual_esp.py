@@ -1,0 +1,184 @@
+"""virtual-esp (firmware core + POSIX HAL + libmosquitto) against a real Mosquitto.
+
+A paho-mqtt observer checks what crosses the wire with the integration's own parsers: the
+retained announce, a pushed config and its per-pin ack, raw readings, an actuator command with
+the device's own max-runtime stop, and the broker's last will after SIGKILL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+import queue
+import shutil
+import subprocess
+import threading
+import time
+
+import orjson
+import paho.mqtt.client as paho
+import pytest
+
+from custom_components.automationone import protocol as p
+
+from ..broker import Broker
+
+REPO = Path(__file__).resolve().parents[2]
+BINARY = REPO / "firmware" / "build" / "virtual-esp"
+ESP_ID = "ve-t1"
+BASE = f"kaiser/god/esp/{ESP_ID}"
+
+
+def virtual_esp_binary() -> Path:
+    """The binary from firmware/build, built through the firmware makefile when missing."""
+    if not BINARY.exists():
+        assert shutil.which("cmake"), "cmake is needed to build virtual-esp"
+        subprocess.run(
+            ["make", "-s", "-f", "firmware/firmware.mk", "firmware-build"],
+            cwd=REPO,
+            check=True,
+            timeout=600,
+        )
+    return BINARY
+
+
+class Observer:
+    """A paho client that records every message below the device's root."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.messages: queue.Queue[paho.MQTTMessage] = queue.Queue()
+        self.seen: list[paho.MQTTMessage] = []
+        self._subscribed = threading.Event()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="observer")
+        self.client.on_message = lambda _c, _u, msg: self.messages.put(msg)
+        self.client.on_subscribe = lambda *_args: self._subscribed.set()
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        self.client.subscribe(f"{BASE}/#", qos=1)
+        assert self._subscribed.wait(5), "observer subscription not confirmed"
+
+    def wait(
+        self,
+        topic: str,
+        match: Callable[[paho.MQTTMessage], bool] = lambda _m: True,
+        within: float = 10,
+    ) -> paho.MQTTMessage:
+        for msg in self.seen:
+            if msg.topic == topic and match(msg):
+                return msg
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = self.messages.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(msg)
+            if msg.topic == topic and match(msg):
+                return msg
+        raise AssertionError(f"nothing on {topic} within {within} s")
+
+    def publish(self, topic: str, payload: object, retain: bool = False) -> None:
+        self.client.publish(topic, orjson.dumps(payload), qos=1, retain=retain).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def retained(broker: Broker, topic: str) -> bytes:
+    """What the broker keeps retained on `topic`, as a fresh subscriber sees it."""
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="retained-check")
+    client.on_message = lambda _c, _u, msg: got.put(msg)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    client.subscribe(topic, qos=1)
+    try:
+        msg = got.get(timeout=5)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    assert msg.retain
+    payload: bytes = msg.payload
+    return payload
+
+
+@pytest.fixture
+def observer(broker: Broker) -> Iterator[Observer]:
+    obs = Observer(broker)
+    yield obs
+    obs.close()
+
+
+@pytest.fixture
+def device(broker: Broker, observer: Observer) -> Iterator[subprocess.Popen[bytes]]:
+    args = [str(virtual_esp_binary()), "--host", broker.host, "--port", str(broker.port)]
+    proc = subprocess.Popen([*args, "--esp-id", ESP_ID, "--board", "esp32dev", "--quiet"])
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_virtual_esp_announce_config_readings_commands_lwt(
+    socket_enabled: None, broker: Broker, observer: Observer, device: subprocess.Popen[bytes]
+) -> None:
+    msg = observer.wait(f"{BASE}/announce")
+    assert retained(broker, f"{BASE}/announce") == msg.payload
+    announce = p.parse_announce(msg.payload, p.parse_topic(msg.topic))
+    assert (announce.esp_id, announce.board, announce.fw) == (ESP_ID, "esp32dev", "automationone")
+    assert announce.caps is not None
+    assert announce.caps.buffer == 128
+    assert observer.wait(f"{BASE}/status").payload == b"online"
+
+    config = {
+        "v": 1,
+        "version": 7,
+        "heartbeat_s": 5,
+        "sensors": [
+            {"gpio": 34, "type": "ph", "interval_ms": 2000},
+            {"gpio": 6, "type": "analog", "interval_ms": 2000},
+        ],
+        "actuators": [{"gpio": 5, "type": "pump", "max_runtime_s": 1, "cooldown_s": 60}],
+    }
+    observer.publish(f"{BASE}/config", config, retain=True)
+    ack = p.parse_config_ack(observer.wait(f"{BASE}/config/ack").payload)
+    assert ack.version == 7
+    assert not ack.ok
+    results = {(r.kind, r.gpio): (r.ok, r.error) for r in ack.results}
+    assert results == {
+        ("sensor", 34): (True, None),
+        ("sensor", 6): (False, "gpio_reserved"),  # SPI flash pin (boards.json)
+        ("actuator", 5): (True, None),
+    }
+
+    reading = p.parse_sensor_data(observer.wait(f"{BASE}/sensor/34/data").payload, 34)
+    (value,) = reading.readings
+    assert isinstance(value.raw, int)
+    assert 0 <= value.raw <= 4095
+    assert reading.ts is not None
+    assert reading.ts > 1_600_000_000_000
+
+    observer.publish(f"{BASE}/actuator/5/command", {"v": 1, "action": "on", "cmd_id": "t-1"})
+    on = p.parse_actuator_status(
+        observer.wait(f"{BASE}/actuator/5/status", lambda m: b'"t-1"' in m.payload).payload
+    )
+    assert (on.state, on.value, on.reason, on.cmd_id) == (True, 255, "command", "t-1")
+    off = p.parse_actuator_status(
+        observer.wait(f"{BASE}/actuator/5/status", lambda m: b"max_runtime" in m.payload).payload
+    )
+    assert (off.state, off.reason) == (False, "max_runtime")
+    observer.publish(f"{BASE}/actuator/5/command", {"v": 1, "action": "on", "cmd_id": "t-2"})
+    refused = p.parse_actuator_status(
+        observer.wait(f"{BASE}/actuator/5/status", lambda m: b'"t-2"' in m.payload).payload
+    )
+    assert refused.refused == "cooldown"
+    assert refused.state is False
+
+    heartbeat = p.parse_heartbeat(observer.wait(f"{BASE}/heartbeat").payload)
+    assert heartbeat.rssi <= 0
+
+    device.kill()  # SIGKILL: the broker publishes the last will
+    device.wait(5)
+    observer.wait(f"{BASE}/status", lambda m: m.payload == b"offline")
+    assert retained(broker, f"{BASE}/status") == b"offline"
