@@ -1,0 +1,118 @@
+// Arduino/ESP32 implementation of the core's HAL (arduino-esp32 2.x and 3.x).
+#pragma once
+
+#include <Arduino.h>
+#include <OneWire.h>
+#include <Preferences.h>
+#include <PubSubClient.h>
+#include <WiFi.h>
+#include <Wire.h>
+
+#include "a1/hal.h"
+
+namespace a1 {
+namespace arduino {
+
+class ArduinoClock : public Clock {
+ public:
+  uint64_t millis() override;
+  uint64_t unix_ms() override;  // SNTP time once synced (configTime in main.cpp), else 0
+
+ private:
+  uint32_t last_ = 0;
+  uint64_t high_ = 0;  // 32-bit millis() wraps after 49 days; extend it to 64 bits
+};
+
+class ArduinoGpio : public Gpio {
+ public:
+  void mode(uint8_t pin, PinMode mode) override;
+  void write(uint8_t pin, bool level) override { digitalWrite(pin, level ? HIGH : LOW); }
+  bool read(uint8_t pin) override { return digitalRead(pin) == HIGH; }
+};
+
+class ArduinoAdc : public Adc {
+ public:
+  int read(uint8_t pin) override;  // 12-bit counts (analogReadResolution(12))
+};
+
+// LEDC: 5 kHz, 8-bit duty.
+class LedcPwm : public Pwm {
+ public:
+  static constexpr uint32_t kFrequency = 5000;
+  static constexpr uint8_t kResolution = 8;
+  bool attach(uint8_t pin, uint8_t channel) override;
+  void write(uint8_t channel, uint8_t duty) override;
+  void detach(uint8_t pin) override;
+
+ private:
+  int8_t pin_of_channel_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+};
+
+// One OneWire master per pin (up to 4 pins), created on first use without heap allocation.
+class ArduinoOneWire : public OneWireBus {
+ public:
+  static constexpr int kBuses = 4;
+  bool reset(uint8_t pin) override;
+  void write_byte(uint8_t pin, uint8_t value) override;
+  uint8_t read_byte(uint8_t pin) override;
+
+ private:
+  OneWire *bus(uint8_t pin);
+  OneWire buses_[kBuses];
+  int8_t pins_[kBuses] = {-1, -1, -1, -1};
+};
+
+class ArduinoI2c : public I2cBus {
+ public:
+  bool begin(uint8_t sda, uint8_t scl) override;
+  bool write(uint8_t addr, const uint8_t *data, size_t len) override;
+  bool read(uint8_t addr, uint8_t *data, size_t len) override;
+
+ private:
+  int sda_ = -1;
+  int scl_ = -1;
+};
+
+class NvsStorage : public Storage {
+ public:
+  bool load(const char *key, uint8_t *buf, size_t cap, size_t &len) override;
+  bool save(const char *key, const uint8_t *data, size_t len) override;
+  void erase_all() override;
+};
+
+class PubSubTransport : public MqttTransport {
+ public:
+  static constexpr uint16_t kBufferSize = 4608;  // config (4096) + topic + header
+  void begin(const char *host, uint16_t port);
+  bool connect(const char *client_id, const Will &will) override;
+  bool connected() override { return this->client_.connected(); }
+  bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
+  bool subscribe(const char *topic, int qos) override;
+  void loop() override { this->client_.loop(); }
+
+ private:
+  static void on_message(char *topic, uint8_t *payload, unsigned int len);
+  static PubSubTransport *instance_;
+  WiFiClient wifi_;
+  PubSubClient client_{wifi_};
+};
+
+class ArduinoWifi : public Wifi {
+ public:
+  bool connected() override { return WiFi.status() == WL_CONNECTED; }
+  int rssi() override { return WiFi.RSSI(); }
+  void mac(uint8_t out[6]) override { WiFi.macAddress(out); }
+};
+
+class ArduinoSystem : public System {
+ public:
+  uint32_t heap_free() override { return ESP.getFreeHeap(); }
+  uint32_t heap_min() override { return ESP.getMinFreeHeap(); }
+  void restart() override;
+  bool ota(const char *url) override;
+  void identify() override;
+  void log(const char *line) override;
+};
+
+}  // namespace arduino
+}  // namespace a1
