@@ -1,0 +1,5 @@
+"""`python -m simulator`: see simulator.cli."""
+
+from .cli import main
+
+main()
