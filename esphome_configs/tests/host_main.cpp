@@ -15,6 +15,8 @@
 #include "esphome/components/automationone/automationone.h"
 #include "esphome/components/host/preferences.h"
 #include "esphome/core/application.h"
+#include "esphome/core/helpers.h"
+#include "esphome/core/preferences.h"
 
 void setup();
 void loop();
@@ -234,6 +236,22 @@ void test_config(AutomationOneComponent *ao) {
   ao->tick(107000);
   check(ao_probe()["pump"] == 0.0f && last_status(16, status) && sget(status, "reason") == "max_runtime",
         "pushed max_runtime 5 s enforced");
+  // The applied config is kept in flash (host: the preferences file) for the next boot.
+  uint32_t key = esphome::fnv1_hash("automationone_config_v1");
+  StoredHeader header{};
+  StoredSensor sensor34{};
+  StoredActuator pump{}, fan{};
+  check(esphome::global_preferences->make_preference<StoredHeader>(key).load(&header) && header.version == 7 &&
+            header.heartbeat_s == 30,
+        "applied config version stored in preferences");
+  check(esphome::global_preferences->make_preference<StoredSensor>(key ^ (0x100u + 34)).load(&sensor34) &&
+            sensor34.listed && sensor34.processed && sensor34.interval_ms == 5000,
+        "sensor 34 settings stored");
+  check(esphome::global_preferences->make_preference<StoredActuator>(key ^ (0x200u + 16)).load(&pump) && pump.listed &&
+            pump.max_runtime_s == 5 && pump.failsafe_s == 0,
+        "pump limits stored");
+  check(esphome::global_preferences->make_preference<StoredActuator>(key ^ (0x200u + 12)).load(&fan) && !fan.listed,
+        "unlisted fan stored as not listed");
   // A broken config is rejected as a whole: nothing changes, no ack.
   g_published.clear();
   uint32_t rejected = ao->rejected_messages();
@@ -303,8 +321,8 @@ int main(int argc, char **argv) {
 
   esphome::host::setup_preferences();
   setup();  // the generated setup(): every component of tests/host_test.yaml, then App.setup()
-  for (int i = 0; i < 3; i++)
-    loop();
+  for (int i = 0; i < 20; i++)
+    loop();  // App.loop() also logs every component's dump_config()
   AutomationOneComponent *ao = global_automationone;
   if (check(ao != nullptr && !ao->is_failed(), "component set up")) {
     ao->set_publish_hook([](const std::string &topic, const std::string &payload, uint8_t qos, bool retain) {

@@ -68,7 +68,12 @@ void AutomationOneComponent::setup() {
     this->mark_failed();
     return;
   }
-  this->pref_ = global_preferences->make_preference<StoredConfig>(fnv1_hash("automationone_config_v1"));
+  uint32_t key = fnv1_hash("automationone_config_v1");
+  this->pref_header_ = global_preferences->make_preference<StoredHeader>(key);
+  for (const auto &slot : this->sensors_)
+    this->pref_sensors_.push_back(global_preferences->make_preference<StoredSensor>(key ^ (0x100u + slot.gpio)));
+  for (const auto &slot : this->actuators_)
+    this->pref_actuators_.push_back(global_preferences->make_preference<StoredActuator>(key ^ (0x200u + slot.gpio)));
 
   uint64_t now = millis_64();
   this->bank_.set_listener([this](const Actuator &actuator, const CommandOutcome *outcome) {
@@ -454,63 +459,72 @@ void AutomationOneComponent::apply_config_(const DeviceConfig &config, uint64_t 
 void AutomationOneComponent::save_config_(const DeviceConfig &config) {
   if (!this->restore_config_)
     return;
-  StoredConfig stored{};
-  stored.version = config.version;
-  stored.heartbeat_s = static_cast<uint16_t>(this->heartbeat_ms_ / 1000);
-  for (const auto &sc : config.sensors) {
-    if (stored.n_sensors >= StoredConfig::MAX)
-      break;
-    auto &s = stored.sensors[stored.n_sensors++];
-    s.gpio = static_cast<int8_t>(sc.gpio);
-    s.processed = sc.mode == "processed";
-    s.interval_ms = sc.interval_ms;
+  StoredHeader header{config.version, static_cast<uint16_t>(this->heartbeat_ms_ / 1000)};
+  this->pref_header_.save(&header);
+  for (size_t i = 0; i < this->sensors_.size(); i++) {
+    StoredSensor stored{};
+    for (const auto &sc : config.sensors) {
+      if (sc.gpio == this->sensors_[i].gpio && this->sensors_[i].enabled) {
+        stored.listed = 1;
+        stored.processed = sc.mode == "processed";
+        stored.interval_ms = sc.interval_ms;
+      }
+    }
+    this->pref_sensors_[i].save(&stored);
   }
-  for (const auto &ac : config.actuators) {
-    if (stored.n_actuators >= StoredConfig::MAX)
-      break;
-    auto &a = stored.actuators[stored.n_actuators++];
-    a.gpio = static_cast<int8_t>(ac.gpio);
-    a.safe_state = ac.type == "pwm" ? ac.safe_state : (ac.safe_state > 0 ? 255 : 0);
-    a.inverted = (ac.inverted ? 1 : 0) | (ac.type == "pwm" ? 2 : 0);
-    a.max_runtime_s = ac.max_runtime_s;
-    a.cooldown_s = ac.cooldown_s;
-    a.max_per_hour = ac.max_per_hour;
-    a.failsafe_s = ac.failsafe_s;
+  for (size_t i = 0; i < this->actuators_.size(); i++) {
+    StoredActuator stored{};
+    for (const auto &ac : config.actuators) {
+      if (ac.gpio == this->actuators_[i].gpio && this->actuators_[i].enabled) {
+        stored.listed = 1;
+        stored.pwm = ac.type == "pwm";
+        stored.inverted = ac.inverted;
+        stored.safe_state = ac.safe_state;
+        stored.max_runtime_s = ac.max_runtime_s;
+        stored.cooldown_s = ac.cooldown_s;
+        stored.max_per_hour = ac.max_per_hour;
+        stored.failsafe_s = ac.failsafe_s;
+      }
+    }
+    this->pref_actuators_[i].save(&stored);
   }
-  this->pref_.save(&stored);
   global_preferences->sync();
 }
 
 void AutomationOneComponent::restore_config_from_flash_(uint64_t now_ms) {
-  StoredConfig stored{};
-  if (!this->pref_.load(&stored) || stored.version == 0 || stored.n_sensors > StoredConfig::MAX ||
-      stored.n_actuators > StoredConfig::MAX)
+  StoredHeader header{};
+  if (!this->pref_header_.load(&header) || header.version == 0)
     return;
   DeviceConfig config;
-  config.version = stored.version;
-  config.heartbeat_s = stored.heartbeat_s;
-  for (uint8_t i = 0; i < stored.n_sensors; i++) {
+  config.version = header.version;
+  config.heartbeat_s = header.heartbeat_s;
+  for (size_t i = 0; i < this->sensors_.size(); i++) {
+    StoredSensor stored{};
+    if (!this->pref_sensors_[i].load(&stored) || !stored.listed)
+      continue;
     SensorConfig sc;
-    sc.gpio = stored.sensors[i].gpio;
-    sc.type = this->sensor_slot_(sc.gpio) != nullptr ? this->sensor_slot_(sc.gpio)->type : "analog";
-    sc.mode = stored.sensors[i].processed ? "processed" : "raw";
-    sc.interval_ms = stored.sensors[i].interval_ms;
+    sc.gpio = this->sensors_[i].gpio;
+    sc.type = this->sensors_[i].type;
+    sc.mode = stored.processed ? "processed" : "raw";
+    sc.interval_ms = stored.interval_ms;
     config.sensors.push_back(sc);
   }
-  for (uint8_t i = 0; i < stored.n_actuators; i++) {
-    const auto &a = stored.actuators[i];
+  for (size_t i = 0; i < this->actuators_.size(); i++) {
+    StoredActuator stored{};
+    if (!this->pref_actuators_[i].load(&stored) || !stored.listed)
+      continue;
     ActuatorConfig ac;
-    ac.gpio = a.gpio;
-    ac.type = (a.inverted & 2) ? "pwm" : "relay";
-    ac.inverted = (a.inverted & 1) != 0;
-    ac.safe_state = a.safe_state;
-    ac.max_runtime_s = a.max_runtime_s;
-    ac.cooldown_s = a.cooldown_s;
-    ac.max_per_hour = a.max_per_hour;
-    ac.failsafe_s = a.failsafe_s;
+    ac.gpio = this->actuators_[i].gpio;
+    ac.type = stored.pwm ? "pwm" : this->actuators_[i].type;
+    ac.inverted = stored.inverted != 0;
+    ac.safe_state = stored.safe_state;
+    ac.max_runtime_s = stored.max_runtime_s;
+    ac.cooldown_s = stored.cooldown_s;
+    ac.max_per_hour = stored.max_per_hour;
+    ac.failsafe_s = stored.failsafe_s;
     config.actuators.push_back(ac);
   }
-  ESP_LOGI(TAG, "Restoring config version %u from flash", static_cast<unsigned>(stored.version));
+  ESP_LOGI(TAG, "Restoring config version %u from flash", static_cast<unsigned>(header.version));
   this->apply_config_(config, now_ms, false);
   // The restored limits may move the safe state: every actuator starts from it again.
   this->bank_.boot(now_ms);

@@ -40,27 +40,26 @@ struct ActuatorSlot {
   bool enabled;
 };
 
-/// Stored in flash so the last pushed limits hold from boot, before the broker is reachable.
-struct StoredConfig {
-  static const uint8_t MAX = 16;
+/// What a pushed config set, kept in flash per compiled-in pin so the limits hold from boot,
+/// before the broker is reachable (each record stays far below ESPHome's preference size limits).
+struct StoredHeader {
   uint32_t version;
   uint16_t heartbeat_s;
-  uint8_t n_sensors;
-  uint8_t n_actuators;
-  struct Sensor {
-    int8_t gpio;
-    uint8_t processed;
-    uint32_t interval_ms;
-  } sensors[MAX];
-  struct Actuator {
-    int8_t gpio;
-    uint8_t safe_state;
-    uint8_t inverted;
-    uint32_t max_runtime_s;
-    uint32_t cooldown_s;
-    uint32_t max_per_hour;
-    uint32_t failsafe_s;
-  } actuators[MAX];
+};
+struct StoredSensor {
+  uint8_t listed;
+  uint8_t processed;
+  uint32_t interval_ms;
+};
+struct StoredActuator {
+  uint8_t listed;
+  uint8_t pwm;
+  uint8_t inverted;
+  uint8_t safe_state;
+  uint32_t max_runtime_s;
+  uint32_t cooldown_s;
+  uint32_t max_per_hour;
+  uint32_t failsafe_s;
 };
 
 class AutomationOneComponent : public Component {
@@ -134,7 +133,9 @@ class AutomationOneComponent : public Component {
   SafetyBank bank_;
   Trigger<> identify_trigger_;
   PublishHook publish_hook_;
-  ESPPreferenceObject pref_;
+  ESPPreferenceObject pref_header_;
+  std::vector<ESPPreferenceObject> pref_sensors_;
+  std::vector<ESPPreferenceObject> pref_actuators_;
   uint32_t config_version_{0};
   uint32_t seq_{0};
   uint32_t rejected_{0};

@@ -1,0 +1,88 @@
+# ESPHome part (esphome_configs/): included by the top Makefile.
+#   make esphome-test   validate every device YAML with `esphome config`, check the embedded
+#                       schemas are current, build and run the component's plain C++ against the
+#                       protocol and safety vectors, and build ESPHome's generated host sources
+#                       (`esphome compile --only-generate tests/host_test.yaml`) with g++ plus a
+#                       driver that tests the component inside ESPHome.
+# esphome gets its own venv (pinned, Python 3.13): its dependencies clash with Home Assistant's.
+
+ESPHOME_DIR := esphome_configs
+ESPHOME_VERSION := 2026.10.0
+ESPHOME_VENV := $(ESPHOME_DIR)/.venv
+ESPHOME_STAMP := $(ESPHOME_VENV)/.stamp-esphome-$(ESPHOME_VERSION)
+ESPHOME_BIN := $(ESPHOME_VENV)/bin/esphome
+ESPHOME_BUILD := $(ESPHOME_DIR)/build
+ESPHOME_YAMLS := $(filter-out %/secrets.yaml,$(wildcard $(ESPHOME_DIR)/*.yaml))
+ESPHOME_PACKAGES := $(wildcard $(ESPHOME_DIR)/common/*.yaml)
+ESPHOME_COMPONENT := $(wildcard $(ESPHOME_DIR)/components/automationone/*.py $(ESPHOME_DIR)/components/automationone/*.h $(ESPHOME_DIR)/components/automationone/*.cpp)
+ESPHOME_CORE_SRC := $(addprefix $(ESPHOME_DIR)/components/automationone/,json.cpp schema.cpp protocol.cpp safety.cpp)
+ESPHOME_TESTS := $(wildcard $(ESPHOME_DIR)/tests/*.h $(ESPHOME_DIR)/tests/*.cpp $(ESPHOME_DIR)/tests/*.yaml)
+ESPHOME_HOST_GEN := $(ESPHOME_DIR)/tests/.esphome/build/ao-host-test
+ESPHOME_SCHEMAS := $(wildcard custom_components/automationone/protocol/schemas/*.json)
+ESPHOME_VECTORS := tests/vectors
+ESPHOME_JOBS ?= 2
+
+EXTRA_TESTS += esphome-test
+DEBIAN_PACKAGES += g++ ninja-build
+
+.PHONY: esphome-test esphome-venv esphome-schemas esphome-validate esphome-core-test esphome-host-test
+
+esphome-test: esphome-schemas esphome-validate esphome-core-test esphome-host-test
+
+esphome-venv: $(ESPHOME_STAMP)
+
+$(ESPHOME_STAMP):
+	@if [ ! -x $(ESPHOME_VENV)/bin/python ]; then \
+	  py=""; \
+	  if command -v pyenv >/dev/null && [ -x "$$(pyenv root)/versions/3.13.0/bin/python" ]; then py="$$(pyenv root)/versions/3.13.0/bin/python"; \
+	  elif PYENV_VERSION=3.13.0 python3.13 -c '' 2>/dev/null; then py="$$(PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)')"; \
+	  else echo "Python 3.13 not found (pyenv 3.13.0 or python3.13 on PATH)"; exit 1; fi; \
+	  "$$py" -m venv $(ESPHOME_VENV); \
+	fi
+	$(ESPHOME_VENV)/bin/python -m pip install -q --disable-pip-version-check uv
+	$(ESPHOME_VENV)/bin/uv pip install -q --python $(ESPHOME_VENV)/bin/python esphome==$(ESPHOME_VERSION)
+	rm -f $(ESPHOME_VENV)/.stamp-esphome-*
+	touch $@
+
+# The component embeds the protocol's JSON Schemas; fail when they changed without a regenerate.
+esphome-schemas: $(ESPHOME_STAMP)
+	$(ESPHOME_VENV)/bin/python $(ESPHOME_DIR)/tools/gen_schemas.py --check
+
+# `esphome config` on a copy of the YAMLs with secrets.yaml.example as secrets.yaml.
+esphome-validate: $(ESPHOME_BUILD)/.stamp-validate
+
+$(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PACKAGES) $(ESPHOME_COMPONENT) $(ESPHOME_DIR)/secrets.yaml.example
+	rm -rf $(ESPHOME_BUILD)/validate
+	mkdir -p $(ESPHOME_BUILD)/validate
+	cp -r $(ESPHOME_YAMLS) $(ESPHOME_DIR)/common $(ESPHOME_DIR)/components $(ESPHOME_BUILD)/validate/
+	cp $(ESPHOME_DIR)/secrets.yaml.example $(ESPHOME_BUILD)/validate/secrets.yaml
+	@for y in $(notdir $(ESPHOME_YAMLS)); do \
+	  echo "esphome config $$y"; \
+	  (cd $(ESPHOME_BUILD)/validate && ../../.venv/bin/esphome config $$y > $$y.log 2>&1) \
+	    || { cat $(ESPHOME_BUILD)/validate/$$y.log; exit 1; }; \
+	done
+	touch $@
+
+# The protocol and safety logic alone: plain C++, no ESPHome header anywhere.
+esphome-core-test: $(ESPHOME_BUILD)/core/test_core
+	$(ESPHOME_BUILD)/core/test_core $(ESPHOME_VECTORS)
+
+$(ESPHOME_BUILD)/core/test_core: $(ESPHOME_CORE_SRC) $(ESPHOME_COMPONENT) $(ESPHOME_TESTS)
+	mkdir -p $(ESPHOME_BUILD)/core/include/esphome/components
+	ln -sfn ../../../../../components/automationone $(ESPHOME_BUILD)/core/include/esphome/components/automationone
+	g++ -std=gnu++20 -O1 -Wall -Wextra -Werror -fno-exceptions -I$(ESPHOME_BUILD)/core/include \
+	  $(ESPHOME_CORE_SRC) $(ESPHOME_DIR)/tests/vector_tests.cpp $(ESPHOME_DIR)/tests/core_main.cpp -o $@
+
+# ESPHome's generated host sources + the test driver, built with g++ through a small ninja file.
+esphome-host-test: $(ESPHOME_HOST_GEN)/.stamp-generated
+	$(ESPHOME_VENV)/bin/python $(ESPHOME_DIR)/tools/host_ninja.py $(ESPHOME_HOST_GEN) $(ESPHOME_BUILD)/host $(ESPHOME_DIR)/tests
+	ninja -C $(ESPHOME_BUILD)/host -j $(ESPHOME_JOBS) --quiet
+	rm -rf $(ESPHOME_BUILD)/host/prefs
+	ESPHOME_PREFDIR=$(abspath $(ESPHOME_BUILD)/host/prefs) $(ESPHOME_BUILD)/host/test_host $(ESPHOME_VECTORS) > $(ESPHOME_BUILD)/host/test.log 2>&1 \
+	  || { cat $(ESPHOME_BUILD)/host/test.log; exit 1; }
+	grep -v '^\[' $(ESPHOME_BUILD)/host/test.log | grep -E '^(FAIL|topic|payload|builder|safety|component|host)'
+
+$(ESPHOME_HOST_GEN)/.stamp-generated: $(ESPHOME_STAMP) $(ESPHOME_COMPONENT) $(ESPHOME_TESTS)
+	cd $(ESPHOME_DIR) && .venv/bin/esphome compile --only-generate tests/host_test.yaml > build/generate.log 2>&1 \
+	  || { cat build/generate.log; exit 1; }
+	touch $@
