@@ -17,6 +17,7 @@ ESPHOME_PACKAGES := $(wildcard $(ESPHOME_DIR)/common/*.yaml)
 ESPHOME_COMPONENT := $(wildcard $(ESPHOME_DIR)/components/automationone/*.py $(ESPHOME_DIR)/components/automationone/*.h $(ESPHOME_DIR)/components/automationone/*.cpp)
 ESPHOME_CORE_SRC := $(addprefix $(ESPHOME_DIR)/components/automationone/,json.cpp schema.cpp protocol.cpp safety.cpp)
 ESPHOME_TESTS := $(wildcard $(ESPHOME_DIR)/tests/*.h $(ESPHOME_DIR)/tests/*.cpp $(ESPHOME_DIR)/tests/*.yaml)
+ESPHOME_INVALID := $(filter-out %/base.yaml,$(wildcard $(ESPHOME_DIR)/tests/invalid/*.yaml))
 ESPHOME_HOST_GEN := $(ESPHOME_DIR)/tests/.esphome/build/ao-host-test
 ESPHOME_SCHEMAS := $(wildcard custom_components/automationone/protocol/schemas/*.json)
 ESPHOME_VECTORS := tests/vectors
@@ -51,7 +52,8 @@ esphome-schemas: $(ESPHOME_STAMP)
 # `esphome config` on a copy of the YAMLs with secrets.yaml.example as secrets.yaml.
 esphome-validate: $(ESPHOME_BUILD)/.stamp-validate
 
-$(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PACKAGES) $(ESPHOME_COMPONENT) $(ESPHOME_DIR)/secrets.yaml.example
+# Then every tests/invalid/*.yaml must be refused with the message in its `# expect:` line.
+$(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PACKAGES) $(ESPHOME_COMPONENT) $(ESPHOME_DIR)/secrets.yaml.example $(wildcard $(ESPHOME_DIR)/tests/invalid/*.yaml)
 	rm -rf $(ESPHOME_BUILD)/validate
 	mkdir -p $(ESPHOME_BUILD)/validate
 	cp -r $(ESPHOME_YAMLS) $(ESPHOME_DIR)/common $(ESPHOME_DIR)/components $(ESPHOME_BUILD)/validate/
@@ -60,6 +62,12 @@ $(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PA
 	  echo "esphome config $$y"; \
 	  (cd $(ESPHOME_BUILD)/validate && ../../.venv/bin/esphome config $$y > $$y.log 2>&1) \
 	    || { cat $(ESPHOME_BUILD)/validate/$$y.log; exit 1; }; \
+	done
+	@for y in $(ESPHOME_INVALID); do \
+	  want="$$(sed -n 's/^# expect: //p' $$y)"; \
+	  echo "esphome config $$y (must fail: $$want)"; \
+	  if $(ESPHOME_BIN) config $$y > $(ESPHOME_BUILD)/invalid.log 2>&1; then echo "accepted: $$y"; exit 1; fi; \
+	  grep -qF "$$want" $(ESPHOME_BUILD)/invalid.log || { cat $(ESPHOME_BUILD)/invalid.log; exit 1; }; \
 	done
 	touch $@
 
@@ -81,6 +89,9 @@ esphome-host-test: $(ESPHOME_HOST_GEN)/.stamp-generated
 	ESPHOME_PREFDIR=$(abspath $(ESPHOME_BUILD)/host/prefs) $(ESPHOME_BUILD)/host/test_host $(ESPHOME_VECTORS) > $(ESPHOME_BUILD)/host/test.log 2>&1 \
 	  || { cat $(ESPHOME_BUILD)/host/test.log; exit 1; }
 	grep -v '^\[' $(ESPHOME_BUILD)/host/test.log | grep -E '^(FAIL|topic|payload|builder|safety|component|host)'
+	ESPHOME_PREFDIR=$(abspath $(ESPHOME_BUILD)/host/prefs) $(ESPHOME_BUILD)/host/test_host $(ESPHOME_VECTORS) --after-reboot > $(ESPHOME_BUILD)/host/reboot.log 2>&1 \
+	  || { cat $(ESPHOME_BUILD)/host/reboot.log; exit 1; }
+	grep -E '^(FAIL|host)' $(ESPHOME_BUILD)/host/reboot.log
 
 $(ESPHOME_HOST_GEN)/.stamp-generated: $(ESPHOME_STAMP) $(ESPHOME_COMPONENT) $(ESPHOME_TESTS)
 	cd $(ESPHOME_DIR) && .venv/bin/esphome compile --only-generate tests/host_test.yaml > build/generate.log 2>&1 \

@@ -197,12 +197,14 @@ void test_sensors(AutomationOneComponent *ao) {
   check(ao->rejected_messages() == rejected + 1, "processed without unit rejected");
 }
 
-void test_config(AutomationOneComponent *ao) {
-  g_published.clear();
-  const char *config = R"({"v":1,"version":7,"heartbeat_s":30,
+const char *const CONFIG_7 = R"({"v":1,"version":7,"heartbeat_s":30,
     "sensors":[{"gpio":34,"type":"ph","interval_ms":5000,"mode":"processed"},
                {"gpio":4,"type":"ds18b20","interval_ms":10000}],
     "actuators":[{"gpio":16,"type":"pump","max_runtime_s":5,"cooldown_s":0,"failsafe_s":0}]})";
+
+void test_config(AutomationOneComponent *ao) {
+  g_published.clear();
+  const char *config = CONFIG_7;
   send(ao, "config", config, 100000);
   const Published *ack = last_on(BASE + "config/ack");
   JsonValue v;
@@ -310,14 +312,33 @@ void test_received_vectors(AutomationOneComponent *ao, const std::string &dir) {
   printf("component: %d received-payload vectors fed through handle_message\n", n);
 }
 
+// Second run on the same preferences file: the config pushed in the first run is back at boot.
+void test_after_reboot(AutomationOneComponent *ao) {
+  check(ao->config_version() == 7 && ao->heartbeat_interval() == 30000, "after reboot: config version 7 restored");
+  const SensorSlot &slot = ao->sensor_slots()[0];
+  check(slot.processed_mode && slot.poller->get_update_interval() == 5000, "after reboot: sensor settings restored");
+  check(ao->bank().find(16)->limits().max_runtime_s == 5, "after reboot: pushed pump limits restored");
+  JsonValue status;
+  send(ao, "actuator/12/command", R"({"v":1,"action":"on"})", 1000);
+  check(ao_probe()["fan"] == 0.0f && last_status(12, status) && sget(status, "refused") == "unknown_gpio",
+        "after reboot: the actuator the config left out stays disabled");
+  send(ao, "actuator/16/command", R"({"v":1,"action":"on"})", 2000);
+  ao->tick(7000);
+  check(ao_probe()["pump"] == 0.0f && last_status(16, status) && sget(status, "reason") == "max_runtime",
+        "after reboot: restored max_runtime 5 s enforced before any broker contact");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   std::string dir = argc > 1 ? argv[1] : "../tests/vectors";
-  ao_test::run_topic_vectors(dir);
-  ao_test::run_payload_vectors(dir);
-  ao_test::run_builder_vectors(dir);
-  ao_test::run_timeline_vectors(dir);
+  bool after_reboot = argc > 2 && std::string(argv[2]) == "--after-reboot";
+  if (!after_reboot) {
+    ao_test::run_topic_vectors(dir);
+    ao_test::run_payload_vectors(dir);
+    ao_test::run_builder_vectors(dir);
+    ao_test::run_timeline_vectors(dir);
+  }
 
   esphome::host::setup_preferences();
   setup();  // the generated setup(): every component of tests/host_test.yaml, then App.setup()
@@ -330,6 +351,13 @@ int main(int argc, char **argv) {
     });
     check(ao->esp_id() == "esp-a1b2c3", "esp_id from the YAML");
     ao->set_link(true, 500);
+    if (after_reboot) {
+      test_after_reboot(ao);
+      printf("host (ESPHome) after reboot: %d checks passed, %d failed\n", ao_test::counter().passed,
+             ao_test::counter().failed);
+      fflush(stdout);
+      _exit(ao_test::counter().failed == 0 ? 0 : 1);
+    }
     test_hello(ao);
     test_commands(ao);
     test_emergency_and_link(ao);
@@ -337,6 +365,8 @@ int main(int argc, char **argv) {
     test_config(ao);
     test_system(ao);
     test_received_vectors(ao, dir);
+    // Leave config 7 in flash for the --after-reboot run.
+    send(ao, "config", CONFIG_7, 300000);
   }
   printf("host (ESPHome): %d checks passed, %d failed\n", ao_test::counter().passed, ao_test::counter().failed);
   fflush(stdout);

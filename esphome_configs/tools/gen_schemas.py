@@ -40,7 +40,7 @@ def render() -> str:
     for path in sorted(SCHEMAS.glob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
         text = json.dumps(strip(json.loads(path.read_text())), separators=(",", ":"))
-        if ")json\"" in text:
+        if ')json"' in text:
             raise SystemExit(f"{path}: cannot embed")
         lines.append(f'static const char *const SCHEMA_{name.upper()} = R"json({text})json";')
     lines += ["", "}  // namespace automationone", "}  // namespace esphome", ""]

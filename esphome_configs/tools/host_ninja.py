@@ -36,10 +36,7 @@ def main() -> int:
         "  description = LINK $out",
     ]
     objects = []
-    sources = sorted(src.rglob("*.cpp")) + [
-        tests / "host_main.cpp",
-        tests / "vector_tests.cpp",
-    ]
+    sources = [*sorted(src.rglob("*.cpp")), tests / "host_main.cpp", tests / "vector_tests.cpp"]
     for source in sources:
         rel = source.relative_to(src) if source.is_relative_to(src) else Path("tests") / source.name
         target = obj / rel.with_suffix(".o")

@@ -3,19 +3,20 @@ values, actuator commands with on-device safety, pushed config (see docs/protoco
 
 import re
 
+from esphome import automation
 import esphome.codegen as cg
 from esphome.components import output, sensor
 import esphome.config_validation as cv
-from esphome import automation
 from esphome.const import (
     CONF_ID,
     CONF_NAME,
     CONF_OUTPUT,
     CONF_SENSOR,
     CONF_TYPE,
-    __version__ as ESPHOME_VERSION,
+    __version__,
 )
 from esphome.core import CORE
+import esphome.final_validate as fv
 
 CODEOWNERS = ["@automationone"]
 AUTO_LOAD = ["sensor", "output"]
@@ -45,6 +46,7 @@ ActuatorLimits = automationone_ns.struct("ActuatorLimits")
 
 ACTUATOR_TYPES = ["relay", "pump", "valve", "pwm"]
 
+
 def _matches(pattern, what):
     regex = re.compile(pattern)
 
@@ -64,7 +66,9 @@ SENSOR_SCHEMA = cv.Schema(
     {
         cv.Required(CONF_GPIO): cv.int_range(min=0, max=63),
         cv.Required(CONF_SENSOR): cv.use_id(sensor.Sensor),
-        cv.Optional(CONF_TYPE, default="analog"): _matches(r"[a-z0-9_]{1,24}", "1-24 characters of a-z 0-9 _"),
+        cv.Optional(CONF_TYPE, default="analog"): _matches(
+            r"[a-z0-9_]{1,24}", "1-24 characters of a-z 0-9 _"
+        ),
         cv.Optional(CONF_MODE, default="raw"): cv.one_of("raw", "processed", lower=True),
         cv.Optional(CONF_PROCESSED_SENSOR): cv.use_id(sensor.Sensor),
     }
@@ -142,6 +146,18 @@ CONFIG_SCHEMA = cv.All(
 )
 
 
+def _final_validate(config):
+    # On a real board the protocol runs over ESPHome's mqtt client; only the host test build
+    # (which feeds messages through the C++ API) may leave it out.
+    full = fv.full_config.get()
+    if "mqtt" not in full and not CORE.is_host:
+        raise cv.Invalid("automationone needs the 'mqtt:' component (protocol v1 runs over MQTT)")
+    return config
+
+
+FINAL_VALIDATE_SCHEMA = _final_validate
+
+
 def _board():
     if CORE.is_esp32:
         from esphome.components.esp32 import get_board
@@ -161,7 +177,7 @@ async def to_code(config):
         cg.add(var.set_device_name(config[CONF_NAME]))
     board = config.get(CONF_BOARD) or _board()
     cg.add(var.set_board(board.lower().replace("-", "_")))
-    cg.add(var.set_fw_version(ESPHOME_VERSION))
+    cg.add(var.set_fw_version(__version__))
     cg.add(var.set_heartbeat_interval(config[CONF_HEARTBEAT_INTERVAL].total_milliseconds))
     cg.add(var.set_restore_config(config[CONF_RESTORE_CONFIG]))
 
@@ -174,9 +190,7 @@ async def to_code(config):
         )
         # A sensor that polls (adc, dallas, ...) can take a pushed interval_ms at runtime.
         full_id, _ = await cg.get_variable_with_full_id(conf[CONF_SENSOR])
-        poller = (
-            sens if full_id.type.inherits_from(cg.PollingComponent) else cg.nullptr
-        )
+        poller = sens if full_id.type.inherits_from(cg.PollingComponent) else cg.nullptr
         cg.add(
             var.add_sensor(
                 conf[CONF_GPIO],
