@@ -17,7 +17,7 @@ DEBIAN_PACKAGES += cmake g++ make python3 libmosquitto-dev libcjson-dev doctest-
 	gcc-arm-none-eabi binutils-arm-none-eabi libstdc++-arm-none-eabi-picolibc picolibc-arm-none-eabi
 EXTRA_TESTS += firmware-test
 
-.PHONY: firmware-build firmware-test firmware-size
+.PHONY: firmware-build firmware-test firmware-size firmware-arduino-stubs
 
 $(FW_BUILD)/Makefile: $(FW_DIR)/CMakeLists.txt
 	cmake -S $(FW_DIR) -B $(FW_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -26,7 +26,7 @@ firmware-build: $(FW_BUILD)/Makefile
 	cmake --build $(FW_BUILD) -j$(FW_JOBS)
 
 # Host unit tests (protocol + safety vectors, device), the allocation test, the embedded size.
-firmware-test: firmware-build firmware-size
+firmware-test: firmware-build firmware-size firmware-arduino-stubs
 	cd $(FW_BUILD) && ctest --output-on-failure
 	@$(FW_BUILD)/alloc_test | grep '^steady-state-allocs:'
 	@cat $(FW_BUILD)/arm/size.txt
@@ -46,3 +46,14 @@ firmware-size: firmware-build
 	arm-none-eabi-g++ $(FW_ARM_FLAGS) $(FW_ARM_LINK) $(FW_BUILD)/arm/arm_main.o \
 	  $(FW_BUILD)/arm/libcore.a -lm -o $(FW_BUILD)/arm/core.elf; \
 	arm-none-eabi-size $(FW_BUILD)/arm/core.elf | awk 'NR==2 {printf "firmware-size: text=%d data=%d bss=%d\n", $$1, $$2, $$3}' > $(FW_BUILD)/arm/size.txt
+
+# The Arduino part (src/) cannot be built here (no ESP32 toolchain). This type-checks it against
+# API stubs of arduino-esp32 2.x and 3.x and its libraries (tools/arduino_stubs/): it catches
+# mistakes in our code, not differences between the stubs and the real libraries.
+firmware-arduino-stubs: firmware-build
+	@for v in 2 3; do \
+	  for src in $(FW_DIR)/src/*.cpp; do \
+	    g++ -std=gnu++17 -fsyntax-only -Wall -Wextra -Werror -DESP_ARDUINO_VERSION_MAJOR=$$v -DA1_LED=2 \
+	      -DA1_CONFIG_BUTTON=0 -I$(FW_DIR)/tools/arduino_stubs -I$(FW_DIR)/src -I$(FW_CORE) -I$(FW_BUILD)/gen $$src; \
+	  done; \
+	done; echo "arduino HAL type-checks against API stubs (arduino-esp32 2.x, 3.x)"

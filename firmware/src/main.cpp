@@ -108,7 +108,7 @@ void wifi_setup(const char *ap_name) {
 }
 
 // Lists the DS18B20 ROM codes on a pin in the form the config's `addr` takes.
-void log_ds18b20(uint8_t pin) {
+[[maybe_unused]] void log_ds18b20(uint8_t pin) {
   OneWire bus(pin);
   DallasTemperature sensors(&bus);
   sensors.begin();
