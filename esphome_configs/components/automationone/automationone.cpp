@@ -448,9 +448,12 @@ void AutomationOneComponent::apply_config_(const DeviceConfig &config, uint64_t 
       this->publish_status_(*this->bank_.find(this->actuators_[i].gpio), nullptr);
   }
 
+  // The retained config comes again on every reconnect: write flash only when it changed.
+  bool changed = config.version != this->config_version_;
   this->config_version_ = config.version;
   if (publish_ack) {
-    this->save_config_(config);
+    if (changed)
+      this->save_config_(config);
     this->publish_(this->topic_(TopicKind::CONFIG_ACK), build_config_ack(config.version, results), 1, true);
   }
   ESP_LOGI(TAG, "Config version %u applied", static_cast<unsigned>(config.version));
