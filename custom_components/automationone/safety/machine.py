@@ -220,7 +220,9 @@ class ActuatorSafety:
             else:
                 if self.value == 0:
                     self.activations += 1
-                    self._window.append(now)
+                    if self.max_per_hour > 0:  # the window holds at most max_per_hour
+                        self._expire(now)
+                        self._window.append(now)
                 self._set(value, now, by_command=True)
                 self._duration_until = now + duration if duration is not None else None
             self.reason = Reason.COMMAND
