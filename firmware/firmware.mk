@@ -17,13 +17,17 @@ DEBIAN_PACKAGES += cmake g++ make python3 libmosquitto-dev libcjson-dev doctest-
 	gcc-arm-none-eabi binutils-arm-none-eabi libstdc++-arm-none-eabi-picolibc picolibc-arm-none-eabi
 EXTRA_TESTS += firmware-test
 
-.PHONY: firmware-build firmware-test firmware-size firmware-arduino-stubs
+.PHONY: firmware-build firmware-test firmware-size firmware-arduino-stubs firmware-virtual-esp
 
 $(FW_BUILD)/Makefile: $(FW_DIR)/CMakeLists.txt
 	cmake -S $(FW_DIR) -B $(FW_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 
 firmware-build: $(FW_BUILD)/Makefile
 	cmake --build $(FW_BUILD) -j$(FW_JOBS)
+
+# Only the virtual device (what tests/core/test_virtual_esp.py needs).
+firmware-virtual-esp: $(FW_BUILD)/Makefile
+	cmake --build $(FW_BUILD) -j$(FW_JOBS) --target virtual-esp
 
 # Host unit tests (protocol + safety vectors, device), the allocation test, the embedded size.
 firmware-test: firmware-build firmware-size firmware-arduino-stubs

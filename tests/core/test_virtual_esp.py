@@ -34,7 +34,7 @@ def virtual_esp_binary() -> Path:
     if not BINARY.exists():
         assert shutil.which("cmake"), "cmake is needed to build virtual-esp"
         subprocess.run(
-            ["make", "-s", "-f", "firmware/firmware.mk", "firmware-build"],
+            ["make", "-s", "-f", "firmware/firmware.mk", "firmware-virtual-esp"],
             cwd=REPO,
             check=True,
             timeout=600,
@@ -120,6 +120,7 @@ def device(broker: Broker, observer: Observer) -> Iterator[subprocess.Popen[byte
         proc.wait(5)
 
 
+@pytest.mark.timeout(600)  # may build virtual-esp first
 def test_virtual_esp_announce_config_readings_commands_lwt(
     socket_enabled: None, broker: Broker, observer: Observer, device: subprocess.Popen[bytes]
 ) -> None:
