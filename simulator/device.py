@@ -131,6 +131,8 @@ class SimulatedDevice:
         self._client: AsyncMqttClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._online = asyncio.Event()
+        self._offline = asyncio.Event()
+        self._offline.set()
         self._wake_safety = asyncio.Event()
         self._wake_sampler = asyncio.Event()
         self._stored: DeviceConfig | None = None  # what the firmware keeps in NVS
@@ -186,6 +188,7 @@ class SimulatedDevice:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         self._online.clear()
+        self._offline.set()
 
     async def __aenter__(self) -> Self:
         """Start the device."""
@@ -202,6 +205,10 @@ class SimulatedDevice:
         Wrap it in `asyncio.timeout()`: a device keeps retrying while the broker is down.
         """
         await self._online.wait()
+
+    async def wait_offline(self) -> None:
+        """Wait until the broker link is down (wrap it in `asyncio.timeout()`)."""
+        await self._offline.wait()
 
     @property
     def online(self) -> bool:
@@ -288,6 +295,7 @@ class SimulatedDevice:
             self._publish_status(gpio, machine.status(now))
         self._publish_heartbeat()
         _LOGGER.info("%s: online at %s:%s", self.esp_id, options.host, options.port)
+        self._offline.clear()
         self._online.set()
         self._wake_safety.set()
         return client
@@ -295,6 +303,7 @@ class SimulatedDevice:
     def _on_lost(self) -> None:
         """The connection closed: fail-safe timers start (they run while disconnected)."""
         self._online.clear()
+        self._offline.set()
         if self._link:
             self._link = False
             now = time.monotonic()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import signal
+import socket
 import subprocess
 import sys
 
@@ -570,3 +571,26 @@ async def test_sigterm_says_offline_and_exits_cleanly(observer: Observer, broker
     finally:
         proc.kill()
         proc.wait(TIMEOUT)
+
+
+async def test_reconnects_after_a_broker_restart(
+    device: SimulatedDevice, observer: Observer, broker: Broker
+) -> None:
+    """The broker goes away and comes back: the device retries with backoff, then announces
+    itself again (the new broker has no retained messages) with TCP_NODELAY on its socket."""
+    sock = device._client._sock  # type: ignore[union-attr]
+    assert sock is not None
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    observer.stop()
+    broker.stop()
+    async with asyncio.timeout(TIMEOUT):
+        await device.wait_offline()
+    broker.start()
+    fresh = await Observer(broker, "fresh").start()
+    try:
+        await fresh.wait_for(f"{BASE}/announce", within=30)
+        await fresh.wait_for(f"{BASE}/status", lambda m: m.payload == b"online")
+        async with asyncio.timeout(TIMEOUT):
+            await device.wait_online()
+    finally:
+        fresh.stop()
