@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -362,6 +363,14 @@ class Demo:
     # --- the whole run ----------------------------------------------------------------------
     async def run(self) -> None:
         RUN.mkdir(parents=True, exist_ok=True)
+        # One demo per checkout: two Home Assistants on one config dir would corrupt it.
+        self._lock = (RUN / "demo.lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            running = RUN / "demo.json"
+            where = json.loads(running.read_text())["url"] if running.exists() else "?"
+            raise SystemExit(f"a demo of this checkout is already running ({where})") from None
         stored_mqtt_port = self.prepare_config_dir()
         broker_port = await self.start_broker(stored_mqtt_port)
         ha_port = self.args.ha_port or pick_port(8123)
@@ -482,7 +491,8 @@ async def _main(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, kill_all)
         await demo.stop()
-        (RUN / "demo.json").unlink(missing_ok=True)
+        if demo.children:  # only the demo that holds the lock started any
+            (RUN / "demo.json").unlink(missing_ok=True)
     return code
 
 
