@@ -20,6 +20,11 @@ MosquittoTransport::MosquittoTransport(const char *host, int port, int keepalive
   mosquitto_lib_init();
 }
 
+void MosquittoTransport::set_credentials(const char *user, const char *password) {
+  this->user_ = user;
+  this->password_ = password;
+}
+
 MosquittoTransport::~MosquittoTransport() {
   if (this->mosq_ != nullptr) mosquitto_destroy(this->mosq_);
   mosquitto_lib_cleanup();
@@ -50,6 +55,7 @@ bool MosquittoTransport::connect(const char *client_id, const Will &will) {
     mosquitto_connect_callback_set(this->mosq_, &MosquittoTransport::on_connect);
     mosquitto_disconnect_callback_set(this->mosq_, &MosquittoTransport::on_disconnect);
     mosquitto_message_callback_set(this->mosq_, &MosquittoTransport::on_message);
+    if (this->user_ != nullptr) mosquitto_username_pw_set(this->mosq_, this->user_, this->password_);
     mosquitto_will_set(this->mosq_, will.topic, static_cast<int>(strlen(will.payload)), will.payload, will.qos, will.retain);
     this->connack_ = -1;
     if (mosquitto_connect(this->mosq_, this->host_, this->port_, this->keepalive_s_) != MOSQ_ERR_SUCCESS) return false;

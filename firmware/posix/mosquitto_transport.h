@@ -11,6 +11,7 @@ namespace posix {
 class MosquittoTransport : public MqttTransport {
  public:
   MosquittoTransport(const char *host, int port, int keepalive_s = 15);
+  void set_credentials(const char *user, const char *password);
   ~MosquittoTransport() override;
   bool connect(const char *client_id, const Will &will) override;
   bool connected() override { return this->connected_; }
@@ -28,6 +29,8 @@ class MosquittoTransport : public MqttTransport {
   static void on_message(struct mosquitto *m, void *self, const struct mosquitto_message *msg);
 
   char host_[128];
+  const char *user_ = nullptr;
+  const char *password_ = nullptr;
   int port_;
   int keepalive_s_;
   struct mosquitto *mosq_ = nullptr;

@@ -4,7 +4,8 @@
 // system and emergency commands, buffers readings while the broker is away.
 //
 //   virtual-esp --host 127.0.0.1 --port 1883 --esp-id ve-01 --board esp32dev
-//               [--kaiser-id god] [--name "Greenhouse 1"] [--storage DIR] [--quiet]
+//               [--kaiser-id god] [--name "Greenhouse 1"] [--storage DIR]
+//               [--username U --password P] [--quiet]
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ void on_signal(int) { g_stop = 1; }
 void usage() {
   fprintf(stderr,
           "usage: virtual-esp --host HOST --port PORT [--esp-id ID] [--board esp32dev|seeed_xiao_esp32c3]\n"
-          "                   [--kaiser-id god] [--name NAME] [--storage DIR] [--quiet]\n");
+          "                   [--kaiser-id god] [--name NAME] [--storage DIR]\n"
+          "                   [--username USER --password PASS] [--quiet]\n");
 }
 }  // namespace
 
@@ -31,6 +33,8 @@ int main(int argc, char **argv) {
   int port = 1883;
   a1::DeviceOptions options;
   const char *storage = nullptr;
+  const char *username = nullptr;
+  const char *password = nullptr;
   bool quiet = false;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -54,6 +58,8 @@ int main(int argc, char **argv) {
     else if (strcmp(arg, "--kaiser-id") == 0) options.kaiser_id = next;
     else if (strcmp(arg, "--name") == 0) options.name = next;
     else if (strcmp(arg, "--storage") == 0) storage = next;
+    else if (strcmp(arg, "--username") == 0) username = next;
+    else if (strcmp(arg, "--password") == 0) password = next;
     else {
       usage();
       return 2;
@@ -69,6 +75,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
 
   static a1::posix::MosquittoTransport mqtt(host, port);
+  if (username != nullptr) mqtt.set_credentials(username, password);
   static a1::posix::PosixBoard board(false, options.esp_id[0] != '\0' ? options.esp_id : "virtual-esp", mqtt, storage);
   board.system.set_quiet(quiet);
   a1::Hal hal = board.hal();

@@ -153,8 +153,19 @@ void NvsStorage::erase_all() {
 
 PubSubTransport *PubSubTransport::instance_ = nullptr;
 
-void PubSubTransport::begin(const char *host, uint16_t port) {
+void PubSubTransport::begin(const char *host, uint16_t port, const char *user, const char *password, bool tls) {
   instance_ = this;
+  this->user_ = user != nullptr && user[0] != '\0' ? user : nullptr;
+  this->password_ = password != nullptr && password[0] != '\0' ? password : nullptr;
+  this->tls_ = tls;
+  if (tls) {
+#ifdef A1_MQTT_CA_CERT
+    this->wifi_tls_.setCACert(A1_MQTT_CA_CERT);
+#else
+    this->wifi_tls_.setInsecure();  // encrypted but not authenticated: build with -DA1_MQTT_CA_CERT
+#endif
+    this->client_.setClient(this->wifi_tls_);
+  }
   this->client_.setServer(host, port);
   this->client_.setBufferSize(kBufferSize);
   this->client_.setKeepAlive(15);
@@ -167,9 +178,16 @@ void PubSubTransport::on_message(char *topic, uint8_t *payload, unsigned int len
 }
 
 bool PubSubTransport::connect(const char *client_id, const Will &will) {
-  bool ok = this->client_.connect(client_id, nullptr, nullptr, will.topic, static_cast<uint8_t>(will.qos), will.retain,
-                                  will.payload, true);
-  if (ok) this->wifi_.setNoDelay(true);  // TCP_NODELAY: no Nagle delay per message
+  bool ok = this->client_.connect(client_id, this->user_, this->password_, will.topic, static_cast<uint8_t>(will.qos),
+                                  will.retain, will.payload, true);
+  if (ok) {
+    // TCP_NODELAY: no Nagle delay per message.
+    if (this->tls_) {
+      this->wifi_tls_.setNoDelay(true);
+    } else {
+      this->wifi_.setNoDelay(true);
+    }
+  }
   return ok;
 }
 

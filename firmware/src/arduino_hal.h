@@ -6,6 +6,7 @@
 #include <Preferences.h>
 #include <PubSubClient.h>
 #include <WiFi.h>
+#include <WiFiClientSecure.h>
 #include <Wire.h>
 
 #include "a1/hal.h"
@@ -83,7 +84,9 @@ class NvsStorage : public Storage {
 class PubSubTransport : public MqttTransport {
  public:
   static constexpr uint16_t kBufferSize = 4608;  // config (4096) + topic + header
-  void begin(const char *host, uint16_t port);
+  // user/password may be empty (anonymous). tls: MQTT over TLS (usually port 8883), verified
+  // against -DA1_MQTT_CA_CERT=... when the build gives one.
+  void begin(const char *host, uint16_t port, const char *user, const char *password, bool tls);
   bool connect(const char *client_id, const Will &will) override;
   bool connected() override { return this->client_.connected(); }
   bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
@@ -94,6 +97,10 @@ class PubSubTransport : public MqttTransport {
   static void on_message(char *topic, uint8_t *payload, unsigned int len);
   static PubSubTransport *instance_;
   WiFiClient wifi_;
+  WiFiClientSecure wifi_tls_;
+  bool tls_ = false;
+  const char *user_ = nullptr;
+  const char *password_ = nullptr;
   PubSubClient client_{wifi_};
 };
 

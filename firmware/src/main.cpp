@@ -23,7 +23,9 @@ namespace {
 // Set-up values the captive portal asks for, kept in NVS (namespace "a1").
 struct Settings {
   char mqtt_host[64] = "homeassistant.local";
-  char mqtt_port[6] = "1883";
+  char mqtt_port[6] = "1883";  // 8883: MQTT over TLS
+  char mqtt_user[65] = "";
+  char mqtt_pass[65] = "";
   char kaiser_id[33] = "god";
   char name[65] = "";
 };
@@ -50,6 +52,8 @@ void load_settings() {
   p.begin("a1", true);
   p.getString("mqtt_host", g_settings.mqtt_host, sizeof(g_settings.mqtt_host));
   p.getString("mqtt_port", g_settings.mqtt_port, sizeof(g_settings.mqtt_port));
+  p.getString("mqtt_user", g_settings.mqtt_user, sizeof(g_settings.mqtt_user));
+  p.getString("mqtt_pass", g_settings.mqtt_pass, sizeof(g_settings.mqtt_pass));
   p.getString("kaiser_id", g_settings.kaiser_id, sizeof(g_settings.kaiser_id));
   p.getString("name", g_settings.name, sizeof(g_settings.name));
   p.end();
@@ -60,6 +64,8 @@ void store_settings() {
   p.begin("a1", false);
   p.putString("mqtt_host", g_settings.mqtt_host);
   p.putString("mqtt_port", g_settings.mqtt_port);
+  p.putString("mqtt_user", g_settings.mqtt_user);
+  p.putString("mqtt_pass", g_settings.mqtt_pass);
   p.putString("kaiser_id", g_settings.kaiser_id);
   p.putString("name", g_settings.name);
   p.end();
@@ -83,10 +89,14 @@ void wifi_setup(const char *ap_name) {
   WiFiManager wm;
   WiFiManagerParameter host("mqtt_host", "MQTT broker (Home Assistant)", g_settings.mqtt_host, sizeof(g_settings.mqtt_host) - 1);
   WiFiManagerParameter port("mqtt_port", "MQTT port", g_settings.mqtt_port, sizeof(g_settings.mqtt_port) - 1);
+  WiFiManagerParameter user("mqtt_user", "MQTT user (empty: anonymous)", g_settings.mqtt_user, sizeof(g_settings.mqtt_user) - 1);
+  WiFiManagerParameter pass("mqtt_pass", "MQTT password", g_settings.mqtt_pass, sizeof(g_settings.mqtt_pass) - 1);
   WiFiManagerParameter kaiser("kaiser_id", "Kaiser id (god, or a relay's id)", g_settings.kaiser_id, sizeof(g_settings.kaiser_id) - 1);
   WiFiManagerParameter name("name", "Device name (optional)", g_settings.name, sizeof(g_settings.name) - 1);
   wm.addParameter(&host);
   wm.addParameter(&port);
+  wm.addParameter(&user);
+  wm.addParameter(&pass);
   wm.addParameter(&kaiser);
   wm.addParameter(&name);
   wm.setSaveParamsCallback([]() { g_save_settings = true; });
@@ -96,6 +106,8 @@ void wifi_setup(const char *ap_name) {
   if (g_save_settings) {
     strlcpy(g_settings.mqtt_host, host.getValue(), sizeof(g_settings.mqtt_host));
     strlcpy(g_settings.mqtt_port, port.getValue(), sizeof(g_settings.mqtt_port));
+    strlcpy(g_settings.mqtt_user, user.getValue(), sizeof(g_settings.mqtt_user));
+    strlcpy(g_settings.mqtt_pass, pass.getValue(), sizeof(g_settings.mqtt_pass));
     strlcpy(g_settings.kaiser_id, kaiser.getValue(), sizeof(g_settings.kaiser_id));
     strlcpy(g_settings.name, name.getValue(), sizeof(g_settings.name));
     if (!a1::valid_id(g_settings.kaiser_id)) strlcpy(g_settings.kaiser_id, "god", sizeof(g_settings.kaiser_id));
@@ -140,7 +152,8 @@ void setup() {
   log_ds18b20(A1_ONEWIRE_SCAN_PIN);
 #endif
 
-  g_mqtt.begin(g_settings.mqtt_host, static_cast<uint16_t>(atoi(g_settings.mqtt_port)));
+  uint16_t port = static_cast<uint16_t>(atoi(g_settings.mqtt_port));
+  g_mqtt.begin(g_settings.mqtt_host, port, g_settings.mqtt_user, g_settings.mqtt_pass, port == 8883);
   g_options.board = A1_BOARD;
   g_options.kaiser_id = g_settings.kaiser_id;
   g_options.name = g_settings.name;

@@ -4,6 +4,7 @@
 class PubSubClient {
  public:
   PubSubClient(WiFiClient &client);
+  PubSubClient &setClient(WiFiClient &client);
   PubSubClient &setServer(const char *domain, uint16_t port);
   PubSubClient &setCallback(MQTT_CALLBACK_SIGNATURE);
   PubSubClient &setKeepAlive(uint16_t keepAlive);
