@@ -94,6 +94,7 @@ esphome-host-test: $(ESPHOME_HOST_GEN)/.stamp-generated
 	grep -E '^(FAIL|host)' $(ESPHOME_BUILD)/host/reboot.log
 
 $(ESPHOME_HOST_GEN)/.stamp-generated: $(ESPHOME_STAMP) $(ESPHOME_COMPONENT) $(ESPHOME_TESTS)
+	mkdir -p $(ESPHOME_BUILD)
 	cd $(ESPHOME_DIR) && .venv/bin/esphome compile --only-generate tests/host_test.yaml > build/generate.log 2>&1 \
 	  || { cat build/generate.log; exit 1; }
 	touch $@

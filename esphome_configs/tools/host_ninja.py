@@ -45,6 +45,7 @@ def main() -> int:
         if source.as_posix().endswith("components/host/core.cpp"):
             lines.append("  extra = -Dmain=esphome_host_main")
     lines.append(f"build {out_dir / 'test_host'}: link {' '.join(objects)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "build.ninja").write_text("\n".join(lines) + "\n")
     return 0
 
