@@ -7,7 +7,8 @@ late still gets the same cooldown and rate-limit windows (docs/protocol.md, rule
 
 Rules beyond docs/protocol.md that tests/vectors/safety/timelines.json pins (see its
 description): `off` and `set 0` are the same; a digital actuator is on at 255; every accepted
-command sets reason `command`; duration and max-runtime stops go to value 0; the device's own
+command sets reason `command`; every accepted command that keeps the actuator on replaces the
+pending duration with its own `duration_s` (none without), `set` included; duration and max-runtime stops go to value 0; the device's own
 moves to the safe state (boot, failsafe, emergency, config) count no activation and are not
 limited by max_runtime; windows end exactly at their deadline.
 """
@@ -165,7 +166,8 @@ class ActuatorSafety:
         value = command.value
         if value is None or isinstance(value, bool) or not 0 <= value <= FULL_ON:
             return None
-        return self._level(value), None
+        level = self._level(value)
+        return level, duration if level > 0 else None
 
     def refusal(self, command: ActuatorCommand, now: float) -> Refused | None:
         """Why `command` would be refused at `now`, or None. Changes nothing."""
