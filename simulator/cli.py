@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 
 from custom_components.automationone.protocol import DEFAULT_KAISER_ID, ProtocolError, validate_id
@@ -89,6 +90,15 @@ async def run(args: argparse.Namespace) -> None:
     await fleet.stop()
 
 
+def _raise_fd_limit(devices: int) -> None:
+    """One socket per device: lift the soft open-files limit (often 1024) if needed."""
+    need = devices + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        new = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = parse_args(argv)
@@ -96,4 +106,5 @@ def main(argv: list[str] | None = None) -> None:
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _raise_fd_limit(args.devices)
     asyncio.run(run(args))
