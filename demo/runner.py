@@ -77,6 +77,41 @@ def pick_port(*preferred: int | None) -> int:
     return free_port()
 
 
+PIDS = RUN / "pids.json"
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.decode(errors="replace").split("\0")[:-1]
+
+
+def _remember_pid(pid: int, argv: list[str]) -> None:
+    pids: dict[str, list[str]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        pids = json.loads(PIDS.read_text())
+    pids[str(pid)] = argv
+    PIDS.write_text(json.dumps(pids))
+
+
+def stop_leftovers() -> None:
+    """Stop processes a killed demo left behind (Mosquitto drops root and with it the
+    parent-death signal). Only pids recorded in demo/run/pids.json whose command line is still
+    the recorded one are touched."""
+    with contextlib.suppress(OSError, ValueError):
+        for pid, argv in json.loads(PIDS.read_text()).items():
+            if _cmdline(int(pid)) == argv:
+                log(f"stopping {Path(argv[0]).name} (pid {pid}) left over from a killed demo")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGTERM)
+                deadline = time.monotonic() + 10
+                while _cmdline(int(pid)) == argv and time.monotonic() < deadline:
+                    time.sleep(0.1)
+    PIDS.unlink(missing_ok=True)
+
+
 class Child:
     """A process the demo started: own session (Ctrl-C reaches only the demo), output to a log."""
 
@@ -103,6 +138,7 @@ class Child:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        _remember_pid(proc.pid, argv)
         return cls(name, proc, logfile, argv)
 
     def alive(self) -> bool:
@@ -371,6 +407,7 @@ class Demo:
             running = RUN / "demo.json"
             where = json.loads(running.read_text())["url"] if running.exists() else "?"
             raise SystemExit(f"a demo of this checkout is already running ({where})") from None
+        stop_leftovers()
         stored_mqtt_port = self.prepare_config_dir()
         broker_port = await self.start_broker(stored_mqtt_port)
         ha_port = self.args.ha_port or pick_port(8123)
@@ -493,6 +530,8 @@ async def _main(args: argparse.Namespace) -> int:
         await demo.stop()
         if demo.children:  # only the demo that holds the lock started any
             (RUN / "demo.json").unlink(missing_ok=True)
+            if not any(child.alive() for child in demo.children):
+                PIDS.unlink(missing_ok=True)
     return code
 
 
