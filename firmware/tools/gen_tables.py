@@ -170,7 +170,12 @@ def board_tables(root: Path) -> str:
             adc2 = -1 if p["adc2"] is None else p["adc2"]
             touch = -1 if p["touch"] is None else p["touch"]
             reserved = RESERVED[p["reserved"]]
-            fields = f"{int(gpio)}, {'|'.join(flags) or 0}, {adc1}, {adc2}, {touch}, {reserved}"
+            boot_fail = p.get("boot_fail_level")
+            boot_fail = -1 if boot_fail is None else int(boot_fail)
+            fields = (
+                f"{int(gpio)}, {'|'.join(flags) or 0}, {adc1}, {adc2}, {touch}, {reserved}, "
+                f"{boot_fail}"
+            )
             out.append(f"    {{{fields}}},")
         out.append("};")
         adc2_wifi = "true" if board["adc2_with_wifi"] else "false"

@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import threading
 import time
+from typing import Any
 
 import orjson
 import paho.mqtt.client as paho
 import pytest
 
-from custom_components.automationone import protocol as p
+from custom_components.automationone import gpio, protocol as p
 
 from ..broker import Broker
 
@@ -183,3 +184,72 @@ def test_virtual_esp_announce_config_readings_commands_lwt(
     device.wait(5)
     observer.wait(f"{BASE}/status", lambda m: m.payload == b"offline")
     assert retained(broker, f"{BASE}/status") == b"offline"
+
+
+# Pins the device refuses must be the pins HA's GPIO safe-mode refuses, with the same codes.
+PIN_RULES_CONFIG: dict[str, Any] = {
+    "v": 1,
+    "version": 2,
+    "sensors": [
+        {"gpio": 34, "type": "ph", "interval_ms": 60000},
+        {"gpio": 25, "type": "analog", "interval_ms": 60000},  # ADC2 with WiFi on
+        {"gpio": 6, "type": "analog", "interval_ms": 60000},  # flash
+        {"gpio": 37, "type": "analog", "interval_ms": 60000},  # not on the module
+        {"gpio": 4, "type": "ds18b20", "interval_ms": 60000, "addr": "28ff641e8216c3a1"},
+        {"gpio": 4, "type": "ds18b20", "interval_ms": 60000, "addr": "28ff641e8216c3a1"},
+        {"gpio": 4, "type": "ds18b20", "interval_ms": 60000, "addr": "28ff641e8216c3a2"},
+        {"gpio": 12, "type": "ds18b20", "interval_ms": 60000},  # pull-up on MTDI: no boot
+        {"gpio": 0, "type": "ds18b20", "interval_ms": 60000},  # pull-up on GPIO0 boots fine
+        {"gpio": 21, "type": "sht31", "interval_ms": 60000, "addr": "0x44", "scl": 22},
+        {"gpio": 21, "type": "sht31", "interval_ms": 60000, "addr": "0x45", "scl": 22},
+        {"gpio": 21, "type": "sht31", "interval_ms": 60000, "addr": "0x44", "scl": 22},
+        {"gpio": 35, "type": "digital", "interval_ms": 60000},
+    ],
+    "actuators": [
+        {"gpio": 5, "type": "pump"},
+        {"gpio": 0, "type": "relay"},
+        {"gpio": 12, "type": "valve"},
+        {"gpio": 34, "type": "relay"},
+        {"gpio": 18, "type": "pwm"},
+        {"gpio": 22, "type": "relay"},
+        {"gpio": 4, "type": "relay"},
+    ],
+}
+
+
+def _safe_mode_verdicts(config: dict[str, Any]) -> list[tuple[str, int, str | None]]:
+    """What the integration's GPIO safe-mode says about each pin of `config`."""
+    groups: list[tuple[str, int, list[gpio.Claim]]] = [
+        (
+            "sensor",
+            s["gpio"],
+            gpio.sensor_claims(s["type"], s["gpio"], addr=s.get("addr"), scl=s.get("scl")),
+        )
+        for s in config["sensors"]
+    ]
+    groups += [
+        ("actuator", a["gpio"], [gpio.actuator_claim(a["type"], a["gpio"])])
+        for a in config["actuators"]
+    ]
+    flat = [claim for _kind, _pin, claims in groups for claim in claims]
+    checks = iter(gpio.check_config("esp32dev", flat))
+    verdicts = []
+    for kind, pin, claims in groups:
+        results = [next(checks) for _claim in claims]
+        errors = [r.error_code for r in results if not r.ok]
+        verdicts.append((kind, pin, errors[0] if errors else None))
+    return verdicts
+
+
+@pytest.mark.timeout(600)  # may build virtual-esp first
+def test_virtual_esp_refuses_the_pins_the_safe_mode_refuses(
+    socket_enabled: None, broker: Broker, observer: Observer, device: subprocess.Popen[bytes]
+) -> None:
+    observer.wait(f"{BASE}/announce")
+    observer.publish(f"{BASE}/config", PIN_RULES_CONFIG, retain=True)
+    ack = orjson.loads(observer.wait(f"{BASE}/config/ack").payload)
+    device_verdicts = [(r["kind"], r["gpio"], r.get("error")) for r in ack["results"]]
+    assert device_verdicts == _safe_mode_verdicts(PIN_RULES_CONFIG)
+    assert {error for _kind, _pin, error in device_verdicts} == {
+        None, "gpio_adc2_wifi", "gpio_reserved", "gpio_invalid", "gpio_in_use", "gpio_input_only"
+    }  # fmt: skip

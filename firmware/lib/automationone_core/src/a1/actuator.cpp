@@ -197,16 +197,10 @@ CommandResult ActuatorSafety::command(const ActuatorCommand &cmd, uint64_t now_m
     this->value_ = value;
     this->reason_ = Reason::kCommand;
   }
-  // `on` replaces a pending duration (none if it has none); pulse and on+duration set one.
-  if (cmd.duration_s > 0 && cmd.action != Action::kSet) {
-    this->has_duration_ = true;
-    this->duration_end_ms_ = now_ms + static_cast<uint64_t>(cmd.duration_s * 1000.0 + 0.5);
-  } else if (cmd.action == Action::kOn) {
-    this->has_duration_ = false;
-  } else if (cmd.action == Action::kSet && cmd.duration_s > 0) {
-    this->has_duration_ = true;
-    this->duration_end_ms_ = now_ms + static_cast<uint64_t>(cmd.duration_s * 1000.0 + 0.5);
-  }
+  // Every accepted command that keeps or turns it on (on, set > 0, pulse) replaces the pending
+  // duration with its own duration_s, or with none (rule 2, `set` included).
+  this->has_duration_ = cmd.duration_s > 0;
+  if (this->has_duration_) this->duration_end_ms_ = now_ms + static_cast<uint64_t>(cmd.duration_s * 1000.0 + 0.5);
   result.changed = true;
   return result;
 }

@@ -23,6 +23,9 @@ struct PinInfo {
   int8_t adc2;
   int8_t touch;
   PinReserved reserved;
+  // Strapping pins: the level (0/1) that, held at reset, stops the board from booting; -1 none.
+  // Outputs are refused on such pins, and pulled-up buses (OneWire, I2C) where it is 1.
+  int8_t boot_fail_level;
 };
 
 struct BoardInfo {

@@ -14,19 +14,101 @@ void copy_bounded(char *dst, size_t cap, const char *src) {
 const char kHex[] = "0123456789abcdef";
 const char kHexUpper[] = "0123456789ABCDEF";
 
-// Which pins a config claims, so a second use of a pin is refused (gpio_in_use). A OneWire pin
-// may carry several sensors; an I2C bus (same SDA and SCL) may carry several sensors.
-enum class Claim : uint8_t { kFree, kExclusive, kOneWire, kI2cSda, kI2cScl };
-struct Claims {
-  Claim what[kMaxGpio + 1];
-  int8_t partner[kMaxGpio + 1];
-  void clear() {
-    for (int i = 0; i <= kMaxGpio; i++) {
-      this->what[i] = Claim::kFree;
-      this->partner[i] = -1;
-    }
-  }
+// Pin validation, the same rules and order as the integration's GPIO safe-mode
+// (custom_components/automationone/gpio/check.py, check_pin/check_config): existence,
+// reservation, capability (input-only, ADC, ADC2 with WiFi, strapping pins that would stop the
+// boot), SDA = SCL, conflicts with pins already claimed (shared OneWire/I2C buses with distinct
+// addresses), then PWM channels. The first claim of a pin wins (sensors first, as listed).
+enum class Use : uint8_t { kAnalogIn, kDigitalIn, kDigitalOut, kPwmOut, kOneWire, kI2cSda, kI2cScl };
+
+struct PinClaim {
+  uint8_t gpio;
+  Use use;
+  int8_t partner;
+  char addr[17];
 };
+
+class PinClaims {
+ public:
+  static constexpr int kMax = 2 * kMaxSensors + kMaxActuators;
+
+  const char *check(const BoardInfo &board, int gpio, Use use, const char *addr, int partner, bool wifi) const {
+    const PinInfo *pin = find_pin(board, gpio);
+    if (pin == nullptr) return "gpio_invalid";
+    if (pin->reserved != kResNone) return "gpio_reserved";
+    bool output = use == Use::kDigitalOut || use == Use::kPwmOut;
+    bool bus = use == Use::kOneWire || use == Use::kI2cSda || use == Use::kI2cScl;
+    if (output || bus) {
+      if (pin->flags & kPinInputOnly) return "gpio_input_only";
+      if (!(pin->flags & kPinOutput)) return "bad_config";
+    }
+    switch (use) {
+      case Use::kAnalogIn:
+        if (pin->adc1 < 0 && pin->adc2 < 0) return "bad_config";
+        if (pin->adc1 < 0 && wifi && !board.adc2_with_wifi) return "gpio_adc2_wifi";
+        break;
+      case Use::kDigitalIn:
+        if (!(pin->flags & kPinInput)) return "bad_config";
+        break;
+      case Use::kPwmOut:
+        if (!(pin->flags & kPinPwm)) return "bad_config";
+        break;
+      case Use::kOneWire:
+        if (!(pin->flags & kPinOneWire)) return "bad_config";
+        break;
+      case Use::kI2cSda:
+      case Use::kI2cScl:
+        if (!(pin->flags & kPinI2c)) return "bad_config";
+        break;
+      case Use::kDigitalOut:
+        break;
+    }
+    if (pin->boot_fail_level >= 0 && (output || (bus && pin->boot_fail_level == 1))) return "gpio_reserved";
+    if ((use == Use::kI2cSda || use == Use::kI2cScl) && partner == gpio) return "bad_config";
+    int pwm = 0;
+    for (int i = 0; i < this->n_; i++) {
+      const PinClaim &c = this->claims_[i];
+      if (c.use == Use::kPwmOut) pwm++;
+      if (c.gpio == gpio && !shares(c, use, addr, partner)) return "gpio_in_use";
+    }
+    if (use == Use::kPwmOut && pwm >= board.pwm_channels) return "too_many";
+    return nullptr;
+  }
+
+  void add(int gpio, Use use, const char *addr, int partner) {
+    if (this->n_ >= kMax) return;
+    PinClaim &c = this->claims_[this->n_++];
+    c.gpio = static_cast<uint8_t>(gpio);
+    c.use = use;
+    c.partner = static_cast<int8_t>(partner);
+    copy_bounded(c.addr, sizeof(c.addr), addr);
+  }
+
+ private:
+  static bool shares(const PinClaim &c, Use use, const char *addr, int partner) {
+    if (c.use != use) return false;
+    if (use == Use::kOneWire) return strcmp(c.addr, addr) != 0;
+    if (use == Use::kI2cSda) return c.partner == partner && strcmp(c.addr, addr) != 0;
+    if (use == Use::kI2cScl) return c.partner == partner;
+    return false;
+  }
+
+  PinClaim claims_[kMax];
+  int n_ = 0;
+};
+
+Use sensor_use(ReadMethod m) {
+  switch (m) {
+    case ReadMethod::kAdc:
+      return Use::kAnalogIn;
+    case ReadMethod::kOneWire:
+      return Use::kOneWire;
+    case ReadMethod::kSht31:
+      return Use::kI2cSda;
+    default:
+      return Use::kDigitalIn;
+  }
+}
 }  // namespace
 
 Device::Device(const Hal &hal, const DeviceOptions &options) : hal_(hal), options_(options), sensors_(hal, *this) {}
@@ -87,13 +169,6 @@ const ActuatorSafety *Device::actuator(uint8_t gpio) const {
 // ---- config intake ----
 
 namespace {
-const char *check_pin(const BoardInfo &board, int gpio, const PinInfo *&pin) {
-  pin = find_pin(board, gpio);
-  if (pin == nullptr) return "gpio_invalid";
-  if (pin->reserved != kResNone) return "gpio_reserved";
-  return nullptr;
-}
-
 bool same_actuator(const ActuatorConfig &a, const ActuatorConfig &b) {
   return a.gpio == b.gpio && a.type == b.type && a.inverted == b.inverted && a.safe_state == b.safe_state &&
          a.max_runtime_s == b.max_runtime_s && a.cooldown_s == b.cooldown_s && a.max_per_hour == b.max_per_hour &&
@@ -106,88 +181,51 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
   const BoardInfo &board = *this->board_;
   PinResult results[kMaxSensors + kMaxActuators];
   int nres = 0;
-  Claims claims;
-  claims.clear();
+  PinClaims claims;
+  bool wifi = this->options_.wifi_on;
 
-  // Sensors: validate against the board, then claim pins (first claim wins).
   this->sensors_.clear();
   for (int i = 0; i < cfg.n_sensors; i++) {
     const SensorConfig &s = cfg.sensors[i];
     ReadMethod method = read_method_for(s.type);
-    const PinInfo *pin = nullptr;
     const char *error = nullptr;
-    if (method == ReadMethod::kNone) error = "type_unsupported";
-    if (error == nullptr) error = check_pin(board, s.gpio, pin);
-    if (error == nullptr) {
-      switch (method) {
-        case ReadMethod::kAdc:
-          if (pin->adc1 < 0 && pin->adc2 < 0) {
-            error = "bad_config";  // the pin has no ADC channel
-          } else if (pin->adc1 < 0 && this->options_.wifi_on && !board.adc2_with_wifi) {
-            error = "gpio_adc2_wifi";
-          }
-          break;
-        case ReadMethod::kDigital:
-          if (!(pin->flags & kPinInput)) error = "bad_config";
-          break;
-        case ReadMethod::kOneWire:
-          if (!(pin->flags & kPinOneWire)) error = (pin->flags & kPinInputOnly) ? "gpio_input_only" : "bad_config";
-          if (s.addr[0] != '\0' && strlen(s.addr) != 16) error = "bad_config";
-          break;
-        case ReadMethod::kSht31: {
-          const PinInfo *scl = nullptr;
-          if (s.scl < 0 || s.scl == s.gpio) {
-            error = "bad_config";
-          } else if ((error = check_pin(board, s.scl, scl)) == nullptr) {
-            if (!(pin->flags & kPinI2c) || !(scl->flags & kPinI2c)) {
-              error = ((pin->flags & kPinInputOnly) || (scl->flags & kPinInputOnly)) ? "gpio_input_only" : "bad_config";
-            }
-          }
-          if (error == nullptr && s.addr[0] != '\0' && strlen(s.addr) != 4) error = "bad_config";
-          break;
-        }
-        case ReadMethod::kNone:
-          break;
+    if (method == ReadMethod::kNone) {
+      error = "type_unsupported";
+    } else if (method == ReadMethod::kSht31) {
+      if (s.scl < 0) {
+        error = "bad_config";  // an I2C sensor needs its clock pin
+      } else if ((error = claims.check(board, s.gpio, Use::kI2cSda, s.addr, s.scl, wifi)) == nullptr) {
+        error = claims.check(board, s.scl, Use::kI2cScl, "", s.gpio, wifi);
       }
+    } else {
+      error = claims.check(board, s.gpio, sensor_use(method), method == ReadMethod::kOneWire ? s.addr : "", -1, wifi);
     }
-    if (error == nullptr) {
-      Claim want = method == ReadMethod::kOneWire ? Claim::kOneWire
-                   : method == ReadMethod::kSht31 ? Claim::kI2cSda
-                                                  : Claim::kExclusive;
-      Claim have = claims.what[s.gpio];
-      bool shared_ok = (want == Claim::kOneWire && have == Claim::kOneWire) ||
-                       (want == Claim::kI2cSda && have == Claim::kI2cSda && claims.partner[s.gpio] == s.scl);
-      if (have != Claim::kFree && !shared_ok) error = "gpio_in_use";
-      if (error == nullptr && want == Claim::kI2cSda) {
-        Claim scl_have = claims.what[s.scl];
-        if (scl_have != Claim::kFree && !(scl_have == Claim::kI2cScl && claims.partner[s.scl] == s.gpio)) {
-          error = "gpio_in_use";
-        }
-      }
-    }
+    // Probe the bus: a OneWire presence pulse, an I2C address that acknowledges.
     if (error == nullptr && method == ReadMethod::kOneWire && !this->hal_.onewire->reset(s.gpio)) error = "bus_error";
     if (error == nullptr && method == ReadMethod::kSht31) {
       uint8_t addr = 0x44;
       if (strlen(s.addr) == 4) {
         auto hv = [](char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; };
         addr = static_cast<uint8_t>(hv(s.addr[2]) << 4 | hv(s.addr[3]));
+      } else if (s.addr[0] != '\0') {
+        error = "bad_config";  // a OneWire ROM code on an I2C sensor
       }
-      if (!this->hal_.i2c->begin(s.gpio, static_cast<uint8_t>(s.scl)) || !this->hal_.i2c->write(addr, nullptr, 0)) {
+      if (error == nullptr &&
+          (!this->hal_.i2c->begin(s.gpio, static_cast<uint8_t>(s.scl)) || !this->hal_.i2c->write(addr, nullptr, 0))) {
         error = "bus_error";
       }
     }
+    if (error == nullptr && method == ReadMethod::kOneWire && s.addr[0] != '\0' && strlen(s.addr) != 16) {
+      error = "bad_config";  // an I2C address on a OneWire sensor
+    }
+    if (error == nullptr && !this->sensors_.add(s, method, now)) error = "too_many";
     if (error == nullptr) {
-      if (method == ReadMethod::kOneWire) {
-        claims.what[s.gpio] = Claim::kOneWire;
-      } else if (method == ReadMethod::kSht31) {
-        claims.what[s.gpio] = Claim::kI2cSda;
-        claims.partner[s.gpio] = s.scl;
-        claims.what[s.scl] = Claim::kI2cScl;
-        claims.partner[s.scl] = static_cast<int8_t>(s.gpio);
+      if (method == ReadMethod::kSht31) {
+        claims.add(s.gpio, Use::kI2cSda, s.addr, s.scl);
+        claims.add(s.scl, Use::kI2cScl, "", s.gpio);
       } else {
-        claims.what[s.gpio] = Claim::kExclusive;
+        claims.add(s.gpio, sensor_use(method), method == ReadMethod::kOneWire ? s.addr : "", -1);
       }
-      if (!this->sensors_.add(s, method, now)) error = "too_many";
     }
     results[nres++] = PinResult{true, s.gpio, error == nullptr, error, s.addr};
   }
@@ -209,24 +247,14 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
     this->n_act_--;
   }
 
-  int pwm_used = 0;
-  for (int i = 0; i < this->n_act_; i++) {
-    if (this->acts_[i].pwm_channel >= 0) pwm_used++;
-  }
   for (int i = 0; i < cfg.n_actuators; i++) {
     const ActuatorConfig &a = cfg.actuators[i];
-    const PinInfo *pin = nullptr;
-    const char *error = check_pin(board, a.gpio, pin);
-    if (error == nullptr && (pin->flags & kPinInputOnly)) error = "gpio_input_only";
-    if (error == nullptr && !(pin->flags & kPinOutput)) error = "gpio_reserved";
-    if (error == nullptr && claims.what[a.gpio] != Claim::kFree) error = "gpio_in_use";
+    Use use = a.type == ActuatorType::kPwm ? Use::kPwmOut : Use::kDigitalOut;
+    const char *error = claims.check(board, a.gpio, use, "", -1, wifi);
     ActSlot *existing = error == nullptr ? this->find_actuator(a.gpio) : nullptr;
-    if (error == nullptr && existing == nullptr) {
-      if (this->n_act_ >= kMaxActuators) error = "too_many";
-      if (error == nullptr && a.type == ActuatorType::kPwm && pwm_used >= board.pwm_channels) error = "too_many";
-    }
+    if (error == nullptr && existing == nullptr && this->n_act_ >= kMaxActuators) error = "too_many";
     if (error == nullptr) {
-      claims.what[a.gpio] = Claim::kExclusive;
+      claims.add(a.gpio, use, "", -1);
       if (existing == nullptr) {
         ActSlot &slot = this->acts_[this->n_act_++];
         slot.pwm_channel = -1;
@@ -238,7 +266,6 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
             if (!taken) slot.pwm_channel = static_cast<int8_t>(ch);
           }
           this->hal_.pwm->attach(a.gpio, static_cast<uint8_t>(slot.pwm_channel));
-          pwm_used++;
         } else {
           this->hal_.gpio->mode(a.gpio, PinMode::kOutput);
         }
