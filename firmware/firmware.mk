@@ -1,5 +1,7 @@
 # Firmware checks, included by the top Makefile (run from the repository root).
 # Also usable alone: make -f firmware/firmware.mk firmware-test
+# Leave the includer's default goal alone (this file is included before `test:` is defined).
+FW_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 FW_DIR := firmware
 FW_BUILD := $(FW_DIR)/build
 FW_CORE := $(FW_DIR)/lib/automationone_core/src
@@ -61,3 +63,5 @@ firmware-arduino-stubs: firmware-build
 	      -DA1_CONFIG_BUTTON=0 -I$(FW_DIR)/tools/arduino_stubs -I$(FW_DIR)/src -I$(FW_CORE) -I$(FW_BUILD)/gen $$src; \
 	  done; \
 	done; echo "arduino HAL type-checks against API stubs (arduino-esp32 2.x, 3.x)"
+
+.DEFAULT_GOAL := $(FW_SAVED_DEFAULT_GOAL)
