@@ -61,7 +61,7 @@ from .builtin import (
 from .calibration import Polynomial, fit_calibration, fit_linear, fit_polynomial
 from .crc import crc8_maxim, crc8_sensirion
 from .filters import FILTER_KINDS, Filter, HampelFilter, KalmanFilter1D, MedianFilter, make_filter
-from .plugins import PluginError, PluginProcessor, check_processor, load_plugins, scan_plugins
+from .plugins import PluginError, PluginProcessor, check_processor, errors_by_file, load_plugins
 from .registry import BUILTIN_IDS, BUILTIN_PROCESSORS, Registry, builtin_registry, get_processor
 
 __all__ = [
@@ -119,6 +119,7 @@ __all__ = [
     "crc8_maxim",
     "crc8_sensirion",
     "divider_resistance",
+    "errors_by_file",
     "fit_calibration",
     "fit_linear",
     "fit_polynomial",
@@ -128,7 +129,6 @@ __all__ = [
     "millivolt_table",
     "mv_to_count",
     "quality_of",
-    "scan_plugins",
     "steinhart_hart_coefficients",
     "worst",
 ]

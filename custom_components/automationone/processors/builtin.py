@@ -262,6 +262,10 @@ class _PhModel:
     pH up to `breaks[k]` (the last one to +inf). Temperature compensation scales every slope by
     T / T_cal (Nernst: the slope is proportional to absolute temperature) around the
     isopotential point pH 7.
+
+    The batch table is indexed by the count as uint16 (65536 entries): counts 1-4094 hold
+    `(E - e7[k]) / slope[k]` (the pH - 7 at T_cal), the rails and every other index NaN, so a
+    batch needs no clipping or range test on the counts.
     """
 
     adc: str
@@ -269,7 +273,7 @@ class _PhModel:
     e7: tuple[float, ...]
     slope: tuple[float, ...]
     breaks: tuple[float, ...]  # inner segment borders in pH, ascending (len = segments - 1)
-    offset_table: FloatArray  # per count: (E - e7[k]) / slope[k], the pH - 7 at T_cal
+    offset_table: FloatArray  # 65536 entries, see above
 
 
 def _ph_segments(
@@ -295,10 +299,10 @@ def _ph_segments(
     return tuple(e7s), tuple(slopes), tuple(p for p, _ in pts[1:-1])
 
 
-def _offset_table(
+def _offset(
     mv: FloatArray, e7: tuple[float, ...], slope: tuple[float, ...], breaks: tuple[float, ...]
 ) -> FloatArray:
-    # segment by the reading's pH at the calibration temperature
+    """pH - 7 at the calibration temperature; the segment is chosen by that pH."""
     off: FloatArray = np.asarray((mv - e7[0]) / slope[0], dtype=np.float64)
     for k in range(1, len(slope)):
         cand = (mv - e7[k]) / slope[k]
@@ -306,20 +310,25 @@ def _offset_table(
     return off
 
 
+_U16: Final = 65536
+
+
 class PhProcessor(_Cached[_PhModel]):
     """pH electrode behind an amplifier on an ADC pin.
 
-    Calibration points: ADC count → buffer pH, taken at `calibration.temperature_c` (25 °C if
+    Calibration points: ADC count -> buffer pH, taken at `calibration.temperature_c` (25 °C if
     None). 1 point: offset with the default slope; 2 points: one line; 3 or more: one line per
     pair of neighbouring buffers (piecewise, as bench meters do), each through its points.
     Temperature compensation (Nernst): the slope scales with absolute temperature,
     59.16 mV/pH at 25 °C * T/298.15 K, pivoting at the isopotential point pH 7:
-    `pH = 7 + (E - E7) / (slope_cal * T / T_cal)`. Without `temperature_c` no compensation is
-    applied (the reading is taken to be at the calibration temperature).
+    `pH = 7 + (E - E7) / (slope_cal * T / T_cal)`. Without `temperature_c` (or with a
+    non-finite one) no compensation is applied: the reading is taken to be at the calibration
+    temperature.
 
-    Quality: no calibration → `uncalibrated` (best effort from `neutral_mv` and
-    `slope_mv_per_ph`, defaults of a DFRobot-style amplifier); an ADC at a rail or a pH
-    outside 0-14 → `bad`.
+    Quality: no calibration -> `uncalibrated` (best effort from `neutral_mv` and
+    `slope_mv_per_ph`, defaults of a DFRobot-style amplifier); a pH outside 0-14 -> `bad` (the
+    value is still reported); an ADC at a rail (0/4095: probe disconnected or amplifier
+    saturated) or a count outside 0-4095 -> `bad` without a value.
     """
 
     id = "ph"
@@ -341,32 +350,30 @@ class PhProcessor(_Cached[_PhModel]):
         self, calibration: Calibration | None, params: Params | None
     ) -> tuple[_PhModel, bool]:
         model = adc.adc_model(self._str(params, "adc"))
-        table = adc.millivolt_table(model)
         default_slope = self._num(params, "slope_mv_per_ph")
+        segments: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
+        cal_k = ZERO_C_IN_K + REFERENCE_C
         if calibration is not None and calibration.points:
-            cal_c = REFERENCE_C if calibration.temperature_c is None else calibration.temperature_c
-            cal_k = cal_c + ZERO_C_IN_K
+            if calibration.temperature_c is not None:
+                cal_k = calibration.temperature_c + ZERO_C_IN_K
             try:
-                e7, slope, breaks = _ph_segments(
+                segments = _ph_segments(
                     [adc.count_to_mv(p.raw, model) for p in calibration.points],
                     [p.reference for p in calibration.points],
                     cal_k,
                     default_slope,
                 )
-                off = _offset_table(table, e7, slope, breaks)
-                off.setflags(write=False)
-                return _PhModel(model, cal_k, e7, slope, breaks, off), True
             except ValueError:
-                pass
-        e7 = (self._num(params, "neutral_mv"),)
-        slope = (default_slope,)
-        off = _offset_table(table, e7, slope, ())
+                segments, cal_k = None, ZERO_C_IN_K + REFERENCE_C
+        calibrated = segments is not None
+        if segments is None:
+            segments = ((self._num(params, "neutral_mv"),), (default_slope,), ())
+        e7, slope, breaks = segments
+        off = np.full(_U16, np.nan)
+        off[: adc.ADC_COUNTS] = _offset(adc.millivolt_table(model), e7, slope, breaks)
+        off[[0, adc.ADC_MAX]] = np.nan  # rails: no usable value
         off.setflags(write=False)
-        return _PhModel(model, ZERO_C_IN_K + REFERENCE_C, e7, slope, (), off), False
-
-    def calibration_value(self, raw: RawValue) -> float:
-        """The ADC count."""
-        return super().calibration_value(raw)
+        return _PhModel(model, cal_k, e7, slope, breaks, off), calibrated
 
     def process(
         self,
@@ -376,26 +383,22 @@ class PhProcessor(_Cached[_PhModel]):
         params: Params | None = None,
         temperature_c: float | None = None,
     ) -> Result:
-        """One count (+ solution temperature) → pH."""
+        """One count (+ solution temperature) -> pH."""
         m, calibrated = self.model(calibration, params)
-        if isinstance(raw, tuple):
+        if isinstance(raw, tuple) or not 0 < raw < adc.ADC_MAX:
             return Result(None, self.unit, Quality.BAD)
-        count = float(raw)
-        q = adc.adc_quality(count)
-        if q == Q_BAD:
-            return Result(None, self.unit, Quality.BAD)
-        if count == int(count):
-            off = float(m.offset_table[int(count)])
+        if raw == int(raw):
+            off = float(m.offset_table[int(raw)])
         else:
-            mv = adc.count_to_mv(count, m.adc)
-            off = float(_offset_table(np.asarray([mv]), m.e7, m.slope, m.breaks)[0])
+            mv = adc.count_to_mv(float(raw), m.adc)
+            off = float(_offset(np.asarray([mv]), m.e7, m.slope, m.breaks)[0])
         temp = _finite_temp(temperature_c)
-        ph = 7.0 + off if temp is None else 7.0 + off / ((temp + ZERO_C_IN_K) / m.cal_k)
-        if q != Q_GOOD or not 0.0 <= ph <= 14.0:
+        if temp is not None:
+            off *= m.cal_k / (temp + ZERO_C_IN_K)
+        q = Q_GOOD if calibrated else Q_UNCALIBRATED
+        if not abs(off) <= 7.0:
             q = Q_BAD
-        elif not calibrated:
-            q = Q_UNCALIBRATED
-        return _result(ph, self.unit, q)
+        return _result(off + 7.0, self.unit, q)
 
     def process_batch(
         self,
@@ -405,27 +408,39 @@ class PhProcessor(_Cached[_PhModel]):
         params: Params | None = None,
         temperature_c: TempInput = None,
     ) -> tuple[FloatArray, QualityArray]:
-        """Counts (+ temperatures, scalar or per reading) → pH."""
+        """Counts (+ temperatures, scalar or per reading) -> pH.
+
+        Fastest with int16/uint16 counts (two table lookups, no clipping); other integer
+        types are clipped first, float counts interpolated.
+        """
         m, calibrated = self.model(calibration, params)
-        if np.issubdtype(raw.dtype, np.integer):
-            off = np.take(m.offset_table, np.clip(raw, 0, adc.ADC_MAX))
+        if raw.dtype in (np.int16, np.uint16):
+            off = m.offset_table[raw.view(np.uint16)]
+        elif np.issubdtype(raw.dtype, np.integer):
+            off = m.offset_table[np.clip(raw, -1, adc.ADC_COUNTS).astype(np.uint16)]
         else:
-            mv = adc.counts_to_mv(raw, m.adc)
-            off = _offset_table(mv, m.e7, m.slope, m.breaks)
+            c = raw.astype(np.float64)
+            off = _offset(adc.counts_to_mv(c, m.adc), m.e7, m.slope, m.breaks)
+            off[adc.counts_quality(c) != Q_GOOD] = np.nan
         temps = _temp_array(temperature_c, len(raw))
-        if temps is None:
-            ph = off + 7.0
+        if temps is not None:
+            buf = temps + ZERO_C_IN_K
+            np.divide(m.cal_k, buf, out=buf)
+            if not math.isfinite(float(buf.sum())):
+                buf[~np.isfinite(buf)] = 1.0
+            off *= buf
+            np.abs(off, out=buf)
         else:
-            factor = (temps + ZERO_C_IN_K) / m.cal_k
-            factor = np.where(np.isfinite(factor), factor, 1.0)
-            ph = off / factor
-            ph += 7.0
-        q = adc.counts_quality(raw)
-        bad = (ph < 0.0) | (ph > 14.0)
-        bad |= q != Q_GOOD
-        q = np.where(bad, np.uint8(Q_BAD), np.uint8(Q_GOOD if calibrated else Q_UNCALIBRATED))
-        ph[q == Q_BAD] = np.nan
-        return ph, q
+            buf = np.abs(off)
+        # bad: pH outside 0-14, or no value (NaN compares False)
+        bad = np.less_equal(buf, 7.0)
+        np.logical_not(bad, out=bad)
+        base = Q_GOOD if calibrated else Q_UNCALIBRATED
+        q = bad.view(np.uint8) * np.uint8(Q_BAD - base)
+        if base:
+            q += np.uint8(base)
+        off += 7.0
+        return off, q
 
 
 # --- EC / TDS ---------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def _trial(processor: PluginProcessor, path: Path) -> PluginError | None:
     return None
 
 
-def scan_plugins(
+def load_plugins(
     directory: Path, registry: Registry | None = None
 ) -> tuple[list[Processor], list[PluginError]]:
     """Import every `*.py` in `directory`, check its processors, and register the valid ones.
@@ -282,18 +282,10 @@ def scan_plugins(
     return loaded, errors
 
 
-def load_plugins(
-    directory: Path, registry: Registry | None = None
-) -> tuple[dict[str, Processor], dict[str, str]]:
-    """Load the plug-ins of `directory` (see `scan_plugins`), keyed for the integration.
-
-    Returns `(processors by id, errors by file name)`; an error text is
-    `"<file>:<line>: <code>: <message>"` (several problems of one file joined by `"; "`).
-    The ids never clash with built-in ids (or those already in `registry`) nor with each other.
-    """
-    loaded, errors = scan_plugins(directory, registry)
+def errors_by_file(errors: list[PluginError]) -> dict[str, str]:
+    """`{file name: "<file>:<line>: <code>: <message>"}`, problems of one file joined by "; "."""
     by_file: dict[str, str] = {}
     for err in errors:
         name = err.path.name
         by_file[name] = f"{by_file[name]}; {err}" if name in by_file else str(err)
-    return {p.id: p for p in loaded}, by_file
+    return by_file
