@@ -84,7 +84,9 @@ class AutomationOneComponent : public Component {
   void setup() override;
   void loop() override;
   void dump_config() override;
-  float get_setup_priority() const override { return setup_priority::HARDWARE; }
+  // After the outputs (HARDWARE) set their pins up, so the boot safe state is the last write;
+  // before WiFi and MQTT.
+  float get_setup_priority() const override { return setup_priority::PROCESSOR; }
 
   // The protocol API the mqtt client feeds and the host test drives. `now_ms` is millis_64().
   void handle_message(const std::string &topic, const std::string &payload, uint64_t now_ms);
