@@ -7,10 +7,11 @@ late still gets the same cooldown and rate-limit windows (docs/protocol.md, rule
 
 Rules beyond docs/protocol.md that tests/vectors/safety/timelines.json pins (see its
 description): `off` and `set 0` are the same; a digital actuator is on at 255; every accepted
-command sets reason `command`; every accepted command that keeps the actuator on replaces the
-pending duration with its own `duration_s` (none without), `set` included; duration and max-runtime stops go to value 0; the device's own
-moves to the safe state (boot, failsafe, emergency, config) count no activation and are not
-limited by max_runtime; windows end exactly at their deadline.
+command sets reason `command`; a command that keeps the actuator on replaces the pending
+duration with its own `duration_s` (none without), `set` included; duration and max-runtime
+stops go to value 0; the device's own moves to the safe state (boot, failsafe, emergency,
+config) count no activation and are not limited by max_runtime; windows end exactly at their
+deadline.
 """
 
 from __future__ import annotations
