@@ -87,10 +87,10 @@ $(ESPHOME_BUILD)/core/test_core: $(ESPHOME_CORE_SRC) $(ESPHOME_COMPONENT) $(ESPH
 # ESPHome's generated host sources + the test driver, built with g++ through a small ninja file.
 # First a syntax check of the component's board-only code (USE_MQTT, USE_WIFI) against ESPHome's
 # own mqtt_client.h and wifi_component.h, with ArduinoJson and lwIP stubbed (tests/stubs).
-ESPHOME_SITE = $(firstword $(wildcard $(ESPHOME_VENV)/lib/python3*/site-packages))
 esphome-host-test: $(ESPHOME_HOST_GEN)/.stamp-generated
 	g++ -std=gnu++20 -fsyntax-only -Wall -DUSE_HOST -DUSE_MQTT -DUSE_WIFI -DESPHOME_LOG_LEVEL=ESPHOME_LOG_LEVEL_DEBUG \
-	  -fno-exceptions -I$(ESPHOME_DIR)/tests/stubs -I$(ESPHOME_HOST_GEN)/src -I$(ESPHOME_SITE) \
+	  -fno-exceptions -I$(ESPHOME_DIR)/tests/stubs -I$(ESPHOME_HOST_GEN)/src \
+	  -I"$$($(ESPHOME_VENV)/bin/python -c 'import esphome, os; print(os.path.dirname(os.path.dirname(esphome.__file__)))')" \
 	  -include esphome/components/mqtt/mqtt_backend.h $(ESPHOME_HOST_GEN)/src/esphome/components/automationone/automationone.cpp
 	$(ESPHOME_VENV)/bin/python $(ESPHOME_DIR)/tools/host_ninja.py $(ESPHOME_HOST_GEN) $(ESPHOME_BUILD)/host $(ESPHOME_DIR)/tests
 	ninja -C $(ESPHOME_BUILD)/host -j $(ESPHOME_JOBS) --quiet

@@ -105,7 +105,6 @@ void AutomationOneComponent::setup() {
     this->subscribe_();
   }
 #endif
-  this->setup_done_ = true;
 }
 
 void AutomationOneComponent::subscribe_() {
@@ -390,11 +389,11 @@ void AutomationOneComponent::apply_config_(const DeviceConfig &config, uint64_t 
       slot->enabled = true;
       slot->processed_mode = sc.mode == "processed";
       if (slot->poller != nullptr && slot->poller->get_update_interval() != sc.interval_ms) {
+        // Restart the poller so the new interval counts now (a poller that has not started yet
+        // starts with it anyway).
         slot->poller->set_update_interval(sc.interval_ms);
-        if (this->setup_done_) {
-          slot->poller->stop_poller();
-          slot->poller->start_poller();
-        }
+        slot->poller->stop_poller();
+        slot->poller->start_poller();
       }
     }
     results.push_back(r);

@@ -143,7 +143,6 @@ class AutomationOneComponent : public Component {
   uint32_t rejected_{0};
   uint64_t last_heartbeat_ms_{0};
   bool link_up_{false};
-  bool setup_done_{false};
 };
 
 /// The instance (one per device), for the host test driver.
