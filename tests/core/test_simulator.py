@@ -23,6 +23,7 @@ from simulator.cli import parse_args
 from simulator.device import mac_for
 from simulator.pins import check_pins
 from simulator.signals import (
+    Signal,
     crc8_maxim,
     crc8_sensirion,
     ds18b20_celsius,
@@ -197,6 +198,22 @@ def test_signal_encodings() -> None:
     assert rh_crc == crc8_sensirion(rh_word.to_bytes(2, "big"))
     assert ph_to_adc(7.0) == 1861
     assert ph_to_adc(4.0) > ph_to_adc(7.0) > ph_to_adc(10.0)
+
+
+def test_signals_are_repeatable_and_processed_mode_has_units() -> None:
+    """Same seed, same signal; processed mode gives a value with a unit."""
+    one, two, other = Signal("ph", 42), Signal("ph", 42), Signal("ph", 43)
+    first = [one.sample(t) for t in range(5)]
+    assert first == [two.sample(t) for t in range(5)]
+    assert first != [other.sample(t) for t in range(5)]
+    units = {
+        kind: Signal(kind, 1).sample(0, processed=True).unit
+        for kind in ("ph", "ds18b20", "soil", "analog")
+    }
+    assert units == {"ph": "pH", "ds18b20": "°C", "soil": "%", "analog": "V"}
+    ph = Signal("ph", 7).sample(0, processed=True).value
+    assert ph is not None
+    assert 6 < ph < 8
 
 
 def test_mac_is_stable_and_valid() -> None:
