@@ -5,7 +5,7 @@
 //
 //   virtual-esp --host 127.0.0.1 --port 1883 --esp-id ve-01 --board esp32dev
 //               [--kaiser-id god] [--name "Greenhouse 1"] [--storage DIR]
-//               [--username U --password P] [--quiet]
+//               [--username U --password P] [--heartbeat S] [--quiet]
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ void usage() {
   fprintf(stderr,
           "usage: virtual-esp --host HOST --port PORT [--esp-id ID] [--board esp32dev|seeed_xiao_esp32c3]\n"
           "                   [--kaiser-id god] [--name NAME] [--storage DIR]\n"
-          "                   [--username USER --password PASS] [--quiet]\n");
+          "                   [--username USER --password PASS] [--heartbeat SECONDS] [--quiet]\n");
 }
 }  // namespace
 
@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
     else if (strcmp(arg, "--name") == 0) options.name = next;
     else if (strcmp(arg, "--storage") == 0) storage = next;
     else if (strcmp(arg, "--username") == 0) username = next;
+    else if (strcmp(arg, "--heartbeat") == 0) options.heartbeat_s = static_cast<uint32_t>(atoi(next));
     else if (strcmp(arg, "--password") == 0) password = next;
     else {
       usage();

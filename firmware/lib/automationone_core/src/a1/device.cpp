@@ -111,7 +111,8 @@ Use sensor_use(ReadMethod m) {
 }
 }  // namespace
 
-Device::Device(const Hal &hal, const DeviceOptions &options) : hal_(hal), options_(options), sensors_(hal, *this) {}
+Device::Device(const Hal &hal, const DeviceOptions &options)
+    : hal_(hal), options_(options), sensors_(hal, *this), heartbeat_s_(options.heartbeat_s > 0 ? options.heartbeat_s : kDefaultHeartbeatS) {}
 
 bool Device::setup() {
   this->board_ = find_board(this->options_.board);
@@ -280,7 +281,7 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
   }
 
   this->config_version_ = cfg.version;
-  this->heartbeat_s_ = cfg.heartbeat_s > 0 ? cfg.heartbeat_s : kDefaultHeartbeatS;
+  this->heartbeat_s_ = cfg.heartbeat_s > 0 ? cfg.heartbeat_s : (this->options_.heartbeat_s > 0 ? this->options_.heartbeat_s : kDefaultHeartbeatS);
   if (this->link_up_) {
     if (publish_ack && build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kConfigAck)) {
       size_t n = build_config_ack(this->out_, sizeof(this->out_), cfg.version, results, nres);

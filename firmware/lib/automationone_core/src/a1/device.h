@@ -25,7 +25,8 @@ struct DeviceOptions {
   const char *board = "esp32dev";
   const char *name = "";
   const char *fw_version = kFirmwareVersion;
-  bool wifi_on = true;  // ADC2 pins are refused while WiFi is on
+  bool wifi_on = true;           // ADC2 pins are refused while WiFi is on
+  uint32_t heartbeat_s = 60;     // until a config sets heartbeat_s
 };
 
 struct DeviceStats {
@@ -99,7 +100,7 @@ class Device : public MessageHandler, public ReadingSink {
   int n_act_ = 0;
   bool emergency_ = false;
   uint32_t config_version_ = 0;
-  uint32_t heartbeat_s_ = kDefaultHeartbeatS;
+  uint32_t heartbeat_s_;
 
   bool link_up_ = false;
   bool ever_connected_ = false;
