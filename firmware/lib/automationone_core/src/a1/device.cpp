@@ -457,8 +457,7 @@ void Device::heartbeat_loop() {
 
 // ---- loop ----
 
-void Device::loop() {
-  this->link_loop();
+void Device::tick_actuators() {
   uint64_t now = this->hal_.clock->millis();
   for (int i = 0; i < this->n_act_; i++) {
     ActSlot &slot = this->acts_[i];
@@ -467,6 +466,14 @@ void Device::loop() {
       if (this->link_up_) this->publish_status_for(slot, Refusal::kNone, 0, "");
     }
   }
+}
+
+void Device::loop() {
+  // Due actuator timers fire before the link work, which may block in a (re)connect attempt
+  // (PubSubClient's connect waits for the TCP connect), and again after it.
+  this->tick_actuators();
+  this->link_loop();
+  this->tick_actuators();
   this->sensors_.loop();
   this->flush_pending();
   // Replay the offline buffer in order, a few per pass so the loop stays responsive.

@@ -75,6 +75,7 @@ class Device : public MessageHandler, public ReadingSink {
 
   void apply_config(const DeviceConfig &cfg, Reason reason, bool publish_ack);
   void drive(ActSlot &slot);
+  void tick_actuators();
   void link_loop();
   void on_connected();
   void publish_status_for(ActSlot &slot, Refusal refused, double until_s, const char *cmd_id);
