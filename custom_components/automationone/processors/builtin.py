@@ -44,6 +44,12 @@ REFERENCE_C: Final = 25.0
 NERNST_SLOPE_25C_MV: Final = 59.16  # 2.303 R T / F at 298.15 K, mV per pH unit
 _MODEL_CACHE_SIZE: Final = 64
 
+
+def nernst_slope(temperature_c: float) -> float:
+    """Ideal glass-electrode slope in mV per pH at `temperature_c`: 59.16 mV * T / 298.15 K."""
+    return NERNST_SLOPE_25C_MV * (temperature_c + ZERO_C_IN_K) / (REFERENCE_C + ZERO_C_IN_K)
+
+
 ADC_PARAM: Final = Param(
     "adc",
     adc.DEFAULT_ADC_MODEL,
@@ -282,7 +288,7 @@ def _ph_segments(
     pts = sorted(zip(ph, mv, strict=True))
     if len(pts) == 1:
         p1, e1 = pts[0]
-        slope = default_slope_25 * cal_k / (ZERO_C_IN_K + REFERENCE_C)
+        slope = default_slope_25 * nernst_slope(cal_k - ZERO_C_IN_K) / NERNST_SLOPE_25C_MV
         return (e1 - slope * (p1 - 7.0),), (slope,), ()
     e7s: list[float] = []
     slopes: list[float] = []

@@ -192,7 +192,8 @@ def check_processor(obj: Any, path: Path) -> PluginError | None:
         value = getattr(obj, attr)
         if value is not None and not isinstance(value, str):
             return PluginError(path, "bad_attribute", f"{attr} must be a string or None", None, pid)
-    if not hasattr(obj, "process"):
+    inherited = isinstance(obj, BaseProcessor) and type(obj).process is BaseProcessor.process
+    if not hasattr(obj, "process") or inherited:
         return PluginError(path, "missing_attribute", "no method 'process'", None, pid)
     if not callable(obj.process):
         return PluginError(path, "not_callable", "'process' is not callable", None, pid)
