@@ -259,3 +259,47 @@ TEST_CASE("board tables are generated from boards.json") {
   CHECK((find_pin(*c3, 9)->flags & kPinStrapping) != 0);
   CHECK(find_pin(*c3, 0) == nullptr);
 }
+
+TEST_CASE("DS18B20 and SHT31 readings: raw words with valid CRCs, processed values") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":1,\"sensors\":["
+                  "{\"gpio\":4,\"type\":\"ds18b20\",\"interval_ms\":5000},"
+                  "{\"gpio\":13,\"type\":\"ds18b20\",\"interval_ms\":5000,\"mode\":\"processed\"},"
+                  "{\"gpio\":21,\"type\":\"sht31\",\"interval_ms\":5000,\"scl\":22},"
+                  "{\"gpio\":25,\"type\":\"sht31\",\"interval_ms\":5000,\"scl\":26,\"addr\":\"0x45\",\"mode\":\"processed\"}],"
+                  "\"actuators\":[]}");
+  CHECK(rig.last("config/ack").find("\"ok\":true") != std::string::npos);
+  rig.run(6000);
+  JsonDoc &doc = *new JsonDoc();
+  std::string ds = rig.last("sensor/4/data");
+  REQUIRE(validate_payload(PayloadKind::kSensorData, ds.data(), ds.size(), doc).ok());
+  int raw = doc.find(0, "raw");
+  REQUIRE(doc.tok(raw).count == 5);
+  uint8_t pad[9];
+  for (int i = 0; i < 4; i++) {
+    uint16_t w = static_cast<uint16_t>(doc.tok(doc.item(raw, i)).num);
+    pad[2 * i] = static_cast<uint8_t>(w & 0xFF);
+    pad[2 * i + 1] = static_cast<uint8_t>(w >> 8);
+  }
+  pad[8] = static_cast<uint8_t>(doc.tok(doc.item(raw, 4)).num);
+  CHECK(dallas_crc8(pad, 8) == pad[8]);
+  double celsius = static_cast<int16_t>(pad[0] | pad[1] << 8) / 16.0;
+  CHECK(celsius > 18.0);
+  CHECK(celsius < 26.0);
+  std::string processed = rig.last("sensor/13/data");
+  CHECK(processed.find("\"unit\":\"\xC2\xB0" "C\"") != std::string::npos);
+  std::string sht = rig.last("sensor/21/data");
+  REQUIRE(validate_payload(PayloadKind::kSensorData, sht.data(), sht.size(), doc).ok());
+  raw = doc.find(0, "raw");
+  REQUIRE(doc.tok(raw).count == 3);
+  uint16_t t = static_cast<uint16_t>(doc.tok(doc.item(raw, 0)).num);
+  uint16_t crcs = static_cast<uint16_t>(doc.tok(doc.item(raw, 2)).num);
+  const uint8_t tb[2] = {static_cast<uint8_t>(t >> 8), static_cast<uint8_t>(t & 0xFF)};
+  CHECK(sht31_crc8(tb, 2) == (crcs >> 8));
+  CHECK(rig.last("sensor/25/data").find("\"value\":2") != std::string::npos);  // ~23 degC
+  CHECK(doc.find(0, "quality") < 0);
+  delete &doc;
+}

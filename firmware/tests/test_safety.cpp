@@ -264,3 +264,13 @@ TEST_CASE("safety timeline vectors") {
   MESSAGE("safety timeline steps checked: " << checked);
   cJSON_Delete(root);
 }
+
+TEST_CASE("rate limits above the exact window use per-minute buckets") {
+  ActuatorSafety a;
+  a.configure(pump(0, 0, 100, 0), 0, Reason::kBoot);
+  for (int i = 0; i < 100; i++) {
+    CHECK(a.command(cmd(Action::kPulse, 1), s(2.0 * i)).refused == Refusal::kNone);
+  }
+  CHECK(a.command(cmd(Action::kPulse, 1), s(300)).refused == Refusal::kRateLimit);
+  CHECK(a.command(cmd(Action::kPulse, 1), s(3700)).refused == Refusal::kNone);
+}
