@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from homeassistant.components import mqtt
 from homeassistant.const import CONF_MAC, CONF_NAME, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.typing import ConfigType
 
-from .const import BOARD_MODELS, CONF_BOARD, CONF_ESP_ID, CONF_KAISER_ID, DOMAIN, MANUFACTURER
+from .const import (
+    BOARD_MODELS,
+    CONF_BOARD,
+    CONF_ESP_ID,
+    CONF_KAISER_ID,
+    CONF_SENSOR_TYPE,
+    DOMAIN,
+    MANUFACTURER,
+    SUBENTRY_SENSOR,
+)
 from .data import AutomationOneConfigEntry, AutomationOneData
 from .device_config import ConfigVersions, desired_sensors, refused_pins, sync_repairs
 from .hub import async_register
+from .plugins import async_load_processors, get_processors
 from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
+from .sensor_channel import SensorChannel
+from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Staleness is checked on a timer rather than per reading, to keep the ingest path cheap.
+STALE_CHECK_INTERVAL = timedelta(seconds=5)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Load the sensor types once (built-ins and the user's plug-ins); register services."""
+    await async_load_processors(hass)
+    async_setup_services(hass)
+    return True
 
 
 def _publisher(hass: HomeAssistant) -> PublishFn:
@@ -68,13 +94,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         esp_id=entry.data[CONF_ESP_ID],
         kaiser_id=entry.data[CONF_KAISER_ID],
         publish=_publisher(hass),
+        spawn=lambda coro: entry.async_create_background_task(hass, coro, "automationone publish"),
     )
     versions = ConfigVersions(hass, entry.entry_id)
     await versions.async_load()
     entry.runtime_data = AutomationOneData(
-        device=device, versions=versions, subentries=_subentry_snapshot(entry)
+        device=device,
+        versions=versions,
+        subentries=_subentry_snapshot(entry),
+        channels=_build_channels(hass, entry, device),
     )
     _register_device(hass, entry, None)
+    for channel in entry.runtime_data.channels.values():
+        entry.async_on_unload(device.add_reading_handler(channel.key, channel.on_reading))
+
+    @callback
+    def check_stale(now: object) -> None:
+        for channel in entry.runtime_data.channels.values():
+            channel.check_stale()
+
+    entry.async_on_unload(async_track_time_interval(hass, check_stale, STALE_CHECK_INTERVAL))
 
     @callback
     def on_announce(announce: Announce) -> None:
@@ -87,7 +126,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
 
     @callback
     def on_config_ack(ack: ConfigAck) -> None:
-        sync_repairs(hass, entry, refused_pins(ack, versions.version))
+        refused = refused_pins(ack, versions.version)
+        sync_repairs(hass, entry, refused)
+        for channel in entry.runtime_data.channels.values():
+            gpio, addr = channel.key
+            channel.set_refused(refused.get((SUBENTRY_SENSOR, gpio, addr)))
 
     entry.async_on_unload(device.add_announce_listener(on_announce))
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
@@ -96,6 +139,37 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await async_push_config(entry)
     return True
+
+
+def _build_channels(
+    hass: HomeAssistant, entry: AutomationOneConfigEntry, device: DeviceState
+) -> dict[str, SensorChannel]:
+    processors = get_processors(hass)
+
+    def temperature(entity_id: str) -> float | None:
+        state = hass.states.get(entity_id)
+        try:
+            return None if state is None else float(state.state)
+        except ValueError:
+            return None
+
+    channels = {}
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_SENSOR:
+            continue
+        processor = processors.get(subentry.data[CONF_SENSOR_TYPE])
+        if processor is None:
+            # A plug-in that vanished or broke: its repair issue says so; skip the sensor.
+            continue
+        channels[subentry_id] = SensorChannel(
+            subentry_id=subentry_id,
+            title=subentry.title,
+            data=subentry.data,
+            processor=processor,
+            device=device,
+            temperature=temperature,
+        )
+    return channels
 
 
 async def async_push_config(entry: AutomationOneConfigEntry) -> None:
@@ -133,6 +207,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
         esp_id=entry.data[CONF_ESP_ID],
         kaiser_id=entry.data[CONF_KAISER_ID],
         publish=_publisher(hass),
+        spawn=hass.async_create_task,
     )
     await device.clear_retained()
     await ConfigVersions(hass, entry.entry_id).async_remove()

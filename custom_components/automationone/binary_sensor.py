@@ -13,6 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
+from .sensor_channel import SensorChannel
 
 PARALLEL_UPDATES = 0
 
@@ -28,8 +29,17 @@ async def async_setup_entry(
     entry: AutomationOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the connectivity sensor."""
+    """Add the connectivity sensor and the threshold sensors of each sensor subentry."""
     async_add_entities([ConnectivitySensor(entry, CONNECTIVITY)])
+    for channel in entry.runtime_data.channels.values():
+        async_add_entities(
+            [
+                ThresholdSensor(entry, channel, level)
+                for level in ("warning", "critical")
+                if channel.has_thresholds(level)
+            ],
+            config_subentry_id=channel.subentry_id,
+        )
 
 
 class ConnectivitySensor(AutomationOneEntity, BinarySensorEntity):
@@ -44,3 +54,37 @@ class ConnectivitySensor(AutomationOneEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Online and reachable through the broker."""
         return self.device.available
+
+
+class ThresholdSensor(AutomationOneEntity, BinarySensorEntity):
+    """On (a problem) while a sensor's value is outside its warning or critical band."""
+
+    def __init__(self, entry: AutomationOneConfigEntry, channel: SensorChannel, level: str) -> None:
+        """One level of one sensor."""
+        super().__init__(
+            entry,
+            BinarySensorEntityDescription(
+                key=f"{channel.subentry_id}-{level}",
+                translation_key=level,
+                device_class=BinarySensorDeviceClass.PROBLEM,
+            ),
+        )
+        self.channel = channel
+        self._follows_device_updates = False
+        self.level = level
+        self._attr_translation_placeholders = {"sensor": channel.title}
+
+    @property
+    def available(self) -> bool:
+        """Available with its sensor."""
+        return self.channel.available
+
+    @property
+    def is_on(self) -> bool | None:
+        """Outside the band."""
+        return self.channel.threshold_state(self.level)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the channel."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))

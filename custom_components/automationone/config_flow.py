@@ -6,7 +6,12 @@ import asyncio
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+)
 from homeassistant.const import CONF_MAC, CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import format_mac
@@ -32,6 +37,7 @@ from .protocol import (
     parse_topic,
     validate_id,
 )
+from .subentry_flow import SUBENTRY_FLOWS
 
 USER_SCHEMA = vol.Schema(
     {
@@ -46,6 +52,14 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Sensors (and later actuators) are subentries of the ESP's entry."""
+        return dict(SUBENTRY_FLOWS)
 
     def __init__(self) -> None:
         """Start with no device."""

@@ -44,3 +44,4 @@ INTERVAL_MIN_S: Final = 2
 INTERVAL_MAX_S: Final = 300
 # A sensor with no reading for this many intervals is unavailable (stale).
 STALE_INTERVALS: Final = 3
+CONF_PARAMS: Final = "params"

@@ -11,6 +11,7 @@ from .protocol.device import DeviceState
 
 if TYPE_CHECKING:
     from .device_config import ConfigVersions
+    from .sensor_channel import SensorChannel
 
 type AutomationOneConfigEntry = ConfigEntry[AutomationOneData]
 
@@ -23,3 +24,4 @@ class AutomationOneData:
     versions: ConfigVersions
     # The subentries the entry was set up with, to reload only when they change.
     subentries: dict[str, tuple[str, object]]
+    channels: dict[str, SensorChannel]

@@ -17,10 +17,8 @@ from .const import (
     CONF_INTERVAL_S,
     CONF_MODE,
     CONF_SCL,
-    CONF_SENSOR_TYPE,
     DOMAIN,
     MODE_RAW,
-    SUBENTRY_SENSOR,
 )
 from .data import AutomationOneConfigEntry
 from .protocol import ConfigAck, DeviceConfig, SensorConfig
@@ -28,11 +26,11 @@ from .protocol import ConfigAck, DeviceConfig, SensorConfig
 STORAGE_VERSION = 1
 
 
-def sensor_config(data: Mapping[str, Any]) -> SensorConfig:
-    """The protocol's view of one sensor subentry."""
+def sensor_config(data: Mapping[str, Any], device_type: str) -> SensorConfig:
+    """The protocol's view of one sensor subentry; `device_type` tells how to read the pin."""
     return SensorConfig(
         gpio=data[CONF_GPIO],
-        type=data[CONF_SENSOR_TYPE],
+        type=device_type,
         interval_ms=int(data[CONF_INTERVAL_S] * 1000),
         mode=None if data.get(CONF_MODE, MODE_RAW) == MODE_RAW else data[CONF_MODE],
         addr=data.get(CONF_ADDR) or None,
@@ -41,13 +39,15 @@ def sensor_config(data: Mapping[str, Any]) -> SensorConfig:
 
 
 def desired_sensors(entry: AutomationOneConfigEntry) -> tuple[SensorConfig, ...]:
-    """Sensors of every sensor subentry, in a stable order."""
-    sensors = [
-        sensor_config(sub.data)
-        for sub in entry.subentries.values()
-        if sub.subentry_type == SUBENTRY_SENSOR
-    ]
-    return tuple(sorted(sensors, key=lambda s: (s.gpio, s.addr or "")))
+    """Sensors of every sensor subentry HA can process, in a stable order."""
+    by_pin: dict[tuple[int, str], SensorConfig] = {}
+    for channel in entry.runtime_data.channels.values():
+        sensor = sensor_config(channel.data, channel.processor.device_type)
+        key = (sensor.gpio, sensor.addr or "")
+        # Two outputs of one chip (SHT31 temperature and humidity) are one read on the device.
+        if key not in by_pin or sensor.interval_ms < by_pin[key].interval_ms:
+            by_pin[key] = sensor
+    return tuple(by_pin[key] for key in sorted(by_pin))
 
 
 class ConfigVersions:

@@ -15,6 +15,9 @@ class AutomationOneEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Entities that show device-level data redraw on every device update; the others only
+    # when the device's availability changes.
+    _follows_device_updates = True
 
     def __init__(self, entry: AutomationOneConfigEntry, description: EntityDescription) -> None:
         """Bind to the entry's device."""
@@ -31,4 +34,7 @@ class AutomationOneEntity(Entity):
 
     async def async_added_to_hass(self) -> None:
         """Follow the device's state changes."""
-        self.async_on_remove(self.device.add_listener(self.async_write_ha_state))
+        if self._follows_device_updates:
+            self.async_on_remove(self.device.add_listener(self.async_write_ha_state))
+        else:
+            self.async_on_remove(self.device.add_availability_listener(self.async_write_ha_state))

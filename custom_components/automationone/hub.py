@@ -102,10 +102,12 @@ async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[
         if hub.devices.get(device.esp_id) is device:
             del hub.devices[device.esp_id]
         if not hub.devices:
+            # Unsubscribe, but keep the hub and what it remembers for an entry that reloads.
             if hub.unsubscribe is not None:
                 hub.unsubscribe()
+                hub.unsubscribe = None
             if hub.unsubscribe_connection is not None:
                 hub.unsubscribe_connection()
-            hass.data.pop(DATA_HUB, None)
+                hub.unsubscribe_connection = None
 
     return unregister

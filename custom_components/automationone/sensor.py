@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -24,6 +26,7 @@ from homeassistant.util import dt as dt_util
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
 from .protocol import Heartbeat
+from .sensor_channel import SensorChannel
 
 PARALLEL_UPDATES = 0
 
@@ -75,10 +78,14 @@ async def async_setup_entry(
     entry: AutomationOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the heartbeat sensors."""
+    """Add the heartbeat sensors, and one processed sensor per sensor subentry."""
     entities: list[SensorEntity] = [HeartbeatSensor(entry, d) for d in HEARTBEAT_SENSORS]
     entities.append(BootTimeSensor(entry, UPTIME))
     async_add_entities(entities)
+    for channel in entry.runtime_data.channels.values():
+        async_add_entities(
+            [ProcessedSensor(entry, channel)], config_subentry_id=channel.subentry_id
+        )
 
 
 class HeartbeatSensor(AutomationOneEntity, SensorEntity):
@@ -118,3 +125,56 @@ class BootTimeSensor(AutomationOneEntity, SensorEntity):
         if self._boot_time is None or abs(boot_time - self._boot_time) > BOOT_TIME_TOLERANCE:
             self._boot_time = boot_time
         return self._boot_time
+
+
+class ProcessedSensor(AutomationOneEntity, SensorEntity):
+    """The physical value of one configured sensor (raw reading through its processor)."""
+
+    _unrecorded_attributes = frozenset({"raw"})
+
+    def __init__(self, entry: AutomationOneConfigEntry, channel: SensorChannel) -> None:
+        """Describe the sensor from its processor."""
+        processor = channel.processor
+        super().__init__(
+            entry,
+            SensorEntityDescription(
+                key=channel.subentry_id,
+                device_class=_enum_or_none(SensorDeviceClass, processor.device_class),
+                state_class=_enum_or_none(SensorStateClass, processor.state_class),
+                native_unit_of_measurement=processor.unit,
+            ),
+        )
+        self.channel = channel
+        self._follows_device_updates = False
+        # The user named the sensor when adding it (e.g. "Tank pH").
+        self._attr_name = channel.title
+
+    @property
+    def available(self) -> bool:
+        """Fresh readings, an online device, and a pin the device accepted."""
+        return self.channel.available
+
+    @property
+    def native_value(self) -> float | None:
+        """The processed value; None when the reading carried no usable value."""
+        result = self.channel.result
+        return None if result is None else result.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Quality flag and the raw reading it came from."""
+        result = self.channel.result
+        raw = self.channel.raw
+        return {
+            "quality": None if result is None else result.quality.value,
+            "raw": list(raw) if isinstance(raw, tuple) else raw,
+        }
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the channel (and the device's availability)."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))
+
+
+def _enum_or_none[E: StrEnum](enum: type[E], value: str | None) -> E | None:
+    return None if value is None else enum(value)

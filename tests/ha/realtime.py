@@ -12,7 +12,11 @@ import subprocess
 import sys
 import time
 
-from homeassistant.core import HomeAssistant
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+
+from custom_components.automationone.const import DOMAIN
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,3 +64,41 @@ def simulator(port: int, *extra: str) -> DeviceProcess:
     return DeviceProcess(
         [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *extra]
     )
+
+
+async def add_discovered_device(hass: HomeAssistant) -> ConfigEntry:
+    """Wait for the discovery flow of an announcing device and add it."""
+    await wait_for(
+        hass,
+        lambda: hass.config_entries.flow.async_progress_by_handler(DOMAIN),
+        what="the discovery flow of the device's announce",
+    )
+    (flow, *_) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
+    entry: ConfigEntry = result["result"]
+    return entry
+
+
+class TopicRecorder:
+    """Records the payloads HA's MQTT client receives on a topic filter."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def start(self, hass: HomeAssistant, topic: str) -> TopicRecorder:
+        @callback
+        def record(msg: mqtt.ReceiveMessage) -> None:
+            payload = msg.payload
+            self.messages.append((msg.topic, payload if isinstance(payload, bytes) else b""))
+
+        self._unsubscribe = await mqtt.async_subscribe(hass, topic, record, encoding=None)
+        return self
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def topics(self, since: int = 0) -> set[str]:
+        return {topic for topic, _ in self.messages[since:]}

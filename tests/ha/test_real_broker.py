@@ -7,15 +7,22 @@ import json
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.automationone.const import DOMAIN
 
 from ..broker import Broker
-from .realtime import DeviceProcess, simulator, wait_for
+from .realtime import (
+    DeviceProcess,
+    TopicRecorder,
+    add_discovered_device,
+    simulator,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -42,15 +49,7 @@ async def test_discover_add_follow_and_lwt(
     hass: HomeAssistant, real_mqtt: Broker, device: DeviceProcess
 ) -> None:
     """The simulator is discovered and added; entities show its heartbeat; SIGKILL → LWT."""
-    await wait_for(
-        hass,
-        lambda: hass.config_entries.flow.async_progress_by_handler(DOMAIN),
-        what="the discovery flow of the simulator's announce",
-    )
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert flow["step_id"] == "confirm"
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
-    entry = result["result"]
+    entry = await add_discovered_device(hass)
     esp_id = entry.data["esp_id"]
 
     heartbeats: list[dict[str, int]] = []
@@ -80,3 +79,69 @@ async def test_discover_add_follow_and_lwt(
         hass, lambda: hass.states.get(connectivity).state == STATE_OFF, what="LWT offline"
     )
     assert hass.states.get(rssi).state == STATE_UNAVAILABLE
+
+
+async def test_add_sensor_then_move_it(
+    hass: HomeAssistant, real_mqtt: Broker, device: DeviceProcess
+) -> None:
+    """Add a pH sensor in HA → the device gets the config → raw readings → processed state;
+    move it to another pin → the old pin stops, the new one reports, same entity."""
+    entry = await add_discovered_device(hass)
+    esp_id = entry.data["esp_id"]
+    readings = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/sensor/+/data")
+    acks = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/config/ack")
+
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": "ph", "name": "Tank pH"}
+    )
+    assert result["step_id"] == "settings"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"gpio": "34", "interval_s": 2, "mode": "raw", "echo_processed": False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    (subentry_id,) = entry.subentries
+    ph = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.unique_id}-{subentry_id}"
+    )
+    assert ph is not None
+    await wait_for(
+        hass,
+        lambda: hass.states.get(ph).state not in (STATE_UNAVAILABLE, STATE_UNKNOWN),
+        what="a processed pH value",
+    )
+    state = hass.states.get(ph)
+    assert 0 <= float(state.state) <= 14
+    assert state.attributes["unit_of_measurement"] == "pH"
+    assert state.attributes["quality"] == "uncalibrated"
+    assert f"kaiser/god/esp/{esp_id}/sensor/34/data" in readings.topics()
+
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "reconfigure", "subentry_id": subentry_id}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_settings"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"gpio": "35", "interval_s": 2, "mode": "raw", "echo_processed": False}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    acks_before = len(acks.messages)
+    await wait_for(hass, lambda: len(acks.messages) > acks_before, what="the ack of the move")
+    moved_at = len(readings.messages)
+    await wait_for(
+        hass,
+        lambda: f"kaiser/god/esp/{esp_id}/sensor/35/data" in readings.topics(moved_at),
+        what="readings from the new pin",
+    )
+    assert f"kaiser/god/esp/{esp_id}/sensor/34/data" not in readings.topics(moved_at)
+    await wait_for(
+        hass,
+        lambda: hass.states.get(ph).state not in (STATE_UNAVAILABLE, STATE_UNKNOWN),
+        what="the moved sensor's value",
+    )
+    readings.stop()
+    acks.stop()

@@ -7,10 +7,11 @@ decodes, keeps the latest state, counts what it rejects and tells listeners abou
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 import logging
 import time
+from typing import Any
 
 from .errors import ProtocolError
 from .messages import (
@@ -34,8 +35,11 @@ from .topics import Topic, TopicKind, device_topic
 
 _LOGGER = logging.getLogger(__name__)
 
-type PublishFn = Callable[[str, bytes, int, bool], Awaitable[None]]
+type PublishFn = Callable[[str, bytes, int, bool], Coroutine[Any, Any, None]]
 """publish(topic, payload, qos, retain), handed in by the HA shell."""
+
+type SpawnFn = Callable[[Coroutine[Any, Any, None]], object]
+"""Runs a coroutine in the background (the HA shell hands in its task factory)."""
 
 type SensorKey = tuple[int, str | None]
 """A sensor of a device: its pin and, on a shared bus, its address."""
@@ -54,6 +58,7 @@ class DeviceState:
     esp_id: str
     kaiser_id: str
     publish: PublishFn
+    spawn: SpawnFn
     announce: Announce | None = None
     heartbeat: Heartbeat | None = None
     heartbeat_at: float | None = None
@@ -66,9 +71,11 @@ class DeviceState:
     readings_received: int = 0
     readings_unrouted: int = 0
     _listeners: list[Callable[[], None]] = field(default_factory=list)
+    _availability_listeners: list[Callable[[], None]] = field(default_factory=list)
+    _was_available: bool = False
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
-    _reading_handlers: dict[SensorKey, ReadingHandler] = field(default_factory=dict)
+    _reading_handlers: dict[SensorKey, list[ReadingHandler]] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -80,6 +87,11 @@ class DeviceState:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def add_availability_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` only when `available` flips (cheaper than every heartbeat)."""
+        self._availability_listeners.append(listener)
+        return lambda: self._availability_listeners.remove(listener)
+
     def add_announce_listener(self, listener: Callable[[Announce], None]) -> Callable[[], None]:
         """Call `listener` with every valid announce (e.g. to update the device registry)."""
         self._announce_listeners.append(listener)
@@ -90,13 +102,17 @@ class DeviceState:
         self._ack_listeners.append(listener)
         return lambda: self._ack_listeners.remove(listener)
 
-    def set_reading_handler(self, key: SensorKey, handler: ReadingHandler) -> Callable[[], None]:
-        """Route readings of one sensor to `handler`; returns the remover."""
-        self._reading_handlers[key] = handler
+    def add_reading_handler(self, key: SensorKey, handler: ReadingHandler) -> Callable[[], None]:
+        """Route readings of one sensor to `handler` (one sensor may feed several, e.g.
+        an SHT31's temperature and humidity); returns the remover."""
+        self._reading_handlers.setdefault(key, []).append(handler)
 
         def remove() -> None:
-            if self._reading_handlers.get(key) is handler:
-                del self._reading_handlers[key]
+            handlers = self._reading_handlers.get(key, [])
+            if handler in handlers:
+                handlers.remove(handler)
+            if not handlers:
+                self._reading_handlers.pop(key, None)
 
         return remove
 
@@ -164,11 +180,12 @@ class DeviceState:
         handlers = self._reading_handlers
         for reading in data.readings:
             self.readings_received += 1
-            handler = handlers.get((reading.gpio, reading.addr))
-            if handler is None:
+            routed = handlers.get((reading.gpio, reading.addr))
+            if routed is None:
                 self.readings_unrouted += 1
                 continue
-            handler(reading, data, now)
+            for handler in routed:
+                handler(reading, data, now)
 
     def _reject(self, topic: Topic, err: ProtocolError) -> None:
         self.rejected[err.code.value] += 1
@@ -178,6 +195,10 @@ class DeviceState:
         _LOGGER.log(level, "Dropped %s from %s: %s", topic.kind.value, self.esp_id, err)
 
     def _notify(self) -> None:
+        if self.available != self._was_available:
+            self._was_available = self.available
+            for availability_listener in list(self._availability_listeners):
+                availability_listener()
         for listener in list(self._listeners):
             listener()
 
@@ -190,6 +211,10 @@ class DeviceState:
         await self.publish(
             self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
         )
+
+    def schedule_publish(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 0 without waiting (from synchronous message handlers)."""
+        self.spawn(self.publish(topic, payload, 0, False))
 
     async def push_config(self, config: DeviceConfig) -> None:
         """Publish the desired config (retained, so the device gets it when it connects)."""

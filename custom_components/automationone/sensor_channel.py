@@ -1,0 +1,155 @@
+"""One configured sensor: routes its readings through its processor to its entities.
+
+The sensor entity and its threshold binary sensors render a channel; the channel is fed by the
+device's reading router, so a reading is processed once whatever listens to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+import time
+from typing import Any
+
+from .const import (
+    CONF_ADDR,
+    CONF_CALIBRATION,
+    CONF_CRITICAL_HIGH,
+    CONF_CRITICAL_LOW,
+    CONF_ECHO,
+    CONF_GPIO,
+    CONF_INTERVAL_S,
+    CONF_PARAMS,
+    CONF_TEMPERATURE_ENTITY,
+    CONF_WARNING_HIGH,
+    CONF_WARNING_LOW,
+    STALE_INTERVALS,
+)
+from .processors import Calibration, Processor, Result
+from .protocol import Processed, Quality, Reading, SensorData, TopicKind, encode
+from .protocol.device import DeviceState
+
+type TemperatureFn = Callable[[str], float | None]
+"""Reads a temperature (°C) from another entity by its id; None if unknown."""
+
+
+@dataclass(slots=True)
+class SensorChannel:
+    """The processing state of one sensor subentry."""
+
+    subentry_id: str
+    title: str
+    data: Mapping[str, Any]
+    processor: Processor
+    device: DeviceState
+    temperature: TemperatureFn
+    result: Result | None = None
+    raw: object = None
+    last_rx: float | None = None
+    stale: bool = True
+    refused: str | None = None
+    calibration: Calibration | None = None
+    _listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Read the stored calibration once."""
+        if (stored := self.data.get(CONF_CALIBRATION)) is not None:
+            self.calibration = Calibration.from_dict(stored)
+
+    @property
+    def key(self) -> tuple[int, str | None]:
+        """The device's (gpio, addr) of this sensor."""
+        return (self.data[CONF_GPIO], self.data.get(CONF_ADDR) or None)
+
+    @property
+    def available(self) -> bool:
+        """Fresh readings from an online device that accepted the pin."""
+        return self.device.available and not self.stale and self.refused is None
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when the result or availability changes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def on_reading(self, reading: Reading, message: SensorData, now: float) -> None:
+        """Process one reading; listeners hear of it only when something shown changed."""
+        if message.replay:
+            return  # buffered history must not move the live state backwards
+        self.last_rx = now
+        if reading.value is not None:  # processed on the device
+            result = Result(reading.value, reading.unit, Quality(reading.quality or "good"))
+        else:
+            assert reading.raw is not None
+            result = self.processor.process(
+                reading.raw,
+                calibration=self.calibration,
+                params=self.data.get(CONF_PARAMS),
+                temperature_c=self._temperature(),
+            )
+        self.raw = reading.raw
+        changed = result != self.result or self.stale
+        self.result = result
+        self.stale = False
+        if changed:
+            self._notify()
+        if self.data.get(CONF_ECHO) and result.value is not None and result.unit is not None:
+            self.device_publish_processed(message.seq, result)
+
+    def _temperature(self) -> float | None:
+        if not self.processor.uses_temperature:
+            return None
+        source = self.data.get(CONF_TEMPERATURE_ENTITY)
+        return self.temperature(source) if source else None
+
+    def device_publish_processed(self, seq: int, result: Result) -> None:
+        """Echo the processed value to the device (for its display or local logic)."""
+        assert result.value is not None
+        assert result.unit is not None
+        gpio, addr = self.key
+        payload = encode(
+            Processed(
+                value=result.value, unit=result.unit, quality=result.quality, seq=seq, addr=addr
+            )
+        )
+        self.device.schedule_publish(self.device.topic(TopicKind.PROCESSED, gpio), payload)
+
+    def check_stale(self, now: float | None = None) -> None:
+        """Mark the sensor stale after STALE_INTERVALS intervals without a reading."""
+        now = time.monotonic() if now is None else now
+        limit = STALE_INTERVALS * float(self.data[CONF_INTERVAL_S])
+        stale = self.last_rx is None or now - self.last_rx > limit
+        if stale != self.stale:
+            self.stale = stale
+            self._notify()
+
+    def set_refused(self, error: str | None) -> None:
+        """The device refused (error code) or accepted (None) this sensor's pin."""
+        if error != self.refused:
+            self.refused = error
+            self._notify()
+
+    def threshold_state(self, level: str) -> bool | None:
+        """True when the value is outside the warning or critical band of `level`."""
+        low_key, high_key = (
+            (CONF_WARNING_LOW, CONF_WARNING_HIGH)
+            if level == "warning"
+            else (CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
+        )
+        if self.result is None or self.result.value is None:
+            return None
+        value = self.result.value
+        low, high = self.data.get(low_key), self.data.get(high_key)
+        return (low is not None and value < low) or (high is not None and value > high)
+
+    def has_thresholds(self, level: str) -> bool:
+        """Whether `level` has a band configured."""
+        keys = (
+            (CONF_WARNING_LOW, CONF_WARNING_HIGH)
+            if level == "warning"
+            else (CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
+        )
+        return any(self.data.get(k) is not None for k in keys)

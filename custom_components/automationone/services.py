@@ -1,0 +1,112 @@
+"""Services of AutomationOne: `calibrate` for scripts (the UI has a guided dialog)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import CONF_CALIBRATION, DOMAIN
+from .data import AutomationOneConfigEntry
+from .processors import Calibration, CalibrationPoint
+from .sensor_channel import SensorChannel
+
+SERVICE_CALIBRATE = "calibrate"
+ATTR_REFERENCE = "reference"
+ATTR_POINTS = "points"
+ATTR_CLEAR = "clear"
+ATTR_TEMPERATURE = "temperature"
+
+CALIBRATE_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Required(ATTR_ENTITY_ID): cv.entity_id,
+            vol.Exclusive(ATTR_REFERENCE, "how"): vol.Coerce(float),
+            vol.Exclusive(ATTR_POINTS, "how"): vol.All(
+                [vol.ExactSequence([vol.Coerce(float), vol.Coerce(float)])], vol.Length(min=1)
+            ),
+            vol.Exclusive(ATTR_CLEAR, "how"): True,
+            vol.Optional(ATTR_TEMPERATURE): vol.Coerce(float),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_REFERENCE, ATTR_POINTS, ATTR_CLEAR),
+)
+
+
+def _channel(hass: HomeAssistant, entity_id: str) -> tuple[AutomationOneConfigEntry, SensorChannel]:
+    entry_reg = er.async_get(hass).async_get(entity_id)
+    if entry_reg is not None and entry_reg.config_entry_id and entry_reg.config_subentry_id:
+        entry: AutomationOneConfigEntry | None = hass.config_entries.async_get_entry(
+            entry_reg.config_entry_id
+        )
+        if (
+            entry is not None
+            and entry.domain == DOMAIN
+            and hasattr(entry, "runtime_data")
+            and (channel := entry.runtime_data.channels.get(entry_reg.config_subentry_id))
+        ):
+            return entry, channel
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_a_sensor",
+        translation_placeholders={"entity_id": entity_id},
+    )
+
+
+async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    entry, channel = _channel(hass, call.data[ATTR_ENTITY_ID])
+    subentry = entry.subentries[channel.subentry_id]
+    data = dict(subentry.data)
+    if call.data.get(ATTR_CLEAR):
+        data.pop(CONF_CALIBRATION, None)
+        hass.config_entries.async_update_subentry(entry, subentry, data=data)
+        return {"calibration": None}
+    if ATTR_POINTS in call.data:
+        points = [CalibrationPoint(raw=r, reference=ref) for r, ref in call.data[ATTR_POINTS]]
+    else:
+        if channel.raw is None or not channel.available:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_reading",
+                translation_placeholders={"entity_id": call.data[ATTR_ENTITY_ID]},
+            )
+        reference = call.data[ATTR_REFERENCE]
+        live = channel.processor.calibration_value(channel.raw)  # type: ignore[arg-type]
+        previous = channel.calibration.points if channel.calibration else ()
+        points = [p for p in previous if p.reference != reference]
+        points.append(CalibrationPoint(raw=live, reference=reference))
+    temperature = call.data.get(ATTR_TEMPERATURE)
+    if temperature is None:
+        temperature = channel._temperature()
+    calibration = Calibration(
+        points=tuple(sorted(points, key=lambda p: p.raw)),
+        temperature_c=temperature,
+        created=dt_util.utcnow().isoformat(timespec="seconds"),
+        degree=1 if len(points) < 3 else 2,
+    )
+    data[CONF_CALIBRATION] = calibration.to_dict()
+    hass.config_entries.async_update_subentry(entry, subentry, data=data)
+    result: dict[str, Any] = {"calibration": calibration.to_dict()}
+    return result
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the services (once, in async_setup)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CALIBRATE,
+        _async_calibrate,
+        schema=CALIBRATE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )

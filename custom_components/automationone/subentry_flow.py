@@ -1,0 +1,329 @@
+"""Config subentries of an ESP: add, reconfigure, calibrate and remove sensors from the UI."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers import selector
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import (
+    CONF_ADDR,
+    CONF_BOARD,
+    CONF_CALIBRATION,
+    CONF_CRITICAL_HIGH,
+    CONF_CRITICAL_LOW,
+    CONF_ECHO,
+    CONF_GPIO,
+    CONF_INTERVAL_S,
+    CONF_MODE,
+    CONF_PARAMS,
+    CONF_SCL,
+    CONF_SENSOR_TYPE,
+    CONF_TEMPERATURE_ENTITY,
+    CONF_WARNING_HIGH,
+    CONF_WARNING_LOW,
+    INTERVAL_MAX_S,
+    INTERVAL_MIN_S,
+    MODE_PROCESSED,
+    MODE_RAW,
+    SUBENTRY_SENSOR,
+)
+from .data import AutomationOneConfigEntry
+from .pins import pin_use_for, taken_pins, validate_sensor_pins
+from .plugins import get_processors
+from .processors import Calibration, CalibrationPoint, Processor
+
+CONF_REFERENCE = "reference"
+THRESHOLD_KEYS = (CONF_WARNING_LOW, CONF_WARNING_HIGH, CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
+ADDR_PATTERN = r"[0-9a-f]{16}|0x[0-9a-f]{2}"
+
+
+def _number(
+    minimum: float | None = None,
+    maximum: float | None = None,
+    step: float | Literal["any"] = "any",
+) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
+    if minimum is not None:
+        config["min"] = minimum
+    if maximum is not None:
+        config["max"] = maximum
+    return selector.NumberSelector(config)
+
+
+class SensorSubentryFlow(ConfigSubentryFlow):
+    """Add a sensor: type, then pin and settings; reconfigure: settings or calibration."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._type: str | None = None
+        self._name: str | None = None
+        self._points: list[CalibrationPoint] = []
+
+    @property
+    def _entry(self) -> AutomationOneConfigEntry:
+        entry: AutomationOneConfigEntry = self._get_entry()
+        return entry
+
+    @property
+    def _processor(self) -> Processor:
+        assert self._type is not None
+        return get_processors(self.hass)[self._type]
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Pick the sensor type and a name."""
+        processors = get_processors(self.hass)
+        if user_input is not None:
+            sensor_type: str = user_input[CONF_SENSOR_TYPE]
+            self._type = sensor_type
+            self._name = user_input.get(CONF_NAME) or processors[sensor_type].name
+            return await self.async_step_settings()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_SENSOR_TYPE): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=[
+                                selector.SelectOptionDict(value=pid, label=p.name)
+                                for pid, p in sorted(processors.items())
+                            ],
+                            mode=selector.SelectSelectorMode.DROPDOWN,
+                        )
+                    ),
+                    vol.Optional(CONF_NAME): str,
+                }
+            ),
+        )
+
+    def _settings_schema(self, current: dict[str, Any], exclude: str | None) -> vol.Schema:
+        processor = self._processor
+        use = pin_use_for(processor)
+        board = self._entry.data[CONF_BOARD]
+        taken = taken_pins(
+            self._entry,
+            get_processors(self.hass),
+            exclude_subentry=exclude,
+            same_chip_as={**current, CONF_SENSOR_TYPE: self._type}
+            if CONF_GPIO in current
+            else None,
+        )
+        pins = [str(p) for p in use.free_pins(board, taken)]
+        if CONF_GPIO in current and str(current[CONF_GPIO]) not in pins:
+            pins.insert(0, str(current[CONF_GPIO]))
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_GPIO): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=pins, mode=selector.SelectSelectorMode.DROPDOWN
+                )
+            ),
+        }
+        if use.needs_addr:
+            fields[vol.Optional(CONF_ADDR)] = str
+        if use.needs_scl:
+            fields[vol.Required(CONF_SCL)] = selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[str(p) for p in use.free_scl_pins(board, taken)],
+                    mode=selector.SelectSelectorMode.DROPDOWN,
+                )
+            )
+        fields[vol.Required(CONF_INTERVAL_S, default=10)] = _number(
+            INTERVAL_MIN_S, INTERVAL_MAX_S, 1
+        )
+        fields[vol.Required(CONF_MODE, default=MODE_RAW)] = selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[MODE_RAW, MODE_PROCESSED], translation_key="mode"
+            )
+        )
+        fields[vol.Required(CONF_ECHO, default=False)] = bool
+        if processor.uses_temperature:
+            fields[vol.Optional(CONF_TEMPERATURE_ENTITY)] = selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="sensor", device_class="temperature")
+            )
+        for key in THRESHOLD_KEYS:
+            fields[vol.Optional(key)] = _number()
+        for param in processor.params:
+            fields[vol.Optional(f"param_{param.key}", default=param.default)] = (
+                _number(param.minimum, param.maximum)
+                if param.kind == "number"
+                else selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=list(param.options))
+                )
+                if param.kind == "select"
+                else bool
+            )
+        suggested = {k: str(v) if k in (CONF_GPIO, CONF_SCL) else v for k, v in current.items()}
+        suggested |= {f"param_{k}": v for k, v in current.get(CONF_PARAMS, {}).items()}
+        return self.add_suggested_values_to_schema(vol.Schema(fields), suggested)
+
+    def _data_from(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            CONF_SENSOR_TYPE: self._type,
+            CONF_GPIO: int(user_input[CONF_GPIO]),
+            CONF_INTERVAL_S: int(user_input[CONF_INTERVAL_S]),
+            CONF_MODE: user_input[CONF_MODE],
+            CONF_ECHO: user_input[CONF_ECHO],
+            CONF_PARAMS: {
+                key.removeprefix("param_"): value
+                for key, value in user_input.items()
+                if key.startswith("param_")
+            },
+        }
+        if user_input.get(CONF_ADDR):
+            data[CONF_ADDR] = user_input[CONF_ADDR].strip().lower()
+        if user_input.get(CONF_SCL) is not None:
+            data[CONF_SCL] = int(user_input[CONF_SCL])
+        for key in (CONF_TEMPERATURE_ENTITY, *THRESHOLD_KEYS):
+            if user_input.get(key) is not None and user_input.get(key) != "":
+                data[key] = user_input[key]
+        return data
+
+    def _validate(self, data: dict[str, Any], exclude: str | None) -> dict[str, str]:
+        errors = validate_sensor_pins(
+            self._entry,
+            get_processors(self.hass),
+            pin_use_for(self._processor),
+            data,
+            exclude_subentry=exclude,
+        )
+        if CONF_ADDR in data and re.fullmatch(ADDR_PATTERN, data[CONF_ADDR]) is None:
+            errors[CONF_ADDR] = "invalid_addr"
+        low, high = data.get(CONF_WARNING_LOW), data.get(CONF_WARNING_HIGH)
+        if low is not None and high is not None and low >= high:
+            errors[CONF_WARNING_HIGH] = "band_empty"
+        low, high = data.get(CONF_CRITICAL_LOW), data.get(CONF_CRITICAL_HIGH)
+        if low is not None and high is not None and low >= high:
+            errors[CONF_CRITICAL_HIGH] = "band_empty"
+        return errors
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pin (only valid, free ones are offered), interval, mode, thresholds."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data_from(user_input)
+            errors = self._validate(data, exclude=None)
+            if not errors:
+                assert self._name is not None
+                return self.async_create_entry(
+                    title=self._name, data=data, unique_id=_unique_id(data)
+                )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self._settings_schema(user_input or {}, exclude=None),
+            errors=errors,
+            description_placeholders={"name": self._name or ""},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the settings or calibrate."""
+        subentry = self._get_reconfigure_subentry()
+        self._type = subentry.data[CONF_SENSOR_TYPE]
+        self._name = subentry.title
+        return self.async_show_menu(
+            step_id="reconfigure", menu_options=["reconfigure_settings", "calibrate"]
+        )
+
+    async def async_step_reconfigure_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Move the sensor to another pin or change its settings; history stays."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data_from(user_input)
+            errors = self._validate(data, exclude=subentry.subentry_id)
+            if not errors:
+                if CONF_CALIBRATION in subentry.data:
+                    data[CONF_CALIBRATION] = subentry.data[CONF_CALIBRATION]
+                return self.async_update_and_abort(
+                    self._entry, subentry, data=data, unique_id=_unique_id(data)
+                )
+        return self.async_show_form(
+            step_id="reconfigure_settings",
+            data_schema=self._settings_schema(
+                user_input or dict(subentry.data), exclude=subentry.subentry_id
+            ),
+            errors=errors,
+            description_placeholders={"name": subentry.title},
+        )
+
+    async def async_step_calibrate(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Capture the live raw reading at a reference point (buffer pH 7, then pH 4, ...)."""
+        subentry = self._get_reconfigure_subentry()
+        channel = self._entry.runtime_data.channels.get(subentry.subentry_id)
+        errors: dict[str, str] = {}
+        live = None
+        if channel is not None and channel.raw is not None and channel.available:
+            try:
+                live = self._processor.calibration_value(channel.raw)  # type: ignore[arg-type]
+            except TypeError:
+                live = None
+        if user_input is not None:
+            if live is None:
+                errors["base"] = "no_reading"
+            else:
+                reference = float(user_input[CONF_REFERENCE])
+                self._points = [p for p in self._points if p.reference != reference]
+                self._points.append(CalibrationPoint(raw=live, reference=reference))
+                return await self.async_step_calibrate_next()
+        return self.async_show_form(
+            step_id="calibrate",
+            data_schema=vol.Schema({vol.Required(CONF_REFERENCE): _number()}),
+            errors=errors,
+            description_placeholders={
+                "name": subentry.title,
+                "raw": "-" if live is None else f"{live:g}",
+                "points": ", ".join(f"{p.reference:g} ← {p.raw:g}" for p in self._points) or "-",
+                "unit": self._processor.unit or "",
+            },
+        )
+
+    async def async_step_calibrate_next(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Another point, or save."""
+        options = ["calibrate", "calibrate_save"] if self._points else ["calibrate"]
+        return self.async_show_menu(
+            step_id="calibrate_next",
+            menu_options=options,
+            description_placeholders={
+                "points": ", ".join(f"{p.reference:g} ← {p.raw:g}" for p in self._points)
+            },
+        )
+
+    async def async_step_calibrate_save(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Store the points with the temperature and the date."""
+        subentry = self._get_reconfigure_subentry()
+        channel = self._entry.runtime_data.channels.get(subentry.subentry_id)
+        temperature = channel._temperature() if channel is not None else None
+        calibration = Calibration(
+            points=tuple(sorted(self._points, key=lambda p: p.raw)),
+            temperature_c=temperature,
+            created=dt_util.utcnow().isoformat(timespec="seconds"),
+            degree=min(len(self._points) - 1, 2) or 1,
+        )
+        return self.async_update_and_abort(
+            self._entry,
+            subentry,
+            data_updates={CONF_CALIBRATION: calibration.to_dict()},
+        )
+
+
+def _unique_id(data: dict[str, Any]) -> str:
+    return f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
+
+
+SUBENTRY_FLOWS = {SUBENTRY_SENSOR: SensorSubentryFlow}
