@@ -303,3 +303,23 @@ TEST_CASE("DS18B20 and SHT31 readings: raw words with valid CRCs, processed valu
   CHECK(doc.find(0, "quality") < 0);
   delete &doc;
 }
+
+TEST_CASE("a new config: unchanged actuators keep running, a pin taken by a sensor stops its actuator") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":1,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"pump\"},{\"gpio\":18,\"type\":\"relay\"}]}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/18/command", "{\"v\":1,\"action\":\"on\"}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":2,\"sensors\":[{\"gpio\":18,\"type\":\"digital\",\"interval_ms\":5000}],"
+                  "\"actuators\":[{\"gpio\":5,\"type\":\"pump\"},{\"gpio\":18,\"type\":\"relay\"}]}");
+  CHECK(rig.board.gpio.level(5));  // unchanged: still on
+  CHECK(rig.dev->actuator(5)->reason() == Reason::kCommand);
+  CHECK(rig.dev->actuator(18) == nullptr);  // its pin went to the sensor
+  CHECK_FALSE(rig.board.gpio.level(18));
+  CHECK(rig.last("config/ack").find("{\"kind\":\"actuator\",\"gpio\":18,\"ok\":false,\"error\":\"gpio_in_use\"}") !=
+        std::string::npos);
+  CHECK(rig.last("actuator/18/status").find("\"reason\":\"config\"") != std::string::npos);
+}

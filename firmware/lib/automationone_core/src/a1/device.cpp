@@ -231,11 +231,15 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
     results[nres++] = PinResult{true, s.gpio, error == nullptr, error, s.addr};
   }
 
-  // Actuators no longer configured (or changed) go to their safe state, reason config.
+  // Actuators no longer configured, changed, or whose pin a sensor now claims go to their safe
+  // state, reason config. The others keep running untouched.
   for (int i = 0; i < this->n_act_;) {
     ActSlot &slot = this->acts_[i];
+    const ActuatorConfig &old = slot.safety.config();
     bool keep = false;
-    for (int j = 0; j < cfg.n_actuators && !keep; j++) keep = same_actuator(cfg.actuators[j], slot.safety.config());
+    for (int j = 0; j < cfg.n_actuators && !keep; j++) keep = same_actuator(cfg.actuators[j], old);
+    Use old_use = old.type == ActuatorType::kPwm ? Use::kPwmOut : Use::kDigitalOut;
+    keep = keep && claims.check(board, old.gpio, old_use, "", -1, wifi) == nullptr;
     if (keep) {
       i++;
       continue;
