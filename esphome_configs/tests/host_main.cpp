@@ -15,6 +15,7 @@
 #include "esphome/components/automationone/automationone.h"
 #include "esphome/components/host/preferences.h"
 #include "esphome/core/application.h"
+#include "esphome/core/hal.h"
 #include "esphome/core/helpers.h"
 #include "esphome/core/preferences.h"
 
@@ -312,6 +313,121 @@ void test_received_vectors(AutomationOneComponent *ao, const std::string &dir) {
   printf("component: %d received-payload vectors fed through handle_message\n", n);
 }
 
+// Output doubles that record what the component writes.
+class RecordingBinaryOutput : public esphome::output::BinaryOutput {
+ public:
+  bool on{false};
+
+ protected:
+  void write_state(bool state) override { this->on = state; }
+};
+
+class RecordingFloatOutput : public esphome::output::FloatOutput {
+ public:
+  float level{0.0f};
+
+ protected:
+  void write_state(float state) override { this->level = state; }
+};
+
+// Every safety timeline again, this time through a fresh component per vector: commands as
+// MQTT payloads into handle_message, the emergency on the broadcast topic, link changes through
+// set_link; checked against the status the component publishes and the level it writes.
+void test_timelines_through_component(const std::string &dir) {
+  std::string text;
+  if (!ao_test::read_file(dir + "/safety/timelines.json", text)) {
+    printf("component timelines: not present, skipped\n");
+    return;
+  }
+  JsonError err;
+  JsonValue doc = json_parse(text, err, 64);
+  AutomationOneComponent *saved = global_automationone;
+  int vectors = 0;
+  for (const auto &vec : doc.get("vectors")->items()) {
+    vectors++;
+    const JsonValue &act = *vec.get("actuator");
+    std::string name = sget(vec, "name");
+    int gpio = static_cast<int>(act.get("gpio")->as_int());
+    bool pwm = sget(act, "type") == "pwm";
+    ActuatorLimits limits;
+    limits.pwm = pwm;
+    auto get = [&act](const char *key) { return act.has(key) ? static_cast<uint32_t>(act.get(key)->as_int()) : 0u; };
+    limits.safe_state = static_cast<uint8_t>(get("safe_state"));
+    limits.max_runtime_s = get("max_runtime_s");
+    limits.cooldown_s = get("cooldown_s");
+    limits.max_per_hour = get("max_per_hour");
+    limits.failsafe_s = get("failsafe_s");
+    auto *binary = new RecordingBinaryOutput();  // NOLINT: lives as long as the component
+    auto *level = new RecordingFloatOutput();    // NOLINT
+    auto *comp = new AutomationOneComponent();   // NOLINT
+    comp->set_esp_id("esp-a1b2c3");
+    comp->set_restore_config(false);
+    if (pwm) {
+      comp->add_float_actuator(gpio, "pwm", level, limits);
+    } else {
+      comp->add_binary_actuator(gpio, sget(act, "type"), binary, limits);
+    }
+    std::vector<Published> published;
+    comp->set_publish_hook([&published](const std::string &topic, const std::string &payload, uint8_t qos, bool retain) {
+      published.push_back(Published{topic, payload, qos, retain});
+    });
+    comp->setup();  // boots at millis_64(): the vector's clock starts after that
+    const uint64_t base = esphome::millis_64() + 1000;
+    comp->set_link(true, base);
+    const std::string status_topic = BASE + "actuator/" + std::to_string(gpio) + "/status";
+    auto last_status_of = [&](JsonValue &out) {
+      for (auto it = published.rbegin(); it != published.rend(); ++it) {
+        if (it->topic == status_topic) {
+          ProtoError error;
+          return parse_payload(PayloadKind::ACTUATOR_STATUS, it->payload, out, error);
+        }
+      }
+      return false;
+    };
+    for (const auto &step : vec.get("steps")->items()) {
+      uint64_t t = base + static_cast<uint64_t>(std::llround(step.get("t")->as_double() * 1000.0));
+      std::string what = "component timeline '" + name + "' t=" + step.get("t")->dump();
+      JsonValue status;
+      if (const JsonValue *cmd = step.get("command")) {
+        published.clear();
+        comp->handle_message(BASE + "actuator/" + std::to_string(gpio) + "/command", cmd->dump(), t);
+        const JsonValue *refused = step.get("refused");
+        if (!check(last_status_of(status), what + ": a status answers the command"))
+          continue;
+        if (refused == nullptr || refused->is_null()) {
+          check(!status.has("refused"), what + ": accepted");
+        } else {
+          check(sget(status, "refused") == refused->as_string(), what + ": refused " + refused->as_string());
+          if (const JsonValue *until = step.get("until_s"))
+            check(status.has("until_s") && std::fabs(status.get("until_s")->as_double() - until->as_double()) < 1e-6,
+                  what + ": until_s");
+        }
+      } else if (const JsonValue *link = step.get("link")) {
+        comp->set_link(link->as_string() == "up", t);
+      } else if (const JsonValue *em = step.get("emergency")) {
+        comp->handle_message("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"" + em->as_string() + "\"}", t);
+      } else if (const JsonValue *expect = step.get("expect")) {
+        comp->tick(t);
+        if (!check(last_status_of(status), what + ": a status was published"))
+          continue;
+        int64_t value = expect->get("value")->as_int();
+        check(status.get("state")->as_bool() == expect->get("state")->as_bool() &&
+                  status.get("value")->as_int() == value && sget(status, "reason") == sget(*expect, "reason"),
+              what + ": published state/value/reason");
+        if (expect->has("activations"))
+          check(status.get("activations")->as_int() == expect->get("activations")->as_int(), what + ": activations");
+        if (pwm) {
+          check(std::fabs(level->level - static_cast<float>(value) / 255.0f) < 1e-6, what + ": pwm level written");
+        } else {
+          check(binary->on == (value > 0), what + ": output written");
+        }
+      }
+    }
+  }
+  global_automationone = saved;
+  printf("component timelines: %d vectors through handle_message, statuses and outputs\n", vectors);
+}
+
 // Second run on the same preferences file: the config pushed in the first run is back at boot.
 void test_after_reboot(AutomationOneComponent *ao) {
   check(ao->config_version() == 7 && ao->heartbeat_interval() == 30000, "after reboot: config version 7 restored");
@@ -367,6 +483,7 @@ int main(int argc, char **argv) {
     test_received_vectors(ao, dir);
     // Leave config 7 in flash for the --after-reboot run.
     send(ao, "config", CONFIG_7, 300000);
+    test_timelines_through_component(dir);
   }
   printf("host (ESPHome): %d checks passed, %d failed\n", ao_test::counter().passed, ao_test::counter().failed);
   fflush(stdout);

@@ -76,6 +76,7 @@ void AutomationOneComponent::setup() {
     this->pref_actuators_.push_back(global_preferences->make_preference<StoredActuator>(key ^ (0x200u + slot.gpio)));
 
   uint64_t now = millis_64();
+  this->now_ms_ = now;
   this->bank_.set_listener([this](const Actuator &actuator, const CommandOutcome *outcome) {
     this->write_output_(actuator);
     this->publish_status_(actuator, outcome);
@@ -138,9 +139,13 @@ void AutomationOneComponent::loop() {
     this->publish_heartbeat(now);
 }
 
-void AutomationOneComponent::tick(uint64_t now_ms) { this->bank_.tick(now_ms); }
+void AutomationOneComponent::tick(uint64_t now_ms) {
+  this->now_ms_ = now_ms;
+  this->bank_.tick(now_ms);
+}
 
 void AutomationOneComponent::set_link(bool up, uint64_t now_ms) {
+  this->now_ms_ = now_ms;
   if (up != this->link_up_)
     ESP_LOGI(TAG, "Broker link %s", up ? "up" : "down");
   this->link_up_ = up;
@@ -161,6 +166,7 @@ void AutomationOneComponent::publish_(const std::string &topic, const std::strin
 }
 
 void AutomationOneComponent::publish_hello(uint64_t now_ms) {
+  this->now_ms_ = now_ms;
   AnnounceInfo info;
   info.esp_id = this->esp_id_;
   info.kaiser_id = this->kaiser_id_;
@@ -216,7 +222,7 @@ void AutomationOneComponent::publish_status_(const Actuator &actuator, const Com
       info.until_s = outcome->until_s;
     info.cmd_id = outcome->cmd_id;
   }
-  info.runtime_s = actuator.runtime_s(millis_64());
+  info.runtime_s = actuator.runtime_s(this->now_ms_);
   info.activations = actuator.activations();
   this->publish_(this->topic_(TopicKind::ACTUATOR_STATUS, actuator.gpio()), build_actuator_status(info), 1, true);
 }
@@ -272,6 +278,7 @@ SensorSlot *AutomationOneComponent::sensor_slot_(int gpio) {
 }
 
 void AutomationOneComponent::handle_message(const std::string &topic, const std::string &payload, uint64_t now_ms) {
+  this->now_ms_ = now_ms;
   Topic parsed;
   ProtoError error;
   if (!parse_topic(topic, parsed, error)) {

@@ -142,6 +142,7 @@ class AutomationOneComponent : public Component {
   uint32_t seq_{0};
   uint32_t rejected_{0};
   uint64_t last_heartbeat_ms_{0};
+  uint64_t now_ms_{0};  // time of the event being handled (millis_64() on a board)
   bool link_up_{false};
 };
 

@@ -68,7 +68,8 @@ void Actuator::set_value_(uint8_t value, uint64_t at_ms) {
     this->on_since_ms_ = at_ms;
   } else if (this->value_ > 0 && value == 0) {
     // An on->off transition: on-time and the cooldown start.
-    this->runtime_ms_ += at_ms - this->on_since_ms_;
+    if (at_ms > this->on_since_ms_)
+      this->runtime_ms_ += at_ms - this->on_since_ms_;
     this->has_off_ = true;
     this->last_off_ms_ = at_ms;
   }
