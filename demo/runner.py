@@ -386,7 +386,8 @@ class Demo:
                 "no AutomationOne device was discovered: see demo/run/ha/home-assistant.log"
             )
         if added == 0 and flows:
-            flow = sorted(flows, key=_flow_title)[0]
+            # The ESP32-WROOM (esp32dev) is the main board: add one of those if there is one.
+            flow = min(flows, key=lambda f: ("wroom" not in _flow_title(f), _flow_title(f)))
             result = await hass.flow_step(flow["flow_id"], {})
             if result.get("type") == "create_entry":
                 added += 1
