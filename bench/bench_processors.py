@@ -30,7 +30,7 @@ from custom_components.automationone.processors import (
 from simulator.signals import ds18b20_words, ph_to_adc
 
 N = 1_000_000
-RUNS = 7
+RUNS = 25
 
 
 def best_rate(fn: Callable[[], Any], n: int, runs: int = RUNS) -> float:

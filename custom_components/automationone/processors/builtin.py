@@ -430,21 +430,18 @@ class PhProcessor(_Cached[_PhModel]):
             off[adc.counts_quality(c) != Q_GOOD] = np.nan
         temps = _temp_array(temperature_c, len(raw))
         if temps is not None:
-            buf = temps + ZERO_C_IN_K
-            np.divide(m.cal_k, buf, out=buf)
-            if not math.isfinite(float(buf.sum())):
-                buf[~np.isfinite(buf)] = 1.0
-            off *= buf
-            np.abs(off, out=buf)
-        else:
-            buf = np.abs(off)
-        # bad: pH outside 0-14, or no value (NaN compares False)
-        bad = np.less_equal(buf, 7.0)
-        np.logical_not(bad, out=bad)
+            factor = temps + ZERO_C_IN_K
+            np.divide(m.cal_k, factor, out=factor)
+            if not math.isfinite(float(factor.sum())):
+                factor[~np.isfinite(factor)] = 1.0
+            off *= factor
+        # good: -7 <= pH - 7 <= 7 (NaN, i.e. no value, compares False: bad)
+        good = np.less_equal(off, 7.0)
+        good &= np.greater_equal(off, -7.0)
         base = Q_GOOD if calibrated else Q_UNCALIBRATED
-        q = bad.view(np.uint8) * np.uint8(Q_BAD - base)
-        if base:
-            q += np.uint8(base)
+        # uint8 arithmetic is modulo 256: good -> (base - 4) + 4 = base, not good -> 0 + 4 = bad
+        q = good.view(np.uint8) * np.uint8((base - Q_BAD) % 256)
+        q += np.uint8(Q_BAD)
         off += 7.0
         return off, q
 
