@@ -71,6 +71,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "invalid --esp-id (1-32 of A-Z a-z 0-9 _ -)\n");
     return 2;
   }
+  if (strlen(options.name) > 64) {
+    fprintf(stderr, "--name: at most 64 characters\n");
+    return 2;
+  }
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   setvbuf(stdout, nullptr, _IOLBF, 0);
