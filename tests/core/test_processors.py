@@ -19,7 +19,7 @@ from custom_components.automationone.processors import (
     Quality,
 )
 from custom_components.automationone.processors.builtin import NERNST_SLOPE_25C_MV, nernst_slope
-from simulator.signals import ds18b20_words, sht31_words
+from simulator.signals import ds18b20_words, ph_to_adc, sht31_words
 
 PACKAGE = Path(pr.__file__).parent
 LINEAR = {"adc": "linear_3v3"}  # count * 3300 / 4095 mV: hand-computable
@@ -60,6 +60,19 @@ def test_adc_models_by_hand() -> None:
     for model in pr.ADC_MODELS:
         assert np.all(np.diff(pr.millivolt_table(model)) > 0)
         assert pr.mv_to_count(pr.count_to_mv(1234.0, model), model) == pytest.approx(1234.0)
+
+
+def test_adc_model_per_device() -> None:
+    """The simulator's ideal counts read back their pH uncalibrated; boards get their ADC."""
+    assert pr.adc_model_for("esp32dev", "automationone") == "esp32_11db"
+    assert pr.adc_model_for("seeed_xiao_esp32c3", "esphome") == "esp32c3_11db"
+    assert pr.millivolt_table("esp32c3_11db")[4095] == 2500.0
+    sim = {"adc": pr.adc_model_for("esp32dev", "simulator")}
+    for ph in (4.0, 7.0, 9.0):
+        res = P["ph"].process(ph_to_adc(ph), params=sim)
+        assert res.quality is Quality.UNCALIBRATED
+        assert res.value == pytest.approx(ph, abs=0.01)
+    assert all(p.display_precision is not None for p in P.values() if p.id != "linear")
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,18 @@ IDEAL_FULL_SCALE_MV: Final = 3300.0
 # ADC models a processor's `adc` parameter selects: the ESP32 at each attenuation, or an ideal
 # linear 0-3.3 V converter (count / 4095 * 3300 mV: other chips such as the ESP32-C3, external
 # ADCs, and the simulator).
-ADC_MODELS: Final = ("esp32_11db", "esp32_6db", "esp32_2_5db", "esp32_0db", "linear_3v3")
+ADC_MODELS: Final = (
+    "esp32_11db",
+    "esp32_6db",
+    "esp32_2_5db",
+    "esp32_0db",
+    "esp32c3_11db",
+    "linear_3v3",
+)
+# ESP32-C3 datasheet section 5 "ADC characteristics": at 11 dB the measuring range is
+# 0-2500 mV; its eFuse-calibrated characteristic is close to linear, so the model is
+# count / 4095 * 2500 mV (approximate: calibrate for accuracy).
+C3_FULL_SCALE_MV: Final = 2500.0
 DEFAULT_ADC_MODEL: Final = "esp32_11db"
 _MODEL_ATTENUATION: Final = {
     "esp32_0db": 0.0,
@@ -81,8 +92,9 @@ def adc_model(value: object) -> str:
 def millivolt_table(model: str = DEFAULT_ADC_MODEL) -> FloatArray:
     """Millivolts of every count 0-4095 for an ADC model (read-only array)."""
     counts = np.arange(ADC_COUNTS, dtype=np.float64)
-    if adc_model(model) == "linear_3v3":
-        mv = counts * (IDEAL_FULL_SCALE_MV / ADC_MAX)
+    if adc_model(model) in ("linear_3v3", "esp32c3_11db"):
+        full = IDEAL_FULL_SCALE_MV if model == "linear_3v3" else C3_FULL_SCALE_MV
+        mv = counts * (full / ADC_MAX)
         mv.setflags(write=False)
         return mv
     att = _MODEL_ATTENUATION[model]
@@ -98,6 +110,19 @@ def millivolt_table(model: str = DEFAULT_ADC_MODEL) -> FloatArray:
         mv[high] = (1.0 - w) * mv[high] + w * lut_mv
     mv.setflags(write=False)
     return mv
+
+
+def adc_model_for(board: str | None, firmware: str | None = None) -> str:
+    """The `adc` parameter that fits a device, from its announce (`board`, `fw`).
+
+    The simulator sends ideal 0-3.3 V counts; an ESP32-C3 board its own ADC; everything else
+    is taken to be an ESP32 at 11 dB (Arduino's and ESPHome's default attenuation).
+    """
+    if firmware == "simulator":
+        return "linear_3v3"
+    if board == "seeed_xiao_esp32c3":
+        return "esp32c3_11db"
+    return DEFAULT_ADC_MODEL
 
 
 def adc_quality(count: float) -> int:

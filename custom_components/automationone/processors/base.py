@@ -169,6 +169,8 @@ class Processor(Protocol):
         uses_temperature: `temperature_c` compensates the reading (pH, EC).
         params: configuration parameters with defaults.
         sample_raw: a plausible raw reading (the plug-in loader's trial call uses it).
+        display_precision: suggested decimals for display (HA's suggested_display_precision)
+            or None.
     """
 
     id: str
@@ -182,6 +184,7 @@ class Processor(Protocol):
     uses_temperature: bool
     params: tuple[Param, ...]
     sample_raw: RawValue
+    display_precision: int | None
 
     def process(
         self,
@@ -229,6 +232,7 @@ class BaseProcessor:
     uses_temperature: bool = False
     params: tuple[Param, ...] = ()
     sample_raw: RawValue = 2048
+    display_precision: int | None = None
 
     def param(self, params: Params | None, key: str) -> ParamValue:
         """The value of parameter `key` from `params`, else its declared default."""

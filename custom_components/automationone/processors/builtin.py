@@ -141,6 +141,7 @@ class AnalogProcessor(_Cached[_AnalogModel]):
     """
 
     id = "analog"
+    display_precision = 3
     name = "Analog voltage"
     unit = "V"
     device_class = "voltage"
@@ -338,6 +339,7 @@ class PhProcessor(_Cached[_PhModel]):
     """
 
     id = "ph"
+    display_precision = 2
     name = "pH"
     unit = "pH"
     device_class = "ph"
@@ -483,6 +485,7 @@ class EcProcessor(_Cached[_EcModel]):
     """
 
     id = "ec"
+    display_precision = 0
     name = "Electrical conductivity"
     unit = "µS/cm"
     device_class: str | None = "conductivity"
@@ -573,6 +576,7 @@ class TdsProcessor(EcProcessor):
     """Total dissolved solids: compensated EC (µS/cm at 25 °C) * TDS factor (0.5) in ppm."""
 
     id = "tds"
+    display_precision = 0
     name = "Total dissolved solids"
     unit = "ppm"
     device_class = None
@@ -632,6 +636,7 @@ class Ds18b20Processor(_Cached[Polynomial | None]):
     """
 
     id = "ds18b20"
+    display_precision = 2
     name = "DS18B20 temperature"
     unit = "°C"
     device_class = "temperature"
@@ -835,6 +840,7 @@ class Sht31TemperatureProcessor(_Sht31Processor):
     """SHT31 temperature (°C) of an `sht31` reading."""
 
     id = "sht31_temperature"
+    display_precision = 2
     name = "SHT31 temperature"
     unit = "°C"
     device_class = "temperature"
@@ -844,6 +850,7 @@ class Sht31HumidityProcessor(_Sht31Processor):
     """SHT31 relative humidity (%) of an `sht31` reading."""
 
     id = "sht31_humidity"
+    display_precision = 1
     name = "SHT31 humidity"
     unit = "%"
     device_class = "humidity"
@@ -916,6 +923,7 @@ class NtcProcessor(_Cached[_NtcModel]):
     """
 
     id = "ntc"
+    display_precision = 1
     name = "NTC thermistor"
     unit = "°C"
     device_class = "temperature"
@@ -1041,6 +1049,7 @@ class LightProcessor(_Cached[_LightModel]):
     """
 
     id = "light"
+    display_precision = 0
     name = "Light (LDR)"
     unit = "lx"
     device_class = "illuminance"
@@ -1131,6 +1140,7 @@ class SoilMoistureProcessor(_Cached[tuple[Polynomial, float, float]]):
     """
 
     id = "soil_moisture"
+    display_precision = 1
     name = "Soil moisture (capacitive)"
     unit = "%"
     device_class = "moisture"
@@ -1232,6 +1242,7 @@ class WaterLevelProcessor(_Cached[_LevelModel]):
     """
 
     id = "water_level"
+    display_precision = 1
     name = "Water level"
     unit = "cm"
     device_class = "distance"

@@ -59,6 +59,7 @@ _OPTIONAL_DEFAULTS: Final[dict[str, Any]] = {
     "uses_temperature": False,
     "params": (),
     "sample_raw": 2048,
+    "display_precision": None,
 }
 
 
