@@ -141,8 +141,10 @@ bool Device::setup() {
   }
   this->hal_.mqtt->set_handler(this);
   size_t len = 0;
-  if (this->hal_.storage->load("config", this->stored_, sizeof(this->stored_) - 1, len) && len > 0) {
-    Error err = parse_config(reinterpret_cast<const char *>(this->stored_), len, this->doc_, this->cfg_scratch_);
+  // The outgoing buffer is free at setup: load the stored config into it (parse copies it).
+  uint8_t *stored = reinterpret_cast<uint8_t *>(this->out_);
+  if (this->hal_.storage->load("config", stored, sizeof(this->out_) - 1, len) && len > 0) {
+    Error err = parse_config(this->out_, len, this->doc_, this->cfg_scratch_);
     if (err.ok()) {
       this->apply_config(this->cfg_scratch_, Reason::kBoot, false);
       this->log("config restored from storage");

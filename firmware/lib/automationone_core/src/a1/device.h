@@ -122,7 +122,6 @@ class Device : public MessageHandler, public ReadingSink {
   SystemCommand sys_scratch_;
   char topic_[kTopicCap] = {0};
   char out_[JsonDoc::kMaxPayload + 1] = {0};
-  uint8_t stored_[JsonDoc::kMaxPayload + 1] = {0};
 };
 
 }  // namespace a1
