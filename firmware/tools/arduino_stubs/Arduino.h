@@ -14,6 +14,26 @@
 #define INPUT 0x01
 #define OUTPUT 0x03
 #define INPUT_PULLUP 0x05
+// Macros the real Arduino.h defines, so clashes with our identifiers show up here too.
+#define PI 3.1415926535897932384626433832795
+#define DEC 10
+#define HEX 16
+#define BIN 2
+#define bit(b) (1UL << (b))
+#define lowByte(w) ((uint8_t)((w) & 0xff))
+#define highByte(w) ((uint8_t)((w) >> 8))
+#define word(...) makeWord(__VA_ARGS__)
+#define constrain(amt, low, high) ((amt) < (low) ? (low) : ((amt) > (high) ? (high) : (amt)))
+#define radians(deg) ((deg) * DEG_TO_RAD)
+#define degrees(rad) ((rad) * RAD_TO_DEG)
+#define sq(x) ((x) * (x))
+#define _min(a, b) ((a) < (b) ? (a) : (b))
+#define _max(a, b) ((a) > (b) ? (a) : (b))
+#define B1 1
+#define B10 2
+#define B11 3
+uint16_t makeWord(uint16_t w);
+uint16_t makeWord(uint8_t h, uint8_t l);
 typedef bool boolean;
 typedef uint8_t byte;
 
