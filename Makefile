@@ -65,4 +65,4 @@ $(VENV)/.stamp-demo: requirements_demo.txt requirements_test.txt $(VENV)/.stamp-
 
 # Benchmarks print figures; they never gate CI.
 bench: deps venv
-	@shopt -s nullglob; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	@shopt -s nullglob; for b in bench/bench_*.py; do echo "== $$b"; PYTHONPATH=$(CURDIR) $(PY) $$b; done

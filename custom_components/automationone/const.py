@@ -13,7 +13,7 @@ CONF_BOARD: Final = "board"
 
 # Boards we have pin profiles for: board id -> model shown in the device registry.
 BOARD_MODELS: Final = {
-    "esp32dev": "ESP32-WROOM-32 (esp32dev)",
+    "esp32dev": "ESP32-WROOM-32",
     "seeed_xiao_esp32c3": "Seeed XIAO ESP32-C3",
 }
 

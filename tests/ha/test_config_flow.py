@@ -48,7 +48,7 @@ async def test_discovery_confirm_creates_entry(hass: HomeAssistant) -> None:
     assert result["description_placeholders"] == {
         "name": "Greenhouse 1",
         "esp_id": ESP_ID,
-        "board": "ESP32-WROOM-32 (esp32dev)",
+        "board": "ESP32-WROOM-32",
         "firmware": "automationone 0.1.0",
     }
     flow = hass.config_entries.flow.async_get(result["flow_id"])

@@ -76,7 +76,7 @@ async def test_device_registry(
     assert device is not None
     assert (device.manufacturer, device.model, device.model_id, device.name) == (
         "Espressif",
-        "ESP32-WROOM-32 (esp32dev)",
+        "ESP32-WROOM-32",
         "esp32dev",
         "Greenhouse 1",
     )
