@@ -697,3 +697,31 @@ def test_load_plugins_clash_between_plugins_and_missing_dir(tmp_path: Path) -> N
     assert [p.id for p in loaded] == ["co2_mg811"]
     assert [(e.path.name, e.code) for e in errors] == [("two.py", "id_clash")]
     assert pr.load_plugins(tmp_path / "absent") == ([], [])
+
+
+raw_st = st.one_of(
+    st.integers(-(2**31), 2**32 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.integers(-5, 70000), min_size=0, max_size=9).map(tuple),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(pr.BUILTIN_IDS)), raw_st, st.one_of(st.none(), st.floats()))
+def test_process_never_raises(pid: str, raw: Any, temp: float | None) -> None:
+    """Whatever a device sends, a reading is flagged, never an exception; values are finite."""
+    res = P[pid].process(raw, temperature_c=temp)
+    assert res.quality in tuple(Quality)
+    assert res.value is None or math.isfinite(res.value)
+
+
+def test_check_params() -> None:
+    """Parameters are checked against their declared kind, options and bounds."""
+    assert pr.check_params(P["ph"], {"adc": "linear_3v3", "neutral_mv": 1450.0}) == {}
+    assert pr.check_params(
+        P["ec"], {"adc": "esp8266", "alpha": 0.5, "cell_constant": "1", "nope": 1}
+    ) == {"adc": "invalid_option", "alpha": "out_of_range", "cell_constant": "wrong_type",
+          "nope": "unknown"}  # fmt: skip
+    assert pr.check_params(P["linear"], {"unit": "l/min", "scale": math.nan}) == {
+        "scale": "out_of_range"
+    }

@@ -40,6 +40,7 @@ from .base import (
     RawKind,
     RawValue,
     Result,
+    check_params,
     quality_of,
     worst,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "WaterLevelProcessor",
     "adc_model_for",
     "builtin_registry",
+    "check_params",
     "check_processor",
     "count_to_mv",
     "counts_to_mv",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+import math
 from typing import Any, Final, Protocol, runtime_checkable
 
 import numpy as np
@@ -285,6 +286,37 @@ class BaseProcessor:
         if isinstance(raw, tuple):
             raise TypeError(f"{self.id}: raw words have no calibration value")
         return float(raw)
+
+
+def check_params(processor: Processor, params: Params) -> dict[str, str]:
+    """Problems of `params` for `processor`, as `{key: code}` (empty when valid).
+
+    Codes: `unknown` (no such parameter), `wrong_type`, `invalid_option` (a select value not in
+    its options), `out_of_range` (a number outside minimum/maximum).
+    """
+    spec = {p.key: p for p in processor.params}
+    errors: dict[str, str] = {}
+    for key, value in params.items():
+        param = spec.get(key)
+        if param is None:
+            errors[key] = "unknown"
+        elif param.kind == ParamKind.SELECT:
+            if value not in param.options:
+                errors[key] = "invalid_option"
+        elif param.kind == ParamKind.BOOL:
+            if not isinstance(value, bool):
+                errors[key] = "wrong_type"
+        elif param.kind == ParamKind.TEXT:
+            if not isinstance(value, str):
+                errors[key] = "wrong_type"
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            errors[key] = "wrong_type"
+        elif not math.isfinite(value) or (
+            (param.minimum is not None and value < param.minimum)
+            or (param.maximum is not None and value > param.maximum)
+        ):
+            errors[key] = "out_of_range"
+    return errors
 
 
 def _scalar(item: Any) -> float | int:
