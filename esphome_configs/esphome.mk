@@ -26,9 +26,16 @@ ESPHOME_JOBS ?= 2
 EXTRA_TESTS += esphome-test
 DEBIAN_PACKAGES += g++ ninja-build
 
-.PHONY: esphome-test esphome-venv esphome-schemas esphome-validate esphome-core-test esphome-host-test
+.PHONY: esphome-test esphome-test-locked esphome-venv esphome-schemas esphome-validate esphome-core-test esphome-host-test
 
-esphome-test: esphome-schemas esphome-validate esphome-core-test esphome-host-test
+# Several people run `make test` in the same tree: one esphome-test at a time (the build dirs,
+# the generated host tree and the preferences file of the host test are shared).
+ESPHOME_TOP_MAKEFILE := $(firstword $(MAKEFILE_LIST))
+esphome-test:
+	@mkdir -p $(ESPHOME_BUILD)
+	flock $(ESPHOME_BUILD)/.lock $(MAKE) --no-print-directory -f $(ESPHOME_TOP_MAKEFILE) esphome-test-locked
+
+esphome-test-locked: esphome-schemas esphome-validate esphome-core-test esphome-host-test
 
 esphome-venv: $(ESPHOME_STAMP)
 
