@@ -8,6 +8,8 @@ DEBIAN_PACKAGES := mosquitto mosquitto-clients
 # Pure core packages: no homeassistant imports, mypy --strict.
 CORE_PACKAGES := custom_components/automationone/protocol custom_components/automationone/safety simulator custom_components/automationone/processors custom_components/automationone/gpio
 
+.DEFAULT_GOAL := test
+
 # Parts own their checks in an included makefile that appends to EXTRA_TESTS and DEBIAN_PACKAGES.
 EXTRA_TESTS :=
 -include firmware/firmware.mk

@@ -16,7 +16,6 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -153,4 +152,3 @@ async def test_ingest(
     )
     print(f"ingest-batch: ours={batch:.0f} anchor={anchor:.0f} ratio={batch / anchor:.2f}")
     print(f"ingest: ours={ours:.0f} anchor={anchor:.0f} ratio={ours / anchor:.2f}")
-

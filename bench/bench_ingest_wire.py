@@ -1,0 +1,9 @@
+"""Wire ingest benchmark: runs bench/ingest_wire_harness.py under pytest (see there)."""
+
+from pathlib import Path
+import subprocess
+import sys
+
+HARNESS = Path(__file__).with_name("ingest_wire_harness.py")
+ARGS = ["-q", "-s", "-p", "no:cacheprovider", "-W", "ignore", "--no-header"]
+sys.exit(subprocess.call([sys.executable, "-m", "pytest", str(HARNESS), *ARGS]))
