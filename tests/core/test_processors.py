@@ -725,3 +725,19 @@ def test_check_params() -> None:
     assert pr.check_params(P["linear"], {"unit": "l/min", "scale": math.nan}) == {
         "scale": "out_of_range"
     }
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.int32, np.float64])
+def test_ph_batch_spanning_chunks(dtype: type) -> None:
+    """A batch longer than the internal chunk agrees with per-reading results everywhere."""
+    rng = np.random.default_rng(7)
+    n = 100_003
+    raws = rng.integers(0, 4096, n).astype(dtype)
+    temps = rng.uniform(0.0, 60.0, n)
+    temps[::1001] = np.nan
+    cal = ph_cal(4.0, 7.0, 10.0, temperature_c=20.0)
+    values, quality = P["ph"].process_batch(raws, calibration=cal, temperature_c=temps)
+    for i in range(0, n, 331):
+        res = P["ph"].process(raws[i].item(), calibration=cal, temperature_c=float(temps[i]))
+        assert pr.QUALITY_CODES[quality[i]] is res.quality
+        assert same(res.value, values[i])

@@ -318,6 +318,7 @@ def _offset(
 
 
 _U16: Final = 65536
+_CHUNK: Final = 1 << 15
 
 
 class PhProcessor(_Cached[_PhModel]):
@@ -422,29 +423,51 @@ class PhProcessor(_Cached[_PhModel]):
         types are clipped first, float counts interpolated.
         """
         m, calibrated = self.model(calibration, params)
+        n = len(raw)
+        idx: npt.NDArray[np.uint16] | None = None
+        off: FloatArray
         if raw.dtype in (np.int16, np.uint16):
-            off = m.offset_table[raw.view(np.uint16)]
+            idx = raw.view(np.uint16)
+            off = np.empty(n)
         elif np.issubdtype(raw.dtype, np.integer):
-            off = m.offset_table[np.clip(raw, -1, adc.ADC_COUNTS).astype(np.uint16)]
+            idx = np.clip(raw, -1, adc.ADC_COUNTS).astype(np.uint16)
+            off = np.empty(n)
         else:
             c = raw.astype(np.float64)
             off = _offset(adc.counts_to_mv(c, m.adc), m.e7, m.slope, m.breaks)
             off[adc.counts_quality(c) != Q_GOOD] = np.nan
-        temps = _temp_array(temperature_c, len(raw))
-        if temps is not None:
-            factor = temps + ZERO_C_IN_K
-            np.divide(m.cal_k, factor, out=factor)
-            if not math.isfinite(float(factor.sum())):
-                factor[~np.isfinite(factor)] = 1.0
-            off *= factor
-        # good: -7 <= pH - 7 <= 7 (NaN, i.e. no value, compares False: bad)
-        good = np.less_equal(off, 7.0)
-        good &= np.greater_equal(off, -7.0)
+        temps = _temp_array(temperature_c, n)
         base = Q_GOOD if calibrated else Q_UNCALIBRATED
         # uint8 arithmetic is modulo 256: good -> (base - 4) + 4 = base, not good -> 0 + 4 = bad
-        q = good.view(np.uint8) * np.uint8((base - Q_BAD) % 256)
-        q += np.uint8(Q_BAD)
-        off += 7.0
+        good_factor = np.uint8((base - Q_BAD) % 256)
+        q = np.empty(n, dtype=np.uint8)
+        # Cache-sized chunks: every pass below stays in L2 instead of streaming 8 MB arrays.
+        size = min(n, _CHUNK)
+        factor = np.empty(size)
+        good = np.empty(size, dtype=bool)
+        tmp = np.empty(size, dtype=bool)
+        for start in range(0, n, _CHUNK):
+            end = min(start + _CHUNK, n)
+            k = end - start
+            o = off[start:end]
+            if idx is not None:
+                np.take(m.offset_table, idx[start:end], out=o, mode="clip")
+            if temps is not None:
+                f = factor[:k]
+                np.add(temps[start:end], ZERO_C_IN_K, out=f)
+                np.divide(m.cal_k, f, out=f)
+                if not math.isfinite(float(f.sum())):
+                    f[~np.isfinite(f)] = 1.0  # no usable temperature: no compensation
+                o *= f
+            # good: -7 <= pH - 7 <= 7 (NaN, i.e. no value, compares False: bad)
+            g, t = good[:k], tmp[:k]
+            np.less_equal(o, 7.0, out=g)
+            np.greater_equal(o, -7.0, out=t)
+            g &= t
+            qk = q[start:end]
+            np.multiply(g.view(np.uint8), good_factor, out=qk)
+            qk += np.uint8(Q_BAD)
+            o += 7.0
         return off, q
 
 
