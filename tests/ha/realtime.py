@@ -102,3 +102,20 @@ class TopicRecorder:
 
     def topics(self, since: int = 0) -> set[str]:
         return {topic for topic, _ in self.messages[since:]}
+
+
+VIRTUAL_ESP = REPO / "firmware" / "build" / "virtual-esp"
+
+
+def virtual_esp(port: int, esp_id: str) -> DeviceProcess:
+    """The firmware core on the host (built by `make firmware-test`) as a device."""
+    if not VIRTUAL_ESP.exists():
+        subprocess.run(
+            ["make", "-s", "-f", "firmware/firmware.mk", "firmware-virtual-esp"],
+            cwd=REPO,
+            check=True,
+        )
+    return DeviceProcess(
+        [str(VIRTUAL_ESP), "--host", "127.0.0.1", "--port", str(port), "--esp-id", esp_id,
+         "--heartbeat", "1", "--quiet"]
+    )  # fmt: skip

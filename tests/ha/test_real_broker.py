@@ -21,14 +21,19 @@ from .realtime import (
     TopicRecorder,
     add_discovered_device,
     simulator,
+    virtual_esp,
     wait_for,
 )
 
 
-@pytest.fixture
-def device(broker: Broker) -> Iterator[DeviceProcess]:
-    """One simulated ESP32 with a fast heartbeat."""
-    proc = simulator(broker.port, "--devices", "1", "--prefix", "rb", "--heartbeat", "1").start()
+@pytest.fixture(params=["simulator", "virtual-esp"])
+def device(broker: Broker, request: pytest.FixtureRequest) -> Iterator[DeviceProcess]:
+    """One device with a fast heartbeat: the Python simulator, or the firmware core on the host."""
+    if request.param == "simulator":
+        proc = simulator(broker.port, "--devices", "1", "--prefix", "rb", "--heartbeat", "1")
+    else:
+        proc = virtual_esp(broker.port, "rb-ve-01")
+    proc.start()
     yield proc
     proc.stop()
 
