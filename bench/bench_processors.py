@@ -2,7 +2,8 @@
 
 pH: 12-bit ADC counts (int16, as a buffer replay would hold them) with a 3-point calibration,
 a per-reading solution temperature (Nernst compensation) and quality flags. For comparison, in
-the same run: EC (temperature-compensated), DS18B20 scratchpads (CRC-8 per reading), and a
+the same run: the same with one temperature, EC (temperature-compensated), DS18B20 scratchpads
+(CRC-8 per reading), pH through the per-reading `process()` (the live path), and a
 plain-numpy anchor doing only the arithmetic of a linear conversion (`a * x + b` on float64).
 
 numpy's element-wise kernels are single-threaded, so OPENBLAS_NUM_THREADS & co. do not matter
@@ -66,7 +67,7 @@ def main() -> None:
     params = {"adc": "linear_3v3"}
     values, quality = ph.process_batch(counts, calibration=cal, params=params, temperature_c=temps)
     assert values.shape == quality.shape == (N,)
-    print(f"pH sample: value={values[0]:.3f} quality code={quality[0]} (true {ph_true[0]:.3f})")
+    print(f"pH sample: value={values[1]:.3f} quality code={quality[1]} (true {ph_true[1]:.3f})")
 
     ph_rate = best_rate(
         lambda: ph.process_batch(counts, calibration=cal, params=params, temperature_c=temps), N
@@ -84,12 +85,21 @@ def main() -> None:
     ds_rate = best_rate(lambda: ds.process_batch(pads), n_ds)
     x = counts.astype(np.float64)
     anchor = best_rate(lambda: x * 0.0042 + 1.5, N)
+    live = [int(c) for c in counts[1:20_001]]
+    live_t = [float(t) for t in temps[1:20_001]]
+
+    def one_by_one() -> None:
+        for c, t in zip(live, live_t, strict=True):
+            ph.process(c, calibration=cal, params=params, temperature_c=t)
+
+    single = best_rate(one_by_one, len(live), runs=5)
 
     print(f"readings per run: {N:,} (DS18B20: {n_ds:,}), best of {RUNS}")
     print(f"ph (3-point, per-reading temperature, quality): {ph_rate:,.0f} readings/s")
     print(f"ph (3-point, one temperature, quality):         {ph_scalar_t:,.0f} readings/s")
     print(f"ec (per-reading temperature, quality):          {ec_rate:,.0f} readings/s")
     print(f"ds18b20 (scratchpad CRC-8, quality):            {ds_rate:,.0f} readings/s")
+    print(f"ph one reading at a time (process(), live path): {single:,.0f} readings/s")
     print(f"anchor: numpy a*x+b on float64:                 {anchor:,.0f} readings/s")
     print(f"ph / anchor: {ph_rate / anchor:.2f}")
     print(f"processors-batch: {int(ph_rate)}")
