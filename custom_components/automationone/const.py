@@ -45,3 +45,4 @@ INTERVAL_MAX_S: Final = 300
 # A sensor with no reading for this many intervals is unavailable (stale).
 STALE_INTERVALS: Final = 3
 CONF_PARAMS: Final = "params"
+CONF_FILTER: Final = "filter"

@@ -17,6 +17,7 @@ from .const import (
     CONF_CRITICAL_HIGH,
     CONF_CRITICAL_LOW,
     CONF_ECHO,
+    CONF_FILTER,
     CONF_GPIO,
     CONF_INTERVAL_S,
     CONF_PARAMS,
@@ -25,7 +26,8 @@ from .const import (
     CONF_WARNING_LOW,
     STALE_INTERVALS,
 )
-from .processors import Calibration, Processor, Result
+from .processors import Calibration, Filter, Processor, Result, adc_model_for, make_filter
+from .processors.base import Params
 from .protocol import Processed, Quality, Reading, SensorData, TopicKind, encode
 from .protocol.device import DeviceState
 
@@ -49,12 +51,25 @@ class SensorChannel:
     stale: bool = True
     refused: str | None = None
     calibration: Calibration | None = None
+    filter: Filter | None = None
+    _params: Params | None = None
+    _params_for: object = None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        """Read the stored calibration once."""
+        """Read the stored calibration and make the filter once."""
         if (stored := self.data.get(CONF_CALIBRATION)) is not None:
             self.calibration = Calibration.from_dict(stored)
+        self.filter = make_filter(self.data.get(CONF_FILTER, "none"))
+
+    def params(self) -> Params:
+        """The user's parameters over the ADC model that fits the device's announce."""
+        announce = self.device.announce
+        if self._params is None or self._params_for is not announce:
+            board, fw = (announce.board, announce.fw) if announce else (None, None)
+            self._params = {"adc": adc_model_for(board, fw), **self.data.get(CONF_PARAMS, {})}
+            self._params_for = announce
+        return self._params
 
     @property
     def key(self) -> tuple[int, str | None]:
@@ -87,9 +102,11 @@ class SensorChannel:
             result = self.processor.process(
                 reading.raw,
                 calibration=self.calibration,
-                params=self.data.get(CONF_PARAMS),
+                params=self.params(),
                 temperature_c=self._temperature(),
             )
+            if self.filter is not None and result.value is not None:
+                result = Result(self.filter.update(result.value), result.unit, result.quality)
         self.raw = reading.raw
         changed = result != self.result or self.stale
         self.result = result

@@ -18,6 +18,7 @@ from .const import (
     CONF_CRITICAL_HIGH,
     CONF_CRITICAL_LOW,
     CONF_ECHO,
+    CONF_FILTER,
     CONF_GPIO,
     CONF_INTERVAL_S,
     CONF_MODE,
@@ -36,7 +37,7 @@ from .const import (
 from .data import AutomationOneConfigEntry
 from .pins import pin_use_for, taken_pins, validate_sensor_pins
 from .plugins import get_processors
-from .processors import Calibration, CalibrationPoint, Processor
+from .processors import FILTER_KINDS, Calibration, CalibrationPoint, Processor
 
 CONF_REFERENCE = "reference"
 THRESHOLD_KEYS = (CONF_WARNING_LOW, CONF_WARNING_HIGH, CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
@@ -140,6 +141,9 @@ class SensorSubentryFlow(ConfigSubentryFlow):
                 options=[MODE_RAW, MODE_PROCESSED], translation_key="mode"
             )
         )
+        fields[vol.Required(CONF_FILTER, default="none")] = selector.SelectSelector(
+            selector.SelectSelectorConfig(options=list(FILTER_KINDS), translation_key="filter")
+        )
         fields[vol.Required(CONF_ECHO, default=False)] = bool
         if processor.uses_temperature:
             fields[vol.Optional(CONF_TEMPERATURE_ENTITY)] = selector.EntitySelector(
@@ -168,6 +172,7 @@ class SensorSubentryFlow(ConfigSubentryFlow):
             CONF_INTERVAL_S: int(user_input[CONF_INTERVAL_S]),
             CONF_MODE: user_input[CONF_MODE],
             CONF_ECHO: user_input[CONF_ECHO],
+            CONF_FILTER: user_input.get(CONF_FILTER, "none"),
             CONF_PARAMS: {
                 key.removeprefix("param_"): value
                 for key, value in user_input.items()

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
 
-from .common import BASE, MAC, mock_entry
+from .common import BASE, MAC, announce, mock_entry
 
 PH_DATA = {
     "sensor_type": "ph",
@@ -437,3 +437,38 @@ async def test_broken_plugin_is_a_repair_and_good_one_a_type(
     )
     options = [o["value"] for o in result["data_schema"].schema["sensor_type"].config["options"]]
     assert "double" in options
+
+
+async def test_median_filter_drops_a_spike(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """With the median filter a single spike does not reach the state."""
+    data = {
+        **PH_DATA,
+        "sensor_type": "linear",
+        "params": {"scale": 1.0, "offset": 0.0, "unit": "cm"},
+        "filter": "median",
+    }
+    entry = await setup(hass, entry_with(("Level", data)))
+    level = entity(hass, entry, "Level")
+    for seq, raw in enumerate([100, 101, 100, 4000, 100], start=1):
+        reading(hass, 34, raw, seq=seq)
+        await hass.async_block_till_done()
+        assert float(hass.states.get(level).state) < 200
+
+
+async def test_adc_model_follows_the_announce(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The simulator's ideal ADC and a real ESP32's curve give different voltages."""
+    entry = await setup(hass, entry_with(("Volts", {**PH_DATA, "sensor_type": "analog"})))
+    volts = entity(hass, entry, "Volts")
+    reading(hass, 34, 2048, seq=1)
+    await hass.async_block_till_done()
+    esp32 = float(hass.states.get(volts).state)
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(fw="simulator"))
+    reading(hass, 34, 2048, seq=2)
+    await hass.async_block_till_done()
+    ideal = float(hass.states.get(volts).state)
+    assert ideal == pytest.approx(2048 / 4095 * 3.3, abs=0.01)
+    assert esp32 != pytest.approx(ideal, abs=0.01)
