@@ -34,6 +34,7 @@ DEVICES = 100
 SENSORS = 10
 OFFERED = 10_000
 SECONDS = 10.0
+CHANGE_EVERY = (1, 10)
 GPIOS = [32, 33, 34, 35, 36, 39, 25, 26, 27, 14][:SENSORS]
 
 
@@ -125,7 +126,7 @@ async def test_ingest_wire(
         await asyncio.sleep(0.05)
 
     results = []
-    for change_every in (1, 10):
+    for change_every in CHANGE_EVERY:
         received.clear()
         results.append(await run_phase(hass, broker, entries, received, change_every, tmp_path))
     for line in results:

@@ -87,6 +87,9 @@ class _Cached[M](BaseProcessor):
 
     def __init__(self) -> None:
         self._models: dict[tuple[Any, ...], tuple[M, bool]] = {}
+        # The live path calls with the same calibration and params objects every time: check
+        # identity first and skip building the cache key (sorting the params) per reading.
+        self._last: tuple[Calibration | None, Params | None, tuple[M, bool]] | None = None
 
     def _build(self, calibration: Calibration | None, params: Params | None) -> tuple[M, bool]:
         """(model, calibrated) for these inputs."""
@@ -94,12 +97,16 @@ class _Cached[M](BaseProcessor):
 
     def model(self, calibration: Calibration | None, params: Params | None) -> tuple[M, bool]:
         """The cached model and whether it counts as calibrated."""
+        last = self._last
+        if last is not None and last[0] is calibration and last[1] is params:
+            return last[2]
         key = (calibration, _freeze(params))
         found = self._models.get(key)
         if found is None:
             if len(self._models) >= _MODEL_CACHE_SIZE:
                 self._models.clear()
             found = self._models[key] = self._build(calibration, params)
+        self._last = (calibration, params, found)
         return found
 
     def _str(self, params: Params | None, key: str) -> str:
