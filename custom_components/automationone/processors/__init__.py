@@ -60,7 +60,13 @@ from .builtin import (
     divider_resistance,
     steinhart_hart_coefficients,
 )
-from .calibration import Polynomial, fit_calibration, fit_linear, fit_polynomial
+from .calibration import (
+    Polynomial,
+    calibration_problem,
+    fit_calibration,
+    fit_linear,
+    fit_polynomial,
+)
 from .crc import crc8_maxim, crc8_sensirion
 from .filters import FILTER_KINDS, Filter, HampelFilter, KalmanFilter1D, MedianFilter, make_filter
 from .plugins import PluginError, PluginProcessor, check_processor, errors_by_file, load_plugins
@@ -116,6 +122,7 @@ __all__ = [
     "WaterLevelProcessor",
     "adc_model_for",
     "builtin_registry",
+    "calibration_problem",
     "check_params",
     "check_processor",
     "count_to_mv",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import itertools
 import math
 
 import numpy as np
@@ -82,3 +83,23 @@ def fit_linear(raw: Sequence[float], reference: Sequence[float]) -> tuple[float,
         raise ValueError("a line needs at least two points")
     poly = fit_polynomial(raw, reference, 1)
     return poly.coefficients[0], poly.coefficients[1]
+
+
+# Two captured points closer than this share of the larger raw value were almost certainly
+# taken in the same solution (the probe was not moved): the fit would amplify noise.
+MIN_RELATIVE_SPREAD = 0.01
+
+
+def calibration_problem(calibration: Calibration) -> str | None:
+    """Why these points cannot make a calibration (`too_few_points`, `points_too_close`,
+    `same_reference`), or None when they can."""
+    points = sorted(calibration.points, key=lambda p: p.raw)
+    if not points:
+        return "too_few_points"
+    if len({p.reference for p in points}) != len(points):
+        return "same_reference"
+    scale = max(abs(p.raw) for p in points) or 1.0
+    for low, high in itertools.pairwise(points):
+        if high.raw - low.raw < MIN_RELATIVE_SPREAD * scale:
+            return "points_too_close"
+    return None
