@@ -12,6 +12,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from .actuator import ActuatorChannel
 from .const import (
     BOARD_MODELS,
     CONF_BOARD,
@@ -20,10 +21,17 @@ from .const import (
     CONF_SENSOR_TYPE,
     DOMAIN,
     MANUFACTURER,
+    SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
 from .data import AutomationOneConfigEntry, AutomationOneData
-from .device_config import ConfigVersions, desired_sensors, refused_pins, sync_repairs
+from .device_config import (
+    ConfigVersions,
+    desired_actuators,
+    desired_sensors,
+    refused_pins,
+    sync_repairs,
+)
 from .hub import async_register
 from .plugins import async_load_processors, get_processors
 from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
@@ -31,7 +39,13 @@ from .protocol.device import DeviceState, PublishFn
 from .sensor_channel import SensorChannel
 from .services import async_setup_services
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.LIGHT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 # Staleness is checked on a timer rather than per reading, to keep the ingest path cheap.
 STALE_CHECK_INTERVAL = timedelta(seconds=5)
@@ -103,10 +117,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         versions=versions,
         subentries=_subentry_snapshot(entry),
         channels=_build_channels(hass, entry, device),
+        actuators={
+            subentry_id: ActuatorChannel(subentry_id, subentry.title, subentry.data, device)
+            for subentry_id, subentry in entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_ACTUATOR
+        },
     )
     _register_device(hass, entry, None)
     for channel in entry.runtime_data.channels.values():
         entry.async_on_unload(device.add_reading_handler(channel.key, channel.on_reading))
+    for actuator in entry.runtime_data.actuators.values():
+        entry.async_on_unload(device.add_actuator_handler(actuator.gpio, actuator.on_status))
 
     @callback
     def check_stale(now: object) -> None:
@@ -131,6 +152,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         for channel in entry.runtime_data.channels.values():
             gpio, addr = channel.key
             channel.set_refused(refused.get((SUBENTRY_SENSOR, gpio, addr)))
+        for actuator in entry.runtime_data.actuators.values():
+            actuator.set_refused(refused.get((SUBENTRY_ACTUATOR, actuator.gpio, None)))
 
     entry.async_on_unload(device.add_announce_listener(on_announce))
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
@@ -176,8 +199,13 @@ async def async_push_config(entry: AutomationOneConfigEntry) -> None:
     """Publish the config the subentries describe, with a new version if it changed."""
     data = entry.runtime_data
     sensors = desired_sensors(entry)
-    version = await data.versions.async_next(DeviceConfig(version=1, sensors=sensors))
-    await data.device.push_config(DeviceConfig(version=version, sensors=sensors))
+    actuators = desired_actuators(entry)
+    version = await data.versions.async_next(
+        DeviceConfig(version=1, sensors=sensors, actuators=actuators)
+    )
+    await data.device.push_config(
+        DeviceConfig(version=version, sensors=sensors, actuators=actuators)
+    )
 
 
 async def _async_reload(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:

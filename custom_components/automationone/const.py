@@ -46,3 +46,17 @@ INTERVAL_MAX_S: Final = 300
 STALE_INTERVALS: Final = 3
 CONF_PARAMS: Final = "params"
 CONF_FILTER: Final = "filter"
+
+# Keys of an actuator subentry's data (the protocol's ActuatorConfig fields).
+CONF_ACTUATOR_TYPE: Final = "actuator_type"
+CONF_INVERTED: Final = "inverted"
+CONF_SAFE_STATE: Final = "safe_state"
+CONF_MAX_RUNTIME_S: Final = "max_runtime_s"
+CONF_COOLDOWN_S: Final = "cooldown_s"
+CONF_MAX_PER_HOUR: Final = "max_per_hour"
+CONF_FAILSAFE_S: Final = "failsafe_s"
+ACTUATOR_TYPES: Final = ("relay", "pump", "valve", "pwm")
+LIMIT_MAX_S: Final = 86400
+LIMIT_MAX_PER_HOUR: Final = 3600
+
+EVENT_ACTUATOR_STOPPED: Final = "automationone_actuator_stopped"

@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from .protocol.device import DeviceState
 
 if TYPE_CHECKING:
+    from .actuator import ActuatorChannel
     from .device_config import ConfigVersions
     from .sensor_channel import SensorChannel
 
@@ -25,3 +26,4 @@ class AutomationOneData:
     # The subentries the entry was set up with, to reload only when they change.
     subentries: dict[str, tuple[str, object]]
     channels: dict[str, SensorChannel]
+    actuators: dict[str, ActuatorChannel]

@@ -12,16 +12,24 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .const import (
+    CONF_ACTUATOR_TYPE,
     CONF_ADDR,
+    CONF_COOLDOWN_S,
+    CONF_FAILSAFE_S,
     CONF_GPIO,
     CONF_INTERVAL_S,
+    CONF_INVERTED,
+    CONF_MAX_PER_HOUR,
+    CONF_MAX_RUNTIME_S,
     CONF_MODE,
+    CONF_SAFE_STATE,
     CONF_SCL,
     DOMAIN,
     MODE_RAW,
+    SUBENTRY_ACTUATOR,
 )
 from .data import AutomationOneConfigEntry
-from .protocol import ConfigAck, DeviceConfig, SensorConfig
+from .protocol import ActuatorConfig, ConfigAck, DeviceConfig, SensorConfig
 
 STORAGE_VERSION = 1
 
@@ -48,6 +56,30 @@ def desired_sensors(entry: AutomationOneConfigEntry) -> tuple[SensorConfig, ...]
         if key not in by_pin or sensor.interval_ms < by_pin[key].interval_ms:
             by_pin[key] = sensor
     return tuple(by_pin[key] for key in sorted(by_pin))
+
+
+def actuator_config(data: Mapping[str, Any]) -> ActuatorConfig:
+    """The protocol's view of one actuator subentry, with the limits the device enforces."""
+    return ActuatorConfig(
+        gpio=data[CONF_GPIO],
+        type=data[CONF_ACTUATOR_TYPE],
+        inverted=bool(data.get(CONF_INVERTED, False)),
+        safe_state=int(data.get(CONF_SAFE_STATE, 0)),
+        max_runtime_s=int(data.get(CONF_MAX_RUNTIME_S, 0)),
+        cooldown_s=int(data.get(CONF_COOLDOWN_S, 0)),
+        max_per_hour=int(data.get(CONF_MAX_PER_HOUR, 0)),
+        failsafe_s=int(data.get(CONF_FAILSAFE_S, 0)),
+    )
+
+
+def desired_actuators(entry: AutomationOneConfigEntry) -> tuple[ActuatorConfig, ...]:
+    """Actuators of every actuator subentry, by pin."""
+    actuators = [
+        actuator_config(sub.data)
+        for sub in entry.subentries.values()
+        if sub.subentry_type == SUBENTRY_ACTUATOR
+    ]
+    return tuple(sorted(actuators, key=lambda a: a.gpio))
 
 
 class ConfigVersions:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.logbook import async_log_entry
 from homeassistant.const import CONF_MAC
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN
+from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
 from .data import AutomationOneConfigEntry
+
+if TYPE_CHECKING:
+    from .actuator import ActuatorChannel
 
 
 class AutomationOneEntity(Entity):
@@ -38,3 +45,74 @@ class AutomationOneEntity(Entity):
             self.async_on_remove(self.device.add_listener(self.async_write_ha_state))
         else:
             self.async_on_remove(self.device.add_availability_listener(self.async_write_ha_state))
+
+
+# Reasons of a stop the device made by itself: these fire EVENT_ACTUATOR_STOPPED.
+DEVICE_STOP_REASONS = frozenset({"max_runtime", "duration", "failsafe", "emergency"})
+
+
+class ActuatorEntity(AutomationOneEntity):
+    """An entity of one actuator subentry: state from the device's status, commands out."""
+
+    _unrecorded_attributes = frozenset({"runtime_s", "activations"})
+
+    def __init__(
+        self,
+        entry: AutomationOneConfigEntry,
+        channel: ActuatorChannel,
+        description: EntityDescription,
+    ) -> None:
+        """Name the entity as the user named the actuator."""
+        super().__init__(entry, description)
+        self.channel = channel
+        self._follows_device_updates = False
+        self._attr_name = channel.title
+
+    @property
+    def available(self) -> bool:
+        """An online device that accepted the pin (and has told its state)."""
+        return self.channel.available and self.channel.status is not None
+
+    @property
+    def is_on(self) -> bool | None:
+        """The device's logical state."""
+        status = self.channel.status
+        return None if status is None else status.state
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Why the actuator is in its state."""
+        status = self.channel.status
+        return {"reason": None if status is None else status.reason}
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the actuator's statuses."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.channel.add_listener(self._on_status))
+
+    @callback
+    def _on_status(self) -> None:
+        self.async_write_ha_state()
+        status, previous = self.channel.status, self.channel.previous
+        if status is None or previous is None or status.refused is not None:
+            return
+        if previous is status or previous.state == status.state:
+            return
+        self.channel.previous = status  # log each change once
+        verb = "started" if status.state else "stopped"
+        async_log_entry(
+            self.hass,
+            self.channel.title,
+            f"{verb} ({status.reason})",
+            DOMAIN,
+            self.entity_id,
+        )
+        if not status.state and status.reason in DEVICE_STOP_REASONS:
+            self.hass.bus.async_fire(
+                EVENT_ACTUATOR_STOPPED,
+                {
+                    "device_id": self.registry_entry.device_id if self.registry_entry else None,
+                    "entity_id": self.entity_id,
+                    "reason": status.reason,
+                },
+            )

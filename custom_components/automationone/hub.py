@@ -16,9 +16,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .protocol import ProtocolError, Topic, TopicKind, parse_topic
+from .protocol import ProtocolError, Topic, TopicKind, parse_emergency, parse_topic
 from .protocol.device import DeviceState
 from .protocol.topics import device_subscription
+
+EMERGENCY_SUBSCRIPTION = "kaiser/+/broadcast/emergency"
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ class Hub:
     devices: dict[str, DeviceState] = field(default_factory=dict)
     unsubscribe: Callable[[], None] | None = None
     unsubscribe_connection: Callable[[], None] | None = None
+    unsubscribe_emergency: Callable[[], None] | None = None
+    # kaiser id -> whether its (retained) emergency broadcast says stop
+    emergency: dict[str, bool] = field(default_factory=dict)
     dropped_topics: int = 0
     remembered: OrderedDict[str, dict[TopicKind, tuple[Topic, bytes]]] = field(
         default_factory=OrderedDict
@@ -62,6 +67,25 @@ class Hub:
         device = self.devices.get(topic.esp_id)
         if device is not None:
             device.handle(topic, payload)
+
+    @callback
+    def route_emergency(self, msg: mqtt.ReceiveMessage) -> None:
+        """An emergency broadcast (ours echoed back, or another hub's): tell the devices."""
+        try:
+            topic = parse_topic(msg.topic)
+            payload = payload_bytes(msg.payload)
+            stopped = bool(payload) and parse_emergency(payload).action == "stop"
+        except ProtocolError as err:
+            _LOGGER.debug("Ignoring emergency broadcast on %s: %s", msg.topic[:120], err)
+            return
+        self.set_emergency(topic.kaiser_id, stopped)
+
+    def set_emergency(self, kaiser_id: str, stopped: bool) -> None:
+        """Record the emergency state of a kaiser and pass it to its devices."""
+        self.emergency[kaiser_id] = stopped
+        for device in self.devices.values():
+            if device.kaiser_id == kaiser_id:
+                device.set_emergency(stopped)
 
     def remember(self, topic: Topic, payload: bytes) -> None:
         """Keep the latest retained-kind message per device, bounded against id floods."""
@@ -88,11 +112,15 @@ async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[
         hub.unsubscribe = await mqtt.async_subscribe(
             hass, device_subscription(), hub.route, qos=1, encoding=None
         )
+        hub.unsubscribe_emergency = await mqtt.async_subscribe(
+            hass, EMERGENCY_SUBSCRIPTION, hub.route_emergency, qos=1, encoding=None
+        )
         hub.unsubscribe_connection = mqtt.async_subscribe_connection_status(
             hass, hub.connection_changed
         )
     hub.devices[device.esp_id] = device
     device.set_broker_connected(mqtt.is_connected(hass))
+    device.set_emergency(hub.emergency.get(device.kaiser_id, False))
     for kind in (TopicKind.ANNOUNCE, TopicKind.STATUS):
         if (seen := hub.remembered.get(device.esp_id, {}).get(kind)) is not None:
             device.handle(*seen)
@@ -106,6 +134,9 @@ async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[
             if hub.unsubscribe is not None:
                 hub.unsubscribe()
                 hub.unsubscribe = None
+            if hub.unsubscribe_emergency is not None:
+                hub.unsubscribe_emergency()
+                hub.unsubscribe_emergency = None
             if hub.unsubscribe_connection is not None:
                 hub.unsubscribe_connection()
                 hub.unsubscribe_connection = None

@@ -6,9 +6,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .const import CONF_ADDR, CONF_BOARD, CONF_GPIO, CONF_SCL, CONF_SENSOR_TYPE, SUBENTRY_SENSOR
+from .const import (
+    CONF_ACTUATOR_TYPE,
+    CONF_ADDR,
+    CONF_BOARD,
+    CONF_GPIO,
+    CONF_SCL,
+    CONF_SENSOR_TYPE,
+    SUBENTRY_ACTUATOR,
+    SUBENTRY_SENSOR,
+)
 from .data import AutomationOneConfigEntry
-from .gpio import SENSOR_USES, Claim, Use, check_pin, free_pins, sensor_claims
+from .gpio import (
+    ACTUATOR_USES,
+    SENSOR_USES,
+    Claim,
+    Use,
+    actuator_claim,
+    check_pin,
+    free_pins,
+    sensor_claims,
+)
 from .processors import Processor
 
 
@@ -70,14 +88,23 @@ def taken_pins(
     exclude_subentry: str | None = None,
     same_chip_as: Mapping[str, Any] | None = None,
 ) -> list[Claim]:
-    """Claims of the entry's other sensors (and, later, actuators).
+    """Claims of the entry's other sensors and actuators.
 
     `same_chip_as`: a sensor's data; other outputs of the same chip (an SHT31's temperature
     and humidity: same device type, pin and address) do not count as conflicts.
     """
     claims: list[Claim] = []
     for subentry_id, subentry in entry.subentries.items():
-        if subentry_id == exclude_subentry or subentry.subentry_type != SUBENTRY_SENSOR:
+        if subentry_id == exclude_subentry:
+            continue
+        if subentry.subentry_type == SUBENTRY_ACTUATOR:
+            claims.append(
+                actuator_claim(
+                    subentry.data[CONF_ACTUATOR_TYPE], subentry.data[CONF_GPIO], owner=subentry_id
+                )
+            )
+            continue
+        if subentry.subentry_type != SUBENTRY_SENSOR:
             continue
         if same_chip_as is not None and _same_chip(processors, subentry.data, same_chip_as):
             continue
@@ -126,3 +153,29 @@ def validate_sensor_pins(
         if not scl_result.ok:
             errors[CONF_SCL] = scl_result.error_code or "gpio_in_use"
     return errors
+
+
+def free_actuator_pins(
+    entry: AutomationOneConfigEntry,
+    processors: Mapping[str, Processor],
+    actuator_type: str,
+    exclude_subentry: str | None = None,
+) -> list[int]:
+    """Output pins of the board that no other sensor or actuator of the entry holds."""
+    taken = taken_pins(entry, processors, exclude_subentry)
+    return free_pins(entry.data[CONF_BOARD], ACTUATOR_USES[actuator_type], taken)
+
+
+def validate_actuator_pin(
+    entry: AutomationOneConfigEntry,
+    processors: Mapping[str, Processor],
+    actuator_type: str,
+    gpio: int,
+    exclude_subentry: str | None = None,
+) -> dict[str, str]:
+    """Form errors for an actuator's pin (the codes of the device's config/ack)."""
+    taken = taken_pins(entry, processors, exclude_subentry)
+    result = check_pin(entry.data[CONF_BOARD], gpio, ACTUATOR_USES[actuator_type], taken)
+    if result.ok:
+        return {}
+    return {CONF_GPIO: result.error_code or "gpio_unsuitable"}

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     UnitOfInformation,
+    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .actuator import ActuatorChannel
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
-from .protocol import Heartbeat
+from .protocol import ActuatorStatus, Heartbeat
 from .sensor_channel import SensorChannel
 
 PARALLEL_UPDATES = 0
@@ -86,6 +90,11 @@ async def async_setup_entry(
         async_add_entities(
             [ProcessedSensor(entry, channel)], config_subentry_id=channel.subentry_id
         )
+    for actuator in entry.runtime_data.actuators.values():
+        async_add_entities(
+            [ActuatorCounter(entry, actuator, d) for d in COUNTERS],
+            config_subentry_id=actuator.subentry_id,
+        )
 
 
 class HeartbeatSensor(AutomationOneEntity, SensorEntity):
@@ -142,6 +151,7 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
                 device_class=_enum_or_none(SensorDeviceClass, processor.device_class),
                 state_class=_enum_or_none(SensorStateClass, processor.state_class),
                 native_unit_of_measurement=processor.unit,
+                suggested_display_precision=processor.display_precision,
             ),
         )
         self.channel = channel
@@ -174,6 +184,119 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
         """Follow the channel (and the device's availability)."""
         await super().async_added_to_hass()
         self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CounterDescription(SensorEntityDescription):
+    """A lifetime total of an actuator, from a counter the device resets at boot."""
+
+    value_fn: Callable[[ActuatorStatus], float | None]
+    digits: int
+
+
+COUNTERS = (
+    CounterDescription(
+        key="runtime",
+        translation_key="runtime",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=2,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda status: status.runtime_s,
+        digits=3,
+    ),
+    CounterDescription(
+        key="activations",
+        translation_key="activations",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda status: status.activations,
+        digits=0,
+    ),
+)
+
+
+@dataclass
+class CounterStoredData(SensorExtraStoredData):
+    """The total, and the device counter it was last advanced from."""
+
+    device_value: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON for the restore cache."""
+        return {**super().as_dict(), "device_value": self.device_value}
+
+
+class ActuatorCounter(AutomationOneEntity, RestoreSensor):
+    """Total runtime or activations of an actuator, kept across HA and device restarts.
+
+    The device counts since its boot; HA adds the increase of every status to its total, and
+    a counter that went down means the device restarted, so the new count is all increase.
+    """
+
+    entity_description: CounterDescription
+
+    def __init__(
+        self,
+        entry: AutomationOneConfigEntry,
+        actuator: ActuatorChannel,
+        description: CounterDescription,
+    ) -> None:
+        """Key and name from the actuator."""
+        super().__init__(
+            entry,
+            replace(description, key=f"{actuator.subentry_id}-{description.key}"),
+        )
+        self.actuator = actuator
+        self._follows_device_updates = False
+        self._attr_translation_placeholders = {"actuator": actuator.title}
+        self._total: float = 0
+        self._device_value: float | None = None
+
+    @property
+    def available(self) -> bool:
+        """Totals stay readable while the device is away: they are HA's own."""
+        return True
+
+    @property
+    def native_value(self) -> float:
+        """The lifetime total."""
+        digits = self.entity_description.digits
+        return round(self._total, digits) if digits else int(self._total)
+
+    @property
+    def extra_restore_state_data(self) -> CounterStoredData:
+        """Also keep the device counter, so a retained status is not counted twice."""
+        return CounterStoredData(
+            self.native_value, self.native_unit_of_measurement, self._device_value
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the total, then follow the statuses."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_extra_data()) is not None:
+            stored = last.as_dict()
+            if isinstance(stored.get("native_value"), int | float):
+                self._total = float(stored["native_value"])
+            if isinstance(stored.get("device_value"), int | float):
+                self._device_value = float(stored["device_value"])
+        self.async_on_remove(self.actuator.add_listener(self._on_status))
+        if self.actuator.status is not None:
+            self._advance(self.actuator.status)
+
+    def _on_status(self) -> None:
+        status = self.actuator.status
+        if status is not None and self._advance(status):
+            self.async_write_ha_state()
+
+    def _advance(self, status: ActuatorStatus) -> bool:
+        value = self.entity_description.value_fn(status)
+        if value is None or value == self._device_value:
+            return False
+        last = self._device_value
+        self._total += value if last is None or value < last else value - last
+        self._device_value = value
+        return True
 
 
 def _enum_or_none[E: StrEnum](enum: type[E], value: str | None) -> E | None:

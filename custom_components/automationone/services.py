@@ -1,9 +1,11 @@
-"""Services of AutomationOne: `calibrate` for scripts (the UI has a guided dialog)."""
+"""Services of AutomationOne: `calibrate` for scripts (the UI has a guided dialog), `pulse`,
+`emergency_stop` and `clear_emergency`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components import mqtt
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -16,9 +18,12 @@ from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .const import CONF_CALIBRATION, DOMAIN
+from .actuator import ActuatorChannel
+from .const import CONF_CALIBRATION, CONF_KAISER_ID, DOMAIN
 from .data import AutomationOneConfigEntry
-from .processors import Calibration, CalibrationPoint
+from .hub import DATA_HUB
+from .processors import Calibration, CalibrationPoint, calibration_problem
+from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .sensor_channel import SensorChannel
 
 SERVICE_CALIBRATE = "calibrate"
@@ -86,6 +91,12 @@ async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
         previous = channel.calibration.points if channel.calibration else ()
         points = [p for p in previous if p.reference != reference]
         points.append(CalibrationPoint(raw=live, reference=reference))
+    if (problem := calibration_problem(Calibration(points=tuple(points)))) is not None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"calibration_{problem}",
+            translation_placeholders={"entity_id": call.data[ATTR_ENTITY_ID]},
+        )
     temperature = call.data.get(ATTR_TEMPERATURE)
     if temperature is None:
         temperature = channel._temperature()
@@ -101,8 +112,90 @@ async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
     return result
 
 
+SERVICE_PULSE = "pulse"
+SERVICE_EMERGENCY_STOP = "emergency_stop"
+SERVICE_CLEAR_EMERGENCY = "clear_emergency"
+ATTR_DURATION = "duration"
+ATTR_REASON = "reason"
+
+PULSE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ENTITY_ID): cv.entity_id,
+        vol.Required(ATTR_DURATION): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=86400)),
+    }
+)
+EMERGENCY_SCHEMA = vol.Schema({vol.Optional(ATTR_REASON): vol.All(str, vol.Length(max=64))})
+
+
+def _actuator(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
+    entry_reg = er.async_get(hass).async_get(entity_id)
+    if entry_reg is not None and entry_reg.config_entry_id and entry_reg.config_subentry_id:
+        entry: AutomationOneConfigEntry | None = hass.config_entries.async_get_entry(
+            entry_reg.config_entry_id
+        )
+        if (
+            entry is not None
+            and entry.domain == DOMAIN
+            and hasattr(entry, "runtime_data")
+            and (actuator := entry.runtime_data.actuators.get(entry_reg.config_subentry_id))
+            and entry_reg.domain in ("switch", "light")
+        ):
+            return actuator
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_an_actuator",
+        translation_placeholders={"entity_id": entity_id},
+    )
+
+
+async def _async_pulse(call: ServiceCall) -> None:
+    actuator = _actuator(call.hass, call.data[ATTR_ENTITY_ID])
+    await actuator.async_command("pulse", duration_s=call.data[ATTR_DURATION])
+
+
+def kaisers_in_use(hass: HomeAssistant) -> set[str]:
+    """Kaiser ids of every configured device (and the main broker's)."""
+    return {DEFAULT_KAISER_ID} | {
+        entry.data[CONF_KAISER_ID] for entry in hass.config_entries.async_entries(DOMAIN)
+    }
+
+
+async def async_broadcast_emergency(
+    hass: HomeAssistant, kaiser_ids: set[str], stop: bool, reason: str | None = None
+) -> None:
+    """Publish the retained emergency broadcast of each kaiser; actuators refuse at once."""
+    message = Emergency(
+        action="stop" if stop else "clear",
+        reason=reason,
+        ts=int(dt_util.utcnow().timestamp() * 1000),
+    )
+    payload = encode(message)
+    hub = hass.data.get(DATA_HUB)
+    for kaiser_id in sorted(kaiser_ids):
+        if hub is not None:
+            hub.set_emergency(kaiser_id, stop)  # do not wait for the broker's echo
+        await mqtt.async_publish(hass, emergency_topic(kaiser_id), payload, 1, True)
+
+
+async def _async_emergency_stop(call: ServiceCall) -> None:
+    await async_broadcast_emergency(
+        call.hass, kaisers_in_use(call.hass), True, call.data.get(ATTR_REASON) or "service"
+    )
+
+
+async def _async_clear_emergency(call: ServiceCall) -> None:
+    await async_broadcast_emergency(call.hass, kaisers_in_use(call.hass), False, "service")
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the services (once, in async_setup)."""
+    hass.services.async_register(DOMAIN, SERVICE_PULSE, _async_pulse, schema=PULSE_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_EMERGENCY_STOP, _async_emergency_stop, schema=EMERGENCY_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_CLEAR_EMERGENCY, _async_clear_emergency, schema=vol.Schema({})
+    )
     hass.services.async_register(
         DOMAIN,
         SERVICE_CALIBRATE,

@@ -12,17 +12,25 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
+    ACTUATOR_TYPES,
+    CONF_ACTUATOR_TYPE,
     CONF_ADDR,
     CONF_BOARD,
     CONF_CALIBRATION,
+    CONF_COOLDOWN_S,
     CONF_CRITICAL_HIGH,
     CONF_CRITICAL_LOW,
     CONF_ECHO,
+    CONF_FAILSAFE_S,
     CONF_FILTER,
     CONF_GPIO,
     CONF_INTERVAL_S,
+    CONF_INVERTED,
+    CONF_MAX_PER_HOUR,
+    CONF_MAX_RUNTIME_S,
     CONF_MODE,
     CONF_PARAMS,
+    CONF_SAFE_STATE,
     CONF_SCL,
     CONF_SENSOR_TYPE,
     CONF_TEMPERATURE_ENTITY,
@@ -30,14 +38,29 @@ from .const import (
     CONF_WARNING_LOW,
     INTERVAL_MAX_S,
     INTERVAL_MIN_S,
+    LIMIT_MAX_PER_HOUR,
+    LIMIT_MAX_S,
     MODE_PROCESSED,
     MODE_RAW,
+    SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
 from .data import AutomationOneConfigEntry
-from .pins import pin_use_for, taken_pins, validate_sensor_pins
+from .pins import (
+    free_actuator_pins,
+    pin_use_for,
+    taken_pins,
+    validate_actuator_pin,
+    validate_sensor_pins,
+)
 from .plugins import get_processors
-from .processors import FILTER_KINDS, Calibration, CalibrationPoint, Processor
+from .processors import (
+    FILTER_KINDS,
+    Calibration,
+    CalibrationPoint,
+    Processor,
+    calibration_problem,
+)
 
 CONF_REFERENCE = "reference"
 THRESHOLD_KEYS = (CONF_WARNING_LOW, CONF_WARNING_HIGH, CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
@@ -279,9 +302,13 @@ class SensorSubentryFlow(ConfigSubentryFlow):
                 errors["base"] = "no_reading"
             else:
                 reference = float(user_input[CONF_REFERENCE])
-                self._points = [p for p in self._points if p.reference != reference]
-                self._points.append(CalibrationPoint(raw=live, reference=reference))
-                return await self.async_step_calibrate_next()
+                points = [p for p in self._points if p.reference != reference]
+                points.append(CalibrationPoint(raw=live, reference=reference))
+                problem = calibration_problem(Calibration(points=tuple(points)))
+                if problem is None:
+                    self._points = points
+                    return await self.async_step_calibrate_next()
+                errors["base"] = problem
         return self.async_show_form(
             step_id="calibrate",
             data_schema=vol.Schema({vol.Required(CONF_REFERENCE): _number()}),
@@ -331,4 +358,138 @@ def _unique_id(data: dict[str, Any]) -> str:
     return f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
 
 
-SUBENTRY_FLOWS = {SUBENTRY_SENSOR: SensorSubentryFlow}
+# Safety limits of an actuator: (key, default, maximum); 0 means no limit.
+ACTUATOR_LIMITS = (
+    (CONF_MAX_RUNTIME_S, 0, LIMIT_MAX_S),
+    (CONF_COOLDOWN_S, 0, LIMIT_MAX_S),
+    (CONF_MAX_PER_HOUR, 0, LIMIT_MAX_PER_HOUR),
+    (CONF_FAILSAFE_S, 0, LIMIT_MAX_S),
+)
+
+
+class ActuatorSubentryFlow(ConfigSubentryFlow):
+    """Add an actuator: type and name, then pin, logic and safety limits; reconfigure."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._type: str | None = None
+        self._name: str | None = None
+
+    @property
+    def _entry(self) -> AutomationOneConfigEntry:
+        entry: AutomationOneConfigEntry = self._get_entry()
+        return entry
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Pick the actuator type and a name."""
+        if user_input is not None:
+            self._type = user_input[CONF_ACTUATOR_TYPE]
+            self._name = user_input.get(CONF_NAME) or user_input[CONF_ACTUATOR_TYPE].title()
+            return await self.async_step_settings()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_ACTUATOR_TYPE): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=list(ACTUATOR_TYPES), translation_key="actuator_type"
+                        )
+                    ),
+                    vol.Optional(CONF_NAME): str,
+                }
+            ),
+        )
+
+    def _settings_schema(self, current: dict[str, Any], exclude: str | None) -> vol.Schema:
+        assert self._type is not None
+        pins = [
+            str(p)
+            for p in free_actuator_pins(
+                self._entry, get_processors(self.hass), self._type, exclude_subentry=exclude
+            )
+        ]
+        if CONF_GPIO in current and str(current[CONF_GPIO]) not in pins:
+            pins.insert(0, str(current[CONF_GPIO]))
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_GPIO): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=pins, mode=selector.SelectSelectorMode.DROPDOWN
+                )
+            ),
+            vol.Required(CONF_INVERTED, default=False): bool,
+            vol.Required(CONF_SAFE_STATE, default=0): _number(0, 255, 1),
+        }
+        for key, default, maximum in ACTUATOR_LIMITS:
+            fields[vol.Required(key, default=default)] = _number(0, maximum, 1)
+        suggested = {k: str(v) if k == CONF_GPIO else v for k, v in current.items()}
+        return self.add_suggested_values_to_schema(vol.Schema(fields), suggested)
+
+    def _data_from(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            CONF_ACTUATOR_TYPE: self._type,
+            CONF_GPIO: int(user_input[CONF_GPIO]),
+            CONF_INVERTED: bool(user_input[CONF_INVERTED]),
+            CONF_SAFE_STATE: int(user_input[CONF_SAFE_STATE]),
+        }
+        for key, _, _ in ACTUATOR_LIMITS:
+            data[key] = int(user_input[key])
+        return data
+
+    def _validate(self, data: dict[str, Any], exclude: str | None) -> dict[str, str]:
+        assert self._type is not None
+        errors = validate_actuator_pin(
+            self._entry, get_processors(self.hass), self._type, data[CONF_GPIO], exclude
+        )
+        if self._type != "pwm" and data[CONF_SAFE_STATE] not in (0, 255):
+            errors[CONF_SAFE_STATE] = "safe_state_digital"
+        return errors
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pin (only free output pins are offered), logic, safe state and limits."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data_from(user_input)
+            errors = self._validate(data, exclude=None)
+            if not errors:
+                assert self._name is not None
+                return self.async_create_entry(
+                    title=self._name, data=data, unique_id=_actuator_unique_id(data)
+                )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self._settings_schema(user_input or {}, exclude=None),
+            errors=errors,
+            description_placeholders={"name": self._name or ""},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Move the actuator or change its limits (the device gets them at once)."""
+        subentry = self._get_reconfigure_subentry()
+        self._type = subentry.data[CONF_ACTUATOR_TYPE]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data_from(user_input)
+            errors = self._validate(data, exclude=subentry.subentry_id)
+            if not errors:
+                return self.async_update_and_abort(
+                    self._entry, subentry, data=data, unique_id=_actuator_unique_id(data)
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self._settings_schema(
+                user_input or dict(subentry.data), exclude=subentry.subentry_id
+            ),
+            errors=errors,
+            description_placeholders={"name": subentry.title},
+        )
+
+
+def _actuator_unique_id(data: dict[str, Any]) -> str:
+    return f"actuator:{data[CONF_GPIO]}"
+
+
+SUBENTRY_FLOWS = {SUBENTRY_SENSOR: SensorSubentryFlow, SUBENTRY_ACTUATOR: ActuatorSubentryFlow}

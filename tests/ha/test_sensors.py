@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
@@ -366,7 +367,13 @@ async def test_calibration_dialog(hass: HomeAssistant, mqtt_mock: MqttMockHAClie
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"next_step_id": "calibrate"}
     )
-    reading(hass, 34, 2300, seq=2)
+    reading(hass, 34, 1752, seq=2)  # the probe was not moved into the next buffer
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"reference": 4.0}
+    )
+    assert result["errors"] == {"base": "points_too_close"}
+    reading(hass, 34, 2300, seq=3)
     await hass.async_block_till_done()
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"reference": 4.0}
@@ -380,7 +387,7 @@ async def test_calibration_dialog(hass: HomeAssistant, mqtt_mock: MqttMockHAClie
     assert [p[1] for p in calibration["points"]] == [7.0, 4.0]
     assert calibration["created"]
     ph = entity(hass, entry, "Tank pH")
-    reading(hass, 34, 1750, seq=3)
+    reading(hass, 34, 1750, seq=4)
     await hass.async_block_till_done()
     state = hass.states.get(ph)
     assert state.attributes["quality"] == "good"
@@ -403,7 +410,15 @@ async def test_calibrate_service(hass: HomeAssistant, mqtt_mock: MqttMockHAClien
     reading(hass, 34, 2300, seq=1)
     await hass.async_block_till_done()
     assert float(hass.states.get(ph).state) == pytest.approx(4.0, abs=0.05)
-    with pytest.raises(Exception, match="not a sensor of an AutomationOne device"):
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "calibrate",
+            {"entity_id": ph, "points": [[1750, 7.0], [1751, 4.0]]},
+            blocking=True,
+        )
+    assert err.value.translation_key == "calibration_points_too_close"
+    with pytest.raises(ServiceValidationError, match="not a sensor of an AutomationOne device"):
         await hass.services.async_call(
             DOMAIN, "calibrate", {"entity_id": "sensor.other", "reference": 7.0}, blocking=True
         )

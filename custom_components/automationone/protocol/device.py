@@ -16,6 +16,8 @@ from typing import Any
 from .errors import ProtocolError
 from .messages import (
     MAX_LARGE_PAYLOAD,
+    ActuatorCommand,
+    ActuatorStatus,
     Announce,
     ConfigAck,
     DeviceConfig,
@@ -24,6 +26,7 @@ from .messages import (
     SensorData,
     SystemCommand,
     encode,
+    parse_actuator_status,
     parse_announce,
     parse_config_ack,
     parse_heartbeat,
@@ -43,6 +46,9 @@ type SpawnFn = Callable[[Coroutine[Any, Any, None]], object]
 
 type SensorKey = tuple[int, str | None]
 """A sensor of a device: its pin and, on a shared bus, its address."""
+
+type ActuatorHandler = Callable[[ActuatorStatus], None]
+"""Called with every valid `actuator/{gpio}/status` of one pin."""
 
 type ReadingHandler = Callable[[Reading, SensorData, float], None]
 """Called with one reading, the message it came in and the receive time (monotonic)."""
@@ -64,6 +70,7 @@ class DeviceState:
     heartbeat_at: float | None = None
     online: bool | None = None
     broker_connected: bool = True
+    emergency: bool = False  # an emergency stop of this device's kaiser is in force
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     config_ack: ConfigAck | None = None
@@ -76,6 +83,7 @@ class DeviceState:
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
     _reading_handlers: dict[SensorKey, list[ReadingHandler]] = field(default_factory=dict)
+    _actuator_handlers: dict[int, list[ActuatorHandler]] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -116,10 +124,29 @@ class DeviceState:
 
         return remove
 
+    def add_actuator_handler(self, gpio: int, handler: ActuatorHandler) -> Callable[[], None]:
+        """Route the statuses of the actuator on `gpio` to `handler`; returns the remover."""
+        self._actuator_handlers.setdefault(gpio, []).append(handler)
+
+        def remove() -> None:
+            handlers = self._actuator_handlers.get(gpio, [])
+            if handler in handlers:
+                handlers.remove(handler)
+            if not handlers:
+                self._actuator_handlers.pop(gpio, None)
+
+        return remove
+
     def set_broker_connected(self, connected: bool) -> None:
         """HA's own link to the broker went up or down."""
         if connected != self.broker_connected:
             self.broker_connected = connected
+            self._notify()
+
+    def set_emergency(self, stopped: bool) -> None:
+        """The kaiser's emergency broadcast says stop (True) or clear (False)."""
+        if stopped != self.emergency:
+            self.emergency = stopped
             self._notify()
 
     def handle(self, topic: Topic, payload: bytes) -> None:
@@ -140,6 +167,14 @@ class DeviceState:
             return False
         if kind is TopicKind.SENSOR_BATCH:
             self._route(parse_sensor_batch(payload))
+            return False
+        if kind is TopicKind.ACTUATOR_STATUS:
+            assert topic.gpio is not None
+            if not payload:  # retained status cleared
+                return False
+            status = parse_actuator_status(payload)
+            for actuator_handler in list(self._actuator_handlers.get(topic.gpio, ())):
+                actuator_handler(status)
             return False
         if kind is TopicKind.CONFIG_ACK:
             if not payload:
@@ -211,6 +246,10 @@ class DeviceState:
         await self.publish(
             self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
         )
+
+    async def command(self, gpio: int, command: ActuatorCommand) -> None:
+        """Send an actuator command (QoS 1, not retained: a stale command must not replay)."""
+        await self.publish(self.topic(TopicKind.ACTUATOR_COMMAND, gpio), encode(command), 1, False)
 
     def schedule_publish(self, topic: str, payload: bytes) -> None:
         """Publish at QoS 0 without waiting (from synchronous message handlers)."""
