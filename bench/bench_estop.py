@@ -1,0 +1,9 @@
+"""Emergency-stop benchmark: runs bench/estop_harness.py under pytest (see there)."""
+
+from pathlib import Path
+import subprocess
+import sys
+
+HARNESS = Path(__file__).with_name("estop_harness.py")
+ARGS = ["-q", "-s", "-p", "no:cacheprovider", "-W", "ignore", "--no-header"]
+sys.exit(subprocess.call([sys.executable, "-m", "pytest", str(HARNESS), *ARGS]))
