@@ -1,0 +1,315 @@
+"""Compile rules into Home Assistant automation configs (plain dicts, as automations.yaml).
+
+Only native HA constructs and this integration's device triggers, conditions and actions are
+emitted, so a compiled rule opens and saves in the automation editor like a hand-built one.
+HA is reached through a `Resolver` the integration implements (pin or entity -> our device and
+entity ids), which keeps this module pure. Templates are emitted only for cooldown, hourly
+limit and priority; they contain numbers and automation ids from the validated rule, never a
+string a device sent. docs/rules.md explains every mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from ..protocol.errors import ErrorCode
+from .model import (
+    Action,
+    ActuatorState,
+    AllOf,
+    AnyOf,
+    Condition,
+    DeviceOfflineTrigger,
+    DeviceOnline,
+    Direction,
+    EntityRef,
+    PinRef,
+    Pulse,
+    Ref,
+    Rule,
+    SensorInRange,
+    SensorTrigger,
+    SetPwm,
+    TimeTrigger,
+    TimeWindow,
+    Trigger,
+    TurnOff,
+    TurnOn,
+    TurnOnFor,
+    effective_actions,
+)
+from .parse import RuleError
+
+DOMAIN: Final = "automationone"
+MIN_HOLD_S: Final = 1.0
+"""A higher-priority rule holds its actuators at least this long after it fired."""
+
+COOLDOWN_TEMPLATE: Final = (
+    "{{{{ this.attributes.last_triggered is none or "
+    "(now() - this.attributes.last_triggered).total_seconds() >= {spacing} }}}}"
+)
+LOCKOUT_TEMPLATE: Final = (
+    "{{% set hold = {{{holds}}} %}}{{% set ns = namespace(free=true) %}}"
+    "{{% for a in states.automation if a.attributes.get('id') in hold"
+    " and a.attributes.get('last_triggered') is not none"
+    " and (now() - a.attributes.last_triggered).total_seconds() < hold[a.attributes.id] %}}"
+    "{{% set ns.free = false %}}{{% endfor %}}{{{{ ns.free }}}}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An entity of one of our devices, as the device automations address it."""
+
+    device_id: str
+    entity_id: str
+
+
+class Resolver(Protocol):
+    """What the compiler needs from Home Assistant's registries."""
+
+    def entity(self, ref: Ref) -> Target | None:
+        """Our device and entity for a sensor or actuator; None if unknown or not ours."""
+
+    def device(self, esp_id: str) -> str | None:
+        """The device id of an ESP; None if unknown."""
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _time(hh_mm: str) -> str:
+    return f"{hh_mm}:00"
+
+
+def _duration(seconds: float) -> dict[str, int]:
+    millis = round(seconds * 1000)
+    whole, ms = divmod(millis, 1000)
+    out = {"hours": whole // 3600, "minutes": whole % 3600 // 60, "seconds": whole % 60}
+    if ms:
+        out["milliseconds"] = ms
+    return out
+
+
+def _describe(ref: Ref) -> str:
+    if isinstance(ref, EntityRef):
+        return ref.entity_id
+    addr = f" addr {ref.addr}" if ref.addr else ""
+    return f"{ref.esp_id} gpio {ref.gpio}{addr}"
+
+
+class _Compiler:
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+
+    def ours(self, ref: Ref, path: str, what: str) -> Target | str:
+        """Resolve a reference: our target, or the entity id of another integration's entity."""
+        target = self.resolver.entity(ref)
+        if target is not None:
+            return target
+        if isinstance(ref, PinRef):
+            raise RuleError(ErrorCode.BAD_VALUE, path, f"unknown {what} {_describe(ref)}")
+        return ref.entity_id
+
+    def device(self, esp_id: str, path: str) -> str:
+        device_id = self.resolver.device(esp_id)
+        if device_id is None:
+            raise RuleError(ErrorCode.BAD_VALUE, path, f"unknown device {esp_id}")
+        return device_id
+
+    def trigger(self, trigger: Trigger, path: str) -> list[dict[str, Any]]:
+        match trigger:
+            case SensorTrigger(sensor=ref, direction=direction, threshold=t, hysteresis=h):
+                target = self.ours(ref, f"{path}.sensor", "sensor")
+                if isinstance(target, str):
+                    if h > 0:
+                        raise RuleError(
+                            ErrorCode.BAD_VALUE,
+                            f"{path}.hysteresis",
+                            "hysteresis needs an AutomationOne sensor",
+                        )
+                    keys = ["above", "below"] if direction is Direction.CROSSED else [direction]
+                    return [
+                        {"trigger": "numeric_state", "entity_id": target, key: _number(t)}
+                        for key in keys
+                    ]
+                key = "threshold" if direction is Direction.CROSSED else direction.value
+                return [
+                    {
+                        "trigger": "device",
+                        "domain": DOMAIN,
+                        "device_id": target.device_id,
+                        "entity_id": target.entity_id,
+                        "type": f"sensor_{direction.value}",
+                        key: _number(t),
+                        "hysteresis": _number(h),
+                    }
+                ]
+            case TimeTrigger(at=at):
+                return [{"trigger": "time", "at": _time(at)}]
+            case DeviceOfflineTrigger(esp_id=esp_id):
+                return [
+                    {
+                        "trigger": "device",
+                        "domain": DOMAIN,
+                        "device_id": self.device(esp_id, f"{path}.esp_id"),
+                        "type": "device_offline",
+                    }
+                ]
+
+    def condition(self, condition: Condition, path: str) -> dict[str, Any]:
+        match condition:
+            case SensorInRange(sensor=ref, above=above, below=below):
+                bounds = {
+                    key: _number(value)
+                    for key, value in (("above", above), ("below", below))
+                    if value is not None
+                }
+                target = self.ours(ref, f"{path}.sensor", "sensor")
+                if isinstance(target, str):
+                    return {"condition": "numeric_state", "entity_id": target, **bounds}
+                return {
+                    "condition": "device",
+                    "domain": DOMAIN,
+                    "device_id": target.device_id,
+                    "entity_id": target.entity_id,
+                    "type": "sensor_in_range",
+                    **bounds,
+                }
+            case ActuatorState(actuator=ref, on=on):
+                target = self.ours(ref, f"{path}.actuator", "actuator")
+                if isinstance(target, str):
+                    state = "on" if on else "off"
+                    return {"condition": "state", "entity_id": target, "state": state}
+                return {
+                    "condition": "device",
+                    "domain": DOMAIN,
+                    "device_id": target.device_id,
+                    "entity_id": target.entity_id,
+                    "type": "actuator_is_on" if on else "actuator_is_off",
+                }
+            case DeviceOnline(esp_id=esp_id):
+                return {
+                    "condition": "device",
+                    "domain": DOMAIN,
+                    "device_id": self.device(esp_id, f"{path}.esp_id"),
+                    "type": "device_online",
+                }
+            case TimeWindow(after=after, before=before):
+                return {"condition": "time", "after": _time(after), "before": _time(before)}
+            case AllOf(conditions=inner) | AnyOf(conditions=inner):
+                return {
+                    "condition": "and" if isinstance(condition, AllOf) else "or",
+                    "conditions": [
+                        self.condition(c, f"{path}.conditions[{i}]") for i, c in enumerate(inner)
+                    ],
+                }
+
+    def action(self, action: Action, path: str) -> dict[str, Any]:
+        target = self.ours(action.actuator, f"{path}.actuator", "actuator")
+        if isinstance(target, str):
+            raise RuleError(
+                ErrorCode.BAD_VALUE,
+                f"{path}.actuator",
+                f"{_describe(action.actuator)} is not an AutomationOne actuator",
+            )
+        out: dict[str, Any] = {
+            "domain": DOMAIN,
+            "device_id": target.device_id,
+            "entity_id": target.entity_id,
+        }
+        match action:
+            case TurnOn():
+                out["type"] = "turn_on"
+            case TurnOnFor(duration_s=duration):
+                out["type"] = "turn_on_for"
+                out["duration"] = _duration(duration)
+            case SetPwm(value=value, duration_s=duration):
+                out["type"] = "set_value"
+                out["value"] = value
+                if duration is not None:
+                    out["duration"] = _duration(duration)
+            case Pulse(duration_s=duration):
+                out["type"] = "pulse"
+                out["duration"] = _duration(duration)
+            case TurnOff():
+                out["type"] = "turn_off"
+        return out
+
+
+def compile_rule(
+    rule: Rule, resolver: Resolver, *, lockout: Mapping[str, float] | None = None
+) -> dict[str, Any]:
+    """The automation config of one rule.
+
+    `lockout` maps automation ids of higher-priority rules to how long (s) after firing they
+    hold an actuator this rule also commands; compile_rules fills it in.
+    Raises RuleError (path into the rule) for pins and devices the resolver does not know.
+    """
+    c = _Compiler(resolver)
+    triggers = [
+        item for i, t in enumerate(rule.triggers) for item in c.trigger(t, f"triggers[{i}]")
+    ]
+    conditions = [c.condition(cond, f"conditions[{i}]") for i, cond in enumerate(rule.conditions)]
+    spacing = rule.min_spacing_s
+    if spacing > 0:
+        template = COOLDOWN_TEMPLATE.format(spacing=_number(spacing))
+        conditions.append({"condition": "template", "value_template": template})
+    if lockout:
+        holds = ", ".join(f"'{aid}': {_number(s)}" for aid, s in sorted(lockout.items()))
+        template = LOCKOUT_TEMPLATE.format(holds=holds)
+        conditions.append({"condition": "template", "value_template": template})
+    actions = [c.action(a, f"actions[{i}]") for i, a in enumerate(effective_actions(rule))]
+    config: dict[str, Any] = {
+        "id": rule.automation_id,
+        "alias": rule.name,
+        "description": (
+            f"AutomationOne rule '{rule.id}' (priority {rule.priority}). "
+            "Importing the rule again replaces this automation."
+        ),
+        "mode": "single",
+        "max_exceeded": "silent",
+        "triggers": triggers,
+        "conditions": conditions,
+        "actions": actions,
+    }
+    if not rule.enabled:
+        config["initial_state"] = False
+    return config
+
+
+def hold_s(rule: Rule) -> float:
+    """How long a rule owns the actuators it commands after it fired (priority lockout)."""
+    durations = [
+        d
+        for a in effective_actions(rule)
+        if isinstance(a, TurnOnFor | Pulse | SetPwm) and (d := a.duration_s) is not None
+    ]
+    return max([MIN_HOLD_S, rule.min_spacing_s, *durations])
+
+
+def _actuators(rule: Rule, resolver: Resolver) -> set[str]:
+    targets = (resolver.entity(a.actuator) for a in rule.actions)
+    return {t.entity_id for t in targets if t is not None}
+
+
+def compile_rules(rules: Iterable[Rule], resolver: Resolver) -> list[dict[str, Any]]:
+    """Automation configs of a rule set, with priority lockouts between rules that share an
+    actuator: a rule does not fire while a higher-priority one holds that actuator."""
+    rules = list(rules)
+    owned = [_actuators(r, resolver) for r in rules]
+    configs: list[dict[str, Any]] = []
+    for i, rule in enumerate(rules):
+        lockout = {
+            other.automation_id: hold_s(other)
+            for j, other in enumerate(rules)
+            if other.priority > rule.priority and owned[i] & owned[j]
+        }
+        try:
+            configs.append(compile_rule(rule, resolver, lockout=lockout))
+        except RuleError as err:
+            raise RuleError(err.code, f"[{i}].{err.path}", err.detail) from None
+    return configs
