@@ -46,6 +46,8 @@ class ActuatorChannel:
         self.refused_pin: str | None = None  # config/ack error of this pin
         self._listeners: list[Callable[[], None]] = []
         self._waiters: dict[str, asyncio.Future[ActuatorStatus]] = {}
+        # Told about every refused command (the entity writes it to the logbook).
+        self.refusal_listener: Callable[[Refused], None] | None = None
 
     @property
     def available(self) -> bool:
@@ -130,7 +132,7 @@ class ActuatorChannel:
         )
         refused = self.refusal(command)
         if refused is not None:
-            raise self.error(refused)
+            raise self._refused(refused)
         assert command.cmd_id is not None
         waiter: asyncio.Future[ActuatorStatus] = asyncio.get_running_loop().create_future()
         self._waiters[command.cmd_id] = waiter
@@ -146,4 +148,9 @@ class ActuatorChannel:
                 code = Refusal(answer.refused)
             except ValueError:
                 code = Refusal.INVALID
-            raise self.error(Refused(code, answer.until_s))
+            raise self._refused(Refused(code, answer.until_s))
+
+    def _refused(self, refused: Refused) -> HomeAssistantError:
+        if self.refusal_listener is not None:
+            self.refusal_listener(refused)
+        return self.error(refused)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import ceil
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.logbook import async_log_entry
@@ -15,6 +16,7 @@ from .data import AutomationOneConfigEntry
 
 if TYPE_CHECKING:
     from .actuator import ActuatorChannel
+    from .safety import Refused
 
 
 class AutomationOneEntity(Entity):
@@ -89,6 +91,22 @@ class ActuatorEntity(AutomationOneEntity):
         """Follow the actuator's statuses."""
         await super().async_added_to_hass()
         self.async_on_remove(self.channel.add_listener(self._on_status))
+        self.channel.refusal_listener = self._on_refused
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop logging refusals."""
+        self.channel.refusal_listener = None
+
+    @callback
+    def _on_refused(self, refused: Refused) -> None:
+        until = "" if refused.until_s is None else f", may run again in {ceil(refused.until_s)} s"
+        async_log_entry(
+            self.hass,
+            self.channel.title,
+            f"refused a start ({refused.code.value}{until})",
+            DOMAIN,
+            self.entity_id,
+        )
 
     @callback
     def _on_status(self) -> None:

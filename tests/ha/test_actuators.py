@@ -294,6 +294,7 @@ async def test_cooldown_refused_by_ha(hass: HomeAssistant, mqtt_mock: MqttMockHA
     """Within the cooldown HA refuses with the limit and the time left; nothing is sent."""
     entry = entry_with(("actuator", "Pump", PUMP))
     entity_id = await pump_on(hass, entry)
+    logbook = async_capture_events(hass, "logbook_entry")
     status(hass, 26, state=True, value=255, reason="command")
     await hass.async_block_till_done()
     with patch("custom_components.automationone.actuator.monotonic") as clock:
@@ -311,6 +312,7 @@ async def test_cooldown_refused_by_ha(hass: HomeAssistant, mqtt_mock: MqttMockHA
         "Pump must stay off for 60 s after it stopped (cooldown). It may run again in 45 s."
     )
     assert commands(mqtt_mock, 26) == []
+    assert logbook[-1].data["message"] == "refused a start (cooldown, may run again in 45 s)"
 
 
 async def test_device_refusal_becomes_error(
