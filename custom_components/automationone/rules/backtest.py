@@ -108,7 +108,11 @@ def threshold_events(
 
 
 def daily_events(at: str, origin: float, end: float, tz: tzinfo) -> FloatArray:
-    """Epoch times of local `at` (HH:MM) each day in [origin, end)."""
+    """Epoch times of local `at` (HH:MM) each day in [origin, end).
+
+    A time that a switch to summer time skips does not occur that day; a repeated time (the
+    switch back) occurs once, at its first occurrence.
+    """
     minute = minute_of_day(at)
     wall = time(minute // 60, minute % 60)
     day = datetime.fromtimestamp(origin, tz).date()
@@ -116,7 +120,9 @@ def daily_events(at: str, origin: float, end: float, tz: tzinfo) -> FloatArray:
     out: list[float] = []
     while day <= last:
         ts = datetime.combine(day, wall, tzinfo=tz).timestamp()
-        if origin <= ts < end:
+        # A wall time skipped by a DST switch does not fire that day (as HA's time trigger).
+        exists = datetime.fromtimestamp(ts, tz).time() == wall
+        if exists and origin <= ts < end:
             out.append(ts)
         day += timedelta(days=1)
     return np.asarray(out, dtype=np.float64)
