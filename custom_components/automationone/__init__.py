@@ -17,6 +17,7 @@ from .const import (
     BOARD_MODELS,
     CONF_BOARD,
     CONF_ESP_ID,
+    CONF_GPIO,
     CONF_KAISER_ID,
     CONF_SENSOR_TYPE,
     DOMAIN,
@@ -237,7 +238,15 @@ async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
         publish=_publisher(hass),
         spawn=hass.async_create_task,
     )
-    await device.clear_retained()
+    await device.clear_retained(
+        tuple(
+            sorted(
+                sub.data[CONF_GPIO]
+                for sub in entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_ACTUATOR
+            )
+        )
+    )
     await ConfigVersions(hass, entry.entry_id).async_remove()
 
 

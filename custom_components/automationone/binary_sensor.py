@@ -1,4 +1,5 @@
-"""Connectivity of an ESP: its LWT status and HA's own broker link."""
+"""Connectivity of an ESP (its LWT status and HA's own broker link), its kaiser's emergency
+stop, and sensor thresholds."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ CONNECTIVITY = BinarySensorEntityDescription(
     entity_category=EntityCategory.DIAGNOSTIC,
 )
 
+EMERGENCY = BinarySensorEntityDescription(
+    key="emergency",
+    translation_key="emergency",
+    device_class=BinarySensorDeviceClass.SAFETY,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -30,7 +37,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the connectivity sensor and the threshold sensors of each sensor subentry."""
-    async_add_entities([ConnectivitySensor(entry, CONNECTIVITY)])
+    async_add_entities([ConnectivitySensor(entry, CONNECTIVITY), EmergencySensor(entry, EMERGENCY)])
     for channel in entry.runtime_data.channels.values():
         async_add_entities(
             [
@@ -40,6 +47,20 @@ async def async_setup_entry(
             ],
             config_subentry_id=channel.subentry_id,
         )
+
+
+class EmergencySensor(AutomationOneEntity, BinarySensorEntity):
+    """On (unsafe) while an emergency stop of the device's kaiser holds its actuators."""
+
+    @property
+    def available(self) -> bool:
+        """HA's own record of the retained broadcast: known while HA is on the broker."""
+        return self.device.broker_connected
+
+    @property
+    def is_on(self) -> bool:
+        """The emergency stop is in force."""
+        return self.device.emergency
 
 
 class ConnectivitySensor(AutomationOneEntity, BinarySensorEntity):

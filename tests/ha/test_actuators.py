@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 import json
 from pathlib import Path
+import re
 from typing import Any
 from unittest.mock import patch
 
@@ -406,6 +407,7 @@ async def test_emergency_stop_and_clear(hass: HomeAssistant, mqtt_mock: MqttMock
         "kaiser/god/broadcast/emergency",
         "clear",
     )
+    assert hass.states.get("binary_sensor.greenhouse_1_emergency_stop").state == STATE_OFF
     await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
     assert commands(mqtt_mock, 26)[-1]["action"] == "on"
 
@@ -501,3 +503,37 @@ async def test_counters_restored(hass: HomeAssistant, mqtt_mock: MqttMockHAClien
     await hass.async_block_till_done()
     assert hass.states.get(runtime).state == "100.0"  # registered before: seconds
     assert hass.states.get(entity_of(hass, entry, "Pump", "activations")).state == "8"
+
+
+def _leaves(tree: Any, path: str = "") -> dict[str, set[str]]:
+    """Every translated string by path, with the placeholders it uses."""
+    if isinstance(tree, dict):
+        out: dict[str, set[str]] = {}
+        for key, value in tree.items():
+            out |= _leaves(value, f"{path}.{key}")
+        return out
+    return {path: set(re.findall(r"\{(\w+)\}", tree))}
+
+
+def test_translations_complete() -> None:
+    """German has every string of English, and no placeholder English does not have."""
+    folder = Path(__file__).parents[2] / "custom_components/automationone/translations"
+    english = _leaves(json.loads((folder / "en.json").read_text()))
+    german = _leaves(json.loads((folder / "de.json").read_text()))
+    assert german.keys() == english.keys()
+    assert {k: v for k, v in german.items() if not v <= english[k]} == {}
+
+
+async def test_remove_clears_actuator_statuses(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Removing the device also clears the retained statuses of its actuators."""
+    entry = entry_with(("actuator", "Pump", PUMP), ("actuator", "Fan", DIMMER))
+    await pump_on(hass, entry)
+    mqtt_mock.async_publish.reset_mock()
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    cleared = [
+        c.args[0] for c in mqtt_mock.async_publish.call_args_list if c.args[1:] == (b"", 1, True)
+    ]
+    assert cleared[-2:] == [f"{BASE}/actuator/25/status", f"{BASE}/actuator/26/status"]

@@ -262,10 +262,12 @@ class DeviceState:
             raise ValueError(f"config of {len(payload)} bytes exceeds {MAX_LARGE_PAYLOAD}")
         await self.publish(self.topic(TopicKind.CONFIG), payload, 1, True)
 
-    async def clear_retained(self) -> None:
-        """Remove every retained message of this device from the broker."""
+    async def clear_retained(self, actuator_gpios: tuple[int, ...] = ()) -> None:
+        """Remove every retained message of this device (and its actuators' statuses)."""
         for kind in RETAINED_KINDS:
             await self.publish(self.topic(kind), b"", 1, True)
+        for gpio in actuator_gpios:
+            await self.publish(self.topic(TopicKind.ACTUATOR_STATUS, gpio), b"", 1, True)
 
     def mark_offline(self) -> None:
         """Forget the online state (used when HA stops following the device)."""
