@@ -718,11 +718,15 @@ def test_backtest_window_over_midnight_local_time() -> None:
 
 
 def test_daily_events_local_time() -> None:
-    """A time trigger is local wall-clock time, also on the day DST begins."""
+    """A time trigger is local wall-clock time, also on the days DST begins and ends."""
     start = datetime(2026, 3, 28, tzinfo=UTC).timestamp()
     times = r.daily_events("02:30", start, start + 3 * 86400, ZoneInfo("Europe/Berlin"))
     as_utc = [datetime.fromtimestamp(t, UTC).strftime("%d %H:%M") for t in times]
     assert as_utc == ["28 01:30", "30 00:30"]  # 02:30 does not exist on the 29th: skipped
+    autumn = datetime(2026, 10, 24, tzinfo=UTC).timestamp()
+    times = r.daily_events("02:30", autumn, autumn + 2 * 86400, ZoneInfo("Europe/Berlin"))
+    as_utc = [datetime.fromtimestamp(t, UTC).strftime("%d %H:%M") for t in times]
+    assert as_utc == ["24 00:30", "25 00:30", "25 01:30"]  # 02:30 happens twice on the 25th
 
 
 # --- properties --------------------------------------------------------------------------

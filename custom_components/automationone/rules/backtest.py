@@ -110,8 +110,8 @@ def threshold_events(
 def daily_events(at: str, origin: float, end: float, tz: tzinfo) -> FloatArray:
     """Epoch times of local `at` (HH:MM) each day in [origin, end).
 
-    A time that a switch to summer time skips does not occur that day; a repeated time (the
-    switch back) occurs once, at its first occurrence.
+    Like HA's time trigger: a time that the switch to summer time skips does not occur that
+    day; a time repeated by the switch back occurs twice.
     """
     minute = minute_of_day(at)
     wall = time(minute // 60, minute % 60)
@@ -119,11 +119,13 @@ def daily_events(at: str, origin: float, end: float, tz: tzinfo) -> FloatArray:
     last = datetime.fromtimestamp(end, tz).date()
     out: list[float] = []
     while day <= last:
-        ts = datetime.combine(day, wall, tzinfo=tz).timestamp()
-        # A wall time skipped by a DST switch does not fire that day (as HA's time trigger).
-        exists = datetime.fromtimestamp(ts, tz).time() == wall
-        if exists and origin <= ts < end:
-            out.append(ts)
+        local = datetime.combine(day, wall, tzinfo=tz)
+        ts = local.timestamp()
+        # As HA's time trigger: a wall time skipped by a DST switch does not fire that day,
+        # a repeated one fires at both occurrences.
+        if datetime.fromtimestamp(ts, tz).time() == wall:
+            repeat = local.replace(fold=1).timestamp()
+            out.extend(x for x in dict.fromkeys((ts, repeat)) if origin <= x < end)
         day += timedelta(days=1)
     return np.asarray(out, dtype=np.float64)
 
