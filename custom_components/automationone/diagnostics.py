@@ -17,7 +17,8 @@ TO_REDACT = {CONF_MAC, "mac"}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: AutomationOneConfigEntry
 ) -> dict[str, Any]:
-    """Entry data, the last announce and heartbeat, and what the device sent that we dropped."""
+    """Entry data, the last announce and heartbeat, what the device sent that we dropped, and
+    each actuator's limits and last status."""
     device = entry.runtime_data.device
     return {
         "entry": async_redact_data(dict(entry.data), TO_REDACT),
@@ -31,5 +32,14 @@ async def async_get_config_entry_diagnostics(
             "heartbeat": asdict(device.heartbeat) if device.heartbeat else None,
             "rejected_messages": dict(device.rejected),
             "last_error": device.last_error,
+            "emergency": device.emergency,
+        },
+        "actuators": {
+            actuator.title: {
+                "config": asdict(actuator.config),
+                "status": asdict(actuator.status) if actuator.status else None,
+                "refused_pin": actuator.refused_pin,
+            }
+            for actuator in entry.runtime_data.actuators.values()
         },
     }

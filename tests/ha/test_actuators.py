@@ -24,7 +24,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
     mock_restore_cache_with_extra_data,
 )
-from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN, EVENT_ACTUATOR_STOPPED
 
@@ -537,3 +540,15 @@ async def test_remove_clears_actuator_statuses(
         c.args[0] for c in mqtt_mock.async_publish.call_args_list if c.args[1:] == (b"", 1, True)
     ]
     assert cleared[-2:] == [f"{BASE}/actuator/25/status", f"{BASE}/actuator/26/status"]
+
+
+async def test_diagnostics_show_actuators(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_client: ClientSessionGenerator
+) -> None:
+    """Diagnostics carry each actuator's limits and the device's last status."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    await pump_on(hass, entry)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    pump = diagnostics["actuators"]["Pump"]
+    assert (pump["config"]["max_runtime_s"], pump["status"]["reason"]) == (30, "boot")
+    assert diagnostics["device"]["emergency"] is False
