@@ -221,8 +221,8 @@ def effective_actions(rule: Rule) -> tuple[Action, ...]:
     """The commands the rule sends, with its max runtime applied.
 
     With `max_runtime_s`, `on` becomes `on_for` max runtime, a PWM value above 0 gets max
-    runtime as its duration and longer durations are capped,
-    so the device itself stops the actuator even when HA is gone.
+    runtime as its duration and longer durations are capped, so the device itself stops the
+    actuator even when HA is gone.
     """
     limit = rule.max_runtime_s
     if limit is None:
