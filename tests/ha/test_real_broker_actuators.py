@@ -242,3 +242,25 @@ async def test_failsafe_when_the_broker_stops(
         what="the valve off with reason failsafe after the broker returned",
     )
     assert [e.data["reason"] for e in stopped] == ["failsafe"]
+
+
+async def test_pulse_ends_on_the_device(
+    hass: HomeAssistant, real_mqtt: Broker, one_device: DeviceProcess
+) -> None:
+    """`automationone.pulse` for 1 s: the device turns the relay off by itself, reason
+    duration, and HA fires the stop event."""
+    entry = await add_discovered_device(hass)
+    relay = await add_actuator(hass, entry, "Relay", type="relay")
+    stopped = async_capture_events(hass, EVENT_ACTUATOR_STOPPED)
+    await hass.services.async_call(
+        DOMAIN, "pulse", {"entity_id": relay, "duration": 1}, blocking=True
+    )
+    await wait_for(hass, lambda: hass.states.get(relay).state == STATE_ON, what="relay on")
+    await wait_for(
+        hass,
+        lambda: hass.states.get(relay).state == STATE_OFF,
+        within=5,
+        what="the device's own off after the pulse",
+    )
+    assert hass.states.get(relay).attributes["reason"] == "duration"
+    assert [e.data["reason"] for e in stopped] == ["duration"]
