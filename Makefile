@@ -49,6 +49,7 @@ lint: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy --strict $(CORE_PACKAGES)
+	$(VENV)/bin/mypy custom_components/automationone
 
 # pytest exits 5 when it collects nothing; that is not a failure here.
 pytest: venv deps

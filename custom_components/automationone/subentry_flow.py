@@ -80,19 +80,63 @@ def _number(
     return selector.NumberSelector(config)
 
 
-class SensorSubentryFlow(ConfigSubentryFlow):
-    """Add a sensor: type, then pin and settings; reconfigure: settings or calibration."""
+class _PinSubentryFlow(ConfigSubentryFlow):
+    """What sensor and actuator subentry flows share: the entry, the chosen type and name,
+    and the settings step (pins, then the kind's own fields)."""
 
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._type: str | None = None
         self._name: str | None = None
-        self._points: list[CalibrationPoint] = []
 
     @property
     def _entry(self) -> AutomationOneConfigEntry:
         entry: AutomationOneConfigEntry = self._get_entry()
         return entry
+
+    def _settings_schema(self, current: dict[str, Any], exclude: str | None) -> vol.Schema:
+        raise NotImplementedError
+
+    def _data_from(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _validate(self, data: dict[str, Any], exclude: str | None) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _unique_id(self, data: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pins (only valid, free ones are offered) and the other settings."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data_from(user_input)
+            errors = self._validate(data, exclude=None)
+            if not errors:
+                assert self._name is not None
+                return self.async_create_entry(
+                    title=self._name, data=data, unique_id=self._unique_id(data)
+                )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self._settings_schema(user_input or {}, exclude=None),
+            errors=errors,
+            description_placeholders={"name": self._name or ""},
+        )
+
+
+class SensorSubentryFlow(_PinSubentryFlow):
+    """Add a sensor: type, then pin and settings; reconfigure: settings or calibration."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        super().__init__()
+        self._points: list[CalibrationPoint] = []
+
+    def _unique_id(self, data: dict[str, Any]) -> str:
+        return _sensor_unique_id(data)
 
     @property
     def _processor(self) -> Processor:
@@ -229,26 +273,6 @@ class SensorSubentryFlow(ConfigSubentryFlow):
             errors[CONF_CRITICAL_HIGH] = "band_empty"
         return errors
 
-    async def async_step_settings(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Pin (only valid, free ones are offered), interval, mode, thresholds."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = self._data_from(user_input)
-            errors = self._validate(data, exclude=None)
-            if not errors:
-                assert self._name is not None
-                return self.async_create_entry(
-                    title=self._name, data=data, unique_id=_unique_id(data)
-                )
-        return self.async_show_form(
-            step_id="settings",
-            data_schema=self._settings_schema(user_input or {}, exclude=None),
-            errors=errors,
-            description_placeholders={"name": self._name or ""},
-        )
-
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
@@ -273,7 +297,7 @@ class SensorSubentryFlow(ConfigSubentryFlow):
                 if CONF_CALIBRATION in subentry.data:
                     data[CONF_CALIBRATION] = subentry.data[CONF_CALIBRATION]
                 return self.async_update_and_abort(
-                    self._entry, subentry, data=data, unique_id=_unique_id(data)
+                    self._entry, subentry, data=data, unique_id=_sensor_unique_id(data)
                 )
         return self.async_show_form(
             step_id="reconfigure_settings",
@@ -354,7 +378,7 @@ class SensorSubentryFlow(ConfigSubentryFlow):
         )
 
 
-def _unique_id(data: dict[str, Any]) -> str:
+def _sensor_unique_id(data: dict[str, Any]) -> str:
     return f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
 
 
@@ -367,18 +391,11 @@ ACTUATOR_LIMITS = (
 )
 
 
-class ActuatorSubentryFlow(ConfigSubentryFlow):
+class ActuatorSubentryFlow(_PinSubentryFlow):
     """Add an actuator: type and name, then pin, logic and safety limits; reconfigure."""
 
-    def __init__(self) -> None:
-        """Nothing chosen yet."""
-        self._type: str | None = None
-        self._name: str | None = None
-
-    @property
-    def _entry(self) -> AutomationOneConfigEntry:
-        entry: AutomationOneConfigEntry = self._get_entry()
-        return entry
+    def _unique_id(self, data: dict[str, Any]) -> str:
+        return _actuator_unique_id(data)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Pick the actuator type and a name."""
@@ -443,26 +460,6 @@ class ActuatorSubentryFlow(ConfigSubentryFlow):
         if self._type != "pwm" and data[CONF_SAFE_STATE] not in (0, 255):
             errors[CONF_SAFE_STATE] = "safe_state_digital"
         return errors
-
-    async def async_step_settings(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Pin (only free output pins are offered), logic, safe state and limits."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = self._data_from(user_input)
-            errors = self._validate(data, exclude=None)
-            if not errors:
-                assert self._name is not None
-                return self.async_create_entry(
-                    title=self._name, data=data, unique_id=_actuator_unique_id(data)
-                )
-        return self.async_show_form(
-            step_id="settings",
-            data_schema=self._settings_schema(user_input or {}, exclude=None),
-            errors=errors,
-            description_placeholders={"name": self._name or ""},
-        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
