@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 
 from custom_components.automationone import rules as r
+from custom_components.automationone.rules.backtest import threshold_events
+from custom_components.automationone.rules.live import ThresholdWatch
+from custom_components.automationone.rules.model import Direction
 from custom_components.automationone.rules.parse import MAX_DEPTH
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "rules"
@@ -928,3 +931,27 @@ def test_templates_hold_only_rule_values(rules: list[r.Rule]) -> None:
         ]
         assert not any("EVIL" in t for t in templates)
         assert len(templates) <= 2
+
+
+@given(
+    values=st.lists(st.floats(-50, 50, allow_nan=False), min_size=0, max_size=60),
+    threshold=st.floats(-10, 10, allow_nan=False),
+    hysteresis=st.floats(0, 5, allow_nan=False),
+    direction=st.sampled_from(list(Direction)),
+)
+def test_live_watch_fires_where_the_backtest_does(
+    values: list[float], threshold: float, hysteresis: float, direction: Direction
+) -> None:
+    """The device trigger's sample-by-sample watch agrees with the vectorised backtest."""
+    watch = ThresholdWatch(direction, threshold, hysteresis)
+    live = [float(i) for i, v in enumerate(values) if watch.update(v)]
+    series = (np.arange(len(values), dtype=np.float64), np.asarray(values, dtype=np.float64))
+    assert live == threshold_events(series, direction, threshold, hysteresis).tolist()
+
+
+def test_live_watch_gaps_and_first_value() -> None:
+    """The first value never fires; None is a gap that keeps the latch."""
+    watch = ThresholdWatch(Direction.ABOVE, 10.0, 2.0)
+    assert [watch.update(v) for v in [12, None, 5, None, 12, 11, 9, 7.9, 12]] == [
+        False, False, False, False, True, False, False, False, True,
+    ]  # fmt: skip
