@@ -1,0 +1,204 @@
+"""Device triggers of AutomationOne for the automation editor (and compiled rules).
+
+Sensor triggers follow docs/rules.md: `sensor_above`, `sensor_below` and `sensor_crossed` with
+hysteresis, evaluated by the same rule the backtest uses (`rules.live.ThresholdWatch`);
+`device_offline` fires when the device's connectivity goes from on to off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
+from homeassistant.components.device_automation.exceptions import (
+    InvalidDeviceAutomationConfig,
+)
+from homeassistant.components.homeassistant.triggers import state as state_trigger
+from homeassistant.const import (
+    CONF_ABOVE,
+    CONF_BELOW,
+    CONF_DEVICE_ID,
+    CONF_DOMAIN,
+    CONF_ENTITY_ID,
+    CONF_PLATFORM,
+    CONF_TYPE,
+    STATE_OFF,
+    STATE_ON,
+)
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HassJob,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
+from homeassistant.helpers.typing import ConfigType
+import voluptuous as vol
+
+from .const import DOMAIN, SUBENTRY_SENSOR
+from .rules.live import ThresholdWatch
+from .rules.model import Direction
+
+CONF_THRESHOLD = "threshold"
+CONF_HYSTERESIS = "hysteresis"
+SENSOR_TRIGGERS = {
+    "sensor_above": (Direction.ABOVE, CONF_ABOVE),
+    "sensor_below": (Direction.BELOW, CONF_BELOW),
+    "sensor_crossed": (Direction.CROSSED, CONF_THRESHOLD),
+}
+DEVICE_OFFLINE = "device_offline"
+
+TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
+    {
+        vol.Required(CONF_TYPE): vol.In([*SENSOR_TRIGGERS, DEVICE_OFFLINE]),
+        vol.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
+        vol.Optional(CONF_ABOVE): vol.Coerce(float),
+        vol.Optional(CONF_BELOW): vol.Coerce(float),
+        vol.Optional(CONF_THRESHOLD): vol.Coerce(float),
+        vol.Optional(CONF_HYSTERESIS, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+    }
+)
+
+
+def _our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]:
+    return [
+        entry
+        for entry in er.async_entries_for_device(er.async_get(hass), device_id)
+        if entry.platform == DOMAIN
+    ]
+
+
+def _is_processed_sensor(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
+    if entry.domain != "sensor" or not entry.config_entry_id or not entry.config_subentry_id:
+        return False
+    config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
+    subentry = config_entry.subentries.get(entry.config_subentry_id) if config_entry else None
+    return (
+        subentry is not None
+        and subentry.subentry_type == SUBENTRY_SENSOR
+        and entry.unique_id.endswith(f"-{entry.config_subentry_id}")
+    )
+
+
+def _connectivity(hass: HomeAssistant, device_id: str) -> str | None:
+    for entry in _our_entities(hass, device_id):
+        if entry.domain == "binary_sensor" and entry.unique_id.endswith("-connectivity"):
+            return entry.entity_id
+    return None
+
+
+async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
+    """Sensor triggers for each processed sensor of the device, and device offline."""
+    base = {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
+    triggers = [
+        {**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: trigger_type}
+        for entry in _our_entities(hass, device_id)
+        if _is_processed_sensor(hass, entry)
+        for trigger_type in SENSOR_TRIGGERS
+    ]
+    if _connectivity(hass, device_id) is not None:
+        triggers.append({**base, CONF_TYPE: DEVICE_OFFLINE})
+    return triggers
+
+
+async def async_get_trigger_capabilities(
+    hass: HomeAssistant, config: ConfigType
+) -> dict[str, vol.Schema]:
+    """The threshold and hysteresis fields the editor shows."""
+    trigger_type = config[CONF_TYPE]
+    if trigger_type not in SENSOR_TRIGGERS:
+        return {}
+    _, key = SENSOR_TRIGGERS[trigger_type]
+    return {
+        "extra_fields": vol.Schema(
+            {
+                vol.Required(key): vol.Coerce(float),
+                vol.Optional(CONF_HYSTERESIS, default=0): vol.All(
+                    vol.Coerce(float), vol.Range(min=0)
+                ),
+            }
+        )
+    }
+
+
+async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:
+    """A sensor trigger needs its entity and its threshold."""
+    config = TRIGGER_SCHEMA(config)
+    spec = SENSOR_TRIGGERS.get(config[CONF_TYPE])
+    if spec is not None and (CONF_ENTITY_ID not in config or spec[1] not in config):
+        raise InvalidDeviceAutomationConfig(
+            f"{config[CONF_TYPE]} needs {CONF_ENTITY_ID} and {spec[1]}"
+        )
+    return config
+
+
+async def async_attach_trigger(
+    hass: HomeAssistant,
+    config: ConfigType,
+    action: TriggerActionType,
+    trigger_info: TriggerInfo,
+) -> CALLBACK_TYPE:
+    """Watch the sensor (or the device's connectivity) and run the automation's actions."""
+    if config[CONF_TYPE] == DEVICE_OFFLINE:
+        connectivity = _connectivity(hass, config[CONF_DEVICE_ID])
+        if connectivity is None:
+            raise InvalidDeviceAutomationConfig("the device has no connectivity sensor")
+        state_config = state_trigger.TRIGGER_STATE_SCHEMA(
+            {
+                CONF_PLATFORM: "state",
+                CONF_ENTITY_ID: connectivity,
+                state_trigger.CONF_FROM: STATE_ON,
+                state_trigger.CONF_TO: STATE_OFF,
+            }
+        )
+        return await state_trigger.async_attach_trigger(
+            hass, state_config, action, trigger_info, platform_type="device"
+        )
+
+    entity_id = er.async_resolve_entity_id(er.async_get(hass), config[CONF_ENTITY_ID])
+    if entity_id is None:
+        raise InvalidDeviceAutomationConfig(f"unknown entity {config[CONF_ENTITY_ID]}")
+    direction, key = SENSOR_TRIGGERS[config[CONF_TYPE]]
+    watch = ThresholdWatch(direction, config[key], config[CONF_HYSTERESIS])
+    watch.update(_value(hass.states.get(entity_id)))  # the first value only arms
+    job = HassJob(action, f"automationone {config[CONF_TYPE]} trigger")
+    trigger_data = trigger_info["trigger_data"]
+
+    @callback
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        if not watch.update(_value(new_state)):
+            return
+        hass.async_run_hass_job(
+            job,
+            {
+                "trigger": {
+                    **trigger_data,
+                    CONF_PLATFORM: "device",
+                    CONF_DOMAIN: DOMAIN,
+                    CONF_DEVICE_ID: config[CONF_DEVICE_ID],
+                    CONF_TYPE: config[CONF_TYPE],
+                    CONF_ENTITY_ID: entity_id,
+                    "from_state": event.data["old_state"],
+                    "to_state": new_state,
+                    "description": f"{entity_id} {direction.value} {config[key]}",
+                }
+            },
+            event.context,
+        )
+
+    return async_track_state_change_event(hass, entity_id, on_change)
+
+
+def _value(state: Any) -> float | None:
+    """A numeric state, or None (unknown, unavailable, not a number) as a gap."""
+    if state is None:
+        return None
+    try:
+        return float(state.state)
+    except ValueError:
+        return None
