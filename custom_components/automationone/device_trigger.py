@@ -72,16 +72,33 @@ def _our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]
     ]
 
 
-def _is_processed_sensor(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
-    if entry.domain != "sensor" or not entry.config_entry_id or not entry.config_subentry_id:
+def is_subentry_main_entity(
+    hass: HomeAssistant, entry: er.RegistryEntry, subentry_type: str, domains: tuple[str, ...]
+) -> bool:
+    """The main entity of a sensor or actuator subentry (not its counters or thresholds)."""
+    if entry.domain not in domains or not entry.config_entry_id or not entry.config_subentry_id:
         return False
     config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
     subentry = config_entry.subentries.get(entry.config_subentry_id) if config_entry else None
     return (
         subentry is not None
-        and subentry.subentry_type == SUBENTRY_SENSOR
+        and subentry.subentry_type == subentry_type
         and entry.unique_id.endswith(f"-{entry.config_subentry_id}")
     )
+
+
+def _is_processed_sensor(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
+    return is_subentry_main_entity(hass, entry, SUBENTRY_SENSOR, ("sensor",))
+
+
+def connectivity_entity(hass: HomeAssistant, device_id: str) -> str | None:
+    """The device's connectivity binary sensor."""
+    return _connectivity(hass, device_id)
+
+
+def our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]:
+    """AutomationOne's registry entries of a device."""
+    return _our_entities(hass, device_id)
 
 
 def _connectivity(hass: HomeAssistant, device_id: str) -> str | None:

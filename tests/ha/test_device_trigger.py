@@ -98,3 +98,50 @@ async def test_device_offline(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) 
     async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
     await hass.async_block_till_done()
     assert len(calls) == 1
+
+
+async def test_conditions(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
+    """Range and online conditions gate an automation's actions."""
+    entry = await setup(hass, entry_with(("Level", LEVEL)))
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{MAC}-{next(iter(entry.subentries))}"
+    )
+    conditions = await async_get_device_automations(hass, DeviceAutomationType.CONDITION, device.id)
+    assert sorted(c["type"] for c in conditions if c["domain"] == DOMAIN) == [
+        "device_online",
+        "sensor_in_range",
+    ]
+    calls = async_mock_service(hass, "test", "automation")
+    base = {"condition": "device", "domain": DOMAIN, "device_id": device.id}
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "triggers": {"trigger": "event", "event_type": "check"},
+                "conditions": [
+                    {**base, "type": "device_online"},
+                    {
+                        **base,
+                        "type": "sensor_in_range",
+                        "entity_id": entity_id,
+                        "above": 5,
+                        "below": 10,
+                    },
+                ],
+                "actions": {"action": "test.automation"},
+            }
+        },
+    )
+    for seq, raw in enumerate([7, 12], start=1):
+        reading(hass, 34, raw, seq=seq)
+        await hass.async_block_till_done()
+        hass.bus.async_fire("check")
+        await hass.async_block_till_done()
+    assert len(calls) == 1  # 7 is in (5, 10), 12 is not
+    async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
+    reading(hass, 34, 7, seq=3)
+    hass.bus.async_fire("check")
+    await hass.async_block_till_done()
+    assert len(calls) == 1  # offline
