@@ -64,7 +64,8 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 )
 
 
-def _our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]:
+def our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]:
+    """AutomationOne's registry entries of a device."""
     return [
         entry
         for entry in er.async_entries_for_device(er.async_get(hass), device_id)
@@ -93,16 +94,7 @@ def _is_processed_sensor(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
 
 def connectivity_entity(hass: HomeAssistant, device_id: str) -> str | None:
     """The device's connectivity binary sensor."""
-    return _connectivity(hass, device_id)
-
-
-def our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]:
-    """AutomationOne's registry entries of a device."""
-    return _our_entities(hass, device_id)
-
-
-def _connectivity(hass: HomeAssistant, device_id: str) -> str | None:
-    for entry in _our_entities(hass, device_id):
+    for entry in our_entities(hass, device_id):
         if entry.domain == "binary_sensor" and entry.unique_id.endswith("-connectivity"):
             return entry.entity_id
     return None
@@ -113,11 +105,11 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
     base = {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
     triggers = [
         {**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: trigger_type}
-        for entry in _our_entities(hass, device_id)
+        for entry in our_entities(hass, device_id)
         if _is_processed_sensor(hass, entry)
         for trigger_type in SENSOR_TRIGGERS
     ]
-    if _connectivity(hass, device_id) is not None:
+    if connectivity_entity(hass, device_id) is not None:
         triggers.append({**base, CONF_TYPE: DEVICE_OFFLINE})
     return triggers
 
@@ -161,7 +153,7 @@ async def async_attach_trigger(
 ) -> CALLBACK_TYPE:
     """Watch the sensor (or the device's connectivity) and run the automation's actions."""
     if config[CONF_TYPE] == DEVICE_OFFLINE:
-        connectivity = _connectivity(hass, config[CONF_DEVICE_ID])
+        connectivity = connectivity_entity(hass, config[CONF_DEVICE_ID])
         if connectivity is None:
             raise InvalidDeviceAutomationConfig("the device has no connectivity sensor")
         state_config = state_trigger.TRIGGER_STATE_SCHEMA(

@@ -103,7 +103,7 @@ class SensorChannel:
                 reading.raw,
                 calibration=self.calibration,
                 params=self.params(),
-                temperature_c=self._temperature(),
+                temperature_c=self.temperature_c(),
             )
             if self.filter is not None and result.value is not None:
                 result = Result(self.filter.update(result.value), result.unit, result.quality)
@@ -116,7 +116,8 @@ class SensorChannel:
         if self.data.get(CONF_ECHO) and result.value is not None and result.unit is not None:
             self.device_publish_processed(message.seq, result)
 
-    def _temperature(self) -> float | None:
+    def temperature_c(self) -> float | None:
+        """The compensation temperature (°C) from the configured entity, if the type uses it."""
         if not self.processor.uses_temperature:
             return None
         source = self.data.get(CONF_TEMPERATURE_ENTITY)

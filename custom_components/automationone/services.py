@@ -48,18 +48,26 @@ CALIBRATE_SCHEMA = vol.All(
 )
 
 
-def _channel(hass: HomeAssistant, entity_id: str) -> tuple[AutomationOneConfigEntry, SensorChannel]:
+def _subentry_of(
+    hass: HomeAssistant, entity_id: str
+) -> tuple[AutomationOneConfigEntry, er.RegistryEntry] | None:
+    """The loaded AutomationOne entry and registry entry of a subentry's entity."""
     entry_reg = er.async_get(hass).async_get(entity_id)
-    if entry_reg is not None and entry_reg.config_entry_id and entry_reg.config_subentry_id:
-        entry: AutomationOneConfigEntry | None = hass.config_entries.async_get_entry(
-            entry_reg.config_entry_id
-        )
-        if (
-            entry is not None
-            and entry.domain == DOMAIN
-            and hasattr(entry, "runtime_data")
-            and (channel := entry.runtime_data.channels.get(entry_reg.config_subentry_id))
-        ):
+    if entry_reg is None or not entry_reg.config_entry_id or not entry_reg.config_subentry_id:
+        return None
+    entry: AutomationOneConfigEntry | None = hass.config_entries.async_get_entry(
+        entry_reg.config_entry_id
+    )
+    if entry is None or entry.domain != DOMAIN or not hasattr(entry, "runtime_data"):
+        return None
+    return entry, entry_reg
+
+
+def _channel(hass: HomeAssistant, entity_id: str) -> tuple[AutomationOneConfigEntry, SensorChannel]:
+    if (found := _subentry_of(hass, entity_id)) is not None:
+        entry, entry_reg = found
+        assert entry_reg.config_subentry_id is not None
+        if (channel := entry.runtime_data.channels.get(entry_reg.config_subentry_id)) is not None:
             return entry, channel
     raise ServiceValidationError(
         translation_domain=DOMAIN,
@@ -99,7 +107,7 @@ async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
         )
     temperature = call.data.get(ATTR_TEMPERATURE)
     if temperature is None:
-        temperature = channel._temperature()
+        temperature = channel.temperature_c()
     calibration = Calibration(
         points=tuple(sorted(points, key=lambda p: p.raw)),
         temperature_c=temperature,
@@ -128,18 +136,11 @@ EMERGENCY_SCHEMA = vol.Schema({vol.Optional(ATTR_REASON): vol.All(str, vol.Lengt
 
 
 def _actuator(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
-    entry_reg = er.async_get(hass).async_get(entity_id)
-    if entry_reg is not None and entry_reg.config_entry_id and entry_reg.config_subentry_id:
-        entry: AutomationOneConfigEntry | None = hass.config_entries.async_get_entry(
-            entry_reg.config_entry_id
-        )
-        if (
-            entry is not None
-            and entry.domain == DOMAIN
-            and hasattr(entry, "runtime_data")
-            and (actuator := entry.runtime_data.actuators.get(entry_reg.config_subentry_id))
-            and entry_reg.domain in ("switch", "light")
-        ):
+    if (found := _subentry_of(hass, entity_id)) is not None:
+        entry, entry_reg = found
+        assert entry_reg.config_subentry_id is not None
+        actuator = entry.runtime_data.actuators.get(entry_reg.config_subentry_id)
+        if actuator is not None and entry_reg.domain in ("switch", "light"):
             return actuator
     raise ServiceValidationError(
         translation_domain=DOMAIN,

@@ -364,7 +364,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
         """Store the points with the temperature and the date."""
         subentry = self._get_reconfigure_subentry()
         channel = self._entry.runtime_data.channels.get(subentry.subentry_id)
-        temperature = channel._temperature() if channel is not None else None
+        temperature = channel.temperature_c() if channel is not None else None
         calibration = Calibration(
             points=tuple(sorted(self._points, key=lambda p: p.raw)),
             temperature_c=temperature,
