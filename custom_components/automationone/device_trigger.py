@@ -2,7 +2,9 @@
 
 Sensor triggers follow docs/rules.md: `sensor_above`, `sensor_below` and `sensor_crossed` with
 hysteresis, evaluated by the same rule the backtest uses (`rules.live.ThresholdWatch`);
-`device_offline` fires when the device's connectivity goes from on to off.
+`device_offline` fires when the device's connectivity goes from on to off, `quality_bad` when a
+processed sensor's quality becomes bad, `actuator_stopped` when the device stopped an actuator
+by itself (max runtime, duration, fail-safe, emergency; optionally one reason).
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEM
 from homeassistant.components.device_automation.exceptions import (
     InvalidDeviceAutomationConfig,
 )
-from homeassistant.components.homeassistant.triggers import state as state_trigger
+from homeassistant.components.homeassistant.triggers import (
+    event as event_trigger,
+    state as state_trigger,
+)
 from homeassistant.const import (
     CONF_ABOVE,
+    CONF_ATTRIBUTE,
     CONF_BELOW,
     CONF_DEVICE_ID,
     CONF_DOMAIN,
     CONF_ENTITY_ID,
+    CONF_EVENT_DATA,
     CONF_PLATFORM,
     CONF_TYPE,
     STATE_OFF,
@@ -39,7 +46,8 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
-from .const import DOMAIN, SUBENTRY_SENSOR
+from .const import DOMAIN, EVENT_ACTUATOR_STOPPED, SUBENTRY_ACTUATOR, SUBENTRY_SENSOR
+from .entity import DEVICE_STOP_REASONS
 from .rules.live import ThresholdWatch
 from .rules.model import Direction
 
@@ -51,15 +59,21 @@ SENSOR_TRIGGERS = {
     "sensor_crossed": (Direction.CROSSED, CONF_THRESHOLD),
 }
 DEVICE_OFFLINE = "device_offline"
+QUALITY_BAD = "quality_bad"
+ACTUATOR_STOPPED = "actuator_stopped"
+CONF_REASON = "reason"
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
-        vol.Required(CONF_TYPE): vol.In([*SENSOR_TRIGGERS, DEVICE_OFFLINE]),
+        vol.Required(CONF_TYPE): vol.In(
+            [*SENSOR_TRIGGERS, DEVICE_OFFLINE, QUALITY_BAD, ACTUATOR_STOPPED]
+        ),
         vol.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
         vol.Optional(CONF_ABOVE): vol.Coerce(float),
         vol.Optional(CONF_BELOW): vol.Coerce(float),
         vol.Optional(CONF_THRESHOLD): vol.Coerce(float),
         vol.Optional(CONF_HYSTERESIS, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional(CONF_REASON): vol.In(sorted(DEVICE_STOP_REASONS)),
     }
 )
 
@@ -92,6 +106,10 @@ def _is_processed_sensor(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
     return is_subentry_main_entity(hass, entry, SUBENTRY_SENSOR, ("sensor",))
 
 
+def _is_actuator(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
+    return is_subentry_main_entity(hass, entry, SUBENTRY_ACTUATOR, ("switch", "light"))
+
+
 def connectivity_entity(hass: HomeAssistant, device_id: str) -> str | None:
     """The device's connectivity binary sensor."""
     for entry in our_entities(hass, device_id):
@@ -101,14 +119,18 @@ def connectivity_entity(hass: HomeAssistant, device_id: str) -> str | None:
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
-    """Sensor triggers for each processed sensor of the device, and device offline."""
+    """Sensor triggers and quality bad per processed sensor, actuator stopped per actuator,
+    and device offline."""
     base = {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
-    triggers = [
-        {**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: trigger_type}
-        for entry in our_entities(hass, device_id)
-        if _is_processed_sensor(hass, entry)
-        for trigger_type in SENSOR_TRIGGERS
-    ]
+    triggers: list[dict[str, Any]] = []
+    for entry in our_entities(hass, device_id):
+        if _is_processed_sensor(hass, entry):
+            kinds = [*SENSOR_TRIGGERS, QUALITY_BAD]
+        elif _is_actuator(hass, entry):
+            kinds = [ACTUATOR_STOPPED]
+        else:
+            continue
+        triggers.extend({**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: kind} for kind in kinds)
     if connectivity_entity(hass, device_id) is not None:
         triggers.append({**base, CONF_TYPE: DEVICE_OFFLINE})
     return triggers
@@ -117,8 +139,14 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
 async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
-    """The threshold and hysteresis fields the editor shows."""
+    """The threshold and hysteresis fields the editor shows; the stop reason filter."""
     trigger_type = config[CONF_TYPE]
+    if trigger_type == ACTUATOR_STOPPED:
+        return {
+            "extra_fields": vol.Schema(
+                {vol.Optional(CONF_REASON): vol.In(sorted(DEVICE_STOP_REASONS))}
+            )
+        }
     if trigger_type not in SENSOR_TRIGGERS:
         return {}
     _, key = SENSOR_TRIGGERS[trigger_type]
@@ -135,8 +163,10 @@ async def async_get_trigger_capabilities(
 
 
 async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:
-    """A sensor trigger needs its entity and its threshold."""
+    """A sensor trigger needs its entity and its threshold, the others their entity."""
     config = TRIGGER_SCHEMA(config)
+    if config[CONF_TYPE] in (QUALITY_BAD, ACTUATOR_STOPPED) and CONF_ENTITY_ID not in config:
+        raise InvalidDeviceAutomationConfig(f"{config[CONF_TYPE]} needs {CONF_ENTITY_ID}")
     spec = SENSOR_TRIGGERS.get(config[CONF_TYPE])
     if spec is not None and (CONF_ENTITY_ID not in config or spec[1] not in config):
         raise InvalidDeviceAutomationConfig(
@@ -171,6 +201,32 @@ async def async_attach_trigger(
     entity_id = er.async_resolve_entity_id(er.async_get(hass), config[CONF_ENTITY_ID])
     if entity_id is None:
         raise InvalidDeviceAutomationConfig(f"unknown entity {config[CONF_ENTITY_ID]}")
+    if config[CONF_TYPE] == QUALITY_BAD:
+        state_config = state_trigger.TRIGGER_STATE_SCHEMA(
+            {
+                CONF_PLATFORM: "state",
+                CONF_ENTITY_ID: entity_id,
+                CONF_ATTRIBUTE: "quality",
+                state_trigger.CONF_TO: "bad",
+            }
+        )
+        return await state_trigger.async_attach_trigger(
+            hass, state_config, action, trigger_info, platform_type="device"
+        )
+    if config[CONF_TYPE] == ACTUATOR_STOPPED:
+        event_data = {CONF_ENTITY_ID: entity_id}
+        if CONF_REASON in config:
+            event_data[CONF_REASON] = config[CONF_REASON]
+        event_config = event_trigger.TRIGGER_SCHEMA(
+            {
+                CONF_PLATFORM: "event",
+                event_trigger.CONF_EVENT_TYPE: EVENT_ACTUATOR_STOPPED,
+                CONF_EVENT_DATA: event_data,
+            }
+        )
+        return await event_trigger.async_attach_trigger(
+            hass, event_config, action, trigger_info, platform_type="device"
+        )
     direction, key = SENSOR_TRIGGERS[config[CONF_TYPE]]
     watch = ThresholdWatch(direction, config[key], config[CONF_HYSTERESIS])
     watch.update(_value(hass.states.get(entity_id)))  # the first value only arms

@@ -135,7 +135,8 @@ PULSE_SCHEMA = vol.Schema(
 EMERGENCY_SCHEMA = vol.Schema({vol.Optional(ATTR_REASON): vol.All(str, vol.Length(max=64))})
 
 
-def _actuator(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
+def actuator_of(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
+    """The actuator channel of a switch or light of ours (ServiceValidationError if not)."""
     if (found := _subentry_of(hass, entity_id)) is not None:
         entry, entry_reg = found
         assert entry_reg.config_subentry_id is not None
@@ -150,7 +151,7 @@ def _actuator(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
 
 
 async def _async_pulse(call: ServiceCall) -> None:
-    actuator = _actuator(call.hass, call.data[ATTR_ENTITY_ID])
+    actuator = actuator_of(call.hass, call.data[ATTR_ENTITY_ID])
     await actuator.async_command("pulse", duration_s=call.data[ATTR_DURATION])
 
 

@@ -29,7 +29,13 @@ async def test_get_triggers(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
     assert device is not None
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     ours = sorted(t["type"] for t in triggers if t["domain"] == DOMAIN)
-    assert ours == ["device_offline", "sensor_above", "sensor_below", "sensor_crossed"]
+    assert ours == [
+        "device_offline",
+        "quality_bad",
+        "sensor_above",
+        "sensor_below",
+        "sensor_crossed",
+    ]
     level = er.async_get(hass).async_get(
         er.async_get(hass).async_get_entity_id(
             "sensor", DOMAIN, f"{MAC}-{next(iter(entry.subentries))}"
