@@ -1,0 +1,92 @@
+"""The rules compiler's view of Home Assistant: pins and entities -> our devices and entities.
+
+Targets carry the entity registry id (not the entity id), as the automation editor stores
+device triggers, conditions and actions: a renamed entity keeps working and an imported rule
+saves unchanged in the editor.
+"""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_MAC
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+
+from .const import CONF_ADDR, CONF_ESP_ID, CONF_GPIO, DOMAIN, SUBENTRY_ACTUATOR, SUBENTRY_SENSOR
+from .device_trigger import connectivity_entity, is_subentry_main_entity
+from .rules import DeviceRef, EntityRef, Ref, Target
+
+MAIN_DOMAINS = {SUBENTRY_SENSOR: ("sensor",), SUBENTRY_ACTUATOR: ("switch", "light")}
+
+
+def _same_addr(configured: object, wanted: str) -> bool:
+    return isinstance(configured, str) and configured.lower() == wanted.lower()
+
+
+class RegistryResolver:
+    """A `rules.Resolver` backed by the config entries and the device and entity registries."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Resolve against the registries as they are now."""
+        self.hass = hass
+        self.entities = er.async_get(hass)
+
+    def _main_entity(self, entry: er.RegistryEntry) -> bool:
+        return any(
+            is_subentry_main_entity(self.hass, entry, kind, domains)
+            for kind, domains in MAIN_DOMAINS.items()
+        )
+
+    def entity(self, ref: Ref) -> Target | None:
+        """Our device and entity (registry id) of a pin or entity; None if not ours."""
+        if isinstance(ref, EntityRef):
+            found = self.entities.async_get(ref.entity_id)
+            if found is None or found.platform != DOMAIN or not self._main_entity(found):
+                return None
+            return self._target(found)
+        for config_entry in self.hass.config_entries.async_entries(DOMAIN):
+            if config_entry.data.get(CONF_ESP_ID) != ref.esp_id:
+                continue
+            subentries = [
+                subentry_id
+                for subentry_id, subentry in config_entry.subentries.items()
+                if subentry.data.get(CONF_GPIO) == ref.gpio
+                and (
+                    ref.addr is None
+                    or str(subentry.data.get(CONF_ADDR, "")).lower() == ref.addr.lower()
+                )
+            ]
+            if len(subentries) != 1:  # unknown, or a bus pin without an address
+                return None
+            for found in er.async_entries_for_config_entry(self.entities, config_entry.entry_id):
+                if found.config_subentry_id == subentries[0] and self._main_entity(found):
+                    return self._target(found)
+        return None
+
+    def _target(self, found: er.RegistryEntry) -> Target | None:
+        return None if found.device_id is None else Target(found.device_id, found.id)
+
+    def device(self, esp_id: str) -> str | None:
+        """The device id of an ESP."""
+        devices = dr.async_get(self.hass)
+        for config_entry in self.hass.config_entries.async_entries(DOMAIN):
+            if config_entry.data.get(CONF_ESP_ID) == esp_id:
+                device = devices.async_get_device(
+                    identifiers={(DOMAIN, config_entry.data[CONF_MAC])}
+                )
+                return None if device is None else device.id
+        return None
+
+    def entity_id(self, ref: Ref | DeviceRef) -> str | None:
+        """The entity id whose recorded states are the history of a reference.
+
+        Ours and other integrations' entities alike; a device is its connectivity sensor.
+        """
+        if isinstance(ref, DeviceRef):
+            device_id = self.device(ref.esp_id)
+            return None if device_id is None else connectivity_entity(self.hass, device_id)
+        target = self.entity(ref)
+        if target is not None:
+            return er.async_resolve_entity_id(self.entities, target.entity_id)
+        if isinstance(ref, EntityRef):
+            return ref.entity_id
+        return None
