@@ -1,5 +1,5 @@
 """Services of AutomationOne: `calibrate` for scripts (the UI has a guided dialog), `pulse`,
-`emergency_stop` and `clear_emergency`."""
+`emergency_stop`, `clear_emergency` and `import_rules` (rule_import.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from .data import AutomationOneConfigEntry
 from .hub import DATA_HUB
 from .processors import Calibration, CalibrationPoint, calibration_problem
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
+from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
 
 SERVICE_CALIBRATE = "calibrate"
@@ -203,5 +204,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_CALIBRATE,
         _async_calibrate,
         schema=CALIBRATE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_IMPORT_RULES,
+        async_import_rules,
+        schema=IMPORT_RULES_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )

@@ -270,11 +270,12 @@ def compile_rule(
             f"AutomationOne rule '{rule.id}' (priority {rule.priority}). "
             "Importing the rule again replaces this automation."
         ),
-        "mode": "single",
-        "max_exceeded": "silent",
         "triggers": triggers,
         "conditions": conditions,
         "actions": actions,
+        # After the actions: the order in which the automation editor saves the keys.
+        "mode": "single",
+        "max_exceeded": "silent",
     }
     if not rule.enabled:
         config["initial_state"] = False

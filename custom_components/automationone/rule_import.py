@@ -1,0 +1,165 @@
+"""The `automationone.import_rules` service: rules in the seed's format -> HA automations.
+
+Rules are parsed and compiled as one set (priority lockouts need the whole set), every
+compiled automation is validated by HA's own automation validator, and only then is
+automations.yaml written, in one atomic write, the way the automation editor writes it: same
+file, same key order, same YAML dumper, ids `automationone_rule_<rule id>`. So an imported rule
+opens and saves in the editor unchanged and importing again updates it in place. Any error
+leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components.automation.config import async_validate_config_item
+from homeassistant.config import AUTOMATION_CONFIG_PATH
+from homeassistant.const import CONF_ID, SERVICE_RELOAD
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.util.file import write_utf8_file_atomic
+from homeassistant.util.hass_dict import HassKey
+from homeassistant.util.yaml import dump, load_yaml
+import voluptuous as vol
+
+from .const import DOMAIN
+from .rule_resolver import RegistryResolver
+from .rules import RuleError, compile_rules, parse_rules
+
+AUTOMATION_DOMAIN = "automation"
+SERVICE_IMPORT_RULES = "import_rules"
+ATTR_RULES = "rules"
+ATTR_FILE = "file"
+ATTR_DRY_RUN = "dry_run"
+# A rules file is read whole; the seed's rule sets are a few KiB.
+MAX_FILE_BYTES = 1024 * 1024
+
+IMPORT_RULES_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Exclusive(ATTR_RULES, "source"): vol.Any(dict, list),
+            vol.Exclusive(ATTR_FILE, "source"): cv.string,
+            vol.Optional(ATTR_DRY_RUN, default=False): cv.boolean,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_RULES, ATTR_FILE),
+)
+
+# Imports write automations.yaml one at a time.
+DATA_IMPORT_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_import_lock")
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _rule_list(data: Any) -> Any:
+    """A list of rules from a single rule, a list, or a file's `{"rules": [...]}`."""
+    # Plain JSON types: service data and YAML files come as dict and list subclasses.
+    data = json.loads(json.dumps(data))
+    if isinstance(data, dict) and isinstance(data.get(ATTR_RULES), list):
+        return data[ATTR_RULES]
+    return [data] if isinstance(data, dict) else data
+
+
+def _read_rules_file(hass: HomeAssistant, name: str) -> Any:
+    """JSON or YAML rules from a file in the config directory (or an allowlisted one)."""
+    config_dir = Path(hass.config.config_dir).resolve()
+    path = (config_dir / name).resolve()
+    if not (path.is_relative_to(config_dir) or hass.config.is_allowed_path(str(path))):
+        raise _invalid("rules_file_not_allowed", file=name)
+    if not path.is_file():
+        raise _invalid("rules_file_missing", file=name)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise _invalid("rules_file_unreadable", file=name, error="larger than 1 MiB")
+    try:
+        return load_yaml(path)
+    except HomeAssistantError as err:
+        raise _invalid("rules_file_unreadable", file=name, error=str(err)) from err
+
+
+def _read_automations(path: str) -> list[dict[str, Any]]:
+    if not Path(path).is_file():
+        return []
+    current = load_yaml(path)
+    if current is None:
+        return []
+    if not isinstance(current, list):
+        raise HomeAssistantError(f"{path} is not a list of automations")
+    return current
+
+
+async def async_import_rules(call: ServiceCall) -> ServiceResponse:
+    """Create or update the automations of a rule set; what was created, updated, unchanged."""
+    hass = call.hass
+    if not hass.services.has_service(AUTOMATION_DOMAIN, SERVICE_RELOAD):
+        raise _invalid("automation_not_loaded")
+    if ATTR_FILE in call.data:
+        data = await hass.async_add_executor_job(_read_rules_file, hass, call.data[ATTR_FILE])
+    else:
+        data = call.data[ATTR_RULES]
+    try:
+        rules = parse_rules(_rule_list(data))
+        configs = compile_rules(rules, RegistryResolver(hass))
+    except RuleError as err:
+        raise _invalid("invalid_rule", path=err.path, error=err.detail) from err
+    for position, config in enumerate(configs):
+        try:
+            await async_validate_config_item(hass, config[CONF_ID], config)
+        except (vol.Invalid, HomeAssistantError) as err:
+            raise _invalid("invalid_rule", path=f"[{position}]", error=str(err)) from err
+
+    if call.data[ATTR_DRY_RUN]:
+        preview: dict[str, Any] = {
+            "created": [],
+            "updated": [],
+            "unchanged": [],
+            "automations": configs,
+        }
+        return preview
+
+    path = hass.config.path(AUTOMATION_CONFIG_PATH)
+    async with hass.data.setdefault(DATA_IMPORT_LOCK, asyncio.Lock()):
+        current = await hass.async_add_executor_job(_read_automations, path)
+        by_id = {item.get(CONF_ID): i for i, item in enumerate(current)}
+        created: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        for config in configs:
+            index = by_id.get(config[CONF_ID])
+            if index is None:
+                current.append(config)
+                created.append(config[CONF_ID])
+            elif current[index] == config:
+                unchanged.append(config[CONF_ID])
+            else:
+                current[index] = config
+                updated.append(config[CONF_ID])
+        if created or updated:
+            contents = dump(current)  # before opening the file: a dump error truncates nothing
+            await hass.async_add_executor_job(write_utf8_file_atomic, path, contents)
+            await hass.services.async_call(AUTOMATION_DOMAIN, SERVICE_RELOAD, blocking=True)
+
+    registry = er.async_get(hass)
+    response: dict[str, Any] = {
+        "created": created,
+        "updated": updated,
+        "unchanged": unchanged,
+        "automations": [
+            {
+                "id": config[CONF_ID],
+                "alias": config["alias"],
+                "entity_id": registry.async_get_entity_id(
+                    AUTOMATION_DOMAIN, AUTOMATION_DOMAIN, config[CONF_ID]
+                ),
+            }
+            for config in configs
+        ],
+    }
+    return response

@@ -1,0 +1,276 @@
+"""`automationone.import_rules`: rules -> automations.yaml as the editor writes it, reloaded,
+working, stable ids, nothing written on error, and an editor round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.components import automation
+from homeassistant.config import load_yaml_config_file
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import load_yaml
+import pytest
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, MqttMockHAClient
+
+from custom_components.automationone.const import DOMAIN
+
+from .common import ESP_ID, MAC
+from .test_actuators import PUMP, commands, entry_with, message, status
+from .test_device_action import LEVEL
+from .test_sensors import reading, setup
+
+FREE_PUMP = {**PUMP, "cooldown_s": 0, "max_runtime_s": 0}
+LEVEL_HIGH = {
+    "id": "level_high",
+    "name": "Level high: pump out",
+    "priority": 10,
+    "triggers": [
+        {
+            "type": "sensor",
+            "sensor": {"esp_id": ESP_ID, "gpio": 34},
+            "direction": "above",
+            "threshold": 10,
+            "hysteresis": 2,
+        }
+    ],
+    "conditions": [
+        {
+            "type": "or",
+            "conditions": [
+                {"type": "device_online", "esp_id": ESP_ID},
+                {"type": "time_window", "after": "22:00", "before": "06:00"},
+            ],
+        }
+    ],
+    "actions": [{"type": "on_for", "actuator": {"esp_id": ESP_ID, "gpio": 26}, "duration_s": 30}],
+    "cooldown_s": 60,
+}
+NIGHT_FLUSH = {
+    "id": "night_flush",
+    "name": "Night flush",
+    "enabled": False,
+    "triggers": [{"type": "time", "at": "03:00"}],
+    "actions": [{"type": "pulse", "actuator": {"esp_id": ESP_ID, "gpio": 26}, "duration_s": 5}],
+}
+HAND_WRITTEN = {
+    "id": "1700000000000",
+    "alias": "Made in the editor",
+    "triggers": [{"trigger": "event", "event_type": "x"}],
+    "actions": [],
+}
+
+
+@pytest.fixture(autouse=True)
+def short_answer_wait() -> Iterator[None]:
+    """Commands nobody answers in these tests wait 50 ms, not 2 s."""
+    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", 0.05):
+        yield
+
+
+@pytest.fixture
+def config_dir(hass: HomeAssistant, mqtt_mock: MqttMockHAClient, tmp_path: Path) -> Iterator[Path]:
+    """A config directory whose configuration.yaml includes automations.yaml, as HA's
+    default config does, with one automation made in the editor. The MQTT test fixtures
+    stub out reading configuration.yaml; automation reloads need the real reader."""
+    (tmp_path / "configuration.yaml").write_text("automation: !include automations.yaml\n")
+    (tmp_path / "automations.yaml").write_text(
+        "- id: '1700000000000'\n  alias: Made in the editor\n"
+        "  triggers:\n  - trigger: event\n    event_type: x\n  actions: []\n"
+    )
+    hass.config.config_dir = str(tmp_path)
+    with patch("homeassistant.config.load_yaml_config_file", load_yaml_config_file):
+        yield tmp_path
+
+
+@pytest.fixture
+async def device(hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path) -> None:
+    """The test ESP with a level sensor on 34 and a pump on 26, automations loaded."""
+    await setup(hass, entry_with(("sensor", "Level", LEVEL), ("actuator", "Pump", FREE_PUMP)))
+    status(hass, 26, state=False, value=0, reason="boot")
+    assert await async_setup_component(
+        hass, automation.DOMAIN, {automation.DOMAIN: [dict(HAND_WRITTEN)]}
+    )
+    await hass.async_block_till_done()
+
+
+async def import_rules(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "import_rules", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+def automations_file(config_dir: Path) -> list[dict[str, Any]]:
+    loaded = load_yaml(config_dir / "automations.yaml")
+    assert isinstance(loaded, list)
+    return loaded
+
+
+@pytest.mark.usefixtures("device")
+async def test_import_creates_working_automations(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """Both rules become automations with stable ids next to the hand-made one; the enabled
+    rule turns the pump on for 30 s when the level passes 10; the disabled one is off."""
+    response = await import_rules(hass, rules=[LEVEL_HIGH, NIGHT_FLUSH])
+    ids = ["automationone_rule_level_high", "automationone_rule_night_flush"]
+    assert response["created"] == ids
+    assert response["updated"] == response["unchanged"] == []
+    stored = automations_file(config_dir)
+    assert [a["id"] for a in stored] == ["1700000000000", *ids]
+    assert stored[0] == HAND_WRITTEN
+    entity_ids = {a["id"]: a["entity_id"] for a in response["automations"]}
+    assert hass.states.get(entity_ids[ids[0]]).state == STATE_ON
+    assert hass.states.get(entity_ids[ids[1]]).state == STATE_OFF
+
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    level_high = stored[1]
+    assert level_high["triggers"][0]["device_id"] == device.id
+    # Device automations refer to entity registry ids, as the editor saves them.
+    assert er.async_get(hass).async_get(level_high["triggers"][0]["entity_id"]) is not None
+    assert level_high["triggers"][0]["type"] == "sensor_above"
+
+    for seq, raw in enumerate([5, 12, 11], start=1):
+        reading(hass, 34, raw, seq=seq)
+        await hass.async_block_till_done()
+    sent = commands(mqtt_mock, 26)
+    assert [(c["action"], c.get("duration_s")) for c in sent] == [("on", 30)]
+
+
+@pytest.mark.usefixtures("device")
+async def test_import_again_updates_in_place(hass: HomeAssistant, config_dir: Path) -> None:
+    """The same rule again changes nothing; a changed rule replaces its automation."""
+    await import_rules(hass, rules=LEVEL_HIGH)
+    before = (config_dir / "automations.yaml").stat().st_mtime_ns
+    response = await import_rules(hass, rules=LEVEL_HIGH)
+    assert response["unchanged"] == ["automationone_rule_level_high"]
+    assert (config_dir / "automations.yaml").stat().st_mtime_ns == before
+
+    changed = {**LEVEL_HIGH, "triggers": [{**LEVEL_HIGH["triggers"][0], "threshold": 11.5}]}
+    response = await import_rules(hass, rules={"rules": [changed]})
+    assert response["updated"] == ["automationone_rule_level_high"]
+    stored = automations_file(config_dir)
+    assert [a["id"] for a in stored] == ["1700000000000", "automationone_rule_level_high"]
+    assert stored[1]["triggers"][0]["above"] == 11.5
+
+
+@pytest.mark.usefixtures("device")
+async def test_priority_lockout_between_imported_rules(
+    hass: HomeAssistant, config_dir: Path
+) -> None:
+    """The lower-priority rule on the same pump waits for the higher one."""
+    low = {
+        **NIGHT_FLUSH,
+        "enabled": True,
+        "priority": 1,
+        "triggers": [{**LEVEL_HIGH["triggers"][0], "direction": "below", "threshold": 3}],
+    }
+    await import_rules(hass, rules=[LEVEL_HIGH, low])
+    stored = {a["id"]: a for a in automations_file(config_dir)}
+    templates = [
+        c["value_template"]
+        for c in stored["automationone_rule_night_flush"]["conditions"]
+        if c["condition"] == "template"
+    ]
+    assert len(templates) == 1
+    assert "'automationone_rule_level_high': 60" in templates[0]
+
+
+@pytest.mark.usefixtures("device")
+async def test_editor_round_trip(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, config_dir: Path
+) -> None:
+    """An imported automation opens in the editor and saves back byte for byte."""
+    assert await async_setup_component(hass, "config", {})
+    await import_rules(hass, rules=[LEVEL_HIGH, NIGHT_FLUSH])
+    before = (config_dir / "automations.yaml").read_bytes()
+    client = await hass_client()
+    for automation_id in ("automationone_rule_level_high", "automationone_rule_night_flush"):
+        url = f"/api/config/automation/config/{automation_id}"
+        opened = await client.get(url)
+        assert opened.status == 200
+        saved = await client.post(url, json=await opened.json())
+        assert saved.status == 200, await saved.text()
+        await hass.async_block_till_done()
+    assert (config_dir / "automations.yaml").read_bytes() == before
+
+
+@pytest.mark.usefixtures("device")
+async def test_import_from_file(hass: HomeAssistant, config_dir: Path) -> None:
+    """A JSON file in the config directory; paths outside it and missing files are errors."""
+    (config_dir / "rules.json").write_text(json.dumps({"rules": [LEVEL_HIGH]}))
+    response = await import_rules(hass, file="rules.json")
+    assert response["created"] == ["automationone_rule_level_high"]
+    for name, key in (
+        ("../../etc/passwd", "rules_file_not_allowed"),
+        ("nope.json", "rules_file_missing"),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await import_rules(hass, file=name)
+        assert err.value.translation_key == key
+
+
+def _invalid_vectors() -> list[dict[str, Any]]:
+    path = Path(__file__).parents[1] / "vectors/rules/invalid.json"
+    vectors: list[dict[str, Any]] = json.loads(path.read_text())["vectors"]
+    return vectors[:3]
+
+
+@pytest.mark.usefixtures("device")
+@pytest.mark.parametrize(
+    ("rules", "path"),
+    [
+        ([LEVEL_HIGH, {**NIGHT_FLUSH, "cooldown": 5}], "[1].cooldown"),
+        ([LEVEL_HIGH, {**LEVEL_HIGH}], "[1].id"),
+        (
+            [
+                {
+                    **NIGHT_FLUSH,
+                    "actions": [{"type": "off", "actuator": {"esp_id": ESP_ID, "gpio": 27}}],
+                }
+            ],
+            "[0].actions[0].actuator",
+        ),
+        ([{**LEVEL_HIGH, "triggers": [{"type": "time", "at": "25:00"}]}], "[0].triggers[0].at"),
+    ],
+)
+async def test_invalid_rules_write_nothing(
+    hass: HomeAssistant, config_dir: Path, rules: list[dict[str, Any]], path: str
+) -> None:
+    """A bad rule anywhere in the set is rejected with its path; the file is untouched."""
+    before = (config_dir / "automations.yaml").read_bytes()
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(hass, rules=rules)
+    assert err.value.translation_key == "invalid_rule"
+    assert err.value.translation_placeholders["path"] == path
+    assert path in message(err.value)
+    assert (config_dir / "automations.yaml").read_bytes() == before
+
+
+@pytest.mark.usefixtures("device")
+async def test_dry_run(hass: HomeAssistant, config_dir: Path) -> None:
+    """A dry run returns the compiled automations and writes nothing."""
+    before = (config_dir / "automations.yaml").read_bytes()
+    response = await import_rules(hass, rules=LEVEL_HIGH, dry_run=True)
+    assert [a["id"] for a in response["automations"]] == ["automationone_rule_level_high"]
+    assert response["automations"][0]["actions"][0]["type"] == "turn_on_for"
+    assert (config_dir / "automations.yaml").read_bytes() == before
+
+
+async def test_needs_automations_loaded(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """Without the automation integration there is nothing to reload: a clear error."""
+    await setup(hass, entry_with(("sensor", "Level", LEVEL), ("actuator", "Pump", FREE_PUMP)))
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(hass, rules=LEVEL_HIGH)
+    assert err.value.translation_key == "automation_not_loaded"
