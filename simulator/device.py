@@ -61,7 +61,7 @@ from custom_components.automationone.safety import ActuatorSafety
 
 from .mqtt import AsyncMqttClient, MqttError
 from .pins import BOARD_RULES, check_pins
-from .signals import Signal
+from .signals import Sample, Signal
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ class SimulatedDevice:
         self.sensors: dict[tuple[int, str | None], _Sensor] = {}
         self.last_processed: dict[int, float] = {}
         self.rejected: int = 0
+        self._forced: dict[int, Sample] = {}
         self._boot()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -221,6 +222,14 @@ class SimulatedDevice:
         self._hold_until = time.monotonic() + offline_for
         if self._client is not None:
             self._client.abort()
+
+    def force(self, gpio: int, sample: Sample | None) -> None:
+        """Make the sensors on `gpio` read `sample` (None: the simulated signal again), e.g. a
+        pH below a rule's threshold; survives restarts like the physical world would."""
+        if sample is None:
+            self._forced.pop(gpio, None)
+        else:
+            self._forced[gpio] = sample
 
     def sample_now(self) -> None:
         """Read and publish every configured sensor at once (besides the schedule)."""
@@ -374,7 +383,9 @@ class SimulatedDevice:
         readings = []
         for sensor in sensors:
             processed = sensor.config.mode == "processed"
-            sample = sensor.signal.sample(now - self._boot_at, processed)
+            sample = self._forced.get(sensor.config.gpio) or sensor.signal.sample(
+                now - self._boot_at, processed
+            )
             readings.append(
                 Reading(
                     gpio=sensor.config.gpio,

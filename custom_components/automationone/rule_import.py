@@ -98,8 +98,6 @@ def _read_automations(path: str) -> list[dict[str, Any]]:
 async def async_import_rules(call: ServiceCall) -> ServiceResponse:
     """Create or update the automations of a rule set; what was created, updated, unchanged."""
     hass = call.hass
-    if not hass.services.has_service(AUTOMATION_DOMAIN, SERVICE_RELOAD):
-        raise _invalid("automation_not_loaded")
     if ATTR_FILE in call.data:
         data = await hass.async_add_executor_job(_read_rules_file, hass, call.data[ATTR_FILE])
     else:
@@ -123,6 +121,8 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
             "automations": configs,
         }
         return preview
+    if not hass.services.has_service(AUTOMATION_DOMAIN, SERVICE_RELOAD):
+        raise _invalid("automation_not_loaded")
 
     path = hass.config.path(AUTOMATION_CONFIG_PATH)
     async with hass.data.setdefault(DATA_IMPORT_LOCK, asyncio.Lock()):
