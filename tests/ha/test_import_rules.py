@@ -274,3 +274,33 @@ async def test_needs_automations_loaded(
     with pytest.raises(ServiceValidationError) as err:
         await import_rules(hass, rules=LEVEL_HIGH)
     assert err.value.translation_key == "automation_not_loaded"
+
+
+@pytest.mark.usefixtures("device")
+async def test_entity_references(hass: HomeAssistant) -> None:
+    """Our entity by entity id compiles to our device trigger (registry id); another
+    integration's entity to native numeric_state; a bus pin without its address is unknown."""
+    level = er.async_get(hass).async_get("sensor.greenhouse_1_level")
+    assert level is not None
+    rule = {
+        **LEVEL_HIGH,
+        "triggers": [
+            {**LEVEL_HIGH["triggers"][0], "sensor": {"entity_id": "sensor.greenhouse_1_level"}},
+            {"type": "sensor", "sensor": {"entity_id": "sensor.outside"}, "direction": "crossed",
+             "threshold": 30},
+        ],
+    }  # fmt: skip
+    response = await import_rules(hass, rules=rule, dry_run=True)
+    triggers = response["automations"][0]["triggers"]
+    assert (triggers[0]["trigger"], triggers[0]["entity_id"]) == ("device", level.id)
+    assert triggers[1:] == [
+        {"trigger": "numeric_state", "entity_id": "sensor.outside", "above": 30},
+        {"trigger": "numeric_state", "entity_id": "sensor.outside", "below": 30},
+    ]
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(
+            hass,
+            rules={**LEVEL_HIGH, "triggers": [{**LEVEL_HIGH["triggers"][0], "sensor": {
+                "esp_id": "esp-unknown", "gpio": 34}}]},
+        )  # fmt: skip
+    assert err.value.translation_placeholders["path"] == "[0].triggers[0].sensor"
