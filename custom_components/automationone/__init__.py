@@ -13,6 +13,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from .actuator import ActuatorChannel
+from .blueprint_install import async_install_blueprints
 from .const import (
     BOARD_MODELS,
     CONF_BOARD,
@@ -56,6 +57,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Load the sensor types once (built-ins and the user's plug-ins); register services."""
     await async_load_processors(hass)
     async_setup_services(hass)
+    await async_install_blueprints(hass)
     return True
 
 
