@@ -1,5 +1,6 @@
 """Services of AutomationOne: `calibrate` for scripts (the UI has a guided dialog), `pulse`,
-`emergency_stop`, `clear_emergency` and `import_rules` (rule_import.py)."""
+`emergency_stop`, `clear_emergency`, `import_rules` (rule_import.py) and `simulate_rule`
+(simulate.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .processors import Calibration, CalibrationPoint, calibration_problem
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
+from .simulate import SERVICE_SIMULATE_RULE, SIMULATE_RULE_SCHEMA, async_simulate_rule
 
 SERVICE_CALIBRATE = "calibrate"
 ATTR_REFERENCE = "reference"
@@ -212,4 +214,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         async_import_rules,
         schema=IMPORT_RULES_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SIMULATE_RULE,
+        async_simulate_rule,
+        schema=SIMULATE_RULE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
