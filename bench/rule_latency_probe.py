@@ -39,6 +39,7 @@ class Chain:
         self.status_topic = command_topic.removesuffix("/command") + "/status"
         self.seq = seq
         self.latencies_ms: list[float] = []
+        self.sent_at: list[float] = []  # of each measured event, to place it in time
         self.wrong: int = 0  # a command with the other action
         self.missed: int = 0  # no command within ANSWER_TIMEOUT_S
         self.stray: int = 0  # a command nobody waited for
@@ -115,6 +116,7 @@ class Probe:
             chain.wrong += measure
         elif measure:
             chain.latencies_ms.append((at - sent) * 1000)
+            chain.sent_at.append(sent)
         self.run_until(
             lambda: any(topic == chain.status_topic for topic, _, _ in self.arrived),
             ANSWER_TIMEOUT_S,
@@ -161,6 +163,7 @@ def main() -> None:
                 "chains": {
                     c.name: {
                         "latencies_ms": c.latencies_ms,
+                        "sent_at": c.sent_at,
                         "missed": c.missed,
                         "wrong": c.wrong,
                         "stray": c.stray,
