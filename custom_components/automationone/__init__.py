@@ -34,6 +34,7 @@ from .device_config import (
     refused_pins,
     sync_repairs,
 )
+from .gpio import boards
 from .hub import async_register
 from .plugins import async_load_processors, get_processors
 from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
@@ -56,6 +57,7 @@ STALE_CHECK_INTERVAL = timedelta(seconds=5)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Load the sensor types once (built-ins and the user's plug-ins); register services."""
     await async_load_processors(hass)
+    await hass.async_add_executor_job(boards)  # read boards.json once, off the event loop
     async_setup_services(hass)
     await async_install_blueprints(hass)
     return True

@@ -82,14 +82,18 @@ async def async_get_action_capabilities(
 ) -> dict[str, vol.Schema]:
     """The duration and value fields the editor shows."""
     kind = config[CONF_TYPE]
+    # The editor gets plain fields (a range of timedeltas cannot be sent to the frontend);
+    # ACTION_SCHEMA checks the range when the automation is saved and loaded.
     if kind in (TURN_ON_FOR, PULSE):
-        return {"extra_fields": vol.Schema({vol.Required(CONF_DURATION): DURATION})}
+        return {
+            "extra_fields": vol.Schema({vol.Required(CONF_DURATION): cv.positive_time_period_dict})
+        }
     if kind == SET_VALUE:
         return {
             "extra_fields": vol.Schema(
                 {
                     vol.Required(CONF_VALUE): vol.All(vol.Coerce(int), vol.Range(min=0, max=255)),
-                    vol.Optional(CONF_DURATION): DURATION,
+                    vol.Optional(CONF_DURATION): cv.positive_time_period_dict,
                 }
             )
         }

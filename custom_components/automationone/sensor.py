@@ -150,7 +150,10 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
                 key=channel.subentry_id,
                 device_class=_enum_or_none(SensorDeviceClass, processor.device_class),
                 state_class=_enum_or_none(SensorStateClass, processor.state_class),
-                native_unit_of_measurement=processor.unit,
+                # HA's pH device class is unitless; "pH" is the value itself.
+                native_unit_of_measurement=None
+                if processor.device_class == SensorDeviceClass.PH
+                else processor.unit,
                 suggested_display_precision=processor.display_precision,
             ),
         )

@@ -58,6 +58,8 @@ from .processors import (
     FILTER_KINDS,
     Calibration,
     CalibrationPoint,
+    Param,
+    ParamKind,
     Processor,
     calibration_problem,
 )
@@ -78,6 +80,17 @@ def _number(
     if maximum is not None:
         config["max"] = maximum
     return selector.NumberSelector(config)
+
+
+def _param_field(param: Param) -> Any:
+    """The form field of a processor parameter, by its kind."""
+    if param.kind == ParamKind.NUMBER:
+        return _number(param.minimum, param.maximum)
+    if param.kind == ParamKind.SELECT:
+        return selector.SelectSelector(selector.SelectSelectorConfig(options=list(param.options)))
+    if param.kind == ParamKind.BOOL:
+        return bool
+    return selector.TextSelector()
 
 
 class _PinSubentryFlow(ConfigSubentryFlow):
@@ -219,15 +232,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
         for key in THRESHOLD_KEYS:
             fields[vol.Optional(key)] = _number()
         for param in processor.params:
-            fields[vol.Optional(f"param_{param.key}", default=param.default)] = (
-                _number(param.minimum, param.maximum)
-                if param.kind == "number"
-                else selector.SelectSelector(
-                    selector.SelectSelectorConfig(options=list(param.options))
-                )
-                if param.kind == "select"
-                else bool
-            )
+            fields[vol.Optional(f"param_{param.key}", default=param.default)] = _param_field(param)
         suggested = {k: str(v) if k in (CONF_GPIO, CONF_SCL) else v for k, v in current.items()}
         suggested |= {f"param_{k}": v for k, v in current.get(CONF_PARAMS, {}).items()}
         return self.add_suggested_values_to_schema(vol.Schema(fields), suggested)

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
     async_get_device_automations,
     async_mock_service,
 )
-from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient, WebSocketGenerator
 import voluptuous as vol
 
 from custom_components.automationone.const import DOMAIN
@@ -261,3 +261,37 @@ async def test_actuator_stopped_trigger(hass: HomeAssistant, mqtt_mock: MqttMock
         ("any", "max_runtime"),
         ("max_runtime", None),
     ]
+
+
+async def test_editor_gets_the_extra_fields(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_ws_client: WebSocketGenerator
+) -> None:
+    """The automation editor's capability requests answer with serialisable fields for every
+    action and trigger we list (a timedelta range in them once broke the duration field)."""
+    assert await async_setup_component(hass, "device_automation", {})
+    await setup(
+        hass,
+        entry_with(
+            ("actuator", "Pump", PUMP), ("actuator", "Fan", DIMMER), ("sensor", "Level", LEVEL)
+        ),
+    )
+    client = await hass_ws_client(hass)
+    fields: dict[str, list[str]] = {}
+    for kind in ("action", "trigger"):
+        listed = await async_get_device_automations(
+            hass, DeviceAutomationType[kind.upper()], device_id(hass)
+        )
+        for item in (i for i in listed if i["domain"] == DOMAIN):
+            await client.send_json_auto_id(
+                {"type": f"device_automation/{kind}/capabilities", kind: item}
+            )
+            answer = await client.receive_json()
+            assert answer["success"], answer
+            names = [f["name"] for f in answer["result"].get("extra_fields", [])]
+            fields[f"{kind} {item['type']}"] = names
+    assert fields["action turn_on_for"] == ["duration"]
+    assert fields["action pulse"] == ["duration"]
+    assert fields["action set_value"] == ["value", "duration"]
+    assert fields["action turn_on"] == []
+    assert fields["trigger sensor_crossed"] == ["threshold", "hysteresis"]
+    assert fields["trigger actuator_stopped"] == ["reason"]

@@ -120,7 +120,8 @@ async def test_add_sensor_then_move_it(
     )
     state = hass.states.get(ph)
     assert 0 <= float(state.state) <= 14
-    assert state.attributes["unit_of_measurement"] == "pH"
+    assert state.attributes["device_class"] == "ph"
+    assert "unit_of_measurement" not in state.attributes  # HA: the pH class has no unit
     assert state.attributes["quality"] == "uncalibrated"
     assert f"kaiser/god/esp/{esp_id}/sensor/34/data" in readings.topics()
 

@@ -13,7 +13,7 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir, selector
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -121,6 +121,28 @@ async def test_add_sensor_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient)
     assert config["version"] == pushed_configs(mqtt_mock)[0]["version"] + 1
 
 
+async def test_text_parameter_is_a_text_field(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A processor's text parameter (the linear type's unit) is a text field, stored as text."""
+    entry = await setup(hass, mock_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": "linear", "name": "Level"}
+    )
+    field = result["data_schema"].schema["param_unit"]
+    assert isinstance(field, selector.TextSelector)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"gpio": "34", "interval_s": 5, "mode": "raw", "echo_processed": False, "param_unit": "cm"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (subentry,) = entry.subentries.values()
+    assert subentry.data["params"]["unit"] == "cm"
+
+
 async def test_pin_in_use_is_not_offered(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     """A pin held by another sensor is neither offered nor accepted."""
     entry = await setup(hass, entry_with(("Tank pH", PH_DATA)))
@@ -200,7 +222,8 @@ async def test_processed_state_quality_and_raw(
     await hass.async_block_till_done()
     state = hass.states.get(ph)
     assert 0 < float(state.state) < 14
-    assert state.attributes["unit_of_measurement"] == "pH"
+    assert state.attributes["device_class"] == "ph"
+    assert "unit_of_measurement" not in state.attributes  # HA: the pH class has no unit
     assert state.attributes["quality"] == "uncalibrated"
     assert state.attributes["raw"] == 1800
 
