@@ -64,13 +64,18 @@ ACTION_SCHEMA = vol.All(
 
 
 async def async_get_actions(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:
-    """On, off, on for, pulse for every actuator of the device; set value for PWM outputs."""
+    """On for and pulse for every actuator of the device; set value for PWM outputs.
+
+    Plain on/off are not listed: HA's own switch and light actions offer them for the same
+    entities (the editor would show them twice). They are still accepted for automations
+    written before.
+    """
     base = {CONF_DEVICE_ID: device_id, CONF_DOMAIN: DOMAIN}
     actions: list[dict[str, str]] = []
     for entry in our_entities(hass, device_id):
         if not is_subentry_main_entity(hass, entry, SUBENTRY_ACTUATOR, ("switch", "light")):
             continue
-        kinds = [TURN_ON, TURN_OFF, TURN_ON_FOR, PULSE]
+        kinds = [TURN_ON_FOR, PULSE]
         if entry.domain == "light":
             kinds.append(SET_VALUE)
         actions.extend({**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: kind} for kind in kinds)

@@ -63,7 +63,7 @@ class RegistryResolver:
         return None
 
     def _target(self, found: er.RegistryEntry) -> Target | None:
-        return None if found.device_id is None else Target(found.device_id, found.id)
+        return None if found.device_id is None else Target(found.device_id, found.id, found.domain)
 
     def device(self, esp_id: str) -> str | None:
         """The device id of an ESP."""

@@ -48,15 +48,15 @@ class FakeResolver:
 
     entities: dict[r.Ref, r.Target] = field(
         default_factory=lambda: {
-            PH: r.Target("dev_esp1", "sensor.esp1_ph"),
-            LEVEL: r.Target("dev_esp1", "sensor.esp1_level"),
-            TEMP: r.Target("dev_esp2", "sensor.esp2_temperature"),
-            PUMP: r.Target("dev_esp3", "switch.esp3_pump"),
-            DOSER: r.Target("dev_esp3", "switch.esp3_doser"),
-            SOIL: r.Target("dev_esp4", "sensor.esp4_soil"),
-            VALVE: r.Target("dev_esp4", "switch.esp4_valve"),
-            FAN: r.Target("dev_esp4", "light.esp4_fan"),
-            r.EntityRef("switch.esp3_pump"): r.Target("dev_esp3", "switch.esp3_pump"),
+            PH: r.Target("dev_esp1", "sensor.esp1_ph", "sensor"),
+            LEVEL: r.Target("dev_esp1", "sensor.esp1_level", "sensor"),
+            TEMP: r.Target("dev_esp2", "sensor.esp2_temperature", "sensor"),
+            PUMP: r.Target("dev_esp3", "switch.esp3_pump", "switch"),
+            DOSER: r.Target("dev_esp3", "switch.esp3_doser", "switch"),
+            SOIL: r.Target("dev_esp4", "sensor.esp4_soil", "sensor"),
+            VALVE: r.Target("dev_esp4", "switch.esp4_valve", "switch"),
+            FAN: r.Target("dev_esp4", "light.esp4_fan", "light"),
+            r.EntityRef("switch.esp3_pump"): r.Target("dev_esp3", "switch.esp3_pump", "switch"),
         }
     )
     devices: dict[str, str] = field(
@@ -434,7 +434,7 @@ def test_compile_condition(condition: r.Condition, expected: dict[str, Any]) -> 
 
 
 ACTION_CASES: list[tuple[r.Action, float | None, dict[str, Any]]] = [
-    (r.TurnOn(PUMP), None, {"type": "turn_on"}),
+    (r.TurnOn(PUMP), None, {"domain": "switch", "type": "turn_on"}),
     (
         r.TurnOn(PUMP),
         900.0,
@@ -464,8 +464,8 @@ ACTION_CASES: list[tuple[r.Action, float | None, dict[str, Any]]] = [
             "duration": {"hours": 0, "minutes": 0, "seconds": 0, "milliseconds": 500},
         },
     ),
-    (r.TurnOff(PUMP), 60.0, {"type": "turn_off"}),
-    (r.TurnOff(r.EntityRef("switch.esp3_pump")), None, {"type": "turn_off"}),
+    (r.TurnOff(PUMP), 60.0, {"domain": "switch", "type": "turn_off"}),
+    (r.TurnOff(r.EntityRef("switch.esp3_pump")), None, {"domain": "switch", "type": "turn_off"}),
 ]
 
 
@@ -473,7 +473,8 @@ ACTION_CASES: list[tuple[r.Action, float | None, dict[str, Any]]] = [
 def test_compile_action(
     action: r.Action, max_runtime: float | None, expected: dict[str, Any]
 ) -> None:
-    """Each action kind is our device action, with the rule's max runtime applied."""
+    """Each action kind is our device action (plain on/off: HA's switch action), with the
+    rule's max runtime applied."""
     rule = _rule(actions=(action,), max_runtime_s=max_runtime)
     head = {"domain": "automationone", "device_id": "dev_esp3", "entity_id": "switch.esp3_pump"}
     assert r.compile_rule(rule, FakeResolver())["actions"] == [head | expected]
@@ -914,7 +915,7 @@ class EverythingResolver:
     """Resolves every reference to ids full of template syntax."""
 
     def entity(self, ref: r.Ref) -> r.Target | None:
-        return r.Target("EVIL{{ x }}", f"switch.EVIL_{ref!r}{{% raw %}}")
+        return r.Target("EVIL{{ x }}", f"switch.EVIL_{ref!r}{{% raw %}}", "switch")
 
     def device(self, esp_id: str) -> str | None:
         return f"EVIL{{{{ {esp_id} }}}}"

@@ -68,7 +68,7 @@ class Registries:
             ref = pins[0]
         if ref not in REGISTRY_IDS:
             return None
-        return r.Target(f"dev_{ref.esp_id}", REGISTRY_IDS[ref])
+        return r.Target(f"dev_{ref.esp_id}", REGISTRY_IDS[ref], ENTITY_IDS[ref].split(".")[0])
 
     def device(self, esp_id: str) -> str | None:
         return f"dev_{esp_id}"

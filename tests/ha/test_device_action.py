@@ -72,7 +72,8 @@ async def run_on_event(hass: HomeAssistant, actions: list[dict[str, Any]]) -> No
 
 
 async def test_get_actions(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    """Relays offer on/off/on for/pulse; PWM outputs also set value."""
+    """Relays offer on for and pulse (plain on/off are HA's switch actions); PWM outputs also
+    set value."""
     entry = await setup(hass, entry_with(("actuator", "Pump", PUMP), ("actuator", "Fan", DIMMER)))
     actions = await async_get_device_automations(hass, DeviceAutomationType.ACTION, device_id(hass))
     registry = er.async_get(hass)
@@ -82,8 +83,10 @@ async def test_get_actions(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> 
             by_entity.setdefault(action["entity_id"], []).append(action["type"])
     pump = registry.async_get(entity_of(hass, entry, "Pump"))
     fan = registry.async_get(entity_of(hass, entry, "Fan"))
-    assert sorted(by_entity[pump.id]) == ["pulse", "turn_off", "turn_on", "turn_on_for"]
-    assert sorted(by_entity[fan.id]) == ["pulse", "set_value", "turn_off", "turn_on", "turn_on_for"]
+    assert sorted(by_entity[pump.id]) == ["pulse", "turn_on_for"]
+    assert sorted(by_entity[fan.id]) == ["pulse", "set_value", "turn_on_for"]
+    native = {(a["domain"], a["type"]) for a in actions if a["entity_id"] == pump.id}
+    assert {("switch", "turn_on"), ("switch", "turn_off")} <= native
     assert len(by_entity) == 2
 
 
@@ -292,6 +295,5 @@ async def test_editor_gets_the_extra_fields(
     assert fields["action turn_on_for"] == ["duration"]
     assert fields["action pulse"] == ["duration"]
     assert fields["action set_value"] == ["value", "duration"]
-    assert fields["action turn_on"] == []
     assert fields["trigger sensor_crossed"] == ["threshold", "hysteresis"]
     assert fields["trigger actuator_stopped"] == ["reason"]

@@ -65,6 +65,8 @@ class Target:
 
     device_id: str
     entity_id: str
+    domain: str
+    """The entity's domain (sensor, switch, light): plain on/off use HA's own actions of it."""
 
 
 class Resolver(Protocol):
@@ -222,8 +224,11 @@ class _Compiler:
             "entity_id": target.entity_id,
         }
         match action:
-            case TurnOn():
-                out["type"] = "turn_on"
+            case TurnOn() | TurnOff():
+                # Plain on/off are HA's own switch/light device actions (the editor lists
+                # those, not ours); they call the same entity and its limits.
+                out["domain"] = target.domain
+                out["type"] = "turn_on" if isinstance(action, TurnOn) else "turn_off"
             case TurnOnFor(duration_s=duration):
                 out["type"] = "turn_on_for"
                 out["duration"] = _duration(duration)
@@ -235,8 +240,6 @@ class _Compiler:
             case Pulse(duration_s=duration):
                 out["type"] = "pulse"
                 out["duration"] = _duration(duration)
-            case TurnOff():
-                out["type"] = "turn_off"
         return out
 
 

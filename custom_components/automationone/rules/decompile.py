@@ -64,6 +64,9 @@ _DURATION_UNITS: Final = {
 }
 _MARK: Final = "\x00"
 
+ACTUATOR_DOMAINS = ("switch", "light")
+"""Domains of our actuators, whose plain on/off compiled rules use HA's own actions for."""
+
 
 def _template_pattern(template: str, field: str, group: str) -> re.Pattern[str]:
     head, tail = template.format(**{field: _MARK}).split(_MARK)
@@ -317,7 +320,10 @@ class _Reader:
     def action(self, d: Mapping[str, Any], path: str) -> Action:
         if "device_id" not in d or "action" in d or "service" in d:
             raise _unsupported(path, "only AutomationOne device actions can be simulated")
-        kind = self.ours(d, path)
+        if d.get("domain") in ACTUATOR_DOMAINS and d.get("type") in ("turn_on", "turn_off"):
+            kind = str(d["type"])  # HA's own on/off of our switch or light
+        else:
+            kind = self.ours(d, path)
         ref = self.entity(d, path)
         if kind == "turn_on":
             return TurnOn(ref)
