@@ -15,29 +15,11 @@
 // in the editor is a failure; the duration then goes in through the action's "Edit in YAML" so
 // that the rest is still checked. Screenshots: demo/run/screens/rule-*.png. Exit code 1 on a
 // failure. The rule is deleted at the end unless KEEP_RULE=1.
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { here, launch, logIn, screenshot, url } from "./ui_session.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const moduleDir = process.env.UI_CHECK_MODULES || path.join(here, "run", "ui-check");
-const require = createRequire(path.join(moduleDir, "package.json"));
-const { chromium } = require("playwright-core");
-
-let running = {};
-try {
-  running = JSON.parse(readFileSync(path.join(here, "run", "demo.json"), "utf8"));
-} catch {}
 const setup = JSON.parse(readFileSync(path.join(here, "run", "check-rule.json"), "utf8"));
-const url = (process.argv[2] || running.url || setup.url || "http://127.0.0.1:8123").replace(
-  /\/$/,
-  "",
-);
-const user = process.env.DEMO_USER || running.username || "demo";
-const password = process.env.DEMO_PASSWORD || running.password || "demo";
-const outDir = process.env.SCREENS_DIR || path.join(here, "run", "screens");
-mkdirSync(outDir, { recursive: true });
 
 const ALIAS = "check_rule: pH crosses -> pump";
 const DURATION_S = 3;
@@ -55,34 +37,15 @@ const missing = (what, detail = "") => {
   console.log(`MISSING: ${what}${detail ? ` (${detail})` : ""}`);
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 let page;
-const shot = async (name) => {
-  const file = path.join(outDir, `${name}.png`);
-  await page.screenshot({ path: file });
-  console.log(`screenshot ${file}`);
-};
+const shot = (name) => screenshot(page, name);
 
 try {
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 
   // --- log in like check_ui.mjs, then borrow the frontend's token for the REST API ----------
-  await page.goto(url + "/");
-  await page.getByRole("textbox", { name: "Username" }).fill(user);
-  await page.getByRole("textbox", { name: "Password" }).fill(password);
-  await page.getByRole("button", { name: /log in/i }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/auth/"), { timeout: 30000 });
+  await logIn(page);
   await page.waitForFunction(
     () => document.querySelector("home-assistant")?.hass?.auth?.data?.access_token,
     null,

@@ -21,13 +21,12 @@ import asyncio
 import json
 import os
 from pathlib import Path
-import shutil
 import subprocess
 import sys
 import time
 from typing import Any
 
-from demo.check_ui import MODULES, PLAYWRIGHT
+from demo.check_ui import ensure_playwright
 from demo.hass_client import HassClient, HassError
 
 HERE = Path(__file__).resolve().parent
@@ -190,28 +189,6 @@ async def prepare(url: str, username: str, password: str) -> dict[str, Any]:
         }
     finally:
         await hass.close()
-
-
-def ensure_playwright() -> bool:
-    """Debian chromium and npm playwright-core in demo/run/ui-check, as check_ui installs them."""
-    if not Path("/usr/bin/chromium").exists():
-        say("installing Debian chromium ...")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-    if not (MODULES / "node_modules" / "playwright-core").exists():
-        if not shutil.which("npm"):
-            say("npm not found: apt-get install nodejs npm")
-            return False
-        MODULES.mkdir(parents=True, exist_ok=True)
-        (MODULES / "package.json").write_text('{"private": true}\n')
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", PLAYWRIGHT], cwd=MODULES, check=True
-        )
-    return True
 
 
 def main() -> int:

@@ -7,47 +7,13 @@
 // then screenshot the integrations dashboard (one AutomationOne device added, the others under
 // "Discovered"), the AutomationOne integration page, its first device and the automation editor.
 // Screenshots go to demo/run/screens/. Exit code 1 if an expected text is missing.
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { launch, logIn, screenshot, url } from "./ui_session.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const moduleDir = process.env.UI_CHECK_MODULES || path.join(here, "run", "ui-check");
-const require = createRequire(path.join(moduleDir, "package.json"));
-const { chromium } = require("playwright-core");
-
-// demo/run/demo.json is written by a running demo: its URL (the port may not be 8123) and login.
-let running = {};
-try {
-  running = JSON.parse(readFileSync(path.join(here, "run", "demo.json"), "utf8"));
-} catch {}
-const url = (process.argv[2] || running.url || "http://127.0.0.1:8123").replace(/\/$/, "");
-const user = process.env.DEMO_USER || running.username || "demo";
-const password = process.env.DEMO_PASSWORD || running.password || "demo";
-const outDir = process.env.SCREENS_DIR || path.join(here, "run", "screens");
-mkdirSync(outDir, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const failures = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const shot = async (name) => {
-    const file = path.join(outDir, `${name}.png`);
-    await page.screenshot({ path: file });
-    console.log(`screenshot ${file}`);
-  };
+  const shot = (name) => screenshot(page, name);
   const expectText = async (text, what) => {
     try {
       await page.getByText(text).first().waitFor({ timeout: 20000 });
@@ -58,12 +24,7 @@ try {
     }
   };
 
-  await page.goto(url + "/");
-  await page.getByRole("textbox", { name: "Username" }).fill(user);
-  await page.getByRole("textbox", { name: "Password" }).fill(password);
-  await shot("1-login");
-  await page.getByRole("button", { name: /log in/i }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/auth/"), { timeout: 30000 });
+  await logIn(page, () => shot("1-login"));
   await expectText("Overview", "logged in (sidebar)");
 
   await page.goto(url + "/config/integrations/dashboard");

@@ -18,7 +18,8 @@ MODULES = HERE / "run" / "ui-check"
 PLAYWRIGHT = "playwright-core@1.65.1"
 
 
-def main() -> int:
+def ensure_playwright() -> bool:
+    """Debian chromium and npm playwright-core in demo/run/ui-check, each when missing."""
     if not Path("/usr/bin/chromium").exists():
         print("installing Debian chromium ...", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
@@ -30,7 +31,7 @@ def main() -> int:
     if not (MODULES / "node_modules" / "playwright-core").exists():
         if not shutil.which("npm"):
             print("npm not found: apt-get install nodejs npm", file=sys.stderr)
-            return 1
+            return False
         MODULES.mkdir(parents=True, exist_ok=True)
         (MODULES / "package.json").write_text('{"private": true}\n')
         subprocess.run(
@@ -38,6 +39,12 @@ def main() -> int:
             cwd=MODULES,
             check=True,
         )
+    return True
+
+
+def main() -> int:
+    if not ensure_playwright():
+        return 1
     return subprocess.run(
         ["node", str(HERE / "check_ui.mjs"), *sys.argv[1:]], check=False
     ).returncode

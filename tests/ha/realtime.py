@@ -14,7 +14,10 @@ import time
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 
 from custom_components.automationone.const import DOMAIN
 
@@ -78,6 +81,32 @@ async def add_discovered_device(hass: HomeAssistant) -> ConfigEntry:
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     entry: ConfigEntry = result["result"]
     return entry
+
+
+async def add_ph_sensor(hass: HomeAssistant, entry: ConfigEntry) -> str:
+    """A pH sensor on GPIO 34, processed in HA; returns its entity id once it has a value."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": "ph", "name": "Tank pH"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"gpio": "34", "interval_s": 2, "mode": "raw", "echo_processed": False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    (subentry_id,) = entry.subentries
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.unique_id}-{subentry_id}"
+    )
+    assert entity_id is not None
+    await wait_for(
+        hass,
+        lambda: hass.states.get(entity_id).state not in (STATE_UNAVAILABLE, STATE_UNKNOWN),
+        what="a first pH value",
+    )
+    return entity_id
 
 
 class TopicRecorder:

@@ -9,7 +9,6 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 import pytest
 
@@ -20,6 +19,7 @@ from .realtime import (
     DeviceProcess,
     TopicRecorder,
     add_discovered_device,
+    add_ph_sensor,
     simulator,
     virtual_esp,
     wait_for,
@@ -96,28 +96,8 @@ async def test_add_sensor_then_move_it(
     readings = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/sensor/+/data")
     acks = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/config/ack")
 
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "sensor"), context={"source": "user"}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"sensor_type": "ph", "name": "Tank pH"}
-    )
-    assert result["step_id"] == "settings"
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"gpio": "34", "interval_s": 2, "mode": "raw", "echo_processed": False}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    ph = await add_ph_sensor(hass, entry)
     (subentry_id,) = entry.subentries
-    ph = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"{entry.unique_id}-{subentry_id}"
-    )
-    assert ph is not None
-    await wait_for(
-        hass,
-        lambda: hass.states.get(ph).state not in (STATE_UNAVAILABLE, STATE_UNKNOWN),
-        what="a processed pH value",
-    )
     state = hass.states.get(ph)
     assert 0 <= float(state.state) <= 14
     assert state.attributes["device_class"] == "ph"

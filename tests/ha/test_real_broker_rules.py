@@ -9,11 +9,8 @@ import time
 from typing import Any
 
 from homeassistant.components import automation
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_capture_events
 
@@ -22,34 +19,8 @@ from simulator.device import Fleet
 from simulator.signals import Sample, ph_to_adc
 
 from ..broker import Broker
-from .realtime import TopicRecorder, add_discovered_device, wait_for
+from .realtime import TopicRecorder, add_discovered_device, add_ph_sensor, wait_for
 from .test_real_broker_actuators import add_actuator
-
-
-async def add_ph_sensor(hass: HomeAssistant, entry: ConfigEntry) -> str:
-    """A pH sensor on GPIO 34, processed in HA; returns its entity id once it has a value."""
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "sensor"), context={"source": "user"}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"sensor_type": "ph", "name": "Tank pH"}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"gpio": "34", "interval_s": 2, "mode": "raw", "echo_processed": False}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    (subentry_id,) = entry.subentries
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"{entry.unique_id}-{subentry_id}"
-    )
-    assert entity_id is not None
-    await wait_for(
-        hass,
-        lambda: hass.states.get(entity_id).state not in (STATE_UNAVAILABLE, STATE_UNKNOWN),
-        what="a first pH value",
-    )
-    return entity_id
 
 
 async def test_rule_across_two_devices(

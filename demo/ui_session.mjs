@@ -1,0 +1,53 @@
+// What the UI checks share: the running demo's URL and login, headless Debian Chromium,
+// screenshots, and logging in through HA's login form.
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+const moduleDir = process.env.UI_CHECK_MODULES || path.join(here, "run", "ui-check");
+const require = createRequire(path.join(moduleDir, "package.json"));
+const { chromium } = require("playwright-core");
+
+// demo/run/demo.json is written by a running demo: its URL (the port may not be 8123) and login.
+let running = {};
+try {
+  running = JSON.parse(readFileSync(path.join(here, "run", "demo.json"), "utf8"));
+} catch {}
+export const url = (process.argv[2] || running.url || "http://127.0.0.1:8123").replace(/\/$/, "");
+const user = process.env.DEMO_USER || running.username || "demo";
+const password = process.env.DEMO_PASSWORD || running.password || "demo";
+const outDir = process.env.SCREENS_DIR || path.join(here, "run", "screens");
+mkdirSync(outDir, { recursive: true });
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+export async function screenshot(page, name) {
+  const file = path.join(outDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  console.log(`screenshot ${file}`);
+}
+
+// Fills HA's login form; `beforeSubmit` runs with the form filled (check_ui shoots it).
+export async function logIn(page, beforeSubmit = async () => {}) {
+  await page.goto(url + "/");
+  await page.getByRole("textbox", { name: "Username" }).fill(user);
+  await page.getByRole("textbox", { name: "Password" }).fill(password);
+  await beforeSubmit();
+  await page.getByRole("button", { name: /log in/i }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/auth/"), { timeout: 30000 });
+}
