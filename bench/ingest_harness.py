@@ -12,15 +12,13 @@ import json
 import logging
 import math
 import time
-from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from paho.mqtt.client import MQTTMessage
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.automationone.const import DOMAIN
+from bench.devices import linear_device
 
 N_READINGS = 30_000
 SENSORS = 10
@@ -111,28 +109,8 @@ async def run_anchor(hass: HomeAssistant, messages: list[tuple[str, str]]) -> fl
 
 async def setup_ours(hass: HomeAssistant) -> MockConfigEntry:
     """Our device with one linear sensor per GPIO doing the same conversion."""
-    data: dict[str, Any] = {"esp_id": ESP_ID, "kaiser_id": "god", "mac": "24:0a:c4:00:00:01"}
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="bench",
-        unique_id=data["mac"],
-        data={**data, "board": "esp32dev", "name": "bench"},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "sensor_type": "linear",
-                    "gpio": gpio,
-                    "interval_s": 2,
-                    "mode": "raw",
-                    "echo_processed": False,
-                    "params": {"scale": SCALE, "offset": OFFSET, "unit": "cm"},
-                },
-                subentry_type="sensor",
-                title=f"ours {gpio}",
-                unique_id=f"{gpio}:",
-            )
-            for gpio in GPIOS
-        ],
+    entry = linear_device(
+        ESP_ID, "24:0a:c4:00:00:01", GPIOS, {"scale": SCALE, "offset": OFFSET, "unit": "cm"}
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

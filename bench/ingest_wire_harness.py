@@ -20,13 +20,13 @@ import time
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from bench.devices import linear_device
 from custom_components.automationone.const import DOMAIN
 from tests.broker import Broker, running_broker
 
@@ -47,35 +47,8 @@ def broker(socket_enabled: None) -> Any:
 
 def device_entry(index: int) -> MockConfigEntry:
     """One device with SENSORS linear sensors (value = raw)."""
-    esp_id = f"wire-{index:03d}"
-    mac = f"24:0a:c4:00:{index // 256:02x}:{index % 256:02x}"
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=esp_id,
-        unique_id=mac,
-        data={
-            "esp_id": esp_id,
-            "kaiser_id": "god",
-            "mac": mac,
-            "board": "esp32dev",
-            "name": esp_id,
-        },
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "sensor_type": "linear",
-                    "gpio": gpio,
-                    "interval_s": 2,
-                    "mode": "raw",
-                    "echo_processed": False,
-                    "params": {"scale": 1.0, "offset": 0.0, "unit": "n"},
-                },
-                subentry_type="sensor",
-                title=f"{esp_id} s{gpio}",
-                unique_id=f"{gpio}:",
-            )
-            for gpio in GPIOS
-        ],
+    return linear_device(
+        f"wire-{index:03d}", f"24:0a:c4:00:{index // 256:02x}:{index % 256:02x}", GPIOS
     )
 
 

@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigEntry, ConfigSubentryData
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_OFF
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -45,9 +45,11 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from bench.devices import linear_device
 from custom_components.automationone.const import DOMAIN
 from tests.broker import Broker, running_broker
 from tests.ha.realtime import add_discovered_device, simulator, wait_for
+from tests.ha.test_real_broker_actuators import LIMITS
 
 BENCH = Path(__file__).parent
 EVENTS = int(os.environ.get("RULE_LATENCY_EVENTS", "2000"))  # measured events per chain
@@ -69,14 +71,6 @@ ANCHOR_PUMP_GPIO = 27  # commanded by the anchor's mqtt.publish
 THRESHOLD = 50_000.0  # between the probe's low and high readings
 HYSTERESIS = 1.0
 ANCHOR_DATA = f"anchor/{SOURCE}/sensor/{SOURCE_GPIO}/data"  # outside kaiser/: ours ignores it
-NO_LIMITS = {
-    "inverted": False,
-    "safe_state": 0,
-    "max_runtime_s": 0,
-    "cooldown_s": 0,
-    "max_per_hour": 0,
-    "failsafe_s": 0,
-}
 
 
 @pytest.fixture
@@ -88,34 +82,7 @@ def broker(socket_enabled: None) -> Iterator[Broker]:
 
 def sensor_device(esp_id: str, index: int, gpio: int) -> MockConfigEntry:
     """A device with one linear sensor processed in HA (value = raw)."""
-    mac = f"24:0a:c4:01:{index // 256:02x}:{index % 256:02x}"
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=esp_id,
-        unique_id=mac,
-        data={
-            "esp_id": esp_id,
-            "kaiser_id": "god",
-            "mac": mac,
-            "board": "esp32dev",
-            "name": esp_id,
-        },
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "sensor_type": "linear",
-                    "gpio": gpio,
-                    "interval_s": 2,
-                    "mode": "raw",
-                    "echo_processed": False,
-                    "params": {"scale": 1.0, "offset": 0.0, "unit": "n"},
-                },
-                subentry_type="sensor",
-                title=f"{esp_id} s{gpio}",
-                unique_id=f"{gpio}:",
-            )
-        ],
-    )
+    return linear_device(esp_id, f"24:0a:c4:01:{index // 256:02x}:{index % 256:02x}", (gpio,))
 
 
 async def add_pump(hass: HomeAssistant, entry: ConfigEntry, name: str, gpio: int) -> str:
@@ -127,7 +94,7 @@ async def add_pump(hass: HomeAssistant, entry: ConfigEntry, name: str, gpio: int
         result["flow_id"], {"actuator_type": "pump", "name": name}
     )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"gpio": str(gpio), **NO_LIMITS}
+        result["flow_id"], {"gpio": str(gpio), **LIMITS}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

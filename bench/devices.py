@@ -1,0 +1,48 @@
+"""Config entries the benchmarks set up directly: a device with linear sensors (value = raw
+by default) processed in HA, so one raw reading makes one state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryData
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.automationone.const import DOMAIN
+
+IDENTITY = {"scale": 1.0, "offset": 0.0, "unit": "n"}
+
+
+def linear_device(
+    esp_id: str, mac: str, gpios: Iterable[int], params: dict[str, Any] = IDENTITY
+) -> MockConfigEntry:
+    """The entry of `esp_id` with one linear sensor per GPIO."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=esp_id,
+        unique_id=mac,
+        data={
+            "esp_id": esp_id,
+            "kaiser_id": "god",
+            "mac": mac,
+            "board": "esp32dev",
+            "name": esp_id,
+        },
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "sensor_type": "linear",
+                    "gpio": gpio,
+                    "interval_s": 2,
+                    "mode": "raw",
+                    "echo_processed": False,
+                    "params": params,
+                },
+                subentry_type="sensor",
+                title=f"{esp_id} s{gpio}",
+                unique_id=f"{gpio}:",
+            )
+            for gpio in gpios
+        ],
+    )
