@@ -6,7 +6,8 @@
 1. the preconditions, through the REST/websocket APIs the UI uses (skipping what exists): a
    second discovered device is accepted if only one is added; device A (the first added) gets
    a pH sensor on GPIO 34 (HA-side processing "raw", every 2 s), device B a pump on GPIO 26
-   (max runtime 5 s). What was chosen goes to demo/run/check-rule.json.
+   (max runtime 5 s); on a board without that pin, the first pin the form offers. What was
+   chosen goes to demo/run/check-rule.json.
 2. `node demo/check_rule.mjs`: logs in, builds the automation in the editor ("pH crosses a
    value" on A -> "Turn on Pump for a duration" on B), saves it, then polls the REST API until
    the automation has fired and the pump went on and off again. Screenshots:
@@ -36,13 +37,11 @@ DOMAIN = "automationone"
 SENSOR: dict[str, Any] = {
     "type": "ph",
     "name": "pH",
-    "unique_id": "34:",
     "settings": {"gpio": "34", "interval_s": 2, "mode": "raw", "filter": "none"},
 }
 ACTUATOR: dict[str, Any] = {
     "type": "pump",
     "name": "Pump",
-    "unique_id": "actuator:26",
     "settings": {
         "gpio": "26",
         "inverted": False,
@@ -97,8 +96,8 @@ class Setup:
             {"type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
         )
         for sub in subentries:
-            if sub["subentry_type"] == subentry_type and sub["unique_id"] == spec["unique_id"]:
-                say(f"setup: {entry['title']} already has {sub['title']!r} ({spec['unique_id']})")
+            if sub["subentry_type"] == subentry_type and sub["title"] == spec["name"]:
+                say(f"setup: {entry['title']} already has {sub['title']!r} ({sub['unique_id']})")
                 return
         base = "/api/config/config_entries/subentries/flow"
         flow = await self.hass.request(
@@ -114,23 +113,27 @@ class Setup:
             raise HassError(f"{subentry_type} flow: expected the settings step, got {step}")
         # What the form would send: its defaults (e.g. the processor's parameters) + ours.
         values = {}
+        offered: list[str] = []
         for field in step.get("data_schema", []):
             if "default" in field:
                 values[field["name"]] = field["default"]
+            if field["name"] == "gpio":
+                options = field.get("selector", {}).get("select", {}).get("options", [])
+                offered = [o["value"] if isinstance(o, dict) else str(o) for o in options]
         values.update(spec["settings"])
+        if offered and values["gpio"] not in offered:  # another board (the C3 has no GPIO 26)
+            values["gpio"] = offered[0]
         result = await self.hass.request("POST", f"{base}/{flow['flow_id']}", json=values)
         if result.get("type") != "create_entry":
             raise HassError(f"{subentry_type} flow did not create it: {result}")
-        say(f"setup: added {spec['name']!r} to {entry['title']} ({spec['unique_id']})")
+        say(f"setup: added {spec['name']!r} to {entry['title']} (GPIO {values['gpio']})")
 
-    async def main_entity(
-        self, entry: dict[str, Any], domain: str, unique_id: str
-    ) -> tuple[str, str]:
+    async def main_entity(self, entry: dict[str, Any], domain: str, title: str) -> tuple[str, str]:
         """Entity id and title of a subentry's main entity (unique id ends with -<subentry>)."""
         (subentries,) = await self.hass.ws(
             {"type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
         )
-        sub = next(s for s in subentries if s["unique_id"] == unique_id)
+        sub = next(s for s in subentries if s["title"] == title)
         sub_id = sub["subentry_id"]
         deadline = time.monotonic() + 30
         while True:
@@ -143,7 +146,7 @@ class Setup:
                 ):
                     return str(ent["entity_id"]), str(sub["title"])
             if time.monotonic() > deadline:
-                raise HassError(f"no {domain} entity for subentry {unique_id} of {entry['title']}")
+                raise HassError(f"no {domain} entity for {title!r} of {entry['title']}")
             await asyncio.sleep(1)
 
     async def device_name(self, entry: dict[str, Any]) -> tuple[str, str]:
@@ -175,8 +178,8 @@ async def prepare(url: str, username: str, password: str) -> dict[str, Any]:
         device_a, device_b = await setup.two_devices()
         await setup.subentry(device_a, "sensor", SENSOR)
         await setup.subentry(device_b, "actuator", ACTUATOR)
-        sensor, sensor_name = await setup.main_entity(device_a, "sensor", SENSOR["unique_id"])
-        pump, pump_name = await setup.main_entity(device_b, "switch", ACTUATOR["unique_id"])
+        sensor, sensor_name = await setup.main_entity(device_a, "sensor", SENSOR["name"])
+        pump, pump_name = await setup.main_entity(device_b, "switch", ACTUATOR["name"])
         value = await setup.numeric_state(sensor)
         a_id, a_name = await setup.device_name(device_a)
         b_id, b_name = await setup.device_name(device_b)
