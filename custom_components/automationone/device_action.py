@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_ENTITY_ID, CONF_TYPE
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
 import voluptuous as vol
@@ -97,7 +96,7 @@ async def async_get_action_capabilities(
         return {
             "extra_fields": vol.Schema(
                 {
-                    vol.Required(CONF_VALUE): vol.All(vol.Coerce(int), vol.Range(min=0, max=255)),
+                    vol.Required(CONF_VALUE): PWM_VALUE,
                     vol.Optional(CONF_DURATION): cv.positive_time_period_dict,
                 }
             )
@@ -112,13 +111,8 @@ async def async_call_action_from_config(
     context: Context | None,
 ) -> None:
     """Send the command of one action (config validated by ACTION_SCHEMA already)."""
-    entity_id = er.async_resolve_entity_id(er.async_get(hass), config[CONF_ENTITY_ID])
-    if entity_id is None:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="not_an_actuator",
-            translation_placeholders={"entity_id": config[CONF_ENTITY_ID]},
-        )
+    registry_id = config[CONF_ENTITY_ID]
+    entity_id = er.async_resolve_entity_id(er.async_get(hass), registry_id) or registry_id
     actuator = actuator_of(hass, entity_id)
     duration: timedelta | None = config.get(CONF_DURATION)
     duration_s = duration.total_seconds() if duration is not None else None

@@ -62,6 +62,7 @@ DEVICE_OFFLINE = "device_offline"
 QUALITY_BAD = "quality_bad"
 ACTUATOR_STOPPED = "actuator_stopped"
 CONF_REASON = "reason"
+STOP_REASON = vol.In(sorted(DEVICE_STOP_REASONS))
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
@@ -73,7 +74,7 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
         vol.Optional(CONF_BELOW): vol.Coerce(float),
         vol.Optional(CONF_THRESHOLD): vol.Coerce(float),
         vol.Optional(CONF_HYSTERESIS, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
-        vol.Optional(CONF_REASON): vol.In(sorted(DEVICE_STOP_REASONS)),
+        vol.Optional(CONF_REASON): STOP_REASON,
     }
 )
 
@@ -142,11 +143,7 @@ async def async_get_trigger_capabilities(
     """The threshold and hysteresis fields the editor shows; the stop reason filter."""
     trigger_type = config[CONF_TYPE]
     if trigger_type == ACTUATOR_STOPPED:
-        return {
-            "extra_fields": vol.Schema(
-                {vol.Optional(CONF_REASON): vol.In(sorted(DEVICE_STOP_REASONS))}
-            )
-        }
+        return {"extra_fields": vol.Schema({vol.Optional(CONF_REASON): STOP_REASON})}
     if trigger_type not in SENSOR_TRIGGERS:
         return {}
     _, key = SENSOR_TRIGGERS[trigger_type]

@@ -11,7 +11,6 @@ leaves the file as it was.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from homeassistant.components.automation.config import async_validate_config_ite
 from homeassistant.config import AUTOMATION_CONFIG_PATH
 from homeassistant.const import CONF_ID, SERVICE_RELOAD
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.util.file import write_utf8_file_atomic
 from homeassistant.util.hass_dict import HassKey
@@ -29,6 +28,7 @@ import voluptuous as vol
 from .const import DOMAIN
 from .rule_resolver import RegistryResolver
 from .rules import RuleError, compile_rules, parse_rules
+from .service_input import invalid, plain_json
 
 AUTOMATION_DOMAIN = "automation"
 SERVICE_IMPORT_RULES = "import_rules"
@@ -53,16 +53,9 @@ IMPORT_RULES_SCHEMA = vol.All(
 DATA_IMPORT_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_import_lock")
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 def _rule_list(data: Any) -> Any:
     """A list of rules from a single rule, a list, or a file's `{"rules": [...]}`."""
-    # Plain JSON types: service data and YAML files come as dict and list subclasses.
-    data = json.loads(json.dumps(data))
+    data = plain_json(data)
     if isinstance(data, dict) and isinstance(data.get(ATTR_RULES), list):
         return data[ATTR_RULES]
     return [data] if isinstance(data, dict) else data
@@ -73,15 +66,15 @@ def _read_rules_file(hass: HomeAssistant, name: str) -> Any:
     config_dir = Path(hass.config.config_dir).resolve()
     path = (config_dir / name).resolve()
     if not (path.is_relative_to(config_dir) or hass.config.is_allowed_path(str(path))):
-        raise _invalid("rules_file_not_allowed", file=name)
+        raise invalid("rules_file_not_allowed", file=name)
     if not path.is_file():
-        raise _invalid("rules_file_missing", file=name)
+        raise invalid("rules_file_missing", file=name)
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise _invalid("rules_file_unreadable", file=name, error="larger than 1 MiB")
+        raise invalid("rules_file_unreadable", file=name, error="larger than 1 MiB")
     try:
         return load_yaml(path)
     except HomeAssistantError as err:
-        raise _invalid("rules_file_unreadable", file=name, error=str(err)) from err
+        raise invalid("rules_file_unreadable", file=name, error=str(err)) from err
 
 
 def _read_automations(path: str) -> list[dict[str, Any]]:
@@ -106,12 +99,12 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
         rules = parse_rules(_rule_list(data))
         configs = compile_rules(rules, RegistryResolver(hass))
     except RuleError as err:
-        raise _invalid("invalid_rule", path=err.path, error=err.detail) from err
+        raise invalid("invalid_rule", path=err.path, error=err.detail) from err
     for position, config in enumerate(configs):
         try:
             await async_validate_config_item(hass, config[CONF_ID], config)
         except (vol.Invalid, HomeAssistantError) as err:
-            raise _invalid("invalid_rule", path=f"[{position}]", error=str(err)) from err
+            raise invalid("invalid_rule", path=f"[{position}]", error=str(err)) from err
 
     if call.data[ATTR_DRY_RUN]:
         preview: dict[str, Any] = {
@@ -122,7 +115,7 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
         }
         return preview
     if not hass.services.has_service(AUTOMATION_DOMAIN, SERVICE_RELOAD):
-        raise _invalid("automation_not_loaded")
+        raise invalid("automation_not_loaded")
 
     path = hass.config.path(AUTOMATION_CONFIG_PATH)
     async with hass.data.setdefault(DATA_IMPORT_LOCK, asyncio.Lock()):

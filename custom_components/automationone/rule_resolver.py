@@ -23,7 +23,8 @@ def _same_addr(configured: object, wanted: str) -> bool:
 
 
 class RegistryResolver:
-    """A `rules.Resolver` backed by the config entries and the device and entity registries."""
+    """The rules' view of the config entries and the device and entity registries, both ways:
+    `rules.Resolver` for compiling, `rules.decompile.AutomationResolver` for reading back."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Resolve against the registries as they are now."""
@@ -76,7 +77,7 @@ class RegistryResolver:
                 return None if device is None else device.id
         return None
 
-    def entity_id(self, ref: Ref | DeviceRef) -> str | None:
+    def history_entity(self, ref: Ref | DeviceRef) -> str | None:
         """The entity id whose recorded states are the history of a reference.
 
         Ours and other integrations' entities alike; a device is its connectivity sensor.
@@ -86,7 +87,23 @@ class RegistryResolver:
             return None if device_id is None else connectivity_entity(self.hass, device_id)
         target = self.entity(ref)
         if target is not None:
-            return er.async_resolve_entity_id(self.entities, target.entity_id)
+            return self.entity_id(target.entity_id)
         if isinstance(ref, EntityRef):
             return ref.entity_id
+        return None
+
+    # The other direction, for reading an automation back (rules.decompile.AutomationResolver).
+
+    def entity_id(self, entity: str) -> str | None:
+        """The entity id of an entity registry id or entity id."""
+        return er.async_resolve_entity_id(self.entities, entity)
+
+    def esp_id(self, device_id: str) -> str | None:
+        """The ESP id of one of our devices."""
+        device = dr.async_get(self.hass).async_get(device_id)
+        for entry_id in device.config_entries if device is not None else ():
+            entry = self.hass.config_entries.async_get_entry(entry_id)
+            if entry is not None and entry.domain == DOMAIN:
+                esp_id = entry.data.get(CONF_ESP_ID)
+                return esp_id if isinstance(esp_id, str) else None
         return None

@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
     SensorExtraStoredData,
     SensorStateClass,
 )
+from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 from homeassistant.const import (
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
@@ -144,15 +145,17 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
     def __init__(self, entry: AutomationOneConfigEntry, channel: SensorChannel) -> None:
         """Describe the sensor from its processor."""
         processor = channel.processor
+        device_class = _enum_or_none(SensorDeviceClass, processor.device_class)
         super().__init__(
             entry,
             SensorEntityDescription(
                 key=channel.subentry_id,
-                device_class=_enum_or_none(SensorDeviceClass, processor.device_class),
+                device_class=device_class,
                 state_class=_enum_or_none(SensorStateClass, processor.state_class),
-                # HA's pH device class is unitless; "pH" is the value itself.
+                # Unitless device classes (pH, AQI) take no unit; the processor's "pH" still
+                # goes to the device with an echoed value.
                 native_unit_of_measurement=None
-                if processor.device_class == SensorDeviceClass.PH
+                if DEVICE_CLASS_UNITS.get(device_class) == {None}  # type: ignore[arg-type]
                 else processor.unit,
                 suggested_display_precision=processor.display_precision,
             ),

@@ -14,7 +14,6 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
 )
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -27,6 +26,7 @@ from .processors import Calibration, CalibrationPoint, calibration_problem
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
+from .service_input import invalid
 from .simulate import SERVICE_SIMULATE_RULE, SIMULATE_RULE_SCHEMA, async_simulate_rule
 
 SERVICE_CALIBRATE = "calibrate"
@@ -72,11 +72,7 @@ def _channel(hass: HomeAssistant, entity_id: str) -> tuple[AutomationOneConfigEn
         assert entry_reg.config_subentry_id is not None
         if (channel := entry.runtime_data.channels.get(entry_reg.config_subentry_id)) is not None:
             return entry, channel
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="not_a_sensor",
-        translation_placeholders={"entity_id": entity_id},
-    )
+    raise invalid("not_a_sensor", entity_id=entity_id)
 
 
 async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
@@ -92,22 +88,14 @@ async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
         points = [CalibrationPoint(raw=r, reference=ref) for r, ref in call.data[ATTR_POINTS]]
     else:
         if channel.raw is None or not channel.available:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="no_reading",
-                translation_placeholders={"entity_id": call.data[ATTR_ENTITY_ID]},
-            )
+            raise invalid("no_reading", entity_id=call.data[ATTR_ENTITY_ID])
         reference = call.data[ATTR_REFERENCE]
         live = channel.processor.calibration_value(channel.raw)  # type: ignore[arg-type]
         previous = channel.calibration.points if channel.calibration else ()
         points = [p for p in previous if p.reference != reference]
         points.append(CalibrationPoint(raw=live, reference=reference))
     if (problem := calibration_problem(Calibration(points=tuple(points)))) is not None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=f"calibration_{problem}",
-            translation_placeholders={"entity_id": call.data[ATTR_ENTITY_ID]},
-        )
+        raise invalid(f"calibration_{problem}", entity_id=call.data[ATTR_ENTITY_ID])
     temperature = call.data.get(ATTR_TEMPERATURE)
     if temperature is None:
         temperature = channel.temperature_c()
@@ -146,11 +134,7 @@ def actuator_of(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
         actuator = entry.runtime_data.actuators.get(entry_reg.config_subentry_id)
         if actuator is not None and entry_reg.domain in ("switch", "light"):
             return actuator
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="not_an_actuator",
-        translation_placeholders={"entity_id": entity_id},
-    )
+    raise invalid("not_an_actuator", entity_id=entity_id)
 
 
 async def _async_pulse(call: ServiceCall) -> None:

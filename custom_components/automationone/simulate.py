@@ -10,25 +10,20 @@ History from a day before `start` (at least the rule's spacing) primes hysteresi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-import json
 from typing import Any, Final
 
 from homeassistant.components.automation import DATA_COMPONENT as AUTOMATIONS
 from homeassistant.components.recorder import history
 from homeassistant.const import CONF_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, State
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
-    device_registry as dr,
-    entity_registry as er,
 )
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 import numpy as np
 import voluptuous as vol
 
-from .const import CONF_ESP_ID, DOMAIN
 from .rule_resolver import RegistryResolver
 from .rules import (
     AUTOMATION_ID_PREFIX,
@@ -44,6 +39,7 @@ from .rules import (
 from .rules.backtest import FloatArray, Series
 from .rules.decompile import rule_from_automation
 from .rules.history import action_dict, ref_key, references, series_from_states
+from .service_input import invalid, plain_json
 
 SERVICE_SIMULATE_RULE: Final = "simulate_rule"
 ATTR_RULE: Final = "rule"
@@ -69,35 +65,6 @@ SIMULATE_RULE_SCHEMA = vol.All(
 )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
-class _AutomationResolver:
-    """Entity registry ids and device ids of an automation -> entity ids and ESP ids."""
-
-    def __init__(self, hass: HomeAssistant) -> None:
-        self.hass = hass
-        self.entities = er.async_get(hass)
-        self.devices = dr.async_get(hass)
-
-    def entity_id(self, entity: str) -> str | None:
-        return er.async_resolve_entity_id(self.entities, entity)
-
-    def esp_id(self, device_id: str) -> str | None:
-        device = self.devices.async_get(device_id)
-        if device is None:
-            return None
-        for entry_id in device.config_entries:
-            entry = self.hass.config_entries.async_get_entry(entry_id)
-            if entry is not None and entry.domain == DOMAIN:
-                esp_id = entry.data.get(CONF_ESP_ID)
-                return esp_id if isinstance(esp_id, str) else None
-        return None
-
-
 def _automation_rule(hass: HomeAssistant, wanted: str) -> tuple[str, Rule]:
     """The entity id of an automation (by entity id, config id or rule id) and its rule."""
     component = hass.data.get(AUTOMATIONS)
@@ -117,14 +84,14 @@ def _automation_rule(hass: HomeAssistant, wanted: str) -> tuple[str, Rule]:
                 None,
             )
     if found is None or found.raw_config is None:
-        raise _invalid("simulate_unknown_automation", automation=wanted)
-    config = json.loads(json.dumps(found.raw_config, default=str))
+        raise invalid("simulate_unknown_automation", automation=wanted)
+    config = plain_json(found.raw_config)
     if not config.get(CONF_ID) and found.unique_id:
         config[CONF_ID] = found.unique_id
     try:
-        return found.entity_id, rule_from_automation(config, _AutomationResolver(hass))
+        return found.entity_id, rule_from_automation(config, RegistryResolver(hass))
     except RuleError as err:
-        raise _invalid(
+        raise invalid(
             "simulate_unsupported_automation",
             automation=found.entity_id,
             path=err.path,
@@ -138,14 +105,14 @@ def _entities(
     """The entity of each history key, and the actuator entity of each effective action."""
     entities: dict[Ref | DeviceRef, str] = {}
     for ref, path in references(rule).items():
-        if (entity_id := resolver.entity_id(ref)) is None:
-            raise _invalid("simulate_unknown_reference", path=path, reference=ref_key(ref))
+        if (entity_id := resolver.history_entity(ref)) is None:
+            raise invalid("simulate_unknown_reference", path=path, reference=ref_key(ref))
         entities[ref] = entity_id
     actuators: list[str] = []
     for i, action in enumerate(rule.actions):
-        if (entity_id := resolver.entity_id(action.actuator)) is None:
+        if (entity_id := resolver.history_entity(action.actuator)) is None:
             path = f"actions[{i}].actuator"
-            raise _invalid(
+            raise invalid(
                 "simulate_unknown_reference", path=path, reference=ref_key(action.actuator)
             )
         actuators.append(entity_id)
@@ -184,9 +151,9 @@ def _range(data: dict[str, Any]) -> tuple[datetime, datetime]:
     end = dt_util.as_utc(data[ATTR_END]) if ATTR_END in data else dt_util.utcnow()
     start = dt_util.as_utc(data[ATTR_START]) if ATTR_START in data else end - DEFAULT_RANGE
     if start >= end:
-        raise _invalid("simulate_bad_range", start=start.isoformat(), end=end.isoformat())
+        raise invalid("simulate_bad_range", start=start.isoformat(), end=end.isoformat())
     if end - start > MAX_RANGE:
-        raise _invalid("simulate_range_too_long", days=str(MAX_RANGE.days))
+        raise invalid("simulate_range_too_long", days=str(MAX_RANGE.days))
     return start, end
 
 
@@ -195,13 +162,13 @@ async def async_simulate_rule(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     start, end = _range(dict(call.data))
     if "recorder" not in hass.config.components:
-        raise _invalid("simulate_no_recorder")
+        raise invalid("simulate_no_recorder")
     automation: str | None = None
     if ATTR_RULE in call.data:
         try:
-            rule = parse_rule(json.loads(json.dumps(call.data[ATTR_RULE])))
+            rule = parse_rule(plain_json(call.data[ATTR_RULE]))
         except RuleError as err:
-            raise _invalid("invalid_rule", path=err.path, error=err.detail) from err
+            raise invalid("invalid_rule", path=err.path, error=err.detail) from err
     else:
         automation, rule = _automation_rule(hass, call.data[ATTR_AUTOMATION])
     entities, actuators = _entities(rule, RegistryResolver(hass))

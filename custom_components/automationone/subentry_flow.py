@@ -139,6 +139,29 @@ class _PinSubentryFlow(ConfigSubentryFlow):
             description_placeholders={"name": self._name or ""},
         )
 
+    async def _async_reconfigure(
+        self, step_id: str, user_input: dict[str, Any] | None, *kept: str
+    ) -> SubentryFlowResult:
+        """Change the settings of the subentry; the `kept` data keys (not in the form) stay."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data_from(user_input)
+            errors = self._validate(data, exclude=subentry.subentry_id)
+            if not errors:
+                data |= {key: subentry.data[key] for key in kept if key in subentry.data}
+                return self.async_update_and_abort(
+                    self._entry, subentry, data=data, unique_id=self._unique_id(data)
+                )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self._settings_schema(
+                user_input or dict(subentry.data), exclude=subentry.subentry_id
+            ),
+            errors=errors,
+            description_placeholders={"name": subentry.title},
+        )
+
 
 class SensorSubentryFlow(_PinSubentryFlow):
     """Add a sensor: type, then pin and settings; reconfigure: settings or calibration."""
@@ -293,25 +316,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Move the sensor to another pin or change its settings; history stays."""
-        subentry = self._get_reconfigure_subentry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = self._data_from(user_input)
-            errors = self._validate(data, exclude=subentry.subentry_id)
-            if not errors:
-                if CONF_CALIBRATION in subentry.data:
-                    data[CONF_CALIBRATION] = subentry.data[CONF_CALIBRATION]
-                return self.async_update_and_abort(
-                    self._entry, subentry, data=data, unique_id=_sensor_unique_id(data)
-                )
-        return self.async_show_form(
-            step_id="reconfigure_settings",
-            data_schema=self._settings_schema(
-                user_input or dict(subentry.data), exclude=subentry.subentry_id
-            ),
-            errors=errors,
-            description_placeholders={"name": subentry.title},
-        )
+        return await self._async_reconfigure("reconfigure_settings", user_input, CONF_CALIBRATION)
 
     async def async_step_calibrate(
         self, user_input: dict[str, Any] | None = None
@@ -470,24 +475,8 @@ class ActuatorSubentryFlow(_PinSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Move the actuator or change its limits (the device gets them at once)."""
-        subentry = self._get_reconfigure_subentry()
-        self._type = subentry.data[CONF_ACTUATOR_TYPE]
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = self._data_from(user_input)
-            errors = self._validate(data, exclude=subentry.subentry_id)
-            if not errors:
-                return self.async_update_and_abort(
-                    self._entry, subentry, data=data, unique_id=_actuator_unique_id(data)
-                )
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self._settings_schema(
-                user_input or dict(subentry.data), exclude=subentry.subentry_id
-            ),
-            errors=errors,
-            description_placeholders={"name": subentry.title},
-        )
+        self._type = self._get_reconfigure_subentry().data[CONF_ACTUATOR_TYPE]
+        return await self._async_reconfigure("reconfigure", user_input)
 
 
 def _actuator_unique_id(data: dict[str, Any]) -> str:

@@ -342,6 +342,21 @@ class _Reader:
         raise _unsupported(_join(path, "type"), f"device action {kind!r} cannot be simulated")
 
 
+def _read_enabled[T](
+    config: Mapping[str, Any], plural: str, read: Callable[[Mapping[str, Any], str], T]
+) -> list[T]:
+    """Each enabled item of the `triggers` or `actions` section, read with its path."""
+    key, raw = _section(config, plural)
+    out: list[T] = []
+    for i, item in enumerate(_items(raw)):
+        path = _join(key, i)
+        if not isinstance(item, Mapping):
+            raise RuleError(ErrorCode.WRONG_TYPE, path, "object")
+        if _enabled(item, path):
+            out.append(read(item, path))
+    return out
+
+
 def _section(config: Mapping[str, Any], plural: str) -> tuple[str, Any]:
     singular = plural.removesuffix("s")
     if plural in config or singular not in config:
@@ -357,24 +372,10 @@ def rule_from_automation(config: Mapping[str, Any], resolver: AutomationResolver
     hourly limit was folded into it), max runtime already applied to the actions.
     """
     reader = _Reader(resolver)
-    key, raw = _section(config, "triggers")
-    triggers: list[Trigger] = []
-    for i, item in enumerate(_items(raw)):
-        path = _join(key, i)
-        if not isinstance(item, Mapping):
-            raise RuleError(ErrorCode.WRONG_TYPE, path, "object")
-        if _enabled(item, path):
-            triggers.append(reader.trigger(item, path))
+    triggers = _read_enabled(config, "triggers", reader.trigger)
     key, raw = _section(config, "conditions")
     conditions = reader.conditions(raw, key, True)
-    key, raw = _section(config, "actions")
-    actions: list[Action] = []
-    for i, item in enumerate(_items(raw)):
-        path = _join(key, i)
-        if not isinstance(item, Mapping):
-            raise RuleError(ErrorCode.WRONG_TYPE, path, "object")
-        if _enabled(item, path):
-            actions.append(reader.action(item, path))
+    actions = _read_enabled(config, "actions", reader.action)
     automation_id = config.get("id")
     rule_id = (
         automation_id.removeprefix(AUTOMATION_ID_PREFIX)
