@@ -34,6 +34,20 @@ def no_misc_loop_on_mocked_client(request: pytest.FixtureRequest) -> Iterator[No
 
 
 @pytest.fixture
+def answer_wait_s() -> float:
+    """How long a command waits for the device's answer in `short_answer_wait` tests."""
+    return 0.05
+
+
+@pytest.fixture
+def short_answer_wait(answer_wait_s: float) -> Iterator[None]:
+    """Commands nobody answers wait `answer_wait_s`, not 2 s (tests use it with
+    `pytestmark = pytest.mark.usefixtures("short_answer_wait")`)."""
+    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", answer_wait_s):
+        yield
+
+
+@pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots with HA's serializer (ids and timestamps of registry entries left out)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -4,7 +4,6 @@ runtime counters."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 import json
 from pathlib import Path
 import re
@@ -47,6 +46,8 @@ PUMP = {
     "max_per_hour": 0,
     "failsafe_s": 10,
 }
+# No limits of the pump's own in the way of what a test drives.
+FREE_PUMP = {**PUMP, "max_runtime_s": 0, "cooldown_s": 0}
 DIMMER = {**PUMP, "actuator_type": "pwm", "gpio": 25, "cooldown_s": 0, "max_runtime_s": 0}
 SETTINGS = {
     "gpio": "26",
@@ -58,12 +59,7 @@ SETTINGS = {
     "failsafe_s": 10,
 }
 
-
-@pytest.fixture(autouse=True)
-def short_answer_wait() -> Iterator[None]:
-    """Commands nobody answers in these tests wait 50 ms, not 2 s."""
-    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", 0.05):
-        yield
+pytestmark = pytest.mark.usefixtures("short_answer_wait")
 
 
 def entry_with(*subentries: tuple[str, str, dict[str, Any]]) -> MockConfigEntry:

@@ -8,12 +8,10 @@ integration publishes for the actuator (a simulated device answers them with its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
@@ -36,7 +34,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.automationone.const import DOMAIN
 
 from .common import BASE, MAC
-from .test_actuators import PUMP, entity_of, entry_with
+from .test_actuators import FREE_PUMP, entity_of, entry_with
 from .test_device_trigger import LEVEL
 from .test_sensors import entity, reading, setup
 
@@ -48,15 +46,14 @@ NAMES = {
     "actuator_off_when_offline.yaml",
 }
 OTHER_MAC, OTHER_ID = "24:0a:c4:d4:e5:f6", "esp-d4e5f6"
-# No limits of the actuator's own in the way: the blueprints' behaviour is under test.
-FREE_PUMP = {**PUMP, "max_runtime_s": 0, "cooldown_s": 0, "max_per_hour": 0}
+
+pytestmark = pytest.mark.usefixtures("short_answer_wait")
 
 
-@pytest.fixture(autouse=True)
-def short_answer_wait() -> Iterator[None]:
+@pytest.fixture
+def answer_wait_s() -> float:
     """A command does not wait for the device's answer (the frozen clock would never end it)."""
-    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", 0):
-        yield
+    return 0
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ component."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import json
 from typing import Any
-from unittest.mock import patch
 
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
@@ -26,24 +24,11 @@ from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.device_action import ACTION_SCHEMA
 
 from .common import BASE, MAC
-from .test_actuators import DIMMER, PUMP, commands, entity_of, entry_with, status
+from .test_actuators import DIMMER, FREE_PUMP, PUMP, commands, entity_of, entry_with, status
+from .test_device_trigger import LEVEL
 from .test_sensors import setup
 
-FREE_PUMP = {**PUMP, "cooldown_s": 0, "max_runtime_s": 0}
-LEVEL = {
-    "gpio": 34,
-    "sensor_type": "linear",
-    "interval_s": 10,
-    "mode": "raw",
-    "params": {"scale": 1.0, "offset": 0.0, "unit": "cm"},
-}
-
-
-@pytest.fixture(autouse=True)
-def short_answer_wait() -> Iterator[None]:
-    """Commands nobody answers in these tests wait 50 ms, not 2 s."""
-    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", 0.05):
-        yield
+pytestmark = pytest.mark.usefixtures("short_answer_wait")
 
 
 def device_id(hass: HomeAssistant) -> str:

@@ -23,11 +23,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 from custom_components.automationone.const import DOMAIN
 
 from .common import ESP_ID, MAC
-from .test_actuators import PUMP, commands, entry_with, message, status
-from .test_device_action import LEVEL
+from .test_actuators import FREE_PUMP, commands, entry_with, message, status
+from .test_device_trigger import LEVEL
 from .test_sensors import reading, setup
 
-FREE_PUMP = {**PUMP, "cooldown_s": 0, "max_runtime_s": 0}
 LEVEL_HIGH = {
     "id": "level_high",
     "name": "Level high: pump out",
@@ -67,12 +66,7 @@ HAND_WRITTEN = {
     "actions": [],
 }
 
-
-@pytest.fixture(autouse=True)
-def short_answer_wait() -> Iterator[None]:
-    """Commands nobody answers in these tests wait 50 ms, not 2 s."""
-    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", 0.05):
-        yield
+pytestmark = pytest.mark.usefixtures("short_answer_wait")
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
@@ -27,9 +25,9 @@ from custom_components.automationone.rules import compile_rule, parse_rule
 
 from .common import ESP_ID
 from .test_actuators import entity_of, entry_with, message, status
-from .test_sensors import PH_DATA, entity, reading, setup
+from .test_device_trigger import LEVEL
+from .test_sensors import entity, reading, setup
 
-LEVEL = {**PH_DATA, "sensor_type": "linear", "params": {"scale": 1.0, "offset": 0.0, "unit": "cm"}}
 PUMP = {
     "actuator_type": "pump",
     "gpio": 26,
@@ -67,18 +65,19 @@ READINGS += [(960, 7), (1100, 12)]
 PUMP_STATES = [(800, True), (1000, False)]
 FIRES = [60, 1100]
 
+pytestmark = pytest.mark.usefixtures("short_answer_wait")
+
+
+@pytest.fixture
+def answer_wait_s() -> float:
+    """Device actions do not wait for an answer (the loop's clock stands still here)."""
+    return 0
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
     """As tests/ha/conftest.py, but the recorder's database comes before `hass` (which
     `enable_custom_integrations` needs), so that tests can request `recorder_mock`."""
-
-
-@pytest.fixture(autouse=True)
-def short_answer_wait() -> Iterator[None]:
-    """Device actions do not wait for an answer (the loop's clock stands still here)."""
-    with patch("custom_components.automationone.actuator.COMMAND_ANSWER_TIMEOUT", 0):
-        yield
 
 
 async def _device(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> tuple[str, str]:
