@@ -10,31 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import statistics
 import time
 from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.setup import async_setup_component
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from bench.common import p50_p99
 from custom_components.automationone.const import DOMAIN
-from tests.broker import running_broker
 from tests.ha.realtime import simulator
 
 FLEETS = (1, 10, 100)
 ROUNDS = {1: 30, 10: 10, 100: 5}
 PUMP = 5
-
-
-@pytest.fixture
-def broker(socket_enabled: None) -> Any:
-    """A real Mosquitto."""
-    with running_broker() as started:
-        yield started
 
 
 async def wait_until(condition: Any, within: float, what: str) -> None:
@@ -115,26 +104,17 @@ async def run_fleet(hass: HomeAssistant, port: int, count: int) -> list[float]:
             remove()
 
 
-async def test_estop(
-    hass: HomeAssistant, mock_hass_config: None, broker: Any, enable_custom_integrations: None
-) -> None:
+async def test_estop(hass: HomeAssistant, broker: Any, mqtt_ready: None) -> None:
     """Print p50/p99 emergency-stop latency for 1, 10 and 100 devices."""
-    hass.loop.set_debug(False)
-    logging.getLogger().setLevel(logging.WARNING)
-    entry = MockConfigEntry(domain="mqtt", data={"broker": broker.host, "port": broker.port})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     lines = []
     for count in FLEETS:
         latencies = sorted(await run_fleet(hass, broker.port, count))
-        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+        p50, p99 = p50_p99(latencies)
         lines.append(
-            f"estop: devices={count} p50_ms={q[49]:.1f} p99_ms={q[98]:.1f}"
+            f"estop: devices={count} p50_ms={p50:.1f} p99_ms={p99:.1f}"
             f" (max {latencies[-1]:.1f}, {len(latencies)} stops)"
         )
-    await hass.config_entries.async_unload(entry.entry_id)
     print()
     for line in lines:
         print(line)

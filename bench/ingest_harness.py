@@ -18,7 +18,7 @@ from paho.mqtt.client import MQTTMessage
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from bench.devices import linear_device
+from bench.common import linear_device
 
 N_READINGS = 30_000
 SENSORS = 10

@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
-import statistics
 import sys
 import time
-from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from bench.devices import linear_device
+from bench.common import linear_device, p50_p99
 from custom_components.automationone.const import DOMAIN
-from tests.broker import Broker, running_broker
+from tests.broker import Broker
 
 DEVICES = 100
 SENSORS = 10
@@ -36,13 +32,6 @@ OFFERED = 10_000
 SECONDS = 10.0
 CHANGE_EVERY = (1, 10)
 GPIOS = [32, 33, 34, 35, 36, 39, 25, 26, 27, 14][:SENSORS]
-
-
-@pytest.fixture
-def broker(socket_enabled: None) -> Any:
-    """A real Mosquitto."""
-    with running_broker() as started:
-        yield started
 
 
 def device_entry(index: int) -> MockConfigEntry:
@@ -54,18 +43,11 @@ def device_entry(index: int) -> MockConfigEntry:
 
 async def test_ingest_wire(
     hass: HomeAssistant,
-    mock_hass_config: None,
     broker: Broker,
-    enable_custom_integrations: None,
+    mqtt_ready: None,
     tmp_path: Path,
 ) -> None:
     """Offered readings through Mosquitto into HA; print achieved rate and latency."""
-    hass.loop.set_debug(False)
-    logging.getLogger().setLevel(logging.WARNING)
-    mqtt_entry = MockConfigEntry(domain="mqtt", data={"broker": broker.host, "port": broker.port})
-    mqtt_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
     entries = [device_entry(i) for i in range(DEVICES)]
     for entry in entries:
         entry.add_to_hass(hass)
@@ -104,9 +86,6 @@ async def test_ingest_wire(
         results.append(await run_phase(hass, broker, entries, received, change_every, tmp_path))
     for line in results:
         print(line)
-    for entry in [*entries, mqtt_entry]:
-        await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 async def run_phase(
@@ -147,8 +126,7 @@ async def run_phase(
     first = min(times[0] for times in sent["sent"].values())
     last = max((c.last_rx or 0.0) for e in entries for c in e.runtime_data.channels.values())
     achieved = processed / max(last - first, sent["elapsed"])
-    p50 = statistics.quantiles(latencies, n=100)[49]
-    p99 = statistics.quantiles(latencies, n=100)[98]
+    p50, p99 = p50_p99(latencies)
     print(
         f"\nvalue changes every {change_every} reading(s): {expected} readings sent, "
         f"{processed} processed, {len(received)} states written"

@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 import contextlib
 import gc
 import json
-import logging
 import os
 from pathlib import Path
 import resource
-import statistics
 import sys
 import time
 from typing import Any
@@ -45,9 +43,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from bench.devices import linear_device
+from bench.common import linear_device, p50_p99
 from custom_components.automationone.const import DOMAIN
-from tests.broker import Broker, running_broker
+from tests.broker import Broker
 from tests.ha.realtime import add_discovered_device, simulator, wait_for
 from tests.ha.test_real_broker_actuators import LIMITS
 
@@ -71,13 +69,6 @@ ANCHOR_PUMP_GPIO = 27  # commanded by the anchor's mqtt.publish
 THRESHOLD = 50_000.0  # between the probe's low and high readings
 HYSTERESIS = 1.0
 ANCHOR_DATA = f"anchor/{SOURCE}/sensor/{SOURCE_GPIO}/data"  # outside kaiser/: ours ignores it
-
-
-@pytest.fixture
-def broker(socket_enabled: None) -> Iterator[Broker]:
-    """A real Mosquitto (`set_tcp_nodelay true`)."""
-    with running_broker() as started:
-        yield started
 
 
 def sensor_device(esp_id: str, index: int, gpio: int) -> MockConfigEntry:
@@ -305,27 +296,14 @@ async def run_probe(
     return result
 
 
-def quantiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p99."""
-    q = statistics.quantiles(values, n=100)
-    return q[49], q[98]
-
-
 @pytest.mark.timeout(400)  # the suite's 120 s is for tests; this runs for 1.5-3 min
 async def test_rule_latency(
     hass: HomeAssistant,
-    mock_hass_config: None,
     broker: Broker,
-    enable_custom_integrations: None,
+    mqtt_ready: None,
     tmp_path: Path,
 ) -> None:
     """Print p50/p99 reading -> command latency of ours and of the anchor."""
-    hass.loop.set_debug(False)
-    logging.getLogger().setLevel(logging.WARNING)
-    mqtt_entry = MockConfigEntry(domain="mqtt", data={"broker": broker.host, "port": broker.port})
-    mqtt_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
 
     # The source device and the load devices: readings come from the probe and wire_load.
     source = sensor_device(SOURCE, 0, SOURCE_GPIO)
@@ -426,18 +404,15 @@ async def test_rule_latency(
             )
     finally:
         device.stop()
-    for entry in reversed(hass.config_entries.async_entries()):  # MQTT last
-        await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
     chains = result["chains"]
-    ours_p50, ours_p99 = quantiles(chains["ours"]["latencies_ms"])
-    anchor_p50, anchor_p99 = quantiles(chains["anchor"]["latencies_ms"])
+    ours_p50, ours_p99 = p50_p99(chains["ours"]["latencies_ms"])
+    anchor_p50, anchor_p99 = p50_p99(chains["anchor"]["latencies_ms"])
     print()
     for phase, run in idle.items():
         for name in ("ours", "anchor"):
             chain = run["chains"][name]
-            p50, p99 = quantiles(chain["latencies_ms"])
+            p50, p99 = p50_p99(chain["latencies_ms"])
             print(
                 f"{phase}: {name:>6} {len(chain['latencies_ms'])} events p50 {p50:.2f} ms "
                 f"p99 {p99:.2f} ms; missed {chain['missed']} wrong {chain['wrong']}"
@@ -472,7 +447,7 @@ async def test_rule_latency(
             if sampler.quiet(at)
         ]
         if len(calm) >= 100:
-            p50, p99 = quantiles(calm)
+            p50, p99 = p50_p99(calm)
             print(f"{name:>6}: {len(calm)} events p50 {p50:.2f} ms p99 {p99:.2f} ms")
         else:
             print(f"{name:>6}: {len(calm)} events, too few for a p99")

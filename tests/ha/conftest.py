@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from unittest.mock import patch
 
-from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from ..broker import Broker
+from .realtime import connect_mqtt
 
 
 @pytest.fixture(autouse=True)
@@ -58,10 +57,7 @@ async def real_mqtt(
     hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, broker: Broker
 ) -> AsyncIterator[Broker]:
     """HA's MQTT integration connected to a real Mosquitto on loopback (not mocked)."""
-    entry = MockConfigEntry(domain="mqtt", data={"broker": broker.host, "port": broker.port})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
+    await connect_mqtt(hass, broker)
     yield broker
     for config_entry in hass.config_entries.async_entries():
         await hass.config_entries.async_unload(config_entry.entry_id)

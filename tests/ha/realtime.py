@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
@@ -18,8 +19,11 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.automationone.const import DOMAIN
+
+from ..broker import Broker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,6 +71,16 @@ def simulator(port: int, *extra: str) -> DeviceProcess:
     return DeviceProcess(
         [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *extra]
     )
+
+
+async def connect_mqtt(hass: HomeAssistant, broker: Broker, **options: Any) -> None:
+    """Set up HA's MQTT integration against `broker` (`options`: more entry data)."""
+    entry = MockConfigEntry(
+        domain="mqtt", data={"broker": broker.host, "port": broker.port, **options}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await mqtt.async_wait_for_mqtt_client(hass)
 
 
 async def add_discovered_device(hass: HomeAssistant) -> ConfigEntry:

@@ -18,13 +18,20 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.automationone.const import DOMAIN, EVENT_ACTUATOR_STOPPED
 from custom_components.automationone.protocol import ActuatorConfig, DeviceConfig, encode
 
 from ..broker import Broker
-from .realtime import DeviceProcess, TopicRecorder, add_discovered_device, simulator, wait_for
+from .realtime import (
+    DeviceProcess,
+    TopicRecorder,
+    add_discovered_device,
+    connect_mqtt,
+    simulator,
+    wait_for,
+)
 
 LIMITS = {
     "inverted": False,
@@ -206,12 +213,7 @@ async def mqtt_without_birth(
 ) -> AsyncIterator[Broker]:
     """Like `real_mqtt`, without HA's birth message: HA 2025.4's birth task, started on a
     reconnect, raises unretrieved if the broker drops the link again while it waits."""
-    entry = MockConfigEntry(
-        domain="mqtt", data={"broker": broker.host, "port": broker.port, "birth_message": {}}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
+    await connect_mqtt(hass, broker, birth_message={})
     yield broker
     for config_entry in hass.config_entries.async_entries():
         await hass.config_entries.async_unload(config_entry.entry_id)

@@ -1,9 +1,9 @@
-"""Config entries the benchmarks set up directly: a device with linear sensors (value = raw
-by default) processed in HA, so one raw reading makes one state."""
+"""What the benchmark harnesses share: config entries they set up directly, and quantiles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+import statistics
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -14,10 +14,19 @@ from custom_components.automationone.const import DOMAIN
 IDENTITY = {"scale": 1.0, "offset": 0.0, "unit": "n"}
 
 
+def p50_p99(values: Sequence[float]) -> tuple[float, float]:
+    """Median and 99th percentile (one value: itself)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=100)
+    return q[49], q[98]
+
+
 def linear_device(
     esp_id: str, mac: str, gpios: Iterable[int], params: dict[str, Any] = IDENTITY
 ) -> MockConfigEntry:
-    """The entry of `esp_id` with one linear sensor per GPIO."""
+    """The entry of `esp_id` with one linear sensor per GPIO (value = raw by default),
+    processed in HA, so one raw reading makes one state."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=esp_id,
