@@ -277,14 +277,14 @@ TEST_CASE("DS18B20 and SHT31 readings: raw words with valid CRCs, processed valu
   std::string ds = rig.last("sensor/4/data");
   REQUIRE(validate_payload(PayloadKind::kSensorData, ds.data(), ds.size(), doc).ok());
   int raw = doc.find(0, "raw");
-  REQUIRE(doc.tok(raw).count == 5);
+  REQUIRE(doc.tok(raw).count() == 5);
   uint8_t pad[9];
   for (int i = 0; i < 4; i++) {
-    uint16_t w = static_cast<uint16_t>(doc.tok(doc.item(raw, i)).num);
+    uint16_t w = static_cast<uint16_t>(doc.num(doc.item(raw, i)));
     pad[2 * i] = static_cast<uint8_t>(w & 0xFF);
     pad[2 * i + 1] = static_cast<uint8_t>(w >> 8);
   }
-  pad[8] = static_cast<uint8_t>(doc.tok(doc.item(raw, 4)).num);
+  pad[8] = static_cast<uint8_t>(doc.num(doc.item(raw, 4)));
   CHECK(dallas_crc8(pad, 8) == pad[8]);
   double celsius = static_cast<int16_t>(pad[0] | pad[1] << 8) / 16.0;
   CHECK(celsius > 18.0);
@@ -294,9 +294,9 @@ TEST_CASE("DS18B20 and SHT31 readings: raw words with valid CRCs, processed valu
   std::string sht = rig.last("sensor/21/data");
   REQUIRE(validate_payload(PayloadKind::kSensorData, sht.data(), sht.size(), doc).ok());
   raw = doc.find(0, "raw");
-  REQUIRE(doc.tok(raw).count == 3);
-  uint16_t t = static_cast<uint16_t>(doc.tok(doc.item(raw, 0)).num);
-  uint16_t crcs = static_cast<uint16_t>(doc.tok(doc.item(raw, 2)).num);
+  REQUIRE(doc.tok(raw).count() == 3);
+  uint16_t t = static_cast<uint16_t>(doc.num(doc.item(raw, 0)));
+  uint16_t crcs = static_cast<uint16_t>(doc.num(doc.item(raw, 2)));
   const uint8_t tb[2] = {static_cast<uint8_t>(t >> 8), static_cast<uint8_t>(t & 0xFF)};
   CHECK(sht31_crc8(tb, 2) == (crcs >> 8));
   CHECK(rig.last("sensor/25/data").find("\"value\":2") != std::string::npos);  // ~23 degC

@@ -99,6 +99,7 @@ class Device : public MessageHandler, public ReadingSink {
   SensorBank sensors_;
   ActSlot acts_[kMaxActuators];
   int n_act_ = 0;
+  ActivationLog activations_;
   bool emergency_ = false;
   uint32_t config_version_ = 0;
   uint32_t heartbeat_s_;

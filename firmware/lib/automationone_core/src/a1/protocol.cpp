@@ -141,7 +141,7 @@ class Validator {
     const SchemaNode &node = kSchemaNodes[node_index];
     const JTok &t = this->doc_.tok(tok);
     if (node.flags & kHasConst) {
-      bool equal = (t.type == JType::kNumber && t.num == node.const_value) ||
+      bool equal = (t.type == JType::kNumber && this->doc_.num(tok) == node.const_value) ||
                    (t.type == JType::kTrue && node.const_value == 1.0) ||
                    (t.type == JType::kFalse && node.const_value == 0.0);
       if (!equal) return this->fail(ErrorCode::kBadValue);
@@ -166,8 +166,8 @@ class Validator {
           if ((node.types & kTInteger) && !(node.types & kTNumber) && !t.integral) {
             return this->fail(ErrorCode::kWrongType);
           }
-          if ((node.flags & kHasMin) && t.num < node.minimum) return this->fail(ErrorCode::kOutOfRange);
-          if ((node.flags & kHasMax) && t.num > node.maximum) return this->fail(ErrorCode::kOutOfRange);
+          if ((node.flags & kHasMin) && this->doc_.num(tok) < node.minimum) return this->fail(ErrorCode::kOutOfRange);
+          if ((node.flags & kHasMax) && this->doc_.num(tok) > node.maximum) return this->fail(ErrorCode::kOutOfRange);
           good = true;
           break;
         case JType::kTrue:
@@ -227,7 +227,7 @@ class Validator {
     // Fields in document order; unknown ones are ignored.
     const JTok &obj = this->doc_.tok(tok);
     int k = tok + 1;
-    for (uint16_t n = 0; n < obj.count; n++) {
+    for (uint16_t n = 0; n < obj.count(); n++) {
       int v = k + 1;
       for (uint16_t p = 0; p < node.props_count; p++) {
         const SchemaProp &prop = kSchemaProps[node.props_first + p];
@@ -245,12 +245,12 @@ class Validator {
 
   bool check_array(int tok, const SchemaNode &node) {
     const JTok &arr = this->doc_.tok(tok);
-    if (node.min_items >= 0 && arr.count < node.min_items) return this->fail(ErrorCode::kOutOfRange);
-    if (node.max_items >= 0 && arr.count > node.max_items) return this->fail(ErrorCode::kOutOfRange);
+    if (node.min_items >= 0 && arr.count() < node.min_items) return this->fail(ErrorCode::kOutOfRange);
+    if (node.max_items >= 0 && arr.count() > node.max_items) return this->fail(ErrorCode::kOutOfRange);
     if (node.items < 0) return true;
     size_t mark = this->path.mark();
     int k = tok + 1;
-    for (uint16_t i = 0; i < arr.count; i++) {
+    for (uint16_t i = 0; i < arr.count(); i++) {
       this->path.index(i);
       if (!this->check(k, node.items)) return false;
       this->path.reset(mark);
@@ -284,7 +284,7 @@ void copy_str(char *dst, size_t cap, const JsonDoc &doc, int tok) {
 }
 
 double num_or(const JsonDoc &doc, int tok, double fallback) {
-  return tok >= 0 && doc.tok(tok).type == JType::kNumber ? doc.tok(tok).num : fallback;
+  return tok >= 0 && doc.tok(tok).type == JType::kNumber ? doc.num(tok) : fallback;
 }
 
 bool bool_or(const JsonDoc &doc, int tok, bool fallback) {
@@ -343,7 +343,7 @@ Error validate_payload(PayloadKind kind, const char *data, size_t len, JsonDoc &
     err.set(ErrorCode::kMissingField, "v");
     return err;
   }
-  if (doc.tok(v).type != JType::kNumber || doc.tok(v).num != 1.0) {
+  if (doc.tok(v).type != JType::kNumber || doc.num(v) != 1.0) {
     err.set(ErrorCode::kUnsupportedVersion, "v");
     return err;
   }
@@ -540,19 +540,19 @@ const char *actuator_type_name(ActuatorType t) {
 Error parse_config(const char *data, size_t len, JsonDoc &doc, DeviceConfig &out) {
   Error err = validate_payload(PayloadKind::kConfig, data, len, doc);
   if (!err.ok()) return err;
-  out.version = static_cast<uint32_t>(doc.tok(doc.find(0, "version")).num);
+  out.version = static_cast<uint32_t>(doc.num(doc.find(0, "version")));
   out.heartbeat_s = static_cast<uint16_t>(num_or(doc, doc.find(0, "heartbeat_s"), 0));
   int sensors = doc.find(0, "sensors");
   int actuators = doc.find(0, "actuators");
-  out.n_sensors = static_cast<uint8_t>(doc.tok(sensors).count);
-  out.n_actuators = static_cast<uint8_t>(doc.tok(actuators).count);
+  out.n_sensors = static_cast<uint8_t>(doc.tok(sensors).count());
+  out.n_actuators = static_cast<uint8_t>(doc.tok(actuators).count());
   int k = sensors + 1;
   for (int i = 0; i < out.n_sensors; i++, k = doc.tok(k).next) {
     SensorConfig &s = out.sensors[i];
     s = SensorConfig();
-    s.gpio = static_cast<uint8_t>(doc.tok(doc.find(k, "gpio")).num);
+    s.gpio = static_cast<uint8_t>(doc.num(doc.find(k, "gpio")));
     copy_str(s.type, sizeof(s.type), doc, doc.find(k, "type"));
-    s.interval_ms = static_cast<uint32_t>(doc.tok(doc.find(k, "interval_ms")).num);
+    s.interval_ms = static_cast<uint32_t>(doc.num(doc.find(k, "interval_ms")));
     int mode = doc.find(k, "mode");
     s.processed = mode >= 0 && doc.str_eq(mode, "processed");
     copy_str(s.addr, sizeof(s.addr), doc, doc.find(k, "addr"));
@@ -562,7 +562,7 @@ Error parse_config(const char *data, size_t len, JsonDoc &doc, DeviceConfig &out
   for (int i = 0; i < out.n_actuators; i++, k = doc.tok(k).next) {
     ActuatorConfig &a = out.actuators[i];
     a = ActuatorConfig();
-    a.gpio = static_cast<uint8_t>(doc.tok(doc.find(k, "gpio")).num);
+    a.gpio = static_cast<uint8_t>(doc.num(doc.find(k, "gpio")));
     int type = doc.find(k, "type");
     for (int t = 0; t < 4; t++) {
       if (doc.str_eq(type, actuator_type_name(static_cast<ActuatorType>(t)))) a.type = static_cast<ActuatorType>(t);
@@ -633,7 +633,7 @@ Error parse_emergency(const char *data, size_t len, JsonDoc &doc, Emergency &out
 Error parse_processed(const char *data, size_t len, JsonDoc &doc, Processed &out) {
   Error err = validate_payload(PayloadKind::kProcessed, data, len, doc);
   if (!err.ok()) return err;
-  out.value = doc.tok(doc.find(0, "value")).num;
+  out.value = doc.num(doc.find(0, "value"));
   copy_str(out.unit, sizeof(out.unit), doc, doc.find(0, "unit"));
   copy_str(out.quality, sizeof(out.quality), doc, doc.find(0, "quality"));
   out.seq = static_cast<int64_t>(num_or(doc, doc.find(0, "seq"), -1));
