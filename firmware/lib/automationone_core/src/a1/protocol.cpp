@@ -37,6 +37,9 @@ struct KindInfo {
   uint16_t limit;
 };
 
+// The generated tables need the types above. (ESPHome's esphome.h includes every header of a
+// component, so the component's flat copy of the tables only expands where this is defined.)
+#define A1_SCHEMA_TABLE_TYPES 1
 #include "a1/generated/schema_tables.inc"
 
 static_assert(sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(PayloadKind::kCount),
