@@ -263,6 +263,19 @@ def parse_heartbeat(payload: bytes | str) -> Heartbeat:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorProcessing:
+    """What a device needs to process a reading itself (docs/protocol.md, On-device processing)."""
+
+    kind: str
+    adc: str | None = None
+    k: tuple[float, ...] | None = None
+    poly: tuple[float, ...] | None = None
+    cal: bool | None = None
+    temp: int | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SensorConfig:
     """One sensor in a device config."""
 
@@ -272,6 +285,17 @@ class SensorConfig:
     mode: str | None = None
     addr: str | None = None
     scl: int | None = None
+    proc: SensorProcessing | None = None
+
+
+def _sensor_config(d: dict[str, Any]) -> SensorConfig:
+    proc = d.pop("proc", None)
+    if proc is not None:
+        for key in ("k", "poly"):
+            if key in proc:
+                proc[key] = tuple(proc[key])
+        d["proc"] = SensorProcessing(**proc)
+    return SensorConfig(**d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +327,7 @@ def parse_config(payload: bytes | str) -> DeviceConfig:
     d = _CONFIG.parse(payload)
     return DeviceConfig(
         version=d["version"],
-        sensors=tuple(SensorConfig(**s) for s in d["sensors"]),
+        sensors=tuple(_sensor_config(s) for s in d["sensors"]),
         actuators=tuple(ActuatorConfig(**a) for a in d["actuators"]),
         heartbeat_s=d.get("heartbeat_s"),
     )

@@ -19,6 +19,7 @@ void reading_fields(JsonWriter &w, const Reading &r) {
   }
   if (r.addr[0] != '\0') w.kv("addr", r.addr);
   if (r.quality[0] != '\0') w.kv("quality", r.quality);
+  if (r.quantity[0] != '\0') w.kv("quantity", r.quantity);
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "a1_json.h"
+#include "a1_processing.h"
 
 namespace a1 {
 
@@ -113,6 +114,7 @@ struct SensorConfig {
   bool processed = false;
   char addr[17] = {0};  // empty: none
   int8_t scl = -1;
+  Processing proc;      // kind kNone: none pushed (the device sends raw)
 };
 
 struct ActuatorConfig {

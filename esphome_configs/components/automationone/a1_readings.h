@@ -19,6 +19,7 @@ struct Reading {
   char unit[17] = {0};
   char addr[17] = {0};
   char quality[13] = {0};
+  char quantity[17] = {0};  // empty: the type's first quantity (SHT31: temperature)
 };
 
 // Fixed-capacity FIFO; when full the oldest reading is dropped (and counted).

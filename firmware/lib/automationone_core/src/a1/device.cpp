@@ -422,7 +422,7 @@ uint64_t Device::unix_at(uint64_t sample_ms, uint64_t ts) const {
 
 void Device::on_reading(const Reading &r) {
   this->stats_.readings++;
-  if (this->n_pending_ < kMaxSensors) this->pending_[this->n_pending_++] = r;
+  if (this->n_pending_ < 2 * kMaxSensors) this->pending_[this->n_pending_++] = r;
 }
 
 void Device::publish_reading_now(const Reading &r, bool replay) {

@@ -113,7 +113,7 @@ class Device : public MessageHandler, public ReadingSink {
   bool restart_requested_ = false;
 
   RingBuffer<kBufferCapacity> buffer_;
-  Reading pending_[kMaxSensors];
+  Reading pending_[2 * kMaxSensors];  // an SHT31 sends two readings (temperature, humidity)
   int n_pending_ = 0;
 
   DeviceStats stats_;

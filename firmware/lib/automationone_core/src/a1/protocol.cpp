@@ -295,6 +295,25 @@ bool bool_or(const JsonDoc &doc, int tok, bool fallback) {
   return doc.tok(tok).type == JType::kTrue;
 }
 
+// The schema has checked types, enums and array lengths (k <= 16, poly <= 8 numbers).
+void parse_processing(const JsonDoc &doc, int proc, Processing &out) {
+  out = Processing();
+  if (proc < 0) return;
+  int kind = doc.find(proc, "kind");
+  proc_kind_from_name(doc.str(kind), doc.tok(kind).len, out.kind);
+  int adc = doc.find(proc, "adc");
+  if (adc >= 0) adc_model_from_name(doc.str(adc), doc.tok(adc).len, out.adc);
+  int k = doc.find(proc, "k");
+  for (int i = 0; k >= 0 && i < doc.tok(k).count() && i < Processing::kMaxK; i++) out.k[out.nk++] = doc.num(doc.item(k, i));
+  int poly = doc.find(proc, "poly");
+  for (int i = 0; poly >= 0 && i < doc.tok(poly).count() && i < Processing::kMaxPoly; i++) {
+    out.poly[out.npoly++] = doc.num(doc.item(poly, i));
+  }
+  out.calibrated = bool_or(doc, doc.find(proc, "cal"), true);
+  out.temp_gpio = static_cast<int8_t>(num_or(doc, doc.find(proc, "temp"), -1));
+  copy_str(out.unit, sizeof(out.unit), doc, doc.find(proc, "unit"));
+}
+
 }  // namespace
 
 const char *error_name(ErrorCode code) { return kErrorNames[static_cast<int>(code)]; }
@@ -560,6 +579,7 @@ Error parse_config(const char *data, size_t len, JsonDoc &doc, DeviceConfig &out
     s.processed = mode >= 0 && doc.str_eq(mode, "processed");
     copy_str(s.addr, sizeof(s.addr), doc, doc.find(k, "addr"));
     s.scl = static_cast<int8_t>(num_or(doc, doc.find(k, "scl"), -1));
+    parse_processing(doc, doc.find(k, "proc"), s.proc);
   }
   k = actuators + 1;
   for (int i = 0; i < out.n_actuators; i++, k = doc.tok(k).next) {

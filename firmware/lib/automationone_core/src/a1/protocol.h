@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "a1/json.h"
+#include "a1/processing.h"
 
 namespace a1 {
 
@@ -112,6 +113,7 @@ struct SensorConfig {
   bool processed = false;
   char addr[17] = {0};  // empty: none
   int8_t scl = -1;
+  Processing proc;      // kind kNone: none pushed (the device sends raw)
 };
 
 struct ActuatorConfig {
