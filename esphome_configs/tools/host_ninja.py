@@ -1,5 +1,6 @@
 """Write a ninja file that builds ESPHome's generated host sources with g++ plus our test
-driver (tests/host_main.cpp, reading the vector files with Debian's cJSON) instead of the host platform's main().
+driver (tests/host_main.cpp; it reads the vector files with Debian's cJSON) instead of the
+host platform's main().
 
 The generated tree comes from `esphome compile --only-generate tests/host_test.yaml`. Flags are
 the ones ESPHome's own host toolchain uses (-std=gnu++20 -DUSE_HOST -fno-exceptions ...). The

@@ -48,11 +48,15 @@ def expected() -> dict[str, str]:
         if path.exists():
             out[f"a1_{name}"] = header(path.relative_to(REPO).as_posix()) + flat(path.read_text())
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, str(GEN_TABLES), str(REPO), tmp], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(GEN_TABLES), str(REPO), tmp], check=True, capture_output=True
+        )
         tables = (Path(tmp) / TABLES).read_text()
     # esphome.h includes every header of the component: the tables expand only inside protocol.cpp.
     guarded = f"#ifdef A1_SCHEMA_TABLE_TYPES\n{tables}#endif  // A1_SCHEMA_TABLE_TYPES\n"
-    out[f"a1_{TABLES.removesuffix('.inc')}.h"] = header("the JSON Schemas by firmware/tools/gen_tables.py") + guarded
+    out[f"a1_{TABLES.removesuffix('.inc')}.h"] = (
+        header("the JSON Schemas by firmware/tools/gen_tables.py") + guarded
+    )
     return out
 
 
@@ -60,14 +64,18 @@ def main() -> int:
     check = "--check" in sys.argv[1:]
     want = expected()
     stale = [p.name for p in COMPONENT.glob("a1_*") if p.name not in want]
-    differ = [n for n, text in want.items() if not (COMPONENT / n).exists() or (COMPONENT / n).read_text() != text]
+    differ = [
+        n
+        for n, text in want.items()
+        if not (COMPONENT / n).exists() or (COMPONENT / n).read_text() != text
+    ]
     if check:
         for name in differ + stale:
             print(f"esphome_configs/components/automationone/{name} differs from the firmware core")
         if differ or stale:
             print("run: python3 esphome_configs/tools/sync_core.py (and commit the copies)")
             return 1
-        print(f"esphome component: {len(want)} core files identical to firmware/lib/automationone_core")
+        print(f"esphome component: {len(want)} core files identical to the firmware core")
         return 0
     for name in stale:
         (COMPONENT / name).unlink()
