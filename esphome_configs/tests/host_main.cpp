@@ -106,6 +106,16 @@ std::string jstr(const cJSON *obj, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsString(v) ? v->valuestring : "";
 }
+// `payload`, or the bytes of `payload_hex` (vectors whose payload is not UTF-8).
+std::string jpayload(const cJSON *v) {
+  std::string hex = jstr(v, "payload_hex");
+  if (hex.empty())
+    return jstr(v, "payload");
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
 std::string jdump(const cJSON *v) {
   char *text = cJSON_PrintUnformatted(v);
   std::string out(text);
@@ -318,7 +328,7 @@ void test_received_vectors(AutomationOneComponent *ao, const std::string &dir) {
   const cJSON *vec;
   cJSON_ArrayForEach(vec, cJSON_GetObjectItemCaseSensitive(doc, "vectors")) {
     std::string kind = jstr(vec, "kind");
-    std::string payload = jstr(vec, "payload");
+    std::string payload = jpayload(vec);
     bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(vec, "expect"), "ok"));
     std::string tail;
     if (kind == "actuator_command") {

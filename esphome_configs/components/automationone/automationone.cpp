@@ -46,6 +46,17 @@ void AutomationOneComponent::add_sensor(int gpio, const std::string &type, senso
   this->sensors_.push_back(SensorSlot{gpio, type, sensor, processed, poller, processed_mode, true});
 }
 
+// The limits of an actuator between the YAML (ActuatorLimits), the core (a1::ActuatorConfig) and
+// flash (StoredActuator): the same fields in each.
+template<typename From, typename To> static void copy_limits(const From &from, To &to) {
+  to.inverted = from.inverted;
+  to.safe_state = from.safe_state;
+  to.max_runtime_s = from.max_runtime_s;
+  to.cooldown_s = from.cooldown_s;
+  to.max_per_hour = from.max_per_hour;
+  to.failsafe_s = from.failsafe_s;
+}
+
 static a1::ActuatorConfig boot_config(int gpio, const std::string &type, const ActuatorLimits &limits) {
   a1::ActuatorConfig c;
   c.gpio = static_cast<uint8_t>(gpio);
@@ -54,12 +65,7 @@ static a1::ActuatorConfig boot_config(int gpio, const std::string &type, const A
     if (type == a1::actuator_type_name(static_cast<a1::ActuatorType>(t)))
       c.type = static_cast<a1::ActuatorType>(t);
   }
-  c.inverted = limits.inverted;
-  c.safe_state = limits.safe_state;
-  c.max_runtime_s = limits.max_runtime_s;
-  c.cooldown_s = limits.cooldown_s;
-  c.max_per_hour = limits.max_per_hour;
-  c.failsafe_s = limits.failsafe_s;
+  copy_limits(limits, c);
   return c;
 }
 
@@ -533,12 +539,7 @@ void AutomationOneComponent::save_config_(const a1::DeviceConfig &config) {
       if (ac.gpio == this->actuators_[i].gpio && this->actuators_[i].enabled) {
         stored.listed = 1;
         stored.pwm = ac.type == a1::ActuatorType::kPwm;
-        stored.inverted = ac.inverted;
-        stored.safe_state = ac.safe_state;
-        stored.max_runtime_s = ac.max_runtime_s;
-        stored.cooldown_s = ac.cooldown_s;
-        stored.max_per_hour = ac.max_per_hour;
-        stored.failsafe_s = ac.failsafe_s;
+        copy_limits(ac, stored);
       }
     }
     this->pref_actuators_[i].save(&stored);
@@ -572,12 +573,7 @@ void AutomationOneComponent::restore_config_from_flash_(uint64_t now_ms) {
     ac = this->actuators_[i].boot;
     if (stored.pwm)
       ac.type = a1::ActuatorType::kPwm;
-    ac.inverted = stored.inverted != 0;
-    ac.safe_state = stored.safe_state;
-    ac.max_runtime_s = stored.max_runtime_s;
-    ac.cooldown_s = stored.cooldown_s;
-    ac.max_per_hour = stored.max_per_hour;
-    ac.failsafe_s = stored.failsafe_s;
+    copy_limits(stored, ac);
   }
   ESP_LOGI(TAG, "Restoring config version %u from flash", static_cast<unsigned>(header.version));
   // Every restored actuator starts from its (restored) safe state, reason boot.
