@@ -211,6 +211,29 @@ SimWifi::SimWifi(const char *seed) {
 
 void SimWifi::mac(uint8_t out[6]) { memcpy(out, this->mac_, 6); }
 
+bool SimNetwork::open_portal(const char *ssid, const char *password) {
+  (void)ssid;
+  snprintf(this->password_, sizeof(this->password_), "%s", password);
+  this->portal_open_ = true;
+  this->saved_ = false;
+  this->portal_opens_++;
+  return true;
+}
+
+PortalEvent SimNetwork::portal_loop() {
+  if (!this->portal_open_ || !this->saved_) return PortalEvent::kNone;
+  this->saved_ = false;
+  this->credentials_ = true;
+  return PortalEvent::kSaved;
+}
+
+void SimNetwork::random(uint8_t *out, size_t len) {
+  FILE *f = fopen("/dev/urandom", "rb");
+  size_t got = f == nullptr ? 0 : fread(out, 1, len, f);
+  if (f != nullptr) fclose(f);
+  for (size_t i = got; i < len; i++) out[i] = static_cast<uint8_t>(now_ns(CLOCK_MONOTONIC) >> (i % 8));
+}
+
 bool PosixSystem::ota(const char *url) {
   this->log("ota not available on the host");
   (void)url;

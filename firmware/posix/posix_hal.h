@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "a1/boot.h"
 #include "a1/hal.h"
 
 namespace a1 {
@@ -142,6 +143,32 @@ class SimWifi : public Wifi {
   bool connected_ = true;
 };
 
+// WiFi station and set-up portal: the station is the SimWifi above (a test drops and restores
+// it); the portal is state a test can look at and "save" through.
+class SimNetwork : public Network {
+ public:
+  bool has_credentials() override { return this->credentials_; }
+  void start_station() override { this->station_starts_++; }
+  bool open_portal(const char *ssid, const char *password) override;
+  PortalEvent portal_loop() override;
+  void close_portal() override { this->portal_open_ = false; }
+  void random(uint8_t *out, size_t len) override;  // /dev/urandom
+  void set_credentials(bool stored) { this->credentials_ = stored; }
+  void save() { this->saved_ = true; }  // the user submits the portal page
+  bool portal_is_open() const { return this->portal_open_; }
+  int portal_opens() const { return this->portal_opens_; }
+  int station_starts() const { return this->station_starts_; }
+  const char *portal_password() const { return this->password_; }
+
+ private:
+  bool credentials_ = true;
+  bool portal_open_ = false;
+  bool saved_ = false;
+  int portal_opens_ = 0;
+  int station_starts_ = 0;
+  char password_[64] = {0};
+};
+
 class PosixSystem : public System {
  public:
   uint32_t heap_free() override { return 180000; }
@@ -204,6 +231,7 @@ struct PosixBoard {
   SimI2c i2c;
   PosixStorage storage;
   SimWifi wifi;
+  SimNetwork network;
   PosixSystem system;
   MqttTransport &mqtt;
 };
