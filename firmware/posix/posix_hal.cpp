@@ -19,6 +19,8 @@ uint64_t now_ns(clockid_t id) {
 constexpr double kTwoPi = 6.283185307179586;
 }  // namespace
 
+uint64_t monotonic_us() { return now_ns(CLOCK_MONOTONIC) / 1000ULL; }
+
 PosixClock::PosixClock(bool manual) : manual_(manual), start_ns_(now_ns(CLOCK_MONOTONIC)) {}
 
 uint64_t PosixClock::millis() {
@@ -32,7 +34,10 @@ uint64_t PosixClock::unix_ms() {
 }
 
 void SimGpio::mode(uint8_t pin, PinMode mode) { this->modes_[pin & 63] = mode; }
-void SimGpio::write(uint8_t pin, bool level) { this->levels_[pin & 63] = level; }
+void SimGpio::write(uint8_t pin, bool level) {
+  this->levels_[pin & 63] = level;
+  this->written_us_[pin & 63] = monotonic_us();
+}
 bool SimGpio::read(uint8_t pin) {
   pin &= 63;
   if (this->modes_[pin] == PinMode::kOutput) return this->levels_[pin];
@@ -53,7 +58,13 @@ bool SimPwm::attach(uint8_t pin, uint8_t channel) {
   return true;
 }
 void SimPwm::write(uint8_t channel, uint8_t duty) {
-  if (channel < 16) this->duty_[channel] = duty;
+  if (channel >= 16) return;
+  this->duty_[channel] = duty;
+  this->written_us_[channel] = monotonic_us();
+}
+uint64_t SimPwm::last_write_us(uint8_t pin) const {
+  int8_t ch = this->channel_of_pin_[pin & 63];
+  return ch < 0 ? 0 : this->written_us_[ch];
 }
 void SimPwm::detach(uint8_t pin) { this->channel_of_pin_[pin & 63] = -1; }
 int SimPwm::duty_of_pin(uint8_t pin) const {
@@ -211,8 +222,13 @@ SimWifi::SimWifi(const char *seed) {
 
 void SimWifi::mac(uint8_t out[6]) { memcpy(out, this->mac_, 6); }
 
+void SimNetwork::touched() {
+  if (this->first_call_us_ == 0) this->first_call_us_ = monotonic_us();
+}
+
 bool SimNetwork::open_portal(const char *ssid, const char *password) {
   (void)ssid;
+  this->touched();
   snprintf(this->password_, sizeof(this->password_), "%s", password);
   this->portal_open_ = true;
   this->saved_ = false;

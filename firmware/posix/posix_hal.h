@@ -11,6 +11,9 @@
 namespace a1 {
 namespace posix {
 
+// Steady clock in microseconds (timing figures of the host build).
+uint64_t monotonic_us();
+
 class PosixClock : public Clock {
  public:
   // manual: time moves only through advance() (tests); else the steady clock.
@@ -36,10 +39,12 @@ class SimGpio : public Gpio {
   bool level(uint8_t pin) const { return this->levels_[pin & 63]; }
   bool is_output(uint8_t pin) const { return this->modes_[pin & 63] == PinMode::kOutput; }
   void force_input(uint8_t pin, int level) { this->forced_[pin & 63] = static_cast<int8_t>(level); }  // -1: simulated
+  uint64_t last_write_us(uint8_t pin) const { return this->written_us_[pin & 63]; }  // 0: never
 
  private:
   Clock &clock_;
   bool levels_[64] = {false};
+  uint64_t written_us_[64] = {0};
   PinMode modes_[64] = {};
   int8_t forced_[64] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                         -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -62,8 +67,10 @@ class SimPwm : public Pwm {
   void write(uint8_t channel, uint8_t duty) override;
   void detach(uint8_t pin) override;
   int duty_of_pin(uint8_t pin) const;  // -1 when not attached
+  uint64_t last_write_us(uint8_t pin) const;  // 0: never
 
  private:
+  uint64_t written_us_[16] = {0};
   int8_t channel_of_pin_[64] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
@@ -148,7 +155,10 @@ class SimWifi : public Wifi {
 class SimNetwork : public Network {
  public:
   bool has_credentials() override { return this->credentials_; }
-  void start_station() override { this->station_starts_++; }
+  void start_station() override {
+    this->touched();
+    this->station_starts_++;
+  }
   bool open_portal(const char *ssid, const char *password) override;
   PortalEvent portal_loop() override;
   void close_portal() override { this->portal_open_ = false; }
@@ -159,8 +169,11 @@ class SimNetwork : public Network {
   int portal_opens() const { return this->portal_opens_; }
   int station_starts() const { return this->station_starts_; }
   const char *portal_password() const { return this->password_; }
+  uint64_t first_call_us() const { return this->first_call_us_; }  // first station or portal start, 0: none
 
  private:
+  void touched();
+  uint64_t first_call_us_ = 0;
   bool credentials_ = true;
   bool portal_open_ = false;
   bool saved_ = false;
