@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "a1/sensors.h"
@@ -11,26 +12,34 @@ namespace a1 {
 namespace posix {
 
 namespace {
-uint64_t now_ns(clockid_t id) {
+uint64_t now_ns(bool monotonic) {
+#if defined(__PICOLIBC__)
+  // The core's test suite on the emulated Cortex-M4: semihosting has one (wall) clock.
+  (void)monotonic;
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<uint64_t>(tv.tv_sec) * 1000000000ULL + static_cast<uint64_t>(tv.tv_usec) * 1000ULL;
+#else
   timespec ts;
-  clock_gettime(id, &ts);
+  clock_gettime(monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+#endif
 }
 constexpr double kTwoPi = 6.283185307179586;
 }  // namespace
 
-uint64_t monotonic_us() { return now_ns(CLOCK_MONOTONIC) / 1000ULL; }
+uint64_t monotonic_us() { return now_ns(true) / 1000ULL; }
 
-PosixClock::PosixClock(bool manual) : manual_(manual), start_ns_(now_ns(CLOCK_MONOTONIC)) {}
+PosixClock::PosixClock(bool manual) : manual_(manual), start_ns_(now_ns(true)) {}
 
 uint64_t PosixClock::millis() {
   if (this->manual_) return this->manual_ms_;
-  return (now_ns(CLOCK_MONOTONIC) - this->start_ns_) / 1000000ULL;
+  return (now_ns(true) - this->start_ns_) / 1000000ULL;
 }
 
 uint64_t PosixClock::unix_ms() {
   if (this->manual_) return this->unix_base_ == 0 ? 0 : this->unix_base_ + this->manual_ms_;
-  return now_ns(CLOCK_REALTIME) / 1000000ULL;
+  return now_ns(false) / 1000000ULL;
 }
 
 void SimGpio::mode(uint8_t pin, PinMode mode) { this->modes_[pin & 63] = mode; }
@@ -247,7 +256,7 @@ void SimNetwork::random(uint8_t *out, size_t len) {
   FILE *f = fopen("/dev/urandom", "rb");
   size_t got = f == nullptr ? 0 : fread(out, 1, len, f);
   if (f != nullptr) fclose(f);
-  for (size_t i = got; i < len; i++) out[i] = static_cast<uint8_t>(now_ns(CLOCK_MONOTONIC) >> (i % 8));
+  for (size_t i = got; i < len; i++) out[i] = static_cast<uint8_t>(now_ns(true) >> (i % 8));
 }
 
 bool PosixSystem::ota(const char *url) {
@@ -257,6 +266,7 @@ bool PosixSystem::ota(const char *url) {
 }
 void PosixSystem::identify() { this->log("identify: blink"); }
 void PosixSystem::log(const char *line) {
+  snprintf(this->last_log_, sizeof(this->last_log_), "%s", line);
   if (!this->quiet_) fprintf(stderr, "[a1] %s\n", line);
 }
 

@@ -192,8 +192,10 @@ class PosixSystem : public System {
   void log(const char *line) override;
   void set_quiet(bool quiet) { this->quiet_ = quiet; }
   int restarts() const { return this->restarts_; }
+  const char *last_log() const { return this->last_log_; }
 
  private:
+  char last_log_[160] = {0};
   int restarts_ = 0;
   bool quiet_ = false;
 };

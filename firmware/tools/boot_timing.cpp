@@ -11,34 +11,13 @@
 
 #include "a1/boot.h"
 #include "a1/device.h"
+#include "full_config.h"
 #include "posix_hal.h"
 
-namespace {
-const int kActuatorPins[] = {2, 4, 5, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 25, 26, 27};
-const char *const kActuatorTypes[] = {"relay", "pump", "valve", "pwm"};
-const int kSensorPins[] = {32, 33, 34, 35, 36, 39};
-
-size_t build_config(char *out, size_t cap) {
-  size_t n = static_cast<size_t>(snprintf(out, cap, "{\"v\":1,\"version\":7,\"sensors\":["));
-  for (size_t i = 0; i < sizeof(kSensorPins) / sizeof(kSensorPins[0]); i++) {
-    n += static_cast<size_t>(snprintf(out + n, cap - n, "%s{\"gpio\":%d,\"type\":\"ph\",\"interval_ms\":5000}", i ? "," : "",
-                                      kSensorPins[i]));
-  }
-  n += static_cast<size_t>(snprintf(out + n, cap - n, "],\"actuators\":["));
-  for (size_t i = 0; i < sizeof(kActuatorPins) / sizeof(kActuatorPins[0]); i++) {
-    n += static_cast<size_t>(snprintf(out + n, cap - n,
-                                      "%s{\"gpio\":%d,\"type\":\"%s\",\"max_runtime_s\":600,\"cooldown_s\":30,"
-                                      "\"max_per_hour\":20,\"failsafe_s\":60,\"inverted\":%s}",
-                                      i ? "," : "", kActuatorPins[i], kActuatorTypes[i % 4], i % 2 ? "true" : "false"));
-  }
-  n += static_cast<size_t>(snprintf(out + n, cap - n, "]}"));
-  return n;
-}
-}  // namespace
 
 int main() {
   static char config[4096];
-  size_t len = build_config(config, sizeof(config));
+  size_t len = a1_tools::build_full_config(config, sizeof(config), 7);
   constexpr int kRuns = 51;
   static double safe_ms[kRuns];
   static double applied_ms[kRuns];
@@ -56,7 +35,7 @@ int main() {
     uint64_t t0 = a1::posix::monotonic_us();
     if (!boot->setup()) return 2;
     uint64_t safe = 0;
-    for (int pin : kActuatorPins) {
+    for (int pin : a1_tools::kFullActuatorPins) {
       uint64_t w = board->gpio.last_write_us(static_cast<uint8_t>(pin));
       uint64_t p = board->pwm.last_write_us(static_cast<uint8_t>(pin));
       if (w == 0 && p == 0) {
@@ -67,7 +46,7 @@ int main() {
       if (p > safe) safe = p;
     }
     uint64_t net = board->network.first_call_us();
-    if (device->actuator_count() != 16 || net == 0 || net < safe) {
+    if (device->actuator_count() != a1_tools::kFullActuators || net == 0 || net < safe) {
       printf("boot order broken: %d actuators, network at %llu us, pins at %llu us\n", device->actuator_count(),
              static_cast<unsigned long long>(net), static_cast<unsigned long long>(safe));
       return 1;

@@ -1,9 +1,16 @@
-// Link target for the embedded size check: the whole portable core with no-op HAL stubs on a
-// Cortex-M4 (arm-none-eabi-g++ + picolibc). What the ESP32 build adds on top is the Arduino HAL
-// and the Arduino/ESP-IDF libraries, which this does not measure.
+// No-op HAL for the microcontroller builds of the core (tools/mcu_main.cpp: the size image for
+// Cortex-M4 and rv32imc; tools/stack_usage.cpp: stack figures on the emulated Cortex-M4). The
+// MQTT stub is always connected and lets the caller deliver messages; the storage stub holds
+// one blob the caller sets (the stored config).
+#pragma once
+
+#include <string.h>
+
+#include "a1/boot.h"
 #include "a1/device.h"
 
-namespace {
+namespace a1_tools {
+
 class StubClock : public a1::Clock {
  public:
   uint64_t millis() override { return this->t_ += 10; }
@@ -16,7 +23,7 @@ class StubGpio : public a1::Gpio {
  public:
   void mode(uint8_t, a1::PinMode) override {}
   void write(uint8_t, bool) override {}
-  bool read(uint8_t) override { return false; }
+  bool read(uint8_t) override { return true; }
 };
 class StubAdc : public a1::Adc {
  public:
@@ -42,9 +49,22 @@ class StubI2c : public a1::I2cBus {
 };
 class StubStorage : public a1::Storage {
  public:
-  bool load(const char *, uint8_t *, size_t, size_t &) override { return false; }
+  void set_config(const char *blob, size_t len) {
+    this->blob_ = blob;
+    this->len_ = len;
+  }
+  bool load(const char *key, uint8_t *buf, size_t cap, size_t &len) override {
+    if (this->blob_ == nullptr || strcmp(key, "config") != 0 || this->len_ > cap) return false;
+    memcpy(buf, this->blob_, this->len_);
+    len = this->len_;
+    return true;
+  }
   bool save(const char *, const uint8_t *, size_t) override { return true; }
   void erase_all() override {}
+
+ private:
+  const char *blob_ = nullptr;
+  size_t len_ = 0;
 };
 class StubMqtt : public a1::MqttTransport {
  public:
@@ -65,6 +85,17 @@ class StubWifi : public a1::Wifi {
     for (int i = 0; i < 6; i++) out[i] = static_cast<uint8_t>(i);
   }
 };
+class StubNetwork : public a1::Network {
+ public:
+  bool has_credentials() override { return true; }
+  void start_station() override {}
+  bool open_portal(const char *, const char *) override { return true; }
+  a1::PortalEvent portal_loop() override { return a1::PortalEvent::kNone; }
+  void close_portal() override {}
+  void random(uint8_t *out, size_t len) override {
+    for (size_t i = 0; i < len; i++) out[i] = static_cast<uint8_t>(i * 37 + 11);
+  }
+};
 class StubSystem : public a1::System {
  public:
   uint32_t heap_free() override { return 0; }
@@ -75,28 +106,29 @@ class StubSystem : public a1::System {
   void log(const char *) override {}
 };
 
-StubClock g_clock;
-StubGpio g_gpio;
-StubAdc g_adc;
-StubPwm g_pwm;
-StubOneWire g_onewire;
-StubI2c g_i2c;
-StubStorage g_storage;
-StubMqtt g_mqtt;
-StubWifi g_wifi;
-StubSystem g_system;
-a1::Hal g_hal{&g_clock, &g_gpio, &g_adc, &g_pwm, &g_onewire, &g_i2c, &g_storage, &g_mqtt, &g_wifi, &g_system};
-a1::DeviceOptions g_options;
-a1::Device g_device(g_hal, g_options);
-}  // namespace
+// Everything wired together; static storage only (the device id is esp-030405).
+struct StubBoard {
+  StubClock clock;
+  StubGpio gpio;
+  StubAdc adc;
+  StubPwm pwm;
+  StubOneWire onewire;
+  StubI2c i2c;
+  StubStorage storage;
+  StubMqtt mqtt;
+  StubWifi wifi;
+  StubNetwork network;
+  StubSystem system;
+  a1::Hal hal{&clock, &gpio, &adc, &pwm, &onewire, &i2c, &storage, &mqtt, &wifi, &system};
+};
 
-// No heap in the core: deleting destructors are never called on these static objects.
+}  // namespace a1_tools
+
+// No heap in the core: deleting destructors of these static objects are never called. The core
+// is built without the C++ runtime library (rv32 has none in Debian), so it supplies these.
+extern "C" void __cxa_pure_virtual() {
+  for (;;) {
+  }
+}
 void operator delete(void *) noexcept {}
 void operator delete(void *, unsigned int) noexcept {}
-
-extern "C" int main() {
-  g_device.setup();
-  static const char kConfig[] = "{\"v\":1,\"version\":1,\"sensors\":[],\"actuators\":[]}";
-  g_mqtt.deliver("kaiser/god/esp/esp-030405/config", kConfig, sizeof(kConfig) - 1);
-  for (;;) g_device.loop();
-}
