@@ -272,7 +272,10 @@ void PosixSystem::log(const char *line) {
 
 bool FakeMqtt::connect(const char *client_id, const Will &will) {
   (void)client_id;
+  this->calls_++;
   snprintf(this->will_topic, sizeof(this->will_topic), "%s", will.topic);
+  if (this->pending_ == 0) this->pending_ = this->connect_calls_;
+  if (--this->pending_ > 0) return false;  // still connecting in the background
   this->connected_ = this->accept_;
   return this->connected_;
 }

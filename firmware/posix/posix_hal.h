@@ -212,10 +212,14 @@ class FakeMqtt : public MqttTransport {
     bool retain;
   };
   bool connect(const char *client_id, const Will &will) override;
+  bool connecting() override { return this->pending_ > 0; }
   bool connected() override { return this->connected_; }
   bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
   bool subscribe(const char *topic, int qos) override;
   void loop() override {}
+  // Like the board's background connect: each attempt takes `calls` connect() calls to finish.
+  void set_connect_calls(int calls) { this->connect_calls_ = calls; }
+  int connect_calls() const { return this->calls_; }
   void inject(const char *topic, const char *payload);
   void drop() { this->connected_ = false; }
   void set_accept(bool accept) { this->accept_ = accept; }
@@ -232,6 +236,9 @@ class FakeMqtt : public MqttTransport {
   int subs_ = 0;
   bool connected_ = false;
   bool accept_ = true;
+  int connect_calls_ = 1;
+  int pending_ = 0;
+  int calls_ = 0;
 };
 
 // Everything wired together: `hal()` for the core.

@@ -196,6 +196,7 @@ bool PubSubTransport::connect(const char *client_id, const Will &will) {
       }
       return true;
     }
+    return false;  // failed: the core backs off before the next attempt
   }
   if (this->task_ == nullptr &&
       xTaskCreate(&PubSubTransport::connect_task, "a1-mqtt-connect", 8192, this, 1, &this->task_) != pdPASS) {

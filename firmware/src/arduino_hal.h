@@ -89,8 +89,8 @@ class NvsStorage : public Storage {
 
 // PubSubClient's connect() blocks for the DNS lookup, the TCP connect and the CONNACK (seconds
 // when the broker host is down), so it runs on a helper task: connect() starts an attempt and
-// returns false at once; a later call reports the result. While an attempt runs, the loop task
-// does not touch the client.
+// returns false with connecting() true until it ends; the next call reports the result. While
+// an attempt runs, the loop task does not touch the client.
 class PubSubTransport : public MqttTransport {
  public:
   static constexpr uint16_t kBufferSize = 4608;  // config (4096) + topic + header
@@ -98,6 +98,7 @@ class PubSubTransport : public MqttTransport {
   // against -DA1_MQTT_CA_CERT=... when the build gives one. No network work happens here.
   void begin(const char *host, uint16_t port, const char *user, const char *password, bool tls);
   bool connect(const char *client_id, const Will &will) override;
+  bool connecting() override { return this->state_.load() == kConnecting; }
   bool connected() override { return this->state_.load() == kIdle && this->client_.connected(); }
   bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
   bool subscribe(const char *topic, int qos) override;

@@ -261,3 +261,23 @@ TEST_CASE("set-up button: a long press after boot opens the portal; held from bo
   CHECK(p.board.system.restarts() == 1);
   CHECK_FALSE(p.board.network.portal_is_open());
 }
+
+TEST_CASE("a background connect: the loop goes on while it runs, no back-off until it fails") {
+  PowerUp p;
+  p.power_on();
+  p.mqtt.set_connect_calls(30);  // 30 loop passes (3 s) per attempt
+  p.network_returns();
+  p.run(2900);
+  CHECK_FALSE(p.device->link_up());
+  CHECK(p.mqtt.connect_calls() == 29);  // asked every pass, the loop never waited
+  CHECK(p.device->stats().readings > 0);
+  p.run(100);
+  CHECK(p.device->link_up());
+  // A failed attempt backs off (1 s) before the next one starts.
+  p.network_lost();
+  p.board.wifi.set_connected(true);
+  p.mqtt.set_connect_calls(1);
+  int calls = p.mqtt.connect_calls();
+  p.run(500);
+  CHECK(p.mqtt.connect_calls() == calls + 1);
+}

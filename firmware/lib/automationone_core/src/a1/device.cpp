@@ -350,6 +350,8 @@ void Device::link_loop() {
     if (this->hal_.mqtt->connect(this->esp_id_, will)) {
       up = true;
       this->backoff_ms_ = 1000;
+    } else if (this->hal_.mqtt->connecting()) {
+      // An attempt runs in the background: ask again on the next pass, no back-off.
     } else {
       this->next_connect_ms_ = now + this->backoff_ms_;
       this->backoff_ms_ = this->backoff_ms_ >= 16000 ? 30000 : this->backoff_ms_ * 2;
