@@ -75,7 +75,8 @@ firmware-boot: firmware-build
 	@$(FW_BUILD)/boot_timing
 
 FW_CORE_SRCS := $(wildcard $(FW_CORE)/a1/*.cpp)
-FW_CORE_HDRS := $(wildcard $(FW_CORE)/a1/*.h) $(FW_DIR)/tools/stub_hal.h $(FW_DIR)/tools/full_config.h
+FW_CORE_HDRS := $(wildcard $(FW_CORE)/a1/*.h)
+FW_TOOL_HDRS := $(FW_DIR)/tools/stub_hal.h $(FW_DIR)/tools/full_config.h
 FW_GEN := $(FW_BUILD)/gen/a1/generated/schema_tables.inc
 
 # The portable core (not the Arduino HAL) for a 32-bit MCU: objects, a linked image that keeps
@@ -87,23 +88,23 @@ FW_RV32_OBJS := $(addprefix $(FW_BUILD)/rv32/,$(FW_CORE_NAMES))
 
 $(FW_BUILD)/arm/%.o: $(FW_CORE)/a1/%.cpp $(FW_CORE_HDRS) $(FW_GEN)
 	@mkdir -p $(dir $@)
-	arm-none-eabi-g++ $(FW_ARM_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
-$(FW_BUILD)/arm/%.o: $(FW_DIR)/tools/%.cpp $(FW_CORE_HDRS) $(FW_GEN)
+	@arm-none-eabi-g++ $(FW_ARM_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
+$(FW_BUILD)/arm/%.o: $(FW_DIR)/tools/%.cpp $(FW_CORE_HDRS) $(FW_TOOL_HDRS) $(FW_GEN)
 	@mkdir -p $(dir $@)
-	arm-none-eabi-g++ $(FW_ARM_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
+	@arm-none-eabi-g++ $(FW_ARM_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
 $(FW_BUILD)/rv32/%.o: $(FW_CORE)/a1/%.cpp $(FW_CORE_HDRS) $(FW_GEN)
 	@mkdir -p $(dir $@)
-	$(FW_RV32_CXX) $(FW_RV32_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
-$(FW_BUILD)/rv32/%.o: $(FW_DIR)/tools/%.cpp $(FW_CORE_HDRS) $(FW_GEN)
+	@$(FW_RV32_CXX) $(FW_RV32_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
+$(FW_BUILD)/rv32/%.o: $(FW_DIR)/tools/%.cpp $(FW_CORE_HDRS) $(FW_TOOL_HDRS) $(FW_GEN)
 	@mkdir -p $(dir $@)
-	$(FW_RV32_CXX) $(FW_RV32_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
+	@$(FW_RV32_CXX) $(FW_RV32_FLAGS) -I$(FW_CORE) -I$(FW_BUILD)/gen -c $< -o $@
 
 $(FW_BUILD)/arm/core.elf: $(FW_BUILD)/arm/mcu_main.o $(FW_ARM_OBJS)
-	rm -f $(@D)/libcore.a && arm-none-eabi-ar rcs $(@D)/libcore.a $(FW_ARM_OBJS)
-	arm-none-eabi-gcc $(FW_ARM_FLAGS) $(FW_MCU_LINK) $< $(@D)/libcore.a -lm -o $@
+	@rm -f $(@D)/libcore.a && arm-none-eabi-ar rcs $(@D)/libcore.a $(FW_ARM_OBJS)
+	@arm-none-eabi-gcc $(FW_ARM_FLAGS) $(FW_MCU_LINK) $< $(@D)/libcore.a -lm -o $@
 $(FW_BUILD)/rv32/core.elf: $(FW_BUILD)/rv32/mcu_main.o $(FW_RV32_OBJS)
-	rm -f $(@D)/libcore.a && riscv64-unknown-elf-ar rcs $(@D)/libcore.a $(FW_RV32_OBJS)
-	riscv64-unknown-elf-gcc $(FW_RV32_FLAGS) $(FW_MCU_LINK) $< $(@D)/libcore.a -lm -o $@
+	@rm -f $(@D)/libcore.a && riscv64-unknown-elf-ar rcs $(@D)/libcore.a $(FW_RV32_OBJS)
+	@riscv64-unknown-elf-gcc $(FW_RV32_FLAGS) $(FW_MCU_LINK) $< $(@D)/libcore.a -lm -o $@
 
 firmware-size: firmware-build
 	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) -j$(FW_JOBS) $(FW_BUILD)/arm/core.elf
@@ -129,18 +130,21 @@ $(FW_QEMU_BUILD)/inc/.stamp:
 
 $(FW_QEMU_BUILD)/core/%.o: $(FW_CORE)/a1/%.cpp $(FW_CORE_HDRS) $(FW_GEN)
 	@mkdir -p $(dir $@)
-	arm-none-eabi-g++ $(FW_QEMU_CXX) -fno-exceptions -fno-rtti $(FW_MCU_WARN) $(FW_QEMU_INC) -c $< -o $@
+	@echo "arm-none-eabi-g++ (qemu) $<"
+	@arm-none-eabi-g++ $(FW_QEMU_CXX) -fno-exceptions -fno-rtti $(FW_MCU_WARN) $(FW_QEMU_INC) -c $< -o $@
 
 $(FW_QEMU_BUILD)/tests/%.o: $(FW_DIR)/tests/%.cpp $(FW_CORE_HDRS) $(FW_QEMU_TEST_HDRS) $(FW_GEN) $(FW_QEMU_BUILD)/inc/.stamp
 	@mkdir -p $(dir $@)
-	arm-none-eabi-g++ $(FW_QEMU_CXX) $(FW_QEMU_DEFS) $(FW_QEMU_INC) -c $< -o $@
+	@echo "arm-none-eabi-g++ (qemu) $<"
+	@arm-none-eabi-g++ $(FW_QEMU_CXX) $(FW_QEMU_DEFS) $(FW_QEMU_INC) -c $< -o $@
 
 $(FW_QEMU_BUILD)/tests/%.o: $(FW_DIR)/posix/%.cpp $(FW_CORE_HDRS) $(FW_QEMU_TEST_HDRS) $(FW_GEN) $(FW_QEMU_BUILD)/inc/.stamp
 	@mkdir -p $(dir $@)
-	arm-none-eabi-g++ $(FW_QEMU_CXX) $(FW_QEMU_DEFS) $(FW_QEMU_INC) -c $< -o $@
+	@echo "arm-none-eabi-g++ (qemu) $<"
+	@arm-none-eabi-g++ $(FW_QEMU_CXX) $(FW_QEMU_DEFS) $(FW_QEMU_INC) -c $< -o $@
 
 $(FW_QEMU_BUILD)/core_tests.elf: $(FW_QEMU_CORE_OBJS) $(FW_QEMU_TEST_OBJS)
-	arm-none-eabi-g++ $(FW_QEMU_CXX) $(FW_QEMU_LINK) -Tpicolibcpp.ld $^ -lm -o $@
+	@arm-none-eabi-g++ $(FW_QEMU_CXX) $(FW_QEMU_LINK) -Tpicolibcpp.ld $^ -lm -o $@
 
 # Prints doctest's summary and `firmware-qemu: passed=N failed=M` (assertions); fails on any failure.
 firmware-qemu: firmware-build
@@ -156,8 +160,8 @@ firmware-qemu: firmware-build
 
 # The core's stack high-water on the emulated Cortex-M4 (tools/stack_usage.cpp), built like the
 # size image (no exceptions, 8 KB stack) with semihosting for the output.
-$(FW_QEMU_BUILD)/stack_usage.elf: $(FW_QEMU_CORE_OBJS) $(FW_DIR)/tools/stack_usage.cpp $(FW_CORE_HDRS)
-	arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb $(FW_MCU_CXX) $(FW_MCU_WARN) -I$(FW_CORE) -I$(FW_BUILD)/gen -I$(FW_DIR)/tools \
+$(FW_QEMU_BUILD)/stack_usage.elf: $(FW_QEMU_CORE_OBJS) $(FW_DIR)/tools/stack_usage.cpp $(FW_CORE_HDRS) $(FW_TOOL_HDRS)
+	@arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb $(FW_MCU_CXX) $(FW_MCU_WARN) -I$(FW_CORE) -I$(FW_BUILD)/gen -I$(FW_DIR)/tools \
 	  -Wl,--gc-sections -Wl,--defsym=__flash=0x0 -Wl,--defsym=__flash_size=0x400000 -Wl,--defsym=__ram=0x20000000 \
 	  -Wl,--defsym=__ram_size=0x400000 -Wl,--defsym=__stack_size=0x2000 --oslib=semihost --crt0=semihost -Tpicolibc.ld \
 	  $(FW_DIR)/tools/stack_usage.cpp $(FW_QEMU_CORE_OBJS) -lm -o $@

@@ -126,6 +126,12 @@ struct StubBoard {
 
 // No heap in the core: deleting destructors of these static objects are never called. The core
 // is built without the C++ runtime library (rv32 has none in Debian), so it supplies these.
+#if defined(__ARM_EABI__)
+// Registers the static objects' destructors (never run: main does not return); libsupc++ has
+// it on ARM, picolibc has the __cxa_atexit it forwards to.
+extern "C" int __cxa_atexit(void (*dtor)(void *), void *obj, void *dso);
+extern "C" int __aeabi_atexit(void *obj, void (*dtor)(void *), void *dso) { return __cxa_atexit(dtor, obj, dso); }
+#endif
 extern "C" void __cxa_pure_virtual() {
   for (;;) {
   }
