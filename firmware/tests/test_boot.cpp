@@ -16,11 +16,11 @@ using a1::posix::PosixBoard;
 
 namespace {
 // What the device stored before the power cut: a pump with limits, an inverted relay, a pH probe
-// every 2 s and a DS18B20 every 10 s.
+// every 2 s (raw) and a DS18B20 every 10 s (processed on the device).
 const char *kStoredConfig =
     "{\"v\":1,\"version\":3,\"sensors\":["
     "{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":2000},"
-    "{\"gpio\":4,\"type\":\"ds18b20\",\"interval_ms\":10000}],"
+    "{\"gpio\":4,\"type\":\"ds18b20\",\"interval_ms\":10000,\"mode\":\"processed\"}],"
     "\"actuators\":["
     "{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":30,\"cooldown_s\":60,\"failsafe_s\":20},"
     "{\"gpio\":19,\"type\":\"relay\",\"inverted\":true}]}";
@@ -121,10 +121,15 @@ TEST_CASE("power-up without network: safe pins and the stored config first, 10 m
   uint64_t last_seq = 0;
   uint64_t last_ts = 0;
   int replays = 0;
+  int processed_replays = 0;
   for (int i = before; i < p.mqtt.published() && i < before + FakeMqtt::kKeep; i++) {
     const FakeMqtt::Msg &m = p.mqtt.at(i);
     std::string payload(m.payload, m.len);
     if (payload.find("\"replay\":true") == std::string::npos) continue;
+    if (std::string(m.topic).find("/sensor/4/") != std::string::npos) {
+      processed_replays++;
+      CHECK(payload.find("\"value\":") != std::string::npos);  // computed on the device while offline
+    }
     uint64_t seq = field_u64(payload, "seq");
     uint64_t ts = field_u64(payload, "ts");
     if (replays > 0) {
@@ -137,6 +142,7 @@ TEST_CASE("power-up without network: safe pins and the stored config first, 10 m
     replays++;
   }
   CHECK(replays == 6 * Device::kReplayPerLoop);
+  CHECK(processed_replays > 0);
   p.run(10000);
   CHECK(p.device->buffered() == 0);
   CHECK(p.device->stats().replayed == Device::kBufferCapacity);
