@@ -260,6 +260,13 @@ void store_settings(const Settings &s) {
 
 volatile bool PortalNetwork::saved_ = false;
 
+bool PortalNetwork::has_credentials() {
+  // The stored station config is read through the WiFi driver, which must be up for that (an
+  // uninitialised driver answers with garbage); starting it does not connect.
+  WiFi.mode(WIFI_STA);
+  return this->wm_.getWiFiIsSaved();
+}
+
 void PortalNetwork::start_station() {
   WiFi.mode(WIFI_STA);
   WiFi.setAutoReconnect(true);  // the radio rejoins by itself; nothing here waits for it

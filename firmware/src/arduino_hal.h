@@ -148,7 +148,7 @@ void store_settings(const Settings &s);
 class PortalNetwork : public Network {
  public:
   explicit PortalNetwork(Settings &settings) : settings_(settings) {}
-  bool has_credentials() override { return this->wm_.getWiFiIsSaved(); }
+  bool has_credentials() override;
   void start_station() override;
   bool open_portal(const char *ssid, const char *password) override;
   PortalEvent portal_loop() override;
