@@ -211,11 +211,6 @@ SimWifi::SimWifi(const char *seed) {
 
 void SimWifi::mac(uint8_t out[6]) { memcpy(out, this->mac_, 6); }
 
-bool PosixSystem::ota(const char *url) {
-  this->log("ota not available on the host");
-  (void)url;
-  return false;
-}
 void PosixSystem::identify() { this->log("identify: blink"); }
 void PosixSystem::log(const char *line) {
   if (!this->quiet_) fprintf(stderr, "[a1] %s\n", line);
@@ -270,11 +265,12 @@ PosixBoard::PosixBoard(bool manual_clock, const char *seed, MqttTransport &mqtt_
       i2c(clock),
       storage(storage_dir),
       wifi(seed),
+      firmware(storage_dir),
       mqtt(mqtt_transport) {}
 
 Hal PosixBoard::hal() {
-  return Hal{&this->clock, &this->gpio,    &this->adc,  &this->pwm,    &this->onewire,
-             &this->i2c,   &this->storage, &this->mqtt, &this->wifi, &this->system};
+  return Hal{&this->clock, &this->gpio,    &this->adc,  &this->pwm,  &this->onewire,
+             &this->i2c,   &this->storage, &this->mqtt, &this->wifi, &this->system, &this->firmware};
 }
 
 }  // namespace posix

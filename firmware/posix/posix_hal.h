@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "a1/hal.h"
+#include "ota_posix.h"
 
 namespace a1 {
 namespace posix {
@@ -147,7 +148,6 @@ class PosixSystem : public System {
   uint32_t heap_free() override { return 180000; }
   uint32_t heap_min() override { return 150000; }
   void restart() override { this->restarts_++; }
-  bool ota(const char *url) override;
   void identify() override;
   void log(const char *line) override;
   void set_quiet(bool quiet) { this->quiet_ = quiet; }
@@ -205,6 +205,7 @@ struct PosixBoard {
   PosixStorage storage;
   SimWifi wifi;
   PosixSystem system;
+  PosixFirmware firmware;
   MqttTransport &mqtt;
 };
 
