@@ -34,6 +34,7 @@ from .device_config import (
     refused_pins,
     sync_repairs,
 )
+from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register
 from .plugins import async_load_processors, get_processors
@@ -61,6 +62,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await hass.async_add_executor_job(boards)  # read boards.json once, off the event loop
     async_setup_services(hass)
     await async_install_blueprints(hass)
+    await async_setup_firmware(hass)
     return True
 
 

@@ -17,10 +17,9 @@ import secrets
 import time
 
 from aiohttp import web
-
-from homeassistant.components.http import HomeAssistantView
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
@@ -155,12 +154,9 @@ class FirmwareView(HomeAssistantView):
         return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 
-async def async_get_firmware_server(hass: HomeAssistant) -> FirmwareServer:
-    """The one FirmwareServer of this HA (registers the view and scans on first use)."""
-    server = hass.data.get(DATA_FIRMWARE)
-    if server is None:
-        server = FirmwareServer(hass, Path(hass.config.path(*FIRMWARE_FOLDER)))
-        hass.data[DATA_FIRMWARE] = server
-        hass.http.register_view(FirmwareView(server))
-        await server.async_refresh()
-    return server
+async def async_setup_firmware(hass: HomeAssistant) -> None:
+    """Create the FirmwareServer, register its view and scan the folder (integration setup)."""
+    server = FirmwareServer(hass, Path(hass.config.path(*FIRMWARE_FOLDER)))
+    hass.data[DATA_FIRMWARE] = server
+    hass.http.register_view(FirmwareView(server))
+    await server.async_refresh()

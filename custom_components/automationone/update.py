@@ -21,7 +21,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import CONF_BOARD, DOMAIN
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
-from .firmware_server import FirmwareServer, FirmwareUrlError, async_get_firmware_server
+from .firmware_server import DATA_FIRMWARE, FirmwareServer, FirmwareUrlError
 from .protocol import OtaState, OtaStatus, SystemCommand
 from .protocol.firmware import FirmwareManifest, OtaError
 
@@ -48,8 +48,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the firmware update entity."""
-    server = await async_get_firmware_server(hass)
-    async_add_entities([FirmwareUpdate(entry, FIRMWARE, server)])
+    async_add_entities([FirmwareUpdate(entry, FIRMWARE, hass.data[DATA_FIRMWARE])])
 
 
 class FirmwareUpdate(AutomationOneEntity, UpdateEntity):

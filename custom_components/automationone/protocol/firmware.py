@@ -30,6 +30,7 @@ SIM_HEADER: Final = re.compile(
     rb"A1-SIM-IMAGE board=([a-z0-9_]{1,32}) version=([A-Za-z0-9_.+-]{1,32})\n"
 )
 SIM_HEADER_MAX: Final = 96  # bytes a device reads before it judges the header
+SIM_PARTITION: Final = 1966080  # the simulated update partition (the ESP32's default app slot)
 
 
 class OtaError(StrEnum):
@@ -186,15 +187,21 @@ def parse_sim_header(head: bytes) -> tuple[str, str] | None:
     return match.group(1).decode(), match.group(2).decode()
 
 
-def check_sim_image(image: bytes, sha256: str | None, board: str) -> OtaError | None:
-    """The checks a simulated device makes on a downloaded image, in the device's order."""
+def check_sim_image(
+    image: bytes, sha256: str | None, board: str, size: int | None = None
+) -> tuple[OtaError, str] | None:
+    """The checks a simulated device makes on a downloaded image, in the firmware core's
+    order (header, length, SHA-256); None when it may be installed, else (error, detail)."""
     if sha256 is None:
-        return OtaError.NO_CHECKSUM
+        return OtaError.NO_CHECKSUM, ""
     header = parse_sim_header(image)
     if header is None:
-        return OtaError.BAD_IMAGE
+        return OtaError.BAD_IMAGE, "no A1-SIM-IMAGE header"
     if header[0] != board:
-        return OtaError.BOARD_MISMATCH
-    if hashlib.sha256(image).hexdigest() != sha256:
-        return OtaError.CHECKSUM_MISMATCH
+        return OtaError.BOARD_MISMATCH, f"image for {header[0]}"
+    if size is not None and len(image) != size:
+        return OtaError.SIZE_MISMATCH, f"got {len(image)}"
+    digest = hashlib.sha256(image).hexdigest()
+    if digest != sha256:
+        return OtaError.CHECKSUM_MISMATCH, f"got {digest}"[:64]
     return None
