@@ -246,3 +246,67 @@ TEST_CASE("ota: without a firmware HAL the device says unsupported") {
   REQUIRE(m != nullptr);
   CHECK(std::string(m->payload, m->len).find("\"error\":\"unsupported\"") != std::string::npos);
 }
+
+// The shared vectors of tests/vectors/protocol/ota.json: the firmware parses the ota command's
+// fields as documented and builds each accepted ota_status payload byte for byte.
+#include "vectors.h"
+
+namespace {
+OtaState state_from(const std::string &s) {
+  if (s == "downloading") return OtaState::kDownloading;
+  if (s == "installed") return OtaState::kInstalled;
+  return OtaState::kFailed;
+}
+OtaError error_from(const std::string &s) {
+  for (int i = 1; i <= static_cast<int>(OtaError::kUnsupported); i++) {
+    if (s == ota_error_name(static_cast<OtaError>(i))) return static_cast<OtaError>(i);
+  }
+  return OtaError::kNone;
+}
+}  // namespace
+
+TEST_CASE("ota vectors: command fields and ota_status payloads") {
+  cJSON *root = load_vectors("tests/vectors/protocol/ota.json");
+  REQUIRE(root != nullptr);
+  const cJSON *v;
+  int built = 0, parsed = 0;
+  JsonDoc doc;
+  cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "vectors")) {
+    std::string name = json_str(v, "name"), kind = json_str(v, "kind"), payload = json_str(v, "payload");
+    CAPTURE(name);
+    const cJSON *expect = cJSON_GetObjectItemCaseSensitive(v, "expect");
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(expect, "value");
+    bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "ok"));
+    if (kind == "system_command") {
+      SystemCommand cmd;
+      Error err = parse_system_command(payload.data(), payload.size(), doc, cmd);
+      if (ok) {
+        REQUIRE(err.ok());
+        CHECK(std::string(cmd.sha256) == json_str(value, "sha256"));
+        CHECK(std::string(cmd.board) == json_str(value, "board"));
+        CHECK(std::string(cmd.version) == json_str(value, "version"));
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(value, "size");
+        CHECK(cmd.size == (cJSON_IsNumber(size) ? static_cast<uint32_t>(size->valuedouble) : 0u));
+      } else {
+        CHECK(std::string(error_name(err.code)) == json_str(expect, "error"));
+        CHECK(std::string(err.path) == json_str(expect, "path"));
+      }
+      parsed++;
+    }
+    // A code the firmware does not send (from a newer device) is the receivers' case only.
+    if (kind == "ota_status" && ok &&
+        (json_str(value, "error").empty() || error_from(json_str(value, "error")) != OtaError::kNone)) {
+      std::string detail = json_str(value, "detail"), version = json_str(value, "version"), cmd_id = json_str(value, "cmd_id");
+      OtaReport r{state_from(json_str(value, "state")),
+                  static_cast<uint8_t>(cJSON_GetObjectItemCaseSensitive(value, "progress")->valuedouble),
+                  error_from(json_str(value, "error")), detail.c_str(), version.c_str(), cmd_id.c_str()};
+      char out[1025];
+      size_t n = build_ota_status(out, sizeof(out), r);
+      CHECK(std::string(out, n) == payload);
+      built++;
+    }
+  }
+  cJSON_Delete(root);
+  CHECK(parsed >= 5);
+  CHECK(built >= 3);
+}
