@@ -115,6 +115,8 @@ async def test_install_reboots_into_the_new_version(
     assert hass.states.get(entity_id).attributes[ATTR_INSTALLED_VERSION] == "0.1.0"
     reports = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/ota/status")
     announces = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/announce")
+    # The retained announce arrives once the broker has both subscriptions (one batch).
+    await wait_for(hass, lambda: announces.messages, what="the subscriptions")
 
     await install(hass, entity_id)
 
