@@ -226,6 +226,10 @@ TEST_CASE("ota: a second command while downloading is refused as busy; the first
   CHECK(rig.status().find("\"state\":\"installed\"") != std::string::npos);
   CHECK(rig.status().find("ota-1") != std::string::npos);
   CHECK(rig.firmware.opens == 1);
+  // Installed and waiting for the restart: still busy.
+  rig.command(sha);
+  CHECK(rig.status().find("\"error\":\"busy\"") != std::string::npos);
+  CHECK(rig.firmware.opens == 1);
 }
 
 TEST_CASE("ota: without a firmware HAL the device says unsupported") {

@@ -66,8 +66,8 @@ bool OtaUpdate::fail(OtaError e, const char *detail) {
 }
 
 OtaError OtaUpdate::start(const SystemCommand &cmd, const char *board, uint64_t now) {
-  if (this->state_ == OtaState::kDownloading) {
-    // Report the refusal without losing the running update's identity.
+  if (this->state_ == OtaState::kDownloading || this->state_ == OtaState::kInstalled) {
+    // Running, or installed and about to restart (a new write would spoil the verified image).
     return OtaError::kBusy;
   }
   copy_bounded(this->cmd_id_, sizeof(this->cmd_id_), cmd.cmd_id);
