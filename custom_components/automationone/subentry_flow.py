@@ -309,7 +309,9 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self._type = subentry.data[CONF_SENSOR_TYPE]
         self._name = subentry.title
         return self.async_show_menu(
-            step_id="reconfigure", menu_options=["reconfigure_settings", "calibrate"]
+            step_id="reconfigure",
+            menu_options=["reconfigure_settings", "calibrate"],
+            description_placeholders={"name": subentry.title},
         )
 
     async def async_step_reconfigure_settings(
