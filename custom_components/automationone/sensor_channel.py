@@ -62,6 +62,13 @@ class SensorChannel:
             self.calibration = Calibration.from_dict(stored)
         self.filter = make_filter(self.data.get(CONF_FILTER, "none"))
 
+    def set_data(self, data: Mapping[str, Any]) -> None:
+        """The subentry's new data with a new (or no) calibration, applied from the next
+        reading on; the filter's state and the last value stay."""
+        self.data = data
+        stored = data.get(CONF_CALIBRATION)
+        self.calibration = None if stored is None else Calibration.from_dict(stored)
+
     def params(self) -> Params:
         """The user's parameters over the ADC model that fits the device's announce."""
         announce = self.device.announce

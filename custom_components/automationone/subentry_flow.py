@@ -62,6 +62,7 @@ from .processors import (
     ParamKind,
     Processor,
     calibration_problem,
+    new_calibration,
 )
 
 CONF_REFERENCE = "reference"
@@ -377,11 +378,10 @@ class SensorSubentryFlow(_PinSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         channel = self._entry.runtime_data.channels.get(subentry.subentry_id)
         temperature = channel.temperature_c() if channel is not None else None
-        calibration = Calibration(
-            points=tuple(sorted(self._points, key=lambda p: p.raw)),
+        calibration = new_calibration(
+            self._points,
             temperature_c=temperature,
             created=dt_util.utcnow().isoformat(timespec="seconds"),
-            degree=min(len(self._points) - 1, 2) or 1,
         )
         return self.async_update_and_abort(
             self._entry,

@@ -587,7 +587,7 @@ def test_core_packages_import_no_homeassistant() -> None:
     """processors/ and gpio/ stay pure: no homeassistant import anywhere."""
     for package in (PACKAGE, PACKAGE.parent / "gpio"):
         for path in package.glob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = (
                     [a.name for a in node.names] if isinstance(node, ast.Import) else
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
@@ -657,12 +657,12 @@ BROKEN = {
 
 def test_load_plugins(tmp_path: Path) -> None:
     """Good files load and register; each broken one gives its precise error, none raises."""
-    (tmp_path / "co2.py").write_text(GOOD_PLUGIN)
-    (tmp_path / "flow.py").write_text(DUCK_PLUGIN)
-    (tmp_path / "_helper.py").write_text("raise SystemError('never imported')\n")
-    (tmp_path / "notes.txt").write_text("ignored")
+    (tmp_path / "co2.py").write_text(GOOD_PLUGIN, encoding="utf-8")
+    (tmp_path / "flow.py").write_text(DUCK_PLUGIN, encoding="utf-8")
+    (tmp_path / "_helper.py").write_text("raise SystemError('never imported')\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
     for name, (source, _, _) in BROKEN.items():
-        (tmp_path / name).write_text(source)
+        (tmp_path / name).write_text(source, encoding="utf-8")
     registry = pr.builtin_registry()
     loaded, errors = pr.load_plugins(tmp_path, registry)
 
@@ -691,8 +691,8 @@ def test_load_plugins(tmp_path: Path) -> None:
 
 def test_load_plugins_clash_between_plugins_and_missing_dir(tmp_path: Path) -> None:
     """The second file with an id already loaded is refused; no directory, nothing."""
-    (tmp_path / "one.py").write_text(GOOD_PLUGIN)
-    (tmp_path / "two.py").write_text(GOOD_PLUGIN)
+    (tmp_path / "one.py").write_text(GOOD_PLUGIN, encoding="utf-8")
+    (tmp_path / "two.py").write_text(GOOD_PLUGIN, encoding="utf-8")
     loaded, errors = pr.load_plugins(tmp_path)
     assert [p.id for p in loaded] == ["co2_mg811"]
     assert [(e.path.name, e.code) for e in errors] == [("two.py", "id_clash")]

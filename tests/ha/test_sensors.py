@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import copy
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -18,12 +20,18 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_mqtt_message,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.processors import (
+    CalibrationPoint,
+    calibration_degree,
+    new_calibration,
+)
 
 from .common import BASE, MAC, announce, mock_entry
 
@@ -445,6 +453,70 @@ async def test_calibrate_service(hass: HomeAssistant, mqtt_mock: MqttMockHAClien
         await hass.services.async_call(
             DOMAIN, "calibrate", {"entity_id": "sensor.other", "reference": 7.0}, blocking=True
         )
+
+
+async def test_calibration_updates_the_channel_in_place(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Saving a calibration reloads nothing: the device's other sensors stay available, their
+    filters keep their state, and the next reading uses the new calibration."""
+    entry = await setup(
+        hass,
+        entry_with(
+            ("Tank pH", {**PH_DATA, "filter": "median"}), ("Sump pH", {**PH_DATA, "gpio": 35})
+        ),
+    )
+    tank, sump = entity(hass, entry, "Tank pH"), entity(hass, entry, "Sump pH")
+    for seq, raw in enumerate((2300, 2300, 1750), start=1):
+        reading(hass, 34, raw, seq=seq)
+        reading(hass, 35, raw, seq=seq)
+    await hass.async_block_till_done()
+    data = entry.runtime_data
+    tank_channel, sump_channel = data.channels.values()
+    window = tank_channel.filter
+    assert window is not None
+    twin = copy.deepcopy(window)
+    changes = async_capture_events(hass, "state_changed")
+    await hass.services.async_call(
+        DOMAIN,
+        "calibrate",
+        {"entity_id": sump, "points": [[1750, 7.0], [2300, 4.0]], "temperature": 25},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data is data  # not reloaded
+    assert tank_channel.filter is window
+    assert sump_channel.calibration is not None
+    assert [
+        e.data["entity_id"] for e in changes if e.data["new_state"].state == "unavailable"
+    ] == []
+    assert window.update(1750.0) == twin.update(1750.0)  # the window kept its values
+    reading(hass, 35, 1750, seq=4)
+    await hass.async_block_till_done()
+    assert float(hass.states.get(sump).state) == pytest.approx(7.0, abs=0.05)
+    assert hass.states.get(tank).state != STATE_UNAVAILABLE
+    pushed = len(pushed_configs(mqtt_mock))
+    await hass.services.async_call(
+        DOMAIN, "calibrate", {"entity_id": sump, "clear": True}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data is data
+    assert sump_channel.calibration is None
+    assert len(pushed_configs(mqtt_mock)) == pushed  # the device's config did not change
+
+
+def test_one_degree_rule() -> None:
+    """The dialog and the service store the degree `calibration_degree` gives; neither has a
+    rule of its own."""
+    assert [calibration_degree(n) for n in range(1, 6)] == [1, 1, 2, 2, 2]
+    points = [CalibrationPoint(raw=float(r), reference=r / 100) for r in (300, 100, 200)]
+    made = new_calibration(points, temperature_c=None, created=None)
+    assert ([p.raw for p in made.points], made.degree) == ([100.0, 200.0, 300.0], 2)
+    code = Path(__file__).parents[2] / "custom_components/automationone"
+    for name in ("subentry_flow.py", "services.py"):
+        tree = ast.parse((code / name).read_text(encoding="utf-8"))
+        keywords = [k.arg for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords]
+        assert "degree" not in keywords, name
 
 
 async def test_broken_plugin_is_a_repair_and_good_one_a_type(

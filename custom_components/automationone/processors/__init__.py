@@ -62,10 +62,12 @@ from .builtin import (
 )
 from .calibration import (
     Polynomial,
+    calibration_degree,
     calibration_problem,
     fit_calibration,
     fit_linear,
     fit_polynomial,
+    new_calibration,
 )
 from .crc import crc8_maxim, crc8_sensirion
 from .filters import FILTER_KINDS, Filter, HampelFilter, KalmanFilter1D, MedianFilter, make_filter
@@ -122,6 +124,7 @@ __all__ = [
     "WaterLevelProcessor",
     "adc_model_for",
     "builtin_registry",
+    "calibration_degree",
     "calibration_problem",
     "check_params",
     "check_processor",
@@ -139,6 +142,7 @@ __all__ = [
     "make_filter",
     "millivolt_table",
     "mv_to_count",
+    "new_calibration",
     "quality_of",
     "steinhart_hart_coefficients",
     "worst",
