@@ -116,7 +116,7 @@ async def run_phase(
         await asyncio.sleep(0.05)
     await hass.async_block_till_done()
     processed = sum(d.readings_received for d in devices) - before
-    sent = json.loads(log.read_text(encoding="utf-8"))
+    sent = json.loads(log.read_text())
     # A state write belongs to the first message that carried its value.
     latencies = sorted(
         (at - sent["sent"][device][value * change_every]) * 1000

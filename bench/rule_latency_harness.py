@@ -197,14 +197,14 @@ class GcPauses:
 
 def cpu_seconds(pid: int | str) -> float:
     """CPU time (user + system) a live process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> float:
     """CPU time every core of the machine has spent busy."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(
-        int, Path("/proc/stat").read_text(encoding="utf-8").split()[1:9]
+        int, Path("/proc/stat").read_text().split()[1:9]
     )
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
@@ -292,7 +292,7 @@ async def run_probe(
     if sampler is not None:
         sampler.pids.add(probe.pid)
     assert await probe.wait() == 0
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result: dict[str, Any] = json.loads(out.read_text())
     return result
 
 

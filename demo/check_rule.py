@@ -196,7 +196,7 @@ async def prepare(url: str, username: str, password: str) -> dict[str, Any]:
 
 def main() -> int:
     try:
-        running = json.loads((RUN / "demo.json").read_text(encoding="utf-8"))
+        running = json.loads((RUN / "demo.json").read_text())
     except OSError:
         running = {}
     url = sys.argv[1] if len(sys.argv) > 1 else running.get("url", "http://127.0.0.1:8123")

@@ -91,7 +91,7 @@ def _cmdline(pid: int) -> list[str] | None:
 def _remember_pid(pid: int, argv: list[str]) -> None:
     pids: dict[str, list[str]] = {}
     with contextlib.suppress(OSError, ValueError):
-        pids = json.loads(PIDS.read_text(encoding="utf-8"))
+        pids = json.loads(PIDS.read_text())
     pids[str(pid)] = argv
     PIDS.write_text(json.dumps(pids))
 
@@ -101,7 +101,7 @@ def stop_leftovers() -> None:
     parent-death signal). Only pids recorded in demo/run/pids.json whose command line is still
     the recorded one are touched."""
     with contextlib.suppress(OSError, ValueError):
-        for pid, argv in json.loads(PIDS.read_text(encoding="utf-8")).items():
+        for pid, argv in json.loads(PIDS.read_text()).items():
             if _cmdline(int(pid)) == argv:
                 log(f"stopping {Path(argv[0]).name} (pid {pid}) left over from a killed demo")
                 with contextlib.suppress(ProcessLookupError):
@@ -182,7 +182,7 @@ class Demo:
         config = DEMO / "mosquitto.conf"
         port = self.args.mqtt_port or pick_port(1883, preferred)
         if port != 1883:
-            text = config.read_text(encoding="utf-8")
+            text = config.read_text()
             lines = [
                 f"listener {port} {HOST}" if line.startswith("listener ") else line
                 for line in text.splitlines()
@@ -250,7 +250,7 @@ class Demo:
     def _mqtt_port_in_storage() -> int | None:
         path = HA_DIR / ".storage" / "core.config_entries"
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            for entry in json.loads(path.read_text(encoding="utf-8"))["data"]["entries"]:
+            for entry in json.loads(path.read_text())["data"]["entries"]:
                 if entry["domain"] == "mqtt":
                     return int(entry["data"]["port"])
         return None
@@ -406,7 +406,7 @@ class Demo:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             running = RUN / "demo.json"
-            where = json.loads(running.read_text(encoding="utf-8"))["url"] if running.exists() else "?"
+            where = json.loads(running.read_text())["url"] if running.exists() else "?"
             raise SystemExit(f"a demo of this checkout is already running ({where})") from None
         stop_leftovers()
         stored_mqtt_port = self.prepare_config_dir()
@@ -486,7 +486,7 @@ def _flow_title(flow: dict[str, Any]) -> str:
 
 def _local_time_zone() -> str:
     with contextlib.suppress(OSError):
-        zone = Path("/etc/timezone").read_text(encoding="utf-8").strip()
+        zone = Path("/etc/timezone").read_text().strip()
         if zone:
             return zone
     with contextlib.suppress(OSError):

@@ -54,7 +54,9 @@ class Broker:
             if self._proc.poll() is not None:
                 break
             time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not start: {(self._dir / 'mosquitto.log').read_text(encoding="utf-8")}")
+        raise RuntimeError(
+            f"mosquitto did not start: {(self._dir / 'mosquitto.log').read_text(encoding='utf-8')}"
+        )
 
     def stop(self) -> None:
         if self._proc is not None:

@@ -39,7 +39,7 @@ def render() -> str:
     ]
     for path in sorted(SCHEMAS.glob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
-        text = json.dumps(strip(json.loads(path.read_text(encoding="utf-8"))), separators=(",", ":"))
+        text = json.dumps(strip(json.loads(path.read_text())), separators=(",", ":"))
         if ')json"' in text:
             raise SystemExit(f"{path}: cannot embed")
         lines.append(f'static const char *const SCHEMA_{name.upper()} = R"json({text})json";')
@@ -50,7 +50,7 @@ def render() -> str:
 def main() -> int:
     text = render()
     if "--check" in sys.argv:
-        if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
+        if not OUT.exists() or OUT.read_text() != text:
             print(f"{OUT} is stale: run python3 {Path(__file__).relative_to(REPO)}")
             return 1
         return 0

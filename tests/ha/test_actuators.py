@@ -34,7 +34,9 @@ from .common import BASE, MAC, mock_entry
 from .test_sensors import PH_DATA, pushed_configs, setup
 
 TRANSLATIONS = json.loads(
-    (Path(__file__).parents[2] / "custom_components/automationone/translations/en.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[2] / "custom_components/automationone/translations/en.json").read_text(
+        encoding="utf-8"
+    )
 )
 PUMP = {
     "actuator_type": "pump",

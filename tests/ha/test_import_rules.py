@@ -74,7 +74,9 @@ def config_dir(hass: HomeAssistant, mqtt_mock: MqttMockHAClient, tmp_path: Path)
     """A config directory whose configuration.yaml includes automations.yaml, as HA's
     default config does, with one automation made in the editor. The MQTT test fixtures
     stub out reading configuration.yaml; automation reloads need the real reader."""
-    (tmp_path / "configuration.yaml").write_text("automation: !include automations.yaml\n", encoding="utf-8")
+    (tmp_path / "configuration.yaml").write_text(
+        "automation: !include automations.yaml\n", encoding="utf-8"
+    )
     (tmp_path / "automations.yaml").write_text(
         "- id: '1700000000000'\n  alias: Made in the editor\n"
         "  triggers:\n  - trigger: event\n    event_type: x\n  actions: []\n"
