@@ -42,6 +42,7 @@ from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
 from .sensor_channel import SensorChannel
 from .services import async_setup_services
+from .temperature_source import SourceTemperature, read_temperature
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -175,12 +176,8 @@ def _build_channels(
 ) -> dict[str, SensorChannel]:
     processors = get_processors(hass)
 
-    def temperature(entity_id: str) -> float | None:
-        state = hass.states.get(entity_id)
-        try:
-            return None if state is None else float(state.state)
-        except ValueError:
-            return None
+    def temperature(entity_id: str) -> SourceTemperature:
+        return read_temperature(hass, entity_id)
 
     channels = {}
     for subentry_id, subentry in entry.subentries.items():

@@ -30,9 +30,12 @@ from .processors import Calibration, Filter, Processor, Result, adc_model_for, m
 from .processors.base import Params
 from .protocol import Processed, Quality, Reading, SensorData, TopicKind, encode
 from .protocol.device import DeviceState
+from .temperature_source import SourceTemperature
 
-type TemperatureFn = Callable[[str], float | None]
-"""Reads a temperature (°C) from another entity by its id; None if unknown."""
+type TemperatureFn = Callable[[str], SourceTemperature]
+"""Reads a temperature (°C) from another entity by its id, or why there is none."""
+
+COMPENSATED = "applied"
 
 
 @dataclass(slots=True)
@@ -52,6 +55,8 @@ class SensorChannel:
     refused: str | None = None
     calibration: Calibration | None = None
     filter: Filter | None = None
+    # Temperature compensation: `applied`, why not (the source's problem), or None (unused).
+    compensation: str | None = None
     _params: Params | None = None
     _params_for: object = None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
@@ -102,20 +107,25 @@ class SensorChannel:
         if message.replay:
             return  # buffered history must not move the live state backwards
         self.last_rx = now
+        compensation = self.compensation
         if reading.value is not None:  # processed on the device
             result = Result(reading.value, reading.unit, Quality(reading.quality or "good"))
         else:
             assert reading.raw is not None
+            temperature_c = self.temperature_c()
             result = self.processor.process(
                 reading.raw,
                 calibration=self.calibration,
                 params=self.params(),
-                temperature_c=self.temperature_c(),
+                temperature_c=temperature_c,
             )
+            if self.compensation not in (None, COMPENSATED) and result.quality is Quality.GOOD:
+                # Compensation was asked for but the source has no usable value.
+                result = Result(result.value, result.unit, Quality.SUSPECT)
             if self.filter is not None and result.value is not None:
                 result = Result(self.filter.update(result.value), result.unit, result.quality)
         self.raw = reading.raw
-        changed = result != self.result or self.stale
+        changed = result != self.result or self.stale or self.compensation != compensation
         self.result = result
         self.stale = False
         if changed:
@@ -125,10 +135,13 @@ class SensorChannel:
 
     def temperature_c(self) -> float | None:
         """The compensation temperature (°C) from the configured entity, if the type uses it."""
-        if not self.processor.uses_temperature:
-            return None
         source = self.data.get(CONF_TEMPERATURE_ENTITY)
-        return self.temperature(source) if source else None
+        if not self.processor.uses_temperature or not source:
+            self.compensation = None
+            return None
+        found = self.temperature(source)
+        self.compensation = found.problem or COMPENSATED
+        return found.celsius
 
     def device_publish_processed(self, seq: int, result: Result) -> None:
         """Echo the processed value to the device (for its display or local logic)."""

@@ -64,6 +64,7 @@ from .processors import (
     calibration_problem,
     new_calibration,
 )
+from .temperature_source import read_temperature
 
 CONF_REFERENCE = "reference"
 THRESHOLD_KEYS = (CONF_WARNING_LOW, CONF_WARNING_HIGH, CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
@@ -294,6 +295,9 @@ class SensorSubentryFlow(_PinSubentryFlow):
         )
         if CONF_ADDR in data and re.fullmatch(ADDR_PATTERN, data[CONF_ADDR]) is None:
             errors[CONF_ADDR] = "invalid_addr"
+        source = data.get(CONF_TEMPERATURE_ENTITY)
+        if source and read_temperature(self.hass, source).problem == "not_temperature":
+            errors[CONF_TEMPERATURE_ENTITY] = "not_temperature"
         low, high = data.get(CONF_WARNING_LOW), data.get(CONF_WARNING_HIGH)
         if low is not None and high is not None and low >= high:
             errors[CONF_WARNING_HIGH] = "band_empty"

@@ -519,6 +519,82 @@ def test_one_degree_rule() -> None:
         assert "degree" not in keywords, name
 
 
+async def test_temperature_compensation_converts_the_source_unit(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """95 °F compensates as 35 °C; an unavailable or stale source compensates nothing, and the
+    reading says so (quality suspect, `temperature_compensation` names the problem)."""
+    fahrenheit = {"unit_of_measurement": "°F", "device_class": "temperature"}
+    celsius = {"unit_of_measurement": "°C", "device_class": "temperature"}
+    hass.states.async_set("sensor.water_f", "95", fahrenheit)
+    hass.states.async_set("sensor.water_c", "35", celsius)
+    hass.states.async_set("sensor.hot_c", "95", celsius)
+    entry = await setup(
+        hass,
+        entry_with(
+            ("F", {**PH_DATA, "gpio": 34, "temperature_entity": "sensor.water_f"}),
+            ("C", {**PH_DATA, "gpio": 35, "temperature_entity": "sensor.water_c"}),
+            ("Hot", {**PH_DATA, "gpio": 36, "temperature_entity": "sensor.hot_c"}),
+            ("None", {**PH_DATA, "gpio": 39}),
+        ),
+    )
+    for seq, gpio in enumerate((34, 35, 36, 39), start=1):
+        reading(hass, gpio, 2600, seq=seq)
+    await hass.async_block_till_done()
+    f, c, hot, plain = (hass.states.get(entity(hass, entry, t)) for t in ("F", "C", "Hot", "None"))
+    assert float(f.state) == pytest.approx(float(c.state), abs=1e-6)
+    assert abs(float(hot.state) - float(c.state)) > 0.1  # compensation matters at this reading
+    assert (f.attributes["quality"], f.attributes["temperature_compensation"]) == (
+        "uncalibrated",
+        "applied",
+    )
+    assert "temperature_compensation" not in plain.attributes
+
+    hass.states.async_set("sensor.water_f", "unavailable", fahrenheit)
+    reading(hass, 34, 2600, seq=5)
+    await hass.async_block_till_done()
+    f = hass.states.get(entity(hass, entry, "F"))
+    assert f.state == plain.state != c.state  # no compensation: the reading is taken at 25 °C
+    assert f.attributes["temperature_compensation"] == "unavailable"
+
+    calibrated = {"calibration": {"points": [[1750, 7.0], [2300, 4.0]], "temperature_c": 25}}
+    subentry = entry.subentries[next(iter(entry.subentries))]
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **calibrated})
+    hass.states.async_set("sensor.water_f", "80", fahrenheit)
+    reading(hass, 34, 2600, seq=6)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity(hass, entry, "F")).attributes["quality"] == "good"
+    freezer.tick(timedelta(hours=3))  # the source has said nothing since
+    reading(hass, 34, 2600, seq=4)
+    await hass.async_block_till_done()
+    f = hass.states.get(entity(hass, entry, "F"))
+    assert (f.attributes["quality"], f.attributes["temperature_compensation"]) == (
+        "suspect",
+        "stale",
+    )
+
+
+async def test_compensation_source_must_be_a_temperature(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The selector offers temperature sensors only; the flow refuses anything else sent."""
+    hass.states.async_set("sensor.air_humidity", "55", {"unit_of_measurement": "%"})
+    entry = await setup(hass, mock_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": "ph", "name": "Tank pH"}
+    )
+    field = result["data_schema"].schema["temperature_entity"]
+    assert (field.config["domain"], field.config["device_class"]) == (["sensor"], ["temperature"])
+    settings = {"gpio": "34", "interval_s": 5, "mode": "raw", "echo_processed": False}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**settings, "temperature_entity": "sensor.air_humidity"}
+    )
+    assert result["errors"] == {"temperature_entity": "not_temperature"}
+
+
 async def test_broken_plugin_is_a_repair_and_good_one_a_type(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, tmp_path: Path
 ) -> None:
