@@ -27,6 +27,7 @@ import random
 import time
 from typing import Any, Final, Self
 
+from custom_components.automationone.processors.adc import adc_model_for
 from custom_components.automationone.protocol import (
     DEFAULT_KAISER_ID,
     STATUS_OFFLINE,
@@ -517,7 +518,11 @@ class SimulatedDevice:
             if old_sensor is not None and old_sensor.config == sensor_config:
                 keep[key] = old_sensor
             else:
-                signal = Signal(sensor_config.type, seed_for(self.options.seed, self.esp_id, key))
+                signal = Signal(
+                    sensor_config.type,
+                    seed_for(self.options.seed, self.esp_id, key),
+                    adc_model_for(self.options.board),
+                )
                 keep[key] = _Sensor(sensor_config, signal, now)
         self.sensors = keep
         self.config = config

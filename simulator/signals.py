@@ -1,8 +1,10 @@
 """Plausible raw signals of the sensors a simulated device reads.
 
 Raw formats (what the integration's processors decode):
-- ADC sensors (`ph`, `ec`, `soil`, `analog` and any other type): a 12-bit count 0-4095 of a
-  0-3.3 V input.
+- ADC sensors (`ph`, `ec`, `soil`, `analog` and any other type): a 12-bit count 0-4095, made
+  from the pin voltage by the board's real ADC (`processors.adc`, the model the processors
+  invert: an ESP32 at 11 dB, an ESP32-C3 at 11 dB), so the processors' defaults read the
+  simulated value back.
   - `ph`: a DFRobot-style probe amplifier, 1500 mV at pH 7 and -177.5 mV per pH unit
     (about 2033 mV at pH 4); the simulated pH drifts slowly around 7 with noise.
   - `soil`: capacitive probe, ~3000 counts dry and ~1300 wet; slowly drying with watering steps.
@@ -25,8 +27,13 @@ import math
 import random
 from typing import Final
 
-ADC_MAX: Final = 4095
-ADC_MV: Final = 3300.0
+from custom_components.automationone.processors.adc import (
+    ADC_MAX,
+    DEFAULT_ADC_MODEL,
+    count_to_mv,
+    mv_to_count,
+)
+
 PH_NEUTRAL_MV: Final = 1500.0
 PH_SLOPE_MV: Final = -177.5
 
@@ -77,10 +84,14 @@ def sht31_words(celsius: float, humidity: float) -> tuple[int, ...]:
     )
 
 
-def ph_to_adc(ph: float) -> int:
+def mv_to_adc(millivolts: float, adc: str = DEFAULT_ADC_MODEL) -> int:
+    """The count the ADC model `adc` reads for a pin voltage (clamped to 0-4095)."""
+    return max(0, min(ADC_MAX, round(mv_to_count(millivolts, adc))))
+
+
+def ph_to_adc(ph: float, adc: str = DEFAULT_ADC_MODEL) -> int:
     """ADC count of the pH amplifier's output at `ph`."""
-    millivolts = PH_NEUTRAL_MV + (ph - 7.0) * PH_SLOPE_MV
-    return max(0, min(ADC_MAX, round(millivolts / ADC_MV * ADC_MAX)))
+    return mv_to_adc(PH_NEUTRAL_MV + (ph - 7.0) * PH_SLOPE_MV, adc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +106,11 @@ class Sample:
 class Signal:
     """A slowly drifting, noisy physical quantity behind one sensor, seeded and repeatable."""
 
-    def __init__(self, sensor_type: str, seed: int) -> None:
-        """Signal of `sensor_type`; `seed` makes it repeatable per device and pin."""
+    def __init__(self, sensor_type: str, seed: int, adc: str = DEFAULT_ADC_MODEL) -> None:
+        """Signal of `sensor_type`; `seed` makes it repeatable per device and pin; `adc` is
+        the board's ADC model."""
         self.type = sensor_type
+        self.adc = adc
         self._rng = random.Random(seed)
         self._phase = self._rng.uniform(0, 2 * math.pi)
         self._walk = 0.0
@@ -114,7 +127,7 @@ class Signal:
             ph = 7.0 + self._drift(t, 1800, 0.3, 0.01) + rng.gauss(0, 0.02)
             if processed:
                 return Sample(value=round(ph, 2), unit="pH")
-            return Sample(raw=ph_to_adc(ph))
+            return Sample(raw=ph_to_adc(ph, self.adc))
         if self.type == "ds18b20":
             celsius = 21.5 + self._drift(t, 3600, 2.0, 0.02) + rng.gauss(0, 0.05)
             if processed:
@@ -133,8 +146,8 @@ class Signal:
             if processed:
                 return Sample(value=round(100 * (3000 - counts) / 1700, 1), unit="%")
             return Sample(raw=max(0, min(ADC_MAX, round(counts))))
-        counts = 2048 + 800 * self._drift(t, 600, 1.0, 0.02) + rng.gauss(0, 8)
-        counts = max(0, min(ADC_MAX, round(counts)))
+        millivolts = 1300 + 500 * self._drift(t, 600, 1.0, 0.02) + rng.gauss(0, 5)
+        counts = mv_to_adc(millivolts, self.adc)
         if processed:
-            return Sample(value=round(counts / ADC_MAX * ADC_MV / 1000, 3), unit="V")
+            return Sample(value=round(count_to_mv(counts, self.adc) / 1000, 3), unit="V")
         return Sample(raw=counts)

@@ -78,8 +78,8 @@ class SensorChannel:
         """The user's parameters over the ADC model that fits the device's announce."""
         announce = self.device.announce
         if self._params is None or self._params_for is not announce:
-            board, fw = (announce.board, announce.fw) if announce else (None, None)
-            self._params = {"adc": adc_model_for(board, fw), **self.data.get(CONF_PARAMS, {})}
+            board = announce.board if announce else None
+            self._params = {"adc": adc_model_for(board), **self.data.get(CONF_PARAMS, {})}
             self._params_for = announce
         return self._params
 

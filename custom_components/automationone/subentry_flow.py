@@ -61,6 +61,7 @@ from .processors import (
     Param,
     ParamKind,
     Processor,
+    adc_model_for,
     calibration_problem,
     new_calibration,
 )
@@ -257,7 +258,9 @@ class SensorSubentryFlow(_PinSubentryFlow):
         for key in THRESHOLD_KEYS:
             fields[vol.Optional(key)] = _number()
         for param in processor.params:
-            fields[vol.Optional(f"param_{param.key}", default=param.default)] = _param_field(param)
+            # The ADC model defaults to the board's own, so the defaults read it right.
+            default = adc_model_for(board) if param.key == "adc" else param.default
+            fields[vol.Optional(f"param_{param.key}", default=default)] = _param_field(param)
         suggested = {k: str(v) if k in (CONF_GPIO, CONF_SCL) else v for k, v in current.items()}
         suggested |= {f"param_{k}": v for k, v in current.get(CONF_PARAMS, {}).items()}
         return self.add_suggested_values_to_schema(vol.Schema(fields), suggested)

@@ -30,6 +30,7 @@ from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.processors import (
     CalibrationPoint,
     calibration_degree,
+    count_to_mv,
     new_calibration,
 )
 
@@ -646,15 +647,19 @@ async def test_median_filter_drops_a_spike(
 async def test_adc_model_follows_the_announce(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    """The simulator's ideal ADC and a real ESP32's curve give different voltages."""
+    """An ESP32-C3's ADC and an ESP32's curve give different voltages; whichever firmware."""
     entry = await setup(hass, entry_with(("Volts", {**PH_DATA, "sensor_type": "analog"})))
     volts = entity(hass, entry, "Volts")
     reading(hass, 34, 2048, seq=1)
     await hass.async_block_till_done()
     esp32 = float(hass.states.get(volts).state)
+    assert esp32 == pytest.approx(count_to_mv(2048, "esp32_11db") / 1000, abs=0.001)
     async_fire_mqtt_message(hass, f"{BASE}/announce", announce(fw="simulator"))
     reading(hass, 34, 2048, seq=2)
     await hass.async_block_till_done()
-    ideal = float(hass.states.get(volts).state)
-    assert ideal == pytest.approx(2048 / 4095 * 3.3, abs=0.01)
-    assert esp32 != pytest.approx(ideal, abs=0.01)
+    assert float(hass.states.get(volts).state) == esp32  # a simulated ESP32 reads as one
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(board="seeed_xiao_esp32c3"))
+    reading(hass, 34, 2048, seq=3)
+    await hass.async_block_till_done()
+    c3 = float(hass.states.get(volts).state)
+    assert c3 == pytest.approx(2048 / 4095 * 2.5, abs=0.001)
