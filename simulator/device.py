@@ -381,21 +381,23 @@ class SimulatedDevice:
         if not sensors or not self.online:
             return
         ts = int(time.time() * 1000)
-        readings = []
+        readings: list[Reading] = []
         for sensor in sensors:
             processed = sensor.config.mode == "processed"
             sample = self._forced.get(sensor.config.gpio) or sensor.signal.sample(
                 now - self._boot_at, processed
             )
-            readings.append(
+            readings.extend(
                 Reading(
                     gpio=sensor.config.gpio,
-                    raw=sample.raw,
-                    value=sample.value,
-                    unit=sample.unit,
+                    raw=one.raw,
+                    value=one.value,
+                    unit=one.unit,
                     addr=sensor.config.addr,
                     quality="good" if processed else None,
+                    quantity=one.quantity,
                 )
+                for one in (sample, *sample.also)
             )
         if self.options.batch:
             for start in range(0, len(readings), MAX_BATCH):

@@ -16,8 +16,8 @@ Raw formats (what the integration's processors decode):
   T = -45 + 175 * word / 65535 degC, RH = 100 * word / 65535 %; CRC-8 poly 0x31, init 0xFF,
   over the word's two bytes MSB first (Sensirion).
 
-With `mode: processed` the device sends a value and unit instead (degC for sht31: one value per
-pin).
+With `mode: processed` the device sends a value and unit instead; an sht31 sends two readings,
+degC (no `quantity`: the type's first) and % with `quantity: humidity`.
 """
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ class Sample:
     raw: float | tuple[int, ...] | None = None
     value: float | None = None
     unit: str | None = None
+    quantity: str | None = None
+    # Processed on the device, a multi-value sensor's further quantities (SHT31 humidity).
+    also: tuple[Sample, ...] = ()
 
 
 class Signal:
@@ -136,8 +139,9 @@ class Signal:
         if self.type == "sht31":
             celsius = 23.0 + self._drift(t, 3600, 3.0, 0.02) + rng.gauss(0, 0.05)
             humidity = 55.0 - 2.0 * (celsius - 23.0) + rng.gauss(0, 0.3)
-            if processed:
-                return Sample(value=round(celsius, 2), unit="°C")
+            if processed:  # one value per quantity; the first (temperature) needs no name
+                rh = Sample(value=round(humidity, 1), unit="%", quantity="humidity")
+                return Sample(value=round(celsius, 2), unit="°C", also=(rh,))
             return Sample(raw=sht31_words(celsius, humidity))
         if self.type == "soil":
             # Dries out over an hour, then is watered again.

@@ -106,6 +106,14 @@ class SensorChannel:
         """Process one reading; listeners hear of it only when something shown changed."""
         if message.replay:
             return  # buffered history must not move the live state backwards
+        mine = self.processor.quantity
+        # Processed on the device: one reading per quantity of the chip (none: the first).
+        if (
+            mine is not None
+            and reading.value is not None
+            and (reading.quantity or self.processor.quantities[0]) != mine
+        ):
+            return
         self.last_rx = now
         compensation = self.compensation
         if reading.value is not None:  # processed on the device

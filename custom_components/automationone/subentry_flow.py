@@ -175,7 +175,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self._points: list[CalibrationPoint] = []
 
     def _unique_id(self, data: dict[str, Any]) -> str:
-        return _sensor_unique_id(data)
+        return _sensor_unique_id(data, self._processor.quantity)
 
     @property
     def _processor(self) -> Processor:
@@ -397,8 +397,10 @@ class SensorSubentryFlow(_PinSubentryFlow):
         )
 
 
-def _sensor_unique_id(data: dict[str, Any]) -> str:
-    return f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
+def _sensor_unique_id(data: dict[str, Any], quantity: str | None) -> str:
+    """`gpio:addr`, and the quantity for one of a chip's several (SHT31 temperature)."""
+    unique_id = f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
+    return f"{unique_id}:{quantity}" if quantity else unique_id
 
 
 # Safety limits of an actuator: (key, default, maximum); 0 means no limit.

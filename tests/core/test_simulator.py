@@ -231,6 +231,10 @@ def test_signals_are_repeatable_and_processed_mode_has_units() -> None:
     ph = Signal("ph", 7).sample(0, processed=True).value
     assert ph is not None
     assert 6 < ph < 8
+    # A multi-value sensor sends one reading per quantity: the first unnamed, the rest named.
+    sht31 = Signal("sht31", 3).sample(0, processed=True)
+    assert (sht31.unit, sht31.quantity) == ("°C", None)
+    assert [(s.unit, s.quantity) for s in sht31.also] == [("%", "humidity")]
 
 
 def test_mac_is_stable_and_valid() -> None:

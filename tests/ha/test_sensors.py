@@ -33,6 +33,7 @@ from custom_components.automationone.processors import (
     count_to_mv,
     new_calibration,
 )
+from simulator.signals import sht31_words
 
 from .common import BASE, MAC, announce, mock_entry
 
@@ -89,7 +90,7 @@ def entity(
 
 def reading(hass: HomeAssistant, gpio: int, raw: Any, seq: int, **extra: Any) -> None:
     """A raw reading from the device."""
-    payload = {"v": 1, "seq": seq, "raw": raw, **extra}
+    payload = {"v": 1, "seq": seq, **({} if raw is None else {"raw": raw}), **extra}
     async_fire_mqtt_message(hass, f"{BASE}/sensor/{gpio}/data", json.dumps(payload))
 
 
@@ -594,6 +595,60 @@ async def test_compensation_source_must_be_a_temperature(
         result["flow_id"], {**settings, "temperature_entity": "sensor.air_humidity"}
     )
     assert result["errors"] == {"temperature_entity": "not_temperature"}
+
+
+async def _add_sht31(
+    hass: HomeAssistant, entry: MockConfigEntry, sensor_type: str, name: str, mode: str
+) -> Any:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": sensor_type, "name": name}
+    )
+    settings = {"gpio": "21", "scl": "22", "addr": "0x44", "interval_s": 5, "mode": mode}
+    return await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**settings, "echo_processed": False}
+    )
+
+
+@pytest.mark.parametrize("mode", ["raw", "processed"])
+async def test_one_sht31_gives_temperature_and_humidity(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, mode: str
+) -> None:
+    """Both outputs of one chip are added on the same pins and address; the device reads it
+    once (one config entry); each entity shows its own quantity, in both processing modes, with
+    its own calibration."""
+    entry = await setup(hass, mock_entry())
+    for sensor_type, name in (("sht31_temperature", "Air T"), ("sht31_humidity", "Air RH")):
+        result = await _add_sht31(hass, entry, sensor_type, name, mode)
+        assert result["type"] is FlowResultType.CREATE_ENTRY, result
+        await hass.async_block_till_done()
+    sensors = pushed_configs(mqtt_mock)[-1]["sensors"]
+    assert [(s["gpio"], s["type"], s["addr"]) for s in sensors] == [(21, "sht31", "0x44")]
+    temperature, humidity = entity(hass, entry, "Air T"), entity(hass, entry, "Air RH")
+    if mode == "raw":
+        reading(hass, 21, list(sht31_words(24.5, 61.0)), seq=1, addr="0x44")
+    else:  # one reading per quantity; without `quantity` it is the first (temperature)
+        reading(hass, 21, None, seq=1, addr="0x44", value=24.5, unit="°C")
+        reading(hass, 21, None, seq=2, addr="0x44", value=61.0, unit="%", quantity="humidity")
+    await hass.async_block_till_done()
+    assert float(hass.states.get(temperature).state) == pytest.approx(24.5, abs=0.01)
+    assert float(hass.states.get(humidity).state) == pytest.approx(61.0, abs=0.01)
+    if mode == "processed":
+        return
+    response = await hass.services.async_call(
+        DOMAIN,
+        "calibrate",
+        {"entity_id": humidity, "points": [[61.0, 58.0]]},  # one point: an offset of -3 %
+        blocking=True,
+        return_response=True,
+    )
+    assert response["calibration"]["points"] == [[61.0, 58.0]]
+    reading(hass, 21, list(sht31_words(24.5, 61.0)), seq=2, addr="0x44")
+    await hass.async_block_till_done()
+    assert float(hass.states.get(humidity).state) == pytest.approx(58.0, abs=0.01)
+    assert float(hass.states.get(temperature).state) == pytest.approx(24.5, abs=0.01)
 
 
 async def test_broken_plugin_is_a_repair_and_good_one_a_type(

@@ -4,8 +4,10 @@ No Home Assistant imports. See `base.Processor` for the interface, `registry` fo
 type id, `plugins.load_plugins` for user plug-ins and `filters` for optional smoothing.
 
 Built-in ids: analog, linear, ph, ec, tds, ds18b20, sht31_temperature, sht31_humidity, ntc,
-soil_moisture, light, water_level. The SHT31 is two processors (one HA entity each) reading the
-same device sensor (`device_type` "sht31"); `Registry.for_device_type("sht31")` returns both.
+soil_moisture, light, water_level. The SHT31 is two processors (one HA entity and one
+calibration each) of its two `quantities`, reading the same device sensor (`device_type`
+"sht31"); `Registry.for_device_type("sht31")` returns both. A plug-in declares a multi-value
+sensor the same way (`quantities`, `quantity`; see `base.Processor`).
 """
 
 from ..protocol import Quality

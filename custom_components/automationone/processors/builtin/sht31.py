@@ -57,6 +57,7 @@ class _Sht31Processor(CachedProcessor[Polynomial | None]):
 
     raw_kind = RawKind.WORDS
     device_type = "sht31"
+    quantities = ("temperature", "humidity")
     sample_raw = (0x6666, 0x93, 0x8000, 0xA2)
     _humidity = False
 
@@ -148,6 +149,7 @@ class Sht31TemperatureProcessor(_Sht31Processor):
     """SHT31 temperature (°C) of an `sht31` reading."""
 
     id = "sht31_temperature"
+    quantity = "temperature"
     display_precision = 2
     name = "SHT31 temperature"
     unit = "°C"
@@ -158,6 +160,7 @@ class Sht31HumidityProcessor(_Sht31Processor):
     """SHT31 relative humidity (%) of an `sht31` reading."""
 
     id = "sht31_humidity"
+    quantity = "humidity"
     display_precision = 1
     name = "SHT31 humidity"
     unit = "%"
