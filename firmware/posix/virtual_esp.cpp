@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
   if (username != nullptr) mqtt.set_credentials(username, password);
   static a1::posix::PosixBoard board(false, options.esp_id[0] != '\0' ? options.esp_id : "virtual-esp", mqtt, storage);
   board.system.set_quiet(quiet);
+  board.adc.set_esp32c3(strcmp(options.board, "seeed_xiao_esp32c3") == 0);
   a1::Hal hal = board.hal();
   static a1::Device device(hal, options);
   if (!device.setup()) {
