@@ -742,3 +742,33 @@ def test_ph_batch_spanning_chunks(dtype: type) -> None:
         res = P["ph"].process(raws[i].item(), calibration=cal, temperature_c=float(temps[i]))
         assert pr.QUALITY_CODES[quality[i]] is res.quality
         assert same(res.value, values[i])
+
+
+def test_plugin_declares_a_multi_value_sensor(tmp_path: Path) -> None:
+    """A plug-in gives one quantity of a multi-value device type (as the SHT31 built-ins do);
+    a quantity outside its quantities, or a malformed one, is refused."""
+    two = GOOD_PLUGIN.replace(
+        'device_type = "analog"',
+        'device_type = "scd41"\n'
+        '    quantities = ("carbon_dioxide", "temperature")\n'
+        '    quantity = "carbon_dioxide"',
+    )
+    (tmp_path / "co2.py").write_text(two, encoding="utf-8")
+    bad = two.replace('quantity = "carbon_dioxide"', 'quantity = "humidity"').replace(
+        "co2_mg811", "x4"
+    )
+    (tmp_path / "bad.py").write_text(bad, encoding="utf-8")
+    ugly = two.replace('"carbon_dioxide"', '"co2"')  # digits are not allowed
+    (tmp_path / "ugly.py").write_text(ugly.replace("co2_mg811", "x5"), encoding="utf-8")
+    loaded, errors = pr.load_plugins(tmp_path)
+    (co2,) = loaded
+    assert (co2.quantities, co2.quantity) == (("carbon_dioxide", "temperature"), "carbon_dioxide")
+    assert sorted((e.path.name, e.code) for e in errors) == [
+        ("bad.py", "bad_attribute"),
+        ("ugly.py", "bad_attribute"),
+    ]
+    builtin = pr.builtin_registry().for_device_type("sht31")
+    assert [(p.quantity, p.quantities) for p in builtin] == [
+        ("temperature", ("temperature", "humidity")),
+        ("humidity", ("temperature", "humidity")),
+    ]
