@@ -15,11 +15,12 @@ _INTEGRATION = "custom_components.automationone"
 
 if _INTEGRATION not in sys.modules:
     # custom_components/automationone/__init__.py is the Home Assistant integration and imports
-    # homeassistant; the simulator must run on plain Python (paho-mqtt + orjson) and start
+    # homeassistant; the simulator must run on plain Python (paho-mqtt, orjson, numpy) and start
     # fast. So the package is registered bare, with its real __path__, just long enough to
-    # import its pure subpackages (protocol, safety), and then removed again: the submodules
-    # stay in sys.modules, and a later `import custom_components.automationone` in the same
-    # process (HA tests) still executes the real integration instead of finding a bare shell.
+    # import its pure subpackages (protocol, safety, processors for the ADC model), and then
+    # removed again: the submodules stay in sys.modules, and a later
+    # `import custom_components.automationone` in the same process (HA tests) still executes
+    # the real integration instead of finding a bare shell.
     _bare = types.ModuleType(_INTEGRATION)
     _bare.__path__ = [
         str(Path(__file__).resolve().parent.parent / "custom_components" / "automationone")
@@ -28,6 +29,7 @@ if _INTEGRATION not in sys.modules:
     try:
         importlib.import_module(f"{_INTEGRATION}.protocol")
         importlib.import_module(f"{_INTEGRATION}.safety")
+        importlib.import_module(f"{_INTEGRATION}.processors")
     finally:
         del sys.modules[_INTEGRATION]
 

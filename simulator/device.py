@@ -27,6 +27,7 @@ import random
 import time
 from typing import Any, Final, Self
 
+from custom_components.automationone.processors.adc import adc_model_for
 from custom_components.automationone.protocol import (
     DEFAULT_KAISER_ID,
     STATUS_OFFLINE,
@@ -392,21 +393,23 @@ class SimulatedDevice:
         if not sensors or not self.online:
             return
         ts = int(time.time() * 1000)
-        readings = []
+        readings: list[Reading] = []
         for sensor in sensors:
             processed = sensor.config.mode == "processed"
             sample = self._forced.get(sensor.config.gpio) or sensor.signal.sample(
                 now - self._boot_at, processed
             )
-            readings.append(
+            readings.extend(
                 Reading(
                     gpio=sensor.config.gpio,
-                    raw=sample.raw,
-                    value=sample.value,
-                    unit=sample.unit,
+                    raw=one.raw,
+                    value=one.value,
+                    unit=one.unit,
                     addr=sensor.config.addr,
                     quality="good" if processed else None,
+                    quantity=one.quantity,
                 )
+                for one in (sample, *sample.also)
             )
         if self.options.batch:
             for start in range(0, len(readings), MAX_BATCH):
@@ -532,7 +535,11 @@ class SimulatedDevice:
             if old_sensor is not None and old_sensor.config == sensor_config:
                 keep[key] = old_sensor
             else:
-                signal = Signal(sensor_config.type, seed_for(self.options.seed, self.esp_id, key))
+                signal = Signal(
+                    sensor_config.type,
+                    seed_for(self.options.seed, self.esp_id, key),
+                    adc_model_for(self.options.board),
+                )
                 keep[key] = _Sensor(sensor_config, signal, now)
         self.sensors = keep
         self.config = config

@@ -1,8 +1,10 @@
 """Plausible raw signals of the sensors a simulated device reads.
 
 Raw formats (what the integration's processors decode):
-- ADC sensors (`ph`, `ec`, `soil`, `analog` and any other type): a 12-bit count 0-4095 of a
-  0-3.3 V input.
+- ADC sensors (`ph`, `ec`, `soil`, `analog` and any other type): a 12-bit count 0-4095, made
+  from the pin voltage by the board's real ADC (`processors.adc`, the model the processors
+  invert: an ESP32 at 11 dB, an ESP32-C3 at 11 dB), so the processors' defaults read the
+  simulated value back.
   - `ph`: a DFRobot-style probe amplifier, 1500 mV at pH 7 and -177.5 mV per pH unit
     (about 2033 mV at pH 4); the simulated pH drifts slowly around 7 with noise.
   - `soil`: capacitive probe, ~3000 counts dry and ~1300 wet; slowly drying with watering steps.
@@ -14,8 +16,8 @@ Raw formats (what the integration's processors decode):
   T = -45 + 175 * word / 65535 degC, RH = 100 * word / 65535 %; CRC-8 poly 0x31, init 0xFF,
   over the word's two bytes MSB first (Sensirion).
 
-With `mode: processed` the device sends a value and unit instead (degC for sht31: one value per
-pin).
+With `mode: processed` the device sends a value and unit instead; an sht31 sends two readings,
+degC (no `quantity`: the type's first) and % with `quantity: humidity`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ import math
 import random
 from typing import Final
 
-ADC_MAX: Final = 4095
-ADC_MV: Final = 3300.0
+from custom_components.automationone.processors.adc import (
+    ADC_MAX,
+    DEFAULT_ADC_MODEL,
+    count_to_mv,
+    mv_to_count,
+)
+
 PH_NEUTRAL_MV: Final = 1500.0
 PH_SLOPE_MV: Final = -177.5
 
@@ -77,10 +84,14 @@ def sht31_words(celsius: float, humidity: float) -> tuple[int, ...]:
     )
 
 
-def ph_to_adc(ph: float) -> int:
+def mv_to_adc(millivolts: float, adc: str = DEFAULT_ADC_MODEL) -> int:
+    """The count the ADC model `adc` reads for a pin voltage (clamped to 0-4095)."""
+    return max(0, min(ADC_MAX, round(mv_to_count(millivolts, adc))))
+
+
+def ph_to_adc(ph: float, adc: str = DEFAULT_ADC_MODEL) -> int:
     """ADC count of the pH amplifier's output at `ph`."""
-    millivolts = PH_NEUTRAL_MV + (ph - 7.0) * PH_SLOPE_MV
-    return max(0, min(ADC_MAX, round(millivolts / ADC_MV * ADC_MAX)))
+    return mv_to_adc(PH_NEUTRAL_MV + (ph - 7.0) * PH_SLOPE_MV, adc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +101,19 @@ class Sample:
     raw: float | tuple[int, ...] | None = None
     value: float | None = None
     unit: str | None = None
+    quantity: str | None = None
+    # Processed on the device, a multi-value sensor's further quantities (SHT31 humidity).
+    also: tuple[Sample, ...] = ()
 
 
 class Signal:
     """A slowly drifting, noisy physical quantity behind one sensor, seeded and repeatable."""
 
-    def __init__(self, sensor_type: str, seed: int) -> None:
-        """Signal of `sensor_type`; `seed` makes it repeatable per device and pin."""
+    def __init__(self, sensor_type: str, seed: int, adc: str = DEFAULT_ADC_MODEL) -> None:
+        """Signal of `sensor_type`; `seed` makes it repeatable per device and pin; `adc` is
+        the board's ADC model."""
         self.type = sensor_type
+        self.adc = adc
         self._rng = random.Random(seed)
         self._phase = self._rng.uniform(0, 2 * math.pi)
         self._walk = 0.0
@@ -114,7 +130,7 @@ class Signal:
             ph = 7.0 + self._drift(t, 1800, 0.3, 0.01) + rng.gauss(0, 0.02)
             if processed:
                 return Sample(value=round(ph, 2), unit="pH")
-            return Sample(raw=ph_to_adc(ph))
+            return Sample(raw=ph_to_adc(ph, self.adc))
         if self.type == "ds18b20":
             celsius = 21.5 + self._drift(t, 3600, 2.0, 0.02) + rng.gauss(0, 0.05)
             if processed:
@@ -123,8 +139,9 @@ class Signal:
         if self.type == "sht31":
             celsius = 23.0 + self._drift(t, 3600, 3.0, 0.02) + rng.gauss(0, 0.05)
             humidity = 55.0 - 2.0 * (celsius - 23.0) + rng.gauss(0, 0.3)
-            if processed:
-                return Sample(value=round(celsius, 2), unit="°C")
+            if processed:  # one value per quantity; the first (temperature) needs no name
+                rh = Sample(value=round(humidity, 1), unit="%", quantity="humidity")
+                return Sample(value=round(celsius, 2), unit="°C", also=(rh,))
             return Sample(raw=sht31_words(celsius, humidity))
         if self.type == "soil":
             # Dries out over an hour, then is watered again.
@@ -133,8 +150,8 @@ class Signal:
             if processed:
                 return Sample(value=round(100 * (3000 - counts) / 1700, 1), unit="%")
             return Sample(raw=max(0, min(ADC_MAX, round(counts))))
-        counts = 2048 + 800 * self._drift(t, 600, 1.0, 0.02) + rng.gauss(0, 8)
-        counts = max(0, min(ADC_MAX, round(counts)))
+        millivolts = 1300 + 500 * self._drift(t, 600, 1.0, 0.02) + rng.gauss(0, 5)
+        counts = mv_to_adc(millivolts, self.adc)
         if processed:
-            return Sample(value=round(counts / ADC_MAX * ADC_MV / 1000, 3), unit="V")
+            return Sample(value=round(count_to_mv(counts, self.adc) / 1000, 3), unit="V")
         return Sample(raw=counts)

@@ -41,7 +41,7 @@ class Broker:
     def start(self) -> Broker:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         conf = self._dir / "mosquitto.conf"
-        conf.write_text(BROKER_CONFIG.format(port=self.port))
+        conf.write_text(BROKER_CONFIG.format(port=self.port), encoding="utf-8")
         log = (self._dir / "mosquitto.log").open("wb")
         self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + 10
@@ -54,7 +54,9 @@ class Broker:
             if self._proc.poll() is not None:
                 break
             time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not start: {(self._dir / 'mosquitto.log').read_text()}")
+        raise RuntimeError(
+            f"mosquitto did not start: {(self._dir / 'mosquitto.log').read_text(encoding='utf-8')}"
+        )
 
     def stop(self) -> None:
         if self._proc is not None:

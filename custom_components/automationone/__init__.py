@@ -17,6 +17,7 @@ from .blueprint_install import async_install_blueprints
 from .const import (
     BOARD_MODELS,
     CONF_BOARD,
+    CONF_CALIBRATION,
     CONF_ESP_ID,
     CONF_GPIO,
     CONF_KAISER_ID,
@@ -44,6 +45,7 @@ from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
 from .sensor_channel import SensorChannel
 from .services import async_setup_services
+from .temperature_source import SourceTemperature, read_temperature
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -187,12 +189,8 @@ def _build_channels(
 ) -> dict[str, SensorChannel]:
     processors = get_processors(hass)
 
-    def temperature(entity_id: str) -> float | None:
-        state = hass.states.get(entity_id)
-        try:
-            return None if state is None else float(state.state)
-        except ValueError:
-            return None
+    def temperature(entity_id: str) -> SourceTemperature:
+        return read_temperature(hass, entity_id)
 
     channels = {}
     for subentry_id, subentry in entry.subentries.items():
@@ -232,8 +230,37 @@ async def _async_reload(hass: HomeAssistant, entry: AutomationOneConfigEntry) ->
     The entry is also updated for other reasons (HA records discovery keys on it whenever the
     device re-announces); those must not reload it.
     """
-    if _subentry_snapshot(entry) != entry.runtime_data.subentries:
-        await hass.config_entries.async_reload(entry.entry_id)
+    snapshot = _subentry_snapshot(entry)
+    data = entry.runtime_data
+    if snapshot == data.subentries:
+        return
+    changed = {sid for sid in snapshot.keys() | data.subentries.keys()
+               if snapshot.get(sid) != data.subentries.get(sid)}  # fmt: skip
+    if all(_only_calibration(data.subentries.get(sid), snapshot.get(sid)) for sid in changed) and (
+        changed <= data.channels.keys()
+    ):
+        # A new calibration changes one channel's math, not its entities: update it in place,
+        # so the device's other sensors stay available and every filter keeps its state.
+        pushed = desired_sensors(entry)
+        for sid in changed:
+            data.channels[sid].set_data(entry.subentries[sid].data)
+        data.subentries = snapshot
+        if desired_sensors(entry) != pushed:  # only if the device's own config holds it
+            await async_push_config(entry)
+        return
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+def _only_calibration(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
+    """Whether a subentry's (title, data) changed in its calibration only."""
+    if before is None or after is None or before[0] != after[0]:
+        return False
+    old, new = before[1], after[1]
+    assert isinstance(old, dict)
+    assert isinstance(new, dict)
+    return {k: v for k, v in old.items() if k != CONF_CALIBRATION} == {
+        k: v for k, v in new.items() if k != CONF_CALIBRATION
+    }
 
 
 def _subentry_snapshot(entry: AutomationOneConfigEntry) -> dict[str, tuple[str, object]]:

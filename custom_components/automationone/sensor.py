@@ -181,10 +181,13 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
         """Quality flag and the raw reading it came from."""
         result = self.channel.result
         raw = self.channel.raw
-        return {
+        attributes: dict[str, Any] = {
             "quality": None if result is None else result.quality.value,
             "raw": list(raw) if isinstance(raw, tuple) else raw,
         }
+        if self.channel.compensation is not None:
+            attributes["temperature_compensation"] = self.channel.compensation
+        return attributes
 
     async def async_added_to_hass(self) -> None:
         """Follow the channel (and the device's availability)."""

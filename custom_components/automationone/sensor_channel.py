@@ -30,9 +30,12 @@ from .processors import Calibration, Filter, Processor, Result, adc_model_for, m
 from .processors.base import Params
 from .protocol import Processed, Quality, Reading, SensorData, TopicKind, encode
 from .protocol.device import DeviceState
+from .temperature_source import SourceTemperature
 
-type TemperatureFn = Callable[[str], float | None]
-"""Reads a temperature (°C) from another entity by its id; None if unknown."""
+type TemperatureFn = Callable[[str], SourceTemperature]
+"""Reads a temperature (°C) from another entity by its id, or why there is none."""
+
+COMPENSATED = "applied"
 
 
 @dataclass(slots=True)
@@ -52,6 +55,8 @@ class SensorChannel:
     refused: str | None = None
     calibration: Calibration | None = None
     filter: Filter | None = None
+    # Temperature compensation: `applied`, why not (the source's problem), or None (unused).
+    compensation: str | None = None
     _params: Params | None = None
     _params_for: object = None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
@@ -62,12 +67,19 @@ class SensorChannel:
             self.calibration = Calibration.from_dict(stored)
         self.filter = make_filter(self.data.get(CONF_FILTER, "none"))
 
+    def set_data(self, data: Mapping[str, Any]) -> None:
+        """The subentry's new data with a new (or no) calibration, applied from the next
+        reading on; the filter's state and the last value stay."""
+        self.data = data
+        stored = data.get(CONF_CALIBRATION)
+        self.calibration = None if stored is None else Calibration.from_dict(stored)
+
     def params(self) -> Params:
         """The user's parameters over the ADC model that fits the device's announce."""
         announce = self.device.announce
         if self._params is None or self._params_for is not announce:
-            board, fw = (announce.board, announce.fw) if announce else (None, None)
-            self._params = {"adc": adc_model_for(board, fw), **self.data.get(CONF_PARAMS, {})}
+            board = announce.board if announce else None
+            self._params = {"adc": adc_model_for(board), **self.data.get(CONF_PARAMS, {})}
             self._params_for = announce
         return self._params
 
@@ -94,21 +106,34 @@ class SensorChannel:
         """Process one reading; listeners hear of it only when something shown changed."""
         if message.replay:
             return  # buffered history must not move the live state backwards
+        mine = self.processor.quantity
+        # Processed on the device: one reading per quantity of the chip (none: the first).
+        if (
+            mine is not None
+            and reading.value is not None
+            and (reading.quantity or self.processor.quantities[0]) != mine
+        ):
+            return
         self.last_rx = now
+        compensation = self.compensation
         if reading.value is not None:  # processed on the device
             result = Result(reading.value, reading.unit, Quality(reading.quality or "good"))
         else:
             assert reading.raw is not None
+            temperature_c = self.temperature_c()
             result = self.processor.process(
                 reading.raw,
                 calibration=self.calibration,
                 params=self.params(),
-                temperature_c=self.temperature_c(),
+                temperature_c=temperature_c,
             )
+            if self.compensation not in (None, COMPENSATED) and result.quality is Quality.GOOD:
+                # Compensation was asked for but the source has no usable value.
+                result = Result(result.value, result.unit, Quality.SUSPECT)
             if self.filter is not None and result.value is not None:
                 result = Result(self.filter.update(result.value), result.unit, result.quality)
         self.raw = reading.raw
-        changed = result != self.result or self.stale
+        changed = result != self.result or self.stale or self.compensation != compensation
         self.result = result
         self.stale = False
         if changed:
@@ -118,10 +143,13 @@ class SensorChannel:
 
     def temperature_c(self) -> float | None:
         """The compensation temperature (°C) from the configured entity, if the type uses it."""
-        if not self.processor.uses_temperature:
-            return None
         source = self.data.get(CONF_TEMPERATURE_ENTITY)
-        return self.temperature(source) if source else None
+        if not self.processor.uses_temperature or not source:
+            self.compensation = None
+            return None
+        found = self.temperature(source)
+        self.compensation = found.problem or COMPENSATED
+        return found.celsius
 
     def device_publish_processed(self, seq: int, result: Result) -> None:
         """Echo the processed value to the device (for its display or local logic)."""

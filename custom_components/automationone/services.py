@@ -22,7 +22,7 @@ from .actuator import ActuatorChannel
 from .const import CONF_CALIBRATION, CONF_KAISER_ID, DOMAIN
 from .data import AutomationOneConfigEntry
 from .hub import DATA_HUB
-from .processors import Calibration, CalibrationPoint, calibration_problem
+from .processors import Calibration, CalibrationPoint, calibration_problem, new_calibration
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
@@ -99,11 +99,8 @@ async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
     temperature = call.data.get(ATTR_TEMPERATURE)
     if temperature is None:
         temperature = channel.temperature_c()
-    calibration = Calibration(
-        points=tuple(sorted(points, key=lambda p: p.raw)),
-        temperature_c=temperature,
-        created=dt_util.utcnow().isoformat(timespec="seconds"),
-        degree=1 if len(points) < 3 else 2,
+    calibration = new_calibration(
+        points, temperature_c=temperature, created=dt_util.utcnow().isoformat(timespec="seconds")
     )
     data[CONF_CALIBRATION] = calibration.to_dict()
     hass.config_entries.async_update_subentry(entry, subentry, data=data)

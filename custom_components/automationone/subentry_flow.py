@@ -61,8 +61,11 @@ from .processors import (
     Param,
     ParamKind,
     Processor,
+    adc_model_for,
     calibration_problem,
+    new_calibration,
 )
+from .temperature_source import read_temperature
 
 CONF_REFERENCE = "reference"
 THRESHOLD_KEYS = (CONF_WARNING_LOW, CONF_WARNING_HIGH, CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
@@ -172,7 +175,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self._points: list[CalibrationPoint] = []
 
     def _unique_id(self, data: dict[str, Any]) -> str:
-        return _sensor_unique_id(data)
+        return _sensor_unique_id(data, self._processor.quantity)
 
     @property
     def _processor(self) -> Processor:
@@ -255,7 +258,9 @@ class SensorSubentryFlow(_PinSubentryFlow):
         for key in THRESHOLD_KEYS:
             fields[vol.Optional(key)] = _number()
         for param in processor.params:
-            fields[vol.Optional(f"param_{param.key}", default=param.default)] = _param_field(param)
+            # The ADC model defaults to the board's own, so the defaults read it right.
+            default = adc_model_for(board) if param.key == "adc" else param.default
+            fields[vol.Optional(f"param_{param.key}", default=default)] = _param_field(param)
         suggested = {k: str(v) if k in (CONF_GPIO, CONF_SCL) else v for k, v in current.items()}
         suggested |= {f"param_{k}": v for k, v in current.get(CONF_PARAMS, {}).items()}
         return self.add_suggested_values_to_schema(vol.Schema(fields), suggested)
@@ -293,6 +298,9 @@ class SensorSubentryFlow(_PinSubentryFlow):
         )
         if CONF_ADDR in data and re.fullmatch(ADDR_PATTERN, data[CONF_ADDR]) is None:
             errors[CONF_ADDR] = "invalid_addr"
+        source = data.get(CONF_TEMPERATURE_ENTITY)
+        if source and read_temperature(self.hass, source).problem == "not_temperature":
+            errors[CONF_TEMPERATURE_ENTITY] = "not_temperature"
         low, high = data.get(CONF_WARNING_LOW), data.get(CONF_WARNING_HIGH)
         if low is not None and high is not None and low >= high:
             errors[CONF_WARNING_HIGH] = "band_empty"
@@ -309,7 +317,9 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self._type = subentry.data[CONF_SENSOR_TYPE]
         self._name = subentry.title
         return self.async_show_menu(
-            step_id="reconfigure", menu_options=["reconfigure_settings", "calibrate"]
+            step_id="reconfigure",
+            menu_options=["reconfigure_settings", "calibrate"],
+            description_placeholders={"name": subentry.title},
         )
 
     async def async_step_reconfigure_settings(
@@ -375,11 +385,10 @@ class SensorSubentryFlow(_PinSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         channel = self._entry.runtime_data.channels.get(subentry.subentry_id)
         temperature = channel.temperature_c() if channel is not None else None
-        calibration = Calibration(
-            points=tuple(sorted(self._points, key=lambda p: p.raw)),
+        calibration = new_calibration(
+            self._points,
             temperature_c=temperature,
             created=dt_util.utcnow().isoformat(timespec="seconds"),
-            degree=min(len(self._points) - 1, 2) or 1,
         )
         return self.async_update_and_abort(
             self._entry,
@@ -388,8 +397,10 @@ class SensorSubentryFlow(_PinSubentryFlow):
         )
 
 
-def _sensor_unique_id(data: dict[str, Any]) -> str:
-    return f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
+def _sensor_unique_id(data: dict[str, Any], quantity: str | None) -> str:
+    """`gpio:addr`, and the quantity for one of a chip's several (SHT31 temperature)."""
+    unique_id = f"{data[CONF_GPIO]}:{data.get(CONF_ADDR, '')}"
+    return f"{unique_id}:{quantity}" if quantity else unique_id
 
 
 # Safety limits of an actuator: (key, default, maximum); 0 means no limit.

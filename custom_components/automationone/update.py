@@ -191,9 +191,9 @@ class FirmwareUpdate(AutomationOneEntity, UpdateEntity):
 def _refusal(status: OtaStatus) -> HomeAssistantError:
     code = status.error or ""
     known = code in {member.value for member in OtaError}
-    placeholders = {"error": code, "detail": status.detail or ""}
-    key = f"ota_{code}" if known else "ota_failed"
     error_class = ServiceValidationError if code in USER_CAUSED else HomeAssistantError
     return error_class(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+        translation_domain=DOMAIN,
+        translation_key=f"ota_device_{code}" if known else "ota_failed",
+        translation_placeholders={"error": code, "detail": status.detail or ""},
     )

@@ -54,10 +54,28 @@ bool SimGpio::read(uint8_t pin) {
   return ((this->clock_.millis() / 30000ULL) + pin) % 2 == 1;  // toggles every 30 s
 }
 
+#include "adc_model_table.inc"
+
+int SimAdc::count_of(double mv) const {
+  if (this->c3_) {
+    double count = mv / 2500.0 * 4095.0 + 0.5;
+    return count < 0 ? 0 : (count > 4095 ? 4095 : static_cast<int>(count));
+  }
+  // The nearest count of the ascending table (binary search for the first at or above).
+  double target = mv * 10.0;
+  int lo = 0, hi = 4095;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (kEsp32Adc11dbMv10[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && target - kEsp32Adc11dbMv10[lo - 1] < kEsp32Adc11dbMv10[lo] - target) lo--;
+  return lo;
+}
+
 int SimAdc::read(uint8_t pin) {
   double t = static_cast<double>(this->clock_.millis()) / 1000.0;
-  double v = 2048.0 + 600.0 * sin(kTwoPi * t / 120.0 + pin);
-  return static_cast<int>(v);
+  return this->count_of(1500.0 + 150.0 * sin(kTwoPi * t / 120.0 + pin));
 }
 
 bool SimPwm::attach(uint8_t pin, uint8_t channel) {

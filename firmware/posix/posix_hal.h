@@ -52,14 +52,20 @@ class SimGpio : public Gpio {
                         -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 };
 
-// Slow sine per pin around mid-scale: 2048 +- 600 counts, period 120 s.
+// A slow sine per pin of the pin voltage, 1500 +- 150 mV over 120 s (a pH amplifier around
+// pH 7), read as the board's ADC reads it: the ESP32's 11 dB curve (the table generated from
+// processors/adc.py, which HA inverts) or the ESP32-C3's 0-2500 mV line.
 class SimAdc : public Adc {
  public:
   explicit SimAdc(Clock &clock) : clock_(clock) {}
   int read(uint8_t pin) override;
+  void set_esp32c3(bool c3) { this->c3_ = c3; }
+  // The count this board's ADC gives for `mv` at the pin.
+  int count_of(double mv) const;
 
  private:
   Clock &clock_;
+  bool c3_ = false;
 };
 
 class SimPwm : public Pwm {

@@ -111,6 +111,7 @@ int main(int argc, char **argv) {
   // The installed image decides the version, as on a board (its firmware.img, if any).
   static char boot_version[33];
   if (board.firmware.boot_version(boot_version, sizeof(boot_version))) options.fw_version = boot_version;
+  board.adc.set_esp32c3(strcmp(options.board, "seeed_xiao_esp32c3") == 0);
   a1::Hal hal = board.hal();
   static a1::Device device(hal, options);
   // The board's power-up sequence: safe pins and the stored config, then the network.

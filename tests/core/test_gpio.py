@@ -113,7 +113,7 @@ def test_error_codes_are_protocol_ack_codes() -> None:
 
 def test_board_table_is_consistent() -> None:
     """Invariants of boards.json (shared with the firmware's generated tables)."""
-    raw = json.loads(g.BOARDS_JSON.read_text())
+    raw = json.loads(g.BOARDS_JSON.read_text(encoding="utf-8"))
     assert set(raw["boards"]) == {ESP32, C3}
     for board in g.boards().values():
         for pin in board.pins.values():

@@ -18,7 +18,9 @@ from custom_components.automationone.processors.on_device import device_program
 from custom_components.automationone.protocol.messages import _to_json
 
 VECTORS: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent.parent / "vectors" / "processors" / "on_device.json").read_text()
+    (Path(__file__).parent.parent / "vectors" / "processors" / "on_device.json").read_text(
+        encoding="utf-8"
+    )
 )["vectors"]
 PROCESSORS: dict[str, Processor] = {proc.id: proc for proc in (f() for f in BUILTIN_FACTORIES)}
 

@@ -63,15 +63,16 @@ def test_adc_models_by_hand() -> None:
 
 
 def test_adc_model_per_device() -> None:
-    """The simulator's ideal counts read back their pH uncalibrated; boards get their ADC."""
-    assert pr.adc_model_for("esp32dev", "automationone") == "esp32_11db"
-    assert pr.adc_model_for("seeed_xiao_esp32c3", "esphome") == "esp32c3_11db"
+    """Boards get their ADC, whatever the firmware; the simulator's counts of a simulated
+    ESP32 read back their pH uncalibrated with the ESP32's model."""
+    assert pr.adc_model_for("esp32dev") == "esp32_11db"
+    assert pr.adc_model_for("seeed_xiao_esp32c3") == "esp32c3_11db"
     assert pr.millivolt_table("esp32c3_11db")[4095] == 2500.0
-    sim = {"adc": pr.adc_model_for("esp32dev", "simulator")}
+    sim = {"adc": pr.adc_model_for("esp32dev")}
     for ph in (4.0, 7.0, 9.0):
         res = P["ph"].process(ph_to_adc(ph), params=sim)
         assert res.quality is Quality.UNCALIBRATED
-        assert res.value == pytest.approx(ph, abs=0.01)
+        assert res.value == pytest.approx(ph, abs=0.02)
     assert all(p.display_precision is not None for p in P.values() if p.id != "linear")
 
 
@@ -587,7 +588,7 @@ def test_core_packages_import_no_homeassistant() -> None:
     """processors/ and gpio/ stay pure: no homeassistant import anywhere."""
     for package in (PACKAGE, PACKAGE.parent / "gpio"):
         for path in package.glob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = (
                     [a.name for a in node.names] if isinstance(node, ast.Import) else
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
@@ -657,12 +658,12 @@ BROKEN = {
 
 def test_load_plugins(tmp_path: Path) -> None:
     """Good files load and register; each broken one gives its precise error, none raises."""
-    (tmp_path / "co2.py").write_text(GOOD_PLUGIN)
-    (tmp_path / "flow.py").write_text(DUCK_PLUGIN)
-    (tmp_path / "_helper.py").write_text("raise SystemError('never imported')\n")
-    (tmp_path / "notes.txt").write_text("ignored")
+    (tmp_path / "co2.py").write_text(GOOD_PLUGIN, encoding="utf-8")
+    (tmp_path / "flow.py").write_text(DUCK_PLUGIN, encoding="utf-8")
+    (tmp_path / "_helper.py").write_text("raise SystemError('never imported')\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
     for name, (source, _, _) in BROKEN.items():
-        (tmp_path / name).write_text(source)
+        (tmp_path / name).write_text(source, encoding="utf-8")
     registry = pr.builtin_registry()
     loaded, errors = pr.load_plugins(tmp_path, registry)
 
@@ -691,8 +692,8 @@ def test_load_plugins(tmp_path: Path) -> None:
 
 def test_load_plugins_clash_between_plugins_and_missing_dir(tmp_path: Path) -> None:
     """The second file with an id already loaded is refused; no directory, nothing."""
-    (tmp_path / "one.py").write_text(GOOD_PLUGIN)
-    (tmp_path / "two.py").write_text(GOOD_PLUGIN)
+    (tmp_path / "one.py").write_text(GOOD_PLUGIN, encoding="utf-8")
+    (tmp_path / "two.py").write_text(GOOD_PLUGIN, encoding="utf-8")
     loaded, errors = pr.load_plugins(tmp_path)
     assert [p.id for p in loaded] == ["co2_mg811"]
     assert [(e.path.name, e.code) for e in errors] == [("two.py", "id_clash")]
@@ -741,3 +742,33 @@ def test_ph_batch_spanning_chunks(dtype: type) -> None:
         res = P["ph"].process(raws[i].item(), calibration=cal, temperature_c=float(temps[i]))
         assert pr.QUALITY_CODES[quality[i]] is res.quality
         assert same(res.value, values[i])
+
+
+def test_plugin_declares_a_multi_value_sensor(tmp_path: Path) -> None:
+    """A plug-in gives one quantity of a multi-value device type (as the SHT31 built-ins do);
+    a quantity outside its quantities, or a malformed one, is refused."""
+    two = GOOD_PLUGIN.replace(
+        'device_type = "analog"',
+        'device_type = "scd41"\n'
+        '    quantities = ("carbon_dioxide", "temperature")\n'
+        '    quantity = "carbon_dioxide"',
+    )
+    (tmp_path / "co2.py").write_text(two, encoding="utf-8")
+    bad = two.replace('quantity = "carbon_dioxide"', 'quantity = "humidity"').replace(
+        "co2_mg811", "x4"
+    )
+    (tmp_path / "bad.py").write_text(bad, encoding="utf-8")
+    ugly = two.replace('"carbon_dioxide"', '"co2"')  # digits are not allowed
+    (tmp_path / "ugly.py").write_text(ugly.replace("co2_mg811", "x5"), encoding="utf-8")
+    loaded, errors = pr.load_plugins(tmp_path)
+    (co2,) = loaded
+    assert (co2.quantities, co2.quantity) == (("carbon_dioxide", "temperature"), "carbon_dioxide")
+    assert sorted((e.path.name, e.code) for e in errors) == [
+        ("bad.py", "bad_attribute"),
+        ("ugly.py", "bad_attribute"),
+    ]
+    builtin = pr.builtin_registry().for_device_type("sht31")
+    assert [(p.quantity, p.quantities) for p in builtin] == [
+        ("temperature", ("temperature", "humidity")),
+        ("humidity", ("temperature", "humidity")),
+    ]

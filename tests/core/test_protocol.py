@@ -195,3 +195,29 @@ def test_announce_ids_must_match_topic(topic: str, path: str) -> None:
         p.parse_announce(payload, p.parse_topic(topic))
     assert (err.value.code, err.value.path) == (p.ErrorCode.ID_MISMATCH, path)
     assert p.parse_announce(payload, p.parse_topic("kaiser/god/esp/esp-a1b2c3/announce"))
+
+
+def test_reading_quantity() -> None:
+    """A processed reading names its quantity (docs/protocol.md, sensor data): `[a-z_]{1,16}`,
+    optional, in single readings and in batches; it survives a round trip."""
+    one = p.parse_sensor_data(
+        b'{"v":1,"seq":3,"value":61.5,"unit":"%","addr":"0x44","quantity":"humidity"}', 21
+    )
+    assert one.readings[0].quantity == "humidity"
+    assert (
+        p.parse_sensor_data(b'{"v":1,"seq":3,"value":24.5,"unit":"\xc2\xb0C"}', 21)
+        .readings[0]
+        .quantity
+        is None
+    )
+    batch = (
+        b'{"v":1,"seq":4,"readings":[{"gpio":21,"value":24.5,"unit":"\xc2\xb0C"},'
+        b'{"gpio":21,"value":61.5,"unit":"%","quantity":"humidity"}]}'
+    )
+    data = p.parse_sensor_batch(batch)
+    assert [r.quantity for r in data.readings] == [None, "humidity"]
+    assert p.parse_sensor_batch(p.encode_sensor_batch(data)) == data
+    assert p.parse_sensor_data(p.encode_sensor_data(one), 21) == one
+    for bad in ('"Humidity"', '""', '"a_very_long_quantity"', "7"):
+        with pytest.raises(p.ProtocolError):
+            p.parse_sensor_data(f'{{"v":1,"seq":3,"value":1,"quantity":{bad}}}', 21)

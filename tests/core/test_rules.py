@@ -25,10 +25,12 @@ from custom_components.automationone.rules.parse import MAX_DEPTH
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "rules"
 EXAMPLES: dict[str, dict[str, Any]] = {
-    f.name.removesuffix(".json"): json.loads(f.read_text())
+    f.name.removesuffix(".json"): json.loads(f.read_text(encoding="utf-8"))
     for f in sorted((VECTORS / "examples").glob("*.json"))
 }
-INVALID: list[dict[str, Any]] = json.loads((VECTORS / "invalid.json").read_text())["vectors"]
+INVALID: list[dict[str, Any]] = json.loads((VECTORS / "invalid.json").read_text(encoding="utf-8"))[
+    "vectors"
+]
 REFERENCE = jsonschema.Draft202012Validator(r.load_rule_schema())
 
 PH = r.PinRef("esp1", 34)

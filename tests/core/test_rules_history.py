@@ -27,7 +27,7 @@ from custom_components.automationone.rules.history import (
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "rules"
 EXAMPLES: dict[str, dict[str, Any]] = {
-    f.name.removesuffix(".json"): json.loads(f.read_text())
+    f.name.removesuffix(".json"): json.loads(f.read_text(encoding="utf-8"))
     for f in sorted((VECTORS / "examples").glob("*.json"))
 }
 DAY = datetime(2026, 6, 1, tzinfo=UTC).timestamp()

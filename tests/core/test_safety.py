@@ -16,7 +16,9 @@ from custom_components.automationone import protocol as p
 from custom_components.automationone.safety import ActuatorSafety
 
 TIMELINES = json.loads(
-    (Path(__file__).parent.parent / "vectors" / "safety" / "timelines.json").read_text()
+    (Path(__file__).parent.parent / "vectors" / "safety" / "timelines.json").read_text(
+        encoding="utf-8"
+    )
 )
 VECTORS: list[dict[str, Any]] = TIMELINES["vectors"]
 

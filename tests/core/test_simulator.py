@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 
 from custom_components.automationone import protocol as p
+from custom_components.automationone.processors import PhProcessor, adc_model_for, mv_to_count
 from simulator import DeviceOptions, SimulatedDevice
 from simulator.cli import parse_args
 from simulator.device import mac_for
@@ -196,8 +197,24 @@ def test_signal_encodings() -> None:
     assert 100 * rh_word / 65535 == pytest.approx(50.0, abs=0.01)
     assert t_crc == crc8_sensirion(t_word.to_bytes(2, "big"))
     assert rh_crc == crc8_sensirion(rh_word.to_bytes(2, "big"))
-    assert ph_to_adc(7.0) == 1861
+    assert ph_to_adc(7.0) == round(mv_to_count(1500.0, "esp32_11db"))
     assert ph_to_adc(4.0) > ph_to_adc(7.0) > ph_to_adc(10.0)
+
+
+@pytest.mark.parametrize("board", ["esp32dev", "seeed_xiao_esp32c3"])
+def test_simulated_ph_reads_back_with_the_form_defaults(board: str) -> None:
+    """Counts come from the board's own ADC model: the pH processor with its defaults for
+    that board (the ADC model the form offers) reads the simulated pH back."""
+    adc = adc_model_for(board)
+    for ph in (4.0, 7.0, 9.2):
+        value = PhProcessor().process(ph_to_adc(ph, adc), params={"adc": adc}).value
+        assert value == pytest.approx(ph, abs=0.02)
+    signal = Signal("ph", 1, adc)
+    sample = signal.sample(0.0)
+    assert isinstance(sample.raw, int)
+    assert PhProcessor().process(sample.raw, params={"adc": adc}).value == pytest.approx(
+        7.0, abs=0.5
+    )
 
 
 def test_signals_are_repeatable_and_processed_mode_has_units() -> None:
@@ -214,6 +231,10 @@ def test_signals_are_repeatable_and_processed_mode_has_units() -> None:
     ph = Signal("ph", 7).sample(0, processed=True).value
     assert ph is not None
     assert 6 < ph < 8
+    # A multi-value sensor sends one reading per quantity: the first unnamed, the rest named.
+    sht31 = Signal("sht31", 3).sample(0, processed=True)
+    assert (sht31.unit, sht31.quantity) == ("°C", None)
+    assert [(s.unit, s.quantity) for s in sht31.also] == [("%", "humidity")]
 
 
 def test_mac_is_stable_and_valid() -> None:

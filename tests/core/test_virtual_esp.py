@@ -8,6 +8,7 @@ the device's own max-runtime stop, and the broker's last will after SIGKILL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import importlib.util
 from pathlib import Path
 import queue
 import shutil
@@ -21,10 +22,12 @@ import paho.mqtt.client as paho
 import pytest
 
 from custom_components.automationone import gpio, protocol as p
+from custom_components.automationone.processors import PhProcessor, adc_model_for
 
 from ..broker import Broker
 
 REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / "firmware/tools"
 BINARY = REPO / "firmware" / "build" / "virtual-esp"
 ESP_ID = "ve-t1"
 BASE = f"kaiser/god/esp/{ESP_ID}"
@@ -158,6 +161,11 @@ def test_virtual_esp_announce_config_readings_commands_lwt(
     (value,) = reading.readings
     assert isinstance(value.raw, int)
     assert 0 <= value.raw <= 4095
+    # Counts come through the ESP32's ADC curve: the pH processor's defaults (esp32_11db, the
+    # board's model) read the simulated probe (1500 +- 150 mV: pH 7 +- 0.85) back.
+    ph = PhProcessor().process(value.raw, params={"adc": adc_model_for("esp32dev")}).value
+    assert ph is not None
+    assert 6.1 <= ph <= 7.9
     assert reading.ts is not None
     assert reading.ts > 1_600_000_000_000
 
@@ -253,3 +261,14 @@ def test_virtual_esp_refuses_the_pins_the_safe_mode_refuses(
     assert {error for _kind, _pin, error in device_verdicts} == {
         None, "gpio_adc2_wifi", "gpio_reserved", "gpio_invalid", "gpio_in_use", "gpio_input_only"
     }  # fmt: skip
+
+
+def test_adc_table_is_generated_from_the_processors_model() -> None:
+    """The virtual ESP's ADC curve is the processors' own (one source, a proven copy)."""
+    spec = importlib.util.spec_from_file_location("gen_adc_table", TOOLS / "gen_adc_table.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    checked_in = (REPO / "firmware/posix/adc_model_table.inc").read_text(encoding="utf-8")
+    assert checked_in == tool.render(), "run firmware/tools/gen_adc_table.py"

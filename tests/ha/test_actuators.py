@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-import re
 from typing import Any
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
@@ -34,7 +34,9 @@ from .common import BASE, MAC, mock_entry
 from .test_sensors import PH_DATA, pushed_configs, setup
 
 TRANSLATIONS = json.loads(
-    (Path(__file__).parents[2] / "custom_components/automationone/translations/en.json").read_text()
+    (Path(__file__).parents[2] / "custom_components/automationone/translations/en.json").read_text(
+        encoding="utf-8"
+    )
 )
 PUMP = {
     "actuator_type": "pump",
@@ -290,22 +292,25 @@ async def test_pwm_is_a_light(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) 
     }  # fmt: skip
 
 
-async def test_cooldown_refused_by_ha(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    """Within the cooldown HA refuses with the limit and the time left; nothing is sent."""
+async def test_cooldown_refused_by_ha(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """Within the cooldown HA refuses with the limit and the time left; nothing is sent.
+
+    One clock for the whole test (the frozen one, set before the entry is set up): the pump
+    runs 10 s (inside its 30 s max runtime), then 15.2 s of its 60 s cooldown pass.
+    """
     entry = entry_with(("actuator", "Pump", PUMP))
     entity_id = await pump_on(hass, entry)
     logbook = async_capture_events(hass, "logbook_entry")
     status(hass, 26, state=True, value=255, reason="command")
     await hass.async_block_till_done()
-    with patch("custom_components.automationone.actuator.monotonic") as clock:
-        clock.return_value = 1000.0
-        status(hass, 26, state=False, value=0, reason="command")
-        await hass.async_block_till_done()
-        clock.return_value = 1015.2
-        with pytest.raises(HomeAssistantError) as err:
-            await hass.services.async_call(
-                "switch", "turn_on", {"entity_id": entity_id}, blocking=True
-            )
+    freezer.tick(10)
+    status(hass, 26, state=False, value=0, reason="command")
+    await hass.async_block_till_done()
+    freezer.tick(15.2)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
     assert err.value.translation_key == "refused_cooldown"
     assert err.value.translation_placeholders["seconds"] == "45"
     assert message(err.value) == (
@@ -502,25 +507,6 @@ async def test_counters_restored(hass: HomeAssistant, mqtt_mock: MqttMockHAClien
     await hass.async_block_till_done()
     assert hass.states.get(runtime).state == "100.0"  # registered before: seconds
     assert hass.states.get(entity_of(hass, entry, "Pump", "activations")).state == "8"
-
-
-def _leaves(tree: Any, path: str = "") -> dict[str, set[str]]:
-    """Every translated string by path, with the placeholders it uses."""
-    if isinstance(tree, dict):
-        out: dict[str, set[str]] = {}
-        for key, value in tree.items():
-            out |= _leaves(value, f"{path}.{key}")
-        return out
-    return {path: set(re.findall(r"\{(\w+)\}", tree))}
-
-
-def test_translations_complete() -> None:
-    """German has every string of English, and no placeholder English does not have."""
-    folder = Path(__file__).parents[2] / "custom_components/automationone/translations"
-    english = _leaves(json.loads((folder / "en.json").read_text()))
-    german = _leaves(json.loads((folder / "de.json").read_text()))
-    assert german.keys() == english.keys()
-    assert {k: v for k, v in german.items() if not v <= english[k]} == {}
 
 
 async def test_remove_clears_actuator_statuses(

@@ -190,10 +190,10 @@ async def test_setup_keeps_an_edited_copy(
     ours = config_dir / "blueprints/automation" / DOMAIN
     ours.mkdir(parents=True)
     edited = ours / "ph_dosing_pulse.yaml"
-    edited.write_text("# my own version\n")
+    edited.write_text("# my own version\n", encoding="utf-8")
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    assert edited.read_text() == "# my own version\n"
+    assert edited.read_text(encoding="utf-8") == "# my own version\n"
     assert {p.name for p in ours.iterdir()} == NAMES
     assert (ours / "threshold_hysteresis.yaml").read_bytes() == (
         SHIPPED / "threshold_hysteresis.yaml"

@@ -56,10 +56,9 @@ async def test_entities_snapshot(
     platform: Platform,
 ) -> None:
     """Registry entries and states of every entity of an online device."""
+    freezer.move_to("2026-11-27 12:00:00+00:00")  # one clock from setup on
     with patch("custom_components.automationone.PLATFORMS", [platform]):
         entry = await setup_entry(hass)
-    # Time is frozen only after setup: freezing it during the first import of MQTT breaks it.
-    freezer.move_to("2026-11-27 12:00:00+00:00")
     online(hass)
     await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
@@ -184,8 +183,8 @@ async def test_uptime_moves_only_on_restart(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
 ) -> None:
     """The boot time ignores heartbeat jitter and jumps on a restart."""
-    await setup_entry(hass)
     freezer.move_to("2026-11-27 12:00:00+00:00")
+    await setup_entry(hass)
     online(hass)
     await hass.async_block_till_done()
     assert hass.states.get(BOOT).state == "2026-11-27T11:00:00+00:00"

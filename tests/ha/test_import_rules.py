@@ -74,7 +74,9 @@ def config_dir(hass: HomeAssistant, mqtt_mock: MqttMockHAClient, tmp_path: Path)
     """A config directory whose configuration.yaml includes automations.yaml, as HA's
     default config does, with one automation made in the editor. The MQTT test fixtures
     stub out reading configuration.yaml; automation reloads need the real reader."""
-    (tmp_path / "configuration.yaml").write_text("automation: !include automations.yaml\n")
+    (tmp_path / "configuration.yaml").write_text(
+        "automation: !include automations.yaml\n", encoding="utf-8"
+    )
     (tmp_path / "automations.yaml").write_text(
         "- id: '1700000000000'\n  alias: Made in the editor\n"
         "  triggers:\n  - trigger: event\n    event_type: x\n  actions: []\n"
@@ -201,7 +203,7 @@ async def test_editor_round_trip(
 @pytest.mark.usefixtures("device")
 async def test_import_from_file(hass: HomeAssistant, config_dir: Path) -> None:
     """A JSON file in the config directory; paths outside it and missing files are errors."""
-    (config_dir / "rules.json").write_text(json.dumps({"rules": [LEVEL_HIGH]}))
+    (config_dir / "rules.json").write_text(json.dumps({"rules": [LEVEL_HIGH]}), encoding="utf-8")
     response = await import_rules(hass, file="rules.json")
     assert response["created"] == ["automationone_rule_level_high"]
     for name, key in (
@@ -215,7 +217,7 @@ async def test_import_from_file(hass: HomeAssistant, config_dir: Path) -> None:
 
 def _invalid_vectors() -> list[dict[str, Any]]:
     path = Path(__file__).parents[1] / "vectors/rules/invalid.json"
-    vectors: list[dict[str, Any]] = json.loads(path.read_text())["vectors"]
+    vectors: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["vectors"]
     return vectors[:3]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import copy
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -18,12 +20,20 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_mqtt_message,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.processors import (
+    CalibrationPoint,
+    calibration_degree,
+    count_to_mv,
+    new_calibration,
+)
+from simulator.signals import sht31_words
 
 from .common import BASE, MAC, announce, mock_entry
 
@@ -80,7 +90,7 @@ def entity(
 
 def reading(hass: HomeAssistant, gpio: int, raw: Any, seq: int, **extra: Any) -> None:
     """A raw reading from the device."""
-    payload = {"v": 1, "seq": seq, "raw": raw, **extra}
+    payload = {"v": 1, "seq": seq, **({} if raw is None else {"raw": raw}), **extra}
     async_fire_mqtt_message(hass, f"{BASE}/sensor/{gpio}/data", json.dumps(payload))
 
 
@@ -447,6 +457,200 @@ async def test_calibrate_service(hass: HomeAssistant, mqtt_mock: MqttMockHAClien
         )
 
 
+async def test_calibration_updates_the_channel_in_place(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Saving a calibration reloads nothing: the device's other sensors stay available, their
+    filters keep their state, and the next reading uses the new calibration."""
+    entry = await setup(
+        hass,
+        entry_with(
+            ("Tank pH", {**PH_DATA, "filter": "median"}), ("Sump pH", {**PH_DATA, "gpio": 35})
+        ),
+    )
+    tank, sump = entity(hass, entry, "Tank pH"), entity(hass, entry, "Sump pH")
+    for seq, raw in enumerate((2300, 2300, 1750), start=1):
+        reading(hass, 34, raw, seq=seq)
+        reading(hass, 35, raw, seq=seq)
+    await hass.async_block_till_done()
+    data = entry.runtime_data
+    tank_channel, sump_channel = data.channels.values()
+    window = tank_channel.filter
+    assert window is not None
+    twin = copy.deepcopy(window)
+    changes = async_capture_events(hass, "state_changed")
+    await hass.services.async_call(
+        DOMAIN,
+        "calibrate",
+        {"entity_id": sump, "points": [[1750, 7.0], [2300, 4.0]], "temperature": 25},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data is data  # not reloaded
+    assert tank_channel.filter is window
+    assert sump_channel.calibration is not None
+    assert [
+        e.data["entity_id"] for e in changes if e.data["new_state"].state == "unavailable"
+    ] == []
+    assert window.update(1750.0) == twin.update(1750.0)  # the window kept its values
+    reading(hass, 35, 1750, seq=4)
+    await hass.async_block_till_done()
+    assert float(hass.states.get(sump).state) == pytest.approx(7.0, abs=0.05)
+    assert hass.states.get(tank).state != STATE_UNAVAILABLE
+    pushed = len(pushed_configs(mqtt_mock))
+    await hass.services.async_call(
+        DOMAIN, "calibrate", {"entity_id": sump, "clear": True}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data is data
+    assert sump_channel.calibration is None
+    assert len(pushed_configs(mqtt_mock)) == pushed  # the device's config did not change
+
+
+def test_one_degree_rule() -> None:
+    """The dialog and the service store the degree `calibration_degree` gives; neither has a
+    rule of its own."""
+    assert [calibration_degree(n) for n in range(1, 6)] == [1, 1, 2, 2, 2]
+    points = [CalibrationPoint(raw=float(r), reference=r / 100) for r in (300, 100, 200)]
+    made = new_calibration(points, temperature_c=None, created=None)
+    assert ([p.raw for p in made.points], made.degree) == ([100.0, 200.0, 300.0], 2)
+    code = Path(__file__).parents[2] / "custom_components/automationone"
+    for name in ("subentry_flow.py", "services.py"):
+        tree = ast.parse((code / name).read_text(encoding="utf-8"))
+        keywords = [k.arg for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords]
+        assert "degree" not in keywords, name
+
+
+async def test_temperature_compensation_converts_the_source_unit(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """95 °F compensates as 35 °C; an unavailable or stale source compensates nothing, and the
+    reading says so (quality suspect, `temperature_compensation` names the problem)."""
+    fahrenheit = {"unit_of_measurement": "°F", "device_class": "temperature"}
+    celsius = {"unit_of_measurement": "°C", "device_class": "temperature"}
+    hass.states.async_set("sensor.water_f", "95", fahrenheit)
+    hass.states.async_set("sensor.water_c", "35", celsius)
+    hass.states.async_set("sensor.hot_c", "95", celsius)
+    entry = await setup(
+        hass,
+        entry_with(
+            ("F", {**PH_DATA, "gpio": 34, "temperature_entity": "sensor.water_f"}),
+            ("C", {**PH_DATA, "gpio": 35, "temperature_entity": "sensor.water_c"}),
+            ("Hot", {**PH_DATA, "gpio": 36, "temperature_entity": "sensor.hot_c"}),
+            ("None", {**PH_DATA, "gpio": 39}),
+        ),
+    )
+    for seq, gpio in enumerate((34, 35, 36, 39), start=1):
+        reading(hass, gpio, 2600, seq=seq)
+    await hass.async_block_till_done()
+    f, c, hot, plain = (hass.states.get(entity(hass, entry, t)) for t in ("F", "C", "Hot", "None"))
+    assert float(f.state) == pytest.approx(float(c.state), abs=1e-6)
+    assert abs(float(hot.state) - float(c.state)) > 0.1  # compensation matters at this reading
+    assert (f.attributes["quality"], f.attributes["temperature_compensation"]) == (
+        "uncalibrated",
+        "applied",
+    )
+    assert "temperature_compensation" not in plain.attributes
+
+    hass.states.async_set("sensor.water_f", "unavailable", fahrenheit)
+    reading(hass, 34, 2600, seq=5)
+    await hass.async_block_till_done()
+    f = hass.states.get(entity(hass, entry, "F"))
+    assert f.state == plain.state != c.state  # no compensation: the reading is taken at 25 °C
+    assert f.attributes["temperature_compensation"] == "unavailable"
+
+    calibrated = {"calibration": {"points": [[1750, 7.0], [2300, 4.0]], "temperature_c": 25}}
+    subentry = entry.subentries[next(iter(entry.subentries))]
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **calibrated})
+    hass.states.async_set("sensor.water_f", "80", fahrenheit)
+    reading(hass, 34, 2600, seq=6)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity(hass, entry, "F")).attributes["quality"] == "good"
+    freezer.tick(timedelta(hours=3))  # the source has said nothing since
+    reading(hass, 34, 2600, seq=4)
+    await hass.async_block_till_done()
+    f = hass.states.get(entity(hass, entry, "F"))
+    assert (f.attributes["quality"], f.attributes["temperature_compensation"]) == (
+        "suspect",
+        "stale",
+    )
+
+
+async def test_compensation_source_must_be_a_temperature(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The selector offers temperature sensors only; the flow refuses anything else sent."""
+    hass.states.async_set("sensor.air_humidity", "55", {"unit_of_measurement": "%"})
+    entry = await setup(hass, mock_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": "ph", "name": "Tank pH"}
+    )
+    field = result["data_schema"].schema["temperature_entity"]
+    assert (field.config["domain"], field.config["device_class"]) == (["sensor"], ["temperature"])
+    settings = {"gpio": "34", "interval_s": 5, "mode": "raw", "echo_processed": False}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**settings, "temperature_entity": "sensor.air_humidity"}
+    )
+    assert result["errors"] == {"temperature_entity": "not_temperature"}
+
+
+async def _add_sht31(
+    hass: HomeAssistant, entry: MockConfigEntry, sensor_type: str, name: str, mode: str
+) -> Any:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "sensor"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"sensor_type": sensor_type, "name": name}
+    )
+    settings = {"gpio": "21", "scl": "22", "addr": "0x44", "interval_s": 5, "mode": mode}
+    return await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**settings, "echo_processed": False}
+    )
+
+
+@pytest.mark.parametrize("mode", ["raw", "processed"])
+async def test_one_sht31_gives_temperature_and_humidity(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, mode: str
+) -> None:
+    """Both outputs of one chip are added on the same pins and address; the device reads it
+    once (one config entry); each entity shows its own quantity, in both processing modes, with
+    its own calibration."""
+    entry = await setup(hass, mock_entry())
+    for sensor_type, name in (("sht31_temperature", "Air T"), ("sht31_humidity", "Air RH")):
+        result = await _add_sht31(hass, entry, sensor_type, name, mode)
+        assert result["type"] is FlowResultType.CREATE_ENTRY, result
+        await hass.async_block_till_done()
+    sensors = pushed_configs(mqtt_mock)[-1]["sensors"]
+    assert [(s["gpio"], s["type"], s["addr"]) for s in sensors] == [(21, "sht31", "0x44")]
+    temperature, humidity = entity(hass, entry, "Air T"), entity(hass, entry, "Air RH")
+    if mode == "raw":
+        reading(hass, 21, list(sht31_words(24.5, 61.0)), seq=1, addr="0x44")
+    else:  # one reading per quantity; without `quantity` it is the first (temperature)
+        reading(hass, 21, None, seq=1, addr="0x44", value=24.5, unit="°C")
+        reading(hass, 21, None, seq=2, addr="0x44", value=61.0, unit="%", quantity="humidity")
+    await hass.async_block_till_done()
+    assert float(hass.states.get(temperature).state) == pytest.approx(24.5, abs=0.01)
+    assert float(hass.states.get(humidity).state) == pytest.approx(61.0, abs=0.01)
+    if mode == "processed":
+        return
+    response = await hass.services.async_call(
+        DOMAIN,
+        "calibrate",
+        {"entity_id": humidity, "points": [[61.0, 58.0]]},  # one point: an offset of -3 %
+        blocking=True,
+        return_response=True,
+    )
+    assert response["calibration"]["points"] == [[61.0, 58.0]]
+    reading(hass, 21, list(sht31_words(24.5, 61.0)), seq=2, addr="0x44")
+    await hass.async_block_till_done()
+    assert float(hass.states.get(humidity).state) == pytest.approx(58.0, abs=0.01)
+    assert float(hass.states.get(temperature).state) == pytest.approx(24.5, abs=0.01)
+
+
 async def test_broken_plugin_is_a_repair_and_good_one_a_type(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, tmp_path: Path
 ) -> None:
@@ -498,18 +702,22 @@ async def test_median_filter_drops_a_spike(
 async def test_adc_model_follows_the_announce(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    """The simulator's ideal ADC and a real ESP32's curve give different voltages."""
+    """An ESP32-C3's ADC and an ESP32's curve give different voltages; whichever firmware."""
     entry = await setup(hass, entry_with(("Volts", {**PH_DATA, "sensor_type": "analog"})))
     volts = entity(hass, entry, "Volts")
     reading(hass, 34, 2048, seq=1)
     await hass.async_block_till_done()
     esp32 = float(hass.states.get(volts).state)
+    assert esp32 == pytest.approx(count_to_mv(2048, "esp32_11db") / 1000, abs=0.001)
     async_fire_mqtt_message(hass, f"{BASE}/announce", announce(fw="simulator"))
     reading(hass, 34, 2048, seq=2)
     await hass.async_block_till_done()
-    ideal = float(hass.states.get(volts).state)
-    assert ideal == pytest.approx(2048 / 4095 * 3.3, abs=0.01)
-    assert esp32 != pytest.approx(ideal, abs=0.01)
+    assert float(hass.states.get(volts).state) == esp32  # a simulated ESP32 reads as one
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(board="seeed_xiao_esp32c3"))
+    reading(hass, 34, 2048, seq=3)
+    await hass.async_block_till_done()
+    c3 = float(hass.states.get(volts).state)
+    assert c3 == pytest.approx(2048 / 4095 * 2.5, abs=0.001)
 
 
 async def test_processed_on_device_pushes_proc(

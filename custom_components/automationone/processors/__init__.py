@@ -4,8 +4,10 @@ No Home Assistant imports. See `base.Processor` for the interface, `registry` fo
 type id, `plugins.load_plugins` for user plug-ins and `filters` for optional smoothing.
 
 Built-in ids: analog, linear, ph, ec, tds, ds18b20, sht31_temperature, sht31_humidity, ntc,
-soil_moisture, light, water_level. The SHT31 is two processors (one HA entity each) reading the
-same device sensor (`device_type` "sht31"); `Registry.for_device_type("sht31")` returns both.
+soil_moisture, light, water_level. The SHT31 is two processors (one HA entity and one
+calibration each) of its two `quantities`, reading the same device sensor (`device_type`
+"sht31"); `Registry.for_device_type("sht31")` returns both. A plug-in declares a multi-value
+sensor the same way (`quantities`, `quantity`; see `base.Processor`).
 """
 
 from ..protocol import Quality
@@ -62,10 +64,12 @@ from .builtin import (
 )
 from .calibration import (
     Polynomial,
+    calibration_degree,
     calibration_problem,
     fit_calibration,
     fit_linear,
     fit_polynomial,
+    new_calibration,
 )
 from .crc import crc8_maxim, crc8_sensirion
 from .filters import FILTER_KINDS, Filter, HampelFilter, KalmanFilter1D, MedianFilter, make_filter
@@ -122,6 +126,7 @@ __all__ = [
     "WaterLevelProcessor",
     "adc_model_for",
     "builtin_registry",
+    "calibration_degree",
     "calibration_problem",
     "check_params",
     "check_processor",
@@ -139,6 +144,7 @@ __all__ = [
     "make_filter",
     "millivolt_table",
     "mv_to_count",
+    "new_calibration",
     "quality_of",
     "steinhart_hart_coefficients",
     "worst",

@@ -37,9 +37,10 @@ ADC_MAX: Final = 4095
 ADC_COUNTS: Final = 4096
 DEFAULT_VREF_MV: Final = 1100.0
 IDEAL_FULL_SCALE_MV: Final = 3300.0
-# ADC models a processor's `adc` parameter selects: the ESP32 at each attenuation, or an ideal
-# linear 0-3.3 V converter (count / 4095 * 3300 mV: other chips such as the ESP32-C3, external
-# ADCs, and the simulator).
+# ADC models a processor's `adc` parameter selects: the ESP32 at each attenuation (esp32_11db:
+# ESP32-WROOM-32 / DevKit boards with Arduino's or ESPHome's default attenuation), the ESP32-C3
+# at 11 dB (XIAO ESP32-C3), or an ideal linear 0-3.3 V converter (external ADCs that report
+# count / 4095 * 3300 mV).
 ADC_MODELS: Final = (
     "esp32_11db",
     "esp32_6db",
@@ -112,14 +113,13 @@ def millivolt_table(model: str = DEFAULT_ADC_MODEL) -> FloatArray:
     return mv
 
 
-def adc_model_for(board: str | None, firmware: str | None = None) -> str:
-    """The `adc` parameter that fits a device, from its announce (`board`, `fw`).
+def adc_model_for(board: str | None) -> str:
+    """The `adc` parameter that fits a device, from its announced `board`.
 
-    The simulator sends ideal 0-3.3 V counts; an ESP32-C3 board its own ADC; everything else
-    is taken to be an ESP32 at 11 dB (Arduino's and ESPHome's default attenuation).
+    An ESP32-C3 board reads with its own ADC; everything else is taken to be an ESP32 at 11 dB
+    (Arduino's and ESPHome's default attenuation). Simulated devices (the simulator and the
+    virtual ESP) make their counts with the same model as the board they pretend to be.
     """
-    if firmware == "simulator":
-        return "linear_3v3"
     if board == "seeed_xiao_esp32c3":
         return "esp32c3_11db"
     return DEFAULT_ADC_MODEL

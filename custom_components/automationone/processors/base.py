@@ -167,6 +167,12 @@ class Processor(Protocol):
         device_type: the `type` of the sensor in the device `config` (tells the device how to
             read the pin: `ph`, `soil`, `ds18b20`, `sht31`, `analog` ...).
         needs_calibration: readings are `uncalibrated` until a calibration is given.
+        quantities: for a device type that measures several quantities (an SHT31: temperature
+            and humidity), all of them in the device's order, `[a-z_]{1,16}` each; () for one.
+            Each quantity is one processor (one HA entity, its own calibration) of that device
+            type, all decoding the same raw reading; processed on the device, a reading's
+            `quantity` field says which one it is (none: the first).
+        quantity: which of `quantities` this processor gives (None for a one-value type).
         uses_temperature: `temperature_c` compensates the reading (pH, EC).
         params: configuration parameters with defaults.
         sample_raw: a plausible raw reading (the plug-in loader's trial call uses it).
@@ -182,6 +188,8 @@ class Processor(Protocol):
     raw_kind: str
     device_type: str
     needs_calibration: bool
+    quantities: tuple[str, ...]
+    quantity: str | None
     uses_temperature: bool
     params: tuple[Param, ...]
     sample_raw: RawValue
@@ -230,6 +238,8 @@ class BaseProcessor:
     raw_kind: str = RawKind.ADC
     device_type: str = "analog"
     needs_calibration: bool = False
+    quantities: tuple[str, ...] = ()
+    quantity: str | None = None
     uses_temperature: bool = False
     params: tuple[Param, ...] = ()
     sample_raw: RawValue = 2048

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .base import Calibration, FloatArray
+from .base import Calibration, CalibrationPoint, FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,29 @@ def fit_polynomial(raw: Sequence[float], reference: Sequence[float], degree: int
     y = np.asarray(reference, dtype=np.float64)
     coeffs = np.polyfit(x, y, deg)
     return Polynomial(tuple(float(c) for c in coeffs))
+
+
+def calibration_degree(n_points: int) -> int:
+    """The polynomial degree a new calibration of `n_points` points is stored with.
+
+    One rule for the calibration dialog and the `calibrate` service: a line for one or two
+    points (one point: an offset), a quadratic from three points on (exact through three,
+    least squares beyond). Never higher: a cubic through four buffers chases their noise.
+    Processors with a physical model (pH, EC) use the points their own way and ignore it.
+    """
+    return 1 if n_points < 3 else 2
+
+
+def new_calibration(
+    points: Sequence[CalibrationPoint], *, temperature_c: float | None, created: str | None
+) -> Calibration:
+    """A calibration from captured points: sorted by raw value, degree by `calibration_degree`."""
+    return Calibration(
+        points=tuple(sorted(points, key=lambda p: p.raw)),
+        temperature_c=temperature_c,
+        created=created,
+        degree=calibration_degree(len(points)),
+    )
 
 
 def fit_calibration(calibration: Calibration) -> Polynomial:

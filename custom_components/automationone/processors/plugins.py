@@ -15,7 +15,8 @@ Contract of a plug-in file `<name>.py` (see `docs` of BaseProcessor):
 
 Each processor must have the attributes of the `Processor` protocol (`id` matching
 `[a-z0-9_]{1,24}`, `name`, `unit`, `device_class`, `state_class`, `raw_kind`, `device_type`,
-`sample_raw`; `needs_calibration`, `uses_temperature` and `params` default to False/False/())
+`sample_raw`; `needs_calibration`, `uses_temperature` and `params` default to False/False/();
+`quantities` and `quantity` (a multi-value sensor, see `Processor`) to ()/None)
 and a callable `process`; `process_batch` and `calibration_value` are optional (a loop over
 `process` and `float(raw)` stand in). A trial call `process(sample_raw)` must return a Result
 with a finite number or None and a quality flag. Plug-ins run in-process with the
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 import importlib.util
 import math
 from pathlib import Path
+import re
 import sys
 import traceback
 from types import ModuleType
@@ -52,10 +54,13 @@ from .base import (
 from .registry import ID_PATTERN, Registry, builtin_registry
 
 MODULE_PREFIX: Final = "automationone_user_processor_"
+QUANTITY_PATTERN: Final = re.compile(r"^[a-z_]{1,16}$")
 _REQUIRED: Final = ("id", "name", "unit", "device_class", "state_class", "device_type")
 _OPTIONAL_DEFAULTS: Final[dict[str, Any]] = {
     "raw_kind": RawKind.ADC,
     "needs_calibration": False,
+    "quantities": (),
+    "quantity": None,
     "uses_temperature": False,
     "params": (),
     "sample_raw": 2048,
@@ -99,6 +104,7 @@ class PluginProcessor(BaseProcessor):
         for key, default in _OPTIONAL_DEFAULTS.items():
             setattr(self, key, getattr(inner, key, default))
         self.params = tuple(self.params)
+        self.quantities = tuple(self.quantities)
         self._batch = getattr(inner, "process_batch", None)
         self._cal_value = getattr(inner, "calibration_value", None)
 
@@ -193,6 +199,15 @@ def check_processor(obj: Any, path: Path) -> PluginError | None:
         value = getattr(obj, attr)
         if value is not None and not isinstance(value, str):
             return PluginError(path, "bad_attribute", f"{attr} must be a string or None", None, pid)
+    quantities = tuple(getattr(obj, "quantities", ()))
+    quantity = getattr(obj, "quantity", None)
+    if not all(isinstance(q, str) and QUANTITY_PATTERN.match(q) for q in quantities) or (
+        (quantity is None) != (not quantities)
+        or (quantity is not None and quantity not in quantities)
+    ):
+        return PluginError(
+            path, "bad_attribute", "quantity must be one of quantities ([a-z_]{1,16})", None, pid
+        )
     inherited = isinstance(obj, BaseProcessor) and type(obj).process is BaseProcessor.process
     if not hasattr(obj, "process") or inherited:
         return PluginError(path, "missing_attribute", "no method 'process'", None, pid)

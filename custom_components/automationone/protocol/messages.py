@@ -377,6 +377,8 @@ class Reading:
     unit: str | None = None
     addr: str | None = None
     quality: str | None = None
+    # Which quantity of a multi-value sensor a processed `value` is (None: the type's first).
+    quantity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +400,7 @@ def _reading(d: dict[str, Any], gpio: int) -> Reading:
         unit=d.get("unit"),
         addr=d.get("addr"),
         quality=d.get("quality"),
+        quantity=d.get("quantity"),
     )
 
 

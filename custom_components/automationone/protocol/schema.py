@@ -239,5 +239,7 @@ def validate_fast(validate: Validator, value: Any) -> Any:
 
 def load_schema(name: str) -> dict[str, Any]:
     """Read `schemas/<name>.schema.json`."""
-    data: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+    data: dict[str, Any] = json.loads(
+        (SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8")
+    )
     return data

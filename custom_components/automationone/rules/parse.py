@@ -161,7 +161,7 @@ class _Schemas:
 
 def load_rule_schema() -> dict[str, Any]:
     """The JSON Schema of one rule."""
-    data: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    data: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return data
 
 
