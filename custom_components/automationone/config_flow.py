@@ -51,7 +51,8 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per ESP, keyed by its MAC."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 2: the ESP's device is in no subentry (async_migrate_entry).
+    MINOR_VERSION = 2
 
     @classmethod
     @callback

@@ -19,8 +19,8 @@ from homeassistant.helpers.condition import ConditionCheckerType
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
 import voluptuous as vol
 
-from .const import DOMAIN, SUBENTRY_ACTUATOR, SUBENTRY_SENSOR
-from .device_trigger import connectivity_entity, is_subentry_main_entity, our_entities
+from .const import DOMAIN
+from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
 
 SENSOR_IN_RANGE = "sensor_in_range"
 ACTUATOR_IS_ON = "actuator_is_on"
@@ -62,9 +62,9 @@ async def async_get_conditions(hass: HomeAssistant, device_id: str) -> list[dict
     base = {CONF_CONDITION: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
     conditions: list[dict[str, str]] = []
     for entry in our_entities(hass, device_id):
-        if is_subentry_main_entity(hass, entry, SUBENTRY_SENSOR, ("sensor",)):
+        if is_processed_sensor(hass, entry):
             conditions.append({**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: SENSOR_IN_RANGE})
-        elif is_subentry_main_entity(hass, entry, SUBENTRY_ACTUATOR, ("switch", "light")):
+        elif is_actuator(hass, entry):
             conditions.extend(
                 {**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: kind}
                 for kind in (ACTUATOR_IS_ON, ACTUATOR_IS_OFF)
