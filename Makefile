@@ -69,8 +69,11 @@ pytest-current: deps firmware-virtual-esp
 
 # libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without it.
 DEMO_DEBIAN_PACKAGES := libturbojpeg0
+# HA 2026.10.4 (what a new user runs) by default, in the chroot of scripts/current_ha.sh with
+# its frontend; DEMO_ARGS=--ha=minimum runs HA 2025.4.4 from .venv.
 demo: deps venv $(VENV)/.stamp-demo
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES)"
+	@$(CURRENT_HA) demo-deps
 	$(PY) -m demo $(DEMO_ARGS)
 
 # The real Home Assistant process needs the frontend too (requirements_demo.txt).

@@ -29,7 +29,8 @@ in_root() {
   local args=()
   while [ "$1" != "--" ]; do args+=("$1"); shift; done
   shift
-  unshare --mount --propagation private --fork "${args[@]}" /bin/bash -c '
+  # --kill-child: stopping this script stops the command too (the demo stops HA that way).
+  unshare --mount --propagation private --fork --kill-child=SIGTERM "${args[@]}" /bin/bash -c '
     set -e; root=$1 repo=$2; shift 2
     mount -t proc proc "$root/proc"
     mount --rbind /dev "$root/dev"
@@ -74,7 +75,9 @@ demo_deps() {
   local stamp
   stamp=$ROOT/.demo-$( (cat "$DEMO_REQUIREMENTS") | sha256sum | cut -c1-12)
   [ -e "$stamp" ] && return
-  in_root "$ROOT" -- "/opt/ha/bin/pip install -q --disable-pip-version-check -r '$DEMO_REQUIREMENTS'"
+  # libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without
+  # it. The mirror may serve an unstable snapshot whose Release file has expired.
+  in_root "$ROOT" -- "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libturbojpeg0 >/dev/null && /opt/ha/bin/pip install -q --disable-pip-version-check -r '$DEMO_REQUIREMENTS'"
   touch "$stamp"
 }
 
