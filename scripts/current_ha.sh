@@ -30,7 +30,8 @@ in_root() {
   while [ "$1" != "--" ]; do args+=("$1"); shift; done
   shift
   # --kill-child: stopping this script stops the command too (the demo stops HA that way).
-  unshare --mount --propagation private --fork --kill-child=SIGTERM "${args[@]}" /bin/bash -c '
+  # `run` execs, so a signal to this script reaches unshare (and through it the command).
+  ${EXEC_IN_ROOT:+exec} unshare --mount --propagation private --fork --kill-child=SIGTERM "${args[@]}" /bin/bash -c '
     set -e; root=$1 repo=$2; shift 2
     mount -t proc proc "$root/proc"
     mount --rbind /dev "$root/dev"
@@ -94,7 +95,7 @@ case "${1:-}" in
       args=(--time --monotonic=$(( $2 - uptime )))
       shift 2
     fi
-    in_root "$ROOT" "${args[@]}" -- "$*"
+    EXEC_IN_ROOT=1 in_root "$ROOT" "${args[@]}" -- "$*"
     ;;
   *) echo "usage: $0 build | demo-deps | run [--monotonic SECONDS] CMD" >&2; exit 2 ;;
 esac

@@ -19,13 +19,8 @@ import voluptuous as vol
 
 from .const import DOMAIN, LIMIT_MAX_S
 from .registry import actuator_of, is_actuator, our_entities
+from .rules.vocabulary import ACTION_TYPES, PULSE, SET_VALUE, TURN_OFF, TURN_ON, TURN_ON_FOR
 
-TURN_ON = "turn_on"
-TURN_OFF = "turn_off"
-TURN_ON_FOR = "turn_on_for"
-PULSE = "pulse"
-SET_VALUE = "set_value"
-ACTION_TYPES = [TURN_ON, TURN_OFF, TURN_ON_FOR, PULSE, SET_VALUE]
 CONF_DURATION = "duration"
 CONF_VALUE = "value"
 

@@ -21,12 +21,13 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
-
-SENSOR_IN_RANGE = "sensor_in_range"
-ACTUATOR_IS_ON = "actuator_is_on"
-ACTUATOR_IS_OFF = "actuator_is_off"
-DEVICE_ONLINE = "device_online"
-CONDITION_TYPES = [SENSOR_IN_RANGE, ACTUATOR_IS_ON, ACTUATOR_IS_OFF, DEVICE_ONLINE]
+from .rules.vocabulary import (
+    ACTUATOR_IS_OFF,
+    ACTUATOR_IS_ON,
+    CONDITION_TYPES,
+    DEVICE_ONLINE,
+    SENSOR_IN_RANGE,
+)
 
 
 def _needs_entity_and_bound(config: ConfigType) -> ConfigType:

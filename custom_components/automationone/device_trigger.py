@@ -51,17 +51,22 @@ from .entity import DEVICE_STOP_REASONS
 from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
 from .rules.live import ThresholdWatch
 from .rules.model import Direction
+from .rules.vocabulary import (
+    ACTUATOR_STOPPED,
+    DEVICE_OFFLINE,
+    QUALITY_BAD,
+    SENSOR_ABOVE,
+    SENSOR_BELOW,
+    SENSOR_CROSSED,
+)
 
 CONF_THRESHOLD = "threshold"
 CONF_HYSTERESIS = "hysteresis"
 SENSOR_TRIGGERS = {
-    "sensor_above": (Direction.ABOVE, CONF_ABOVE),
-    "sensor_below": (Direction.BELOW, CONF_BELOW),
-    "sensor_crossed": (Direction.CROSSED, CONF_THRESHOLD),
+    SENSOR_ABOVE: (Direction.ABOVE, CONF_ABOVE),
+    SENSOR_BELOW: (Direction.BELOW, CONF_BELOW),
+    SENSOR_CROSSED: (Direction.CROSSED, CONF_THRESHOLD),
 }
-DEVICE_OFFLINE = "device_offline"
-QUALITY_BAD = "quality_bad"
-ACTUATOR_STOPPED = "actuator_stopped"
 CONF_REASON = "reason"
 STOP_REASON = vol.In(sorted(DEVICE_STOP_REASONS))
 
