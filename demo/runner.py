@@ -326,13 +326,13 @@ class Demo:
         broker = {"broker": HOST, "port": broker_port}
         if not entries:
             flow = await hass.start_flow("mqtt")
-            result = await hass.flow_step(flow["flow_id"], broker)
+            result = await hass.flow_step(flow["flow_id"], _broker_form(flow, broker))
             if result.get("type") != "create_entry":
                 raise HassError(f"MQTT config flow did not create an entry: {result}")
             log(f"MQTT integration added: broker {HOST}:{broker_port}")
         elif stored != broker_port:
             flow = await hass.start_flow("mqtt", entry_id=entries[0]["entry_id"])
-            result = await hass.flow_step(flow["flow_id"], broker)
+            result = await hass.flow_step(flow["flow_id"], _broker_form(flow, broker))
             if result.get("reason") != "reconfigure_successful":
                 raise HassError(f"MQTT reconfigure failed: {result}")
             log(f"MQTT integration moved to broker port {broker_port} (was {stored})")
@@ -550,6 +550,13 @@ async def _main(args: argparse.Namespace) -> int:
             if not any(child.alive() for child in demo.children):
                 PIDS.unlink(missing_ok=True)
     return code
+
+
+def _broker_form(flow: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]:
+    """The MQTT broker form's answer: HA 2026.10's form has a collapsed `other_settings`
+    section that must be sent (empty keeps its defaults)."""
+    fields = {field.get("name") for field in flow.get("data_schema", [])}
+    return broker | ({"other_settings": {}} if "other_settings" in fields else {})
 
 
 def _without_http(configuration: str) -> str:
