@@ -554,9 +554,14 @@ async def _main(args: argparse.Namespace) -> int:
 
 def _broker_form(flow: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]:
     """The MQTT broker form's answer: HA 2026.10's form has a collapsed `other_settings`
-    section that must be sent (empty keeps its defaults)."""
-    fields = {field.get("name") for field in flow.get("data_schema", [])}
-    return broker | ({"other_settings": {}} if "other_settings" in fields else {})
+    section that must be sent with its defaults."""
+    answer = dict(broker)
+    for field in flow.get("data_schema", []):
+        if field.get("name") == "other_settings":  # the section's defaults, as the UI sends
+            answer["other_settings"] = {
+                sub["name"]: sub["default"] for sub in field.get("schema", []) if "default" in sub
+            }
+    return answer
 
 
 def _without_http(configuration: str) -> str:
