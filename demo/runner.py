@@ -560,7 +560,7 @@ def _broker_form(flow: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]
         if field.get("name") == "other_settings":  # the section's defaults, as the UI sends
             answer["other_settings"] = {
                 sub["name"]: sub["default"] for sub in field.get("schema", []) if "default" in sub
-            }
+            } | {"set_client_cert": False, "set_ca_cert": "off"}  # plain loopback, no TLS
     return answer
 
 
