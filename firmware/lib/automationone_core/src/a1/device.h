@@ -99,6 +99,7 @@ class Device : public MessageHandler, public ReadingSink {
   SensorBank sensors_;
   ActSlot acts_[kMaxActuators];
   int n_act_ = 0;
+  ActivationLog activations_;
   bool emergency_ = false;
   uint32_t config_version_ = 0;
   uint32_t heartbeat_s_;
@@ -112,7 +113,7 @@ class Device : public MessageHandler, public ReadingSink {
   bool restart_requested_ = false;
 
   RingBuffer<kBufferCapacity> buffer_;
-  Reading pending_[kMaxSensors];
+  Reading pending_[2 * kMaxSensors];  // an SHT31 sends two readings (temperature, humidity)
   int n_pending_ = 0;
 
   DeviceStats stats_;
