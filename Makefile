@@ -15,9 +15,9 @@ EXTRA_TESTS :=
 -include firmware/firmware.mk
 -include esphome_configs/esphome.mk
 
-.PHONY: test demo bench deps venv lint typecheck pytest
+.PHONY: test demo bench deps venv lint typecheck pytest pytest-current
 
-test: deps venv lint typecheck pytest $(EXTRA_TESTS)
+test: deps venv lint typecheck pytest pytest-current $(EXTRA_TESTS)
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -51,14 +51,29 @@ typecheck: venv
 	$(VENV)/bin/mypy --strict $(CORE_PACKAGES)
 	$(VENV)/bin/mypy custom_components/automationone
 
-# pytest exits 5 when it collects nothing; that is not a failure here.
+# pytest exits 5 when it collects nothing; that is not a failure here. Each suite prints
+# `ha-suite: version=.. python=.. passed=N failed=0 deprecations=0` (tests/conftest.py).
 pytest: venv deps
-	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	@rc=0; HA_SUITE=1 $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+# The same suite on the newest HA pytest-homeassistant-custom-component pins (Python 3.14, in a
+# cached Debian unstable chroot: scripts/current_ha.sh), once on a monotonic clock that started
+# 5 minutes ago (a Linux time namespace): tests must not depend on the machine's uptime.
+# virtual-esp is built on the host (the chroot has no compiler).
+DEBIAN_PACKAGES += debootstrap util-linux
+CURRENT_HA := scripts/current_ha.sh
+pytest-current: deps firmware-virtual-esp
+	@$(CURRENT_HA) build
+	@rc=0; HA_SUITE=1 $(CURRENT_HA) run --monotonic 300 /opt/ha/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
+	  [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 # libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without it.
 DEMO_DEBIAN_PACKAGES := libturbojpeg0
+# HA 2026.10.4 (what a new user runs) by default, in the chroot of scripts/current_ha.sh with
+# its frontend; DEMO_ARGS=--ha=minimum runs HA 2025.4.4 from .venv.
 demo: deps venv $(VENV)/.stamp-demo
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES)"
+	@$(CURRENT_HA) demo-deps
 	$(PY) -m demo $(DEMO_ARGS)
 
 # The real Home Assistant process needs the frontend too (requirements_demo.txt).

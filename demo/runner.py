@@ -30,6 +30,7 @@ DEMO = ROOT / "demo"
 RUN = DEMO / "run"
 HA_DIR = RUN / "ha"
 INTEGRATION = ROOT / "custom_components" / "automationone"
+CURRENT_HA = ROOT / "scripts" / "current_ha.sh"
 
 USERNAME = "demo"
 PASSWORD = "demo"  # loopback only; see --ha-host
@@ -214,7 +215,10 @@ class Demo:
             shutil.rmtree(HA_DIR)
         (HA_DIR / "custom_components").mkdir(parents=True, exist_ok=True)
         (HA_DIR / ".storage").mkdir(exist_ok=True)
-        shutil.copyfile(DEMO / "configuration.yaml", HA_DIR / "configuration.yaml")
+        configuration = (DEMO / "configuration.yaml").read_text()
+        if self.args.ha != "minimum":
+            configuration = _without_http(configuration)
+        (HA_DIR / "configuration.yaml").write_text(configuration)
         for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
             target = HA_DIR / name
             if not target.exists():
@@ -258,8 +262,20 @@ class Demo:
         return None
 
     async def start_hass(self, port: int) -> Child:
-        argv = [self.python, "-m", "homeassistant", "-c", str(HA_DIR)]
-        env = {"DEMO_HA_PORT": str(port), "DEMO_HA_HOST": self.args.ha_host}
+        if self.args.ha == "minimum":
+            argv = [self.python, "-m", "homeassistant", "-c", str(HA_DIR)]
+            env = {"DEMO_HA_PORT": str(port), "DEMO_HA_HOST": self.args.ha_host}
+        else:
+            # HA 2026.10 keeps its HTTP settings in .storage/http: YAML is migrated once into
+            # a trial the user must confirm within 5 minutes (else HA reverts and restarts),
+            # and ignored from then on. The demo picks its port per run, so it writes the
+            # confirmed ("stable") settings itself and leaves http: out of the YAML.
+            _write_http_store(self.args.ha_host, port)
+            argv = [
+                str(CURRENT_HA), "run",
+                f"exec /opt/ha/bin/python -m homeassistant -c '{HA_DIR}'",
+            ]  # fmt: skip
+            env = {}
         child = await Child.start("Home Assistant", argv, RUN / "homeassistant.out", env)
         self.children.append(child)
         return child
@@ -312,13 +328,13 @@ class Demo:
         broker = {"broker": HOST, "port": broker_port}
         if not entries:
             flow = await hass.start_flow("mqtt")
-            result = await hass.flow_step(flow["flow_id"], broker)
+            result = await hass.flow_step(flow["flow_id"], _broker_form(flow, broker))
             if result.get("type") != "create_entry":
                 raise HassError(f"MQTT config flow did not create an entry: {result}")
             log(f"MQTT integration added: broker {HOST}:{broker_port}")
         elif stored != broker_port:
             flow = await hass.start_flow("mqtt", entry_id=entries[0]["entry_id"])
-            result = await hass.flow_step(flow["flow_id"], broker)
+            result = await hass.flow_step(flow["flow_id"], _broker_form(flow, broker))
             if result.get("reason") != "reconfigure_successful":
                 raise HassError(f"MQTT reconfigure failed: {result}")
             log(f"MQTT integration moved to broker port {broker_port} (was {stored})")
@@ -561,6 +577,62 @@ async def _main(args: argparse.Namespace) -> int:
     return code
 
 
+def _broker_form(flow: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]:
+    """The MQTT broker form's answer: HA 2026.10's form has a collapsed `other_settings`
+    section that must be sent with its defaults."""
+    answer = dict(broker)
+    for field in flow.get("data_schema", []):
+        if field.get("name") == "other_settings":  # the section's defaults, as the UI sends
+            answer["other_settings"] = {
+                sub["name"]: sub["default"] for sub in field.get("schema", []) if "default" in sub
+            } | {"set_client_cert": False, "set_ca_cert": "off"}  # plain loopback, no TLS
+    return answer
+
+
+def _without_http(configuration: str) -> str:
+    """configuration.yaml without its top-level `http:` block."""
+    out, skipping = [], False
+    for line in configuration.splitlines():
+        if line.startswith("http:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith(" ") or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _write_http_store(host: str, port: int) -> None:
+    """HA 2026.10's stored HTTP settings: confirmed (stable), no trial pending, YAML done."""
+    created = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    # HA's defaults (http.config.HTTP_STORAGE_SCHEMA({})) with the demo's host and port.
+    stable = {
+        "server_host": [host],
+        "server_port": port,
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": created,
+    }
+    (HA_DIR / ".storage" / "http").write_text(
+        json.dumps(
+            {
+                "version": 2,
+                "minor_version": 2,
+                "key": "http",
+                "data": {
+                    "stable": stable | {"error": None, "error_message": None},
+                    "pending": None,
+                    "yaml_migration_done": True,
+                },
+            }
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="start from an empty HA config dir")
@@ -575,6 +647,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--mqtt-port", type=int, default=0, help="broker port (default 1883 if free)"
+    )
+    parser.add_argument(
+        "--ha",
+        choices=("current", "minimum"),
+        default="current",
+        help="current: HA 2026.10.4 (Python 3.14, scripts/current_ha.sh; default), "
+        "minimum: HA 2025.4.4 from .venv",
     )
     args = parser.parse_args(argv)
     return asyncio.run(_main(args))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.components import mqtt
-from homeassistant.const import CONF_MAC, CONF_NAME, Platform
+from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
@@ -15,8 +15,6 @@ from homeassistant.helpers.typing import ConfigType
 from .actuator import ActuatorChannel
 from .blueprint_install import async_install_blueprints
 from .const import (
-    BOARD_MODELS,
-    CONF_BOARD,
     CONF_CALIBRATION,
     CONF_ESP_ID,
     CONF_GPIO,
@@ -24,7 +22,6 @@ from .const import (
     CONF_MODE,
     CONF_SENSOR_TYPE,
     DOMAIN,
-    MANUFACTURER,
     MODE_PROCESSED,
     SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
@@ -41,8 +38,15 @@ from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register
 from .plugins import async_load_processors, get_processors
-from .protocol import DEFAULT_KAISER_ID, Announce, ConfigAck, DeviceConfig
+from .protocol import Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
+from .registry import (
+    esp_device,
+    esp_identifier,
+    move_to_main_entry,
+    register_esp_device,
+    relay_identifier,
+)
 from .sensor_channel import SensorChannel
 from .services import async_setup_services
 from .temperature_source import SourceTemperature, read_temperature
@@ -77,39 +81,15 @@ def _publisher(hass: HomeAssistant) -> PublishFn:
     return publish
 
 
-def relay_identifier(kaiser_id: str) -> tuple[str, str]:
-    """Device registry identifier of a Kaiser relay node."""
-    return (DOMAIN, f"kaiser-{kaiser_id}")
-
-
-@callback
-def _register_device(
-    hass: HomeAssistant, entry: AutomationOneConfigEntry, announce: Announce | None
-) -> None:
-    registry = dr.async_get(hass)
-    kaiser_id = entry.data[CONF_KAISER_ID]
-    via_device = None
-    if kaiser_id != DEFAULT_KAISER_ID:
-        via_device = relay_identifier(kaiser_id)
-        registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers={via_device},
-            manufacturer="AutomationOne",
-            model="Kaiser relay",
-            name=f"Kaiser {kaiser_id}",
-        )
-    board = entry.data[CONF_BOARD]
-    registry.async_get_or_create(
-        config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, entry.data[CONF_MAC])},
-        connections={(dr.CONNECTION_NETWORK_MAC, entry.data[CONF_MAC])},
-        manufacturer=MANUFACTURER,
-        model=BOARD_MODELS.get(board, board),
-        model_id=board,
-        name=entry.data[CONF_NAME],
-        sw_version=f"{announce.fw} {announce.fw_version}" if announce else None,
-        via_device=via_device,
-    )
+async def async_migrate_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
+    """1.1 -> 1.2: the ESP's device moves into no subentry, its entities stay (registry.py)."""
+    if entry.version > 1:
+        return False  # written by a newer version of the integration
+    if entry.minor_version < 2:
+        if (device := esp_device(hass, entry)) is not None:
+            move_to_main_entry(hass, entry, device)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
@@ -126,6 +106,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     await versions.async_load()
     entry.runtime_data = AutomationOneData(
         device=device,
+        device_entry=register_esp_device(hass, entry, None),
         versions=versions,
         subentries=_subentry_snapshot(entry),
         channels=_build_channels(hass, entry, device),
@@ -135,7 +116,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
             if subentry.subentry_type == SUBENTRY_ACTUATOR
         },
     )
-    _register_device(hass, entry, None)
     for channel in entry.runtime_data.channels.values():
         entry.async_on_unload(device.add_reading_handler(channel.key, channel.on_reading))
     for actuator in entry.runtime_data.actuators.values():
@@ -155,7 +135,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
             hass.config_entries.async_update_entry(
                 entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
             )
-        _register_device(hass, entry, announce)
+        entry.runtime_data.device_entry = register_esp_device(hass, entry, announce)
         if any(
             c.data.get(CONF_MODE) == MODE_PROCESSED for c in entry.runtime_data.channels.values()
         ):
@@ -299,5 +279,5 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Allow removing a relay device that no ESP of this entry uses any more."""
     return relay_identifier(entry.data[CONF_KAISER_ID]) not in device_entry.identifiers and (
-        (DOMAIN, entry.data[CONF_MAC]) not in device_entry.identifiers
+        esp_identifier(entry.data[CONF_MAC]) not in device_entry.identifiers
     )

@@ -89,6 +89,7 @@ class ThresholdSensor(AutomationOneEntity, BinarySensorEntity):
                 translation_key=level,
                 device_class=BinarySensorDeviceClass.PROBLEM,
             ),
+            channel.subentry_id,
         )
         self.channel = channel
         self._follows_device_updates = False

@@ -51,7 +51,8 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per ESP, keyed by its MAC."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 2: the ESP's device is in no subentry (async_migrate_entry).
+    MINOR_VERSION = 2
 
     @classmethod
     @callback
@@ -91,8 +92,10 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         # The device's retained announce may have started a discovery flow already; a user who
         # enters the id by hand should not be turned away by it.
         await self.async_set_unique_id(format_mac(announce.mac), raise_on_progress=not manual)
+        # A loaded entry follows a move to another kaiser by itself (on_announce): no reload.
         self._abort_if_unique_id_configured(
-            updates={CONF_ESP_ID: announce.esp_id, CONF_KAISER_ID: kaiser_id}
+            updates={CONF_ESP_ID: announce.esp_id, CONF_KAISER_ID: kaiser_id},
+            reload_on_update=False,
         )
         self._announce = announce
         self._kaiser_id = kaiser_id

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-DOMAIN: Final = "automationone"
+from .rules.vocabulary import DOMAIN as VOCABULARY_DOMAIN
+
+DOMAIN: Final = VOCABULARY_DOMAIN
 MANUFACTURER: Final = "Espressif"
 
 CONF_ESP_ID: Final = "esp_id"

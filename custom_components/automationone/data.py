@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers.device_registry import DeviceEntry
 
 from .protocol.device import DeviceState
 
@@ -22,6 +23,8 @@ class AutomationOneData:
     """What the platforms of one entry share."""
 
     device: DeviceState
+    # The ESP's entry in HA's device registry (registry.py).
+    device_entry: DeviceEntry
     versions: ConfigVersions
     # The subentries the entry was set up with, to reload only when they change.
     subentries: dict[str, tuple[str, object]]

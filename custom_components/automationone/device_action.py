@@ -17,16 +17,10 @@ from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
 import voluptuous as vol
 
-from .const import DOMAIN, LIMIT_MAX_S, SUBENTRY_ACTUATOR
-from .device_trigger import is_subentry_main_entity, our_entities
-from .services import actuator_of
+from .const import DOMAIN, LIMIT_MAX_S
+from .registry import actuator_of, is_actuator, our_entities
+from .rules.vocabulary import ACTION_TYPES, PULSE, SET_VALUE, TURN_OFF, TURN_ON, TURN_ON_FOR
 
-TURN_ON = "turn_on"
-TURN_OFF = "turn_off"
-TURN_ON_FOR = "turn_on_for"
-PULSE = "pulse"
-SET_VALUE = "set_value"
-ACTION_TYPES = [TURN_ON, TURN_OFF, TURN_ON_FOR, PULSE, SET_VALUE]
 CONF_DURATION = "duration"
 CONF_VALUE = "value"
 
@@ -72,7 +66,7 @@ async def async_get_actions(hass: HomeAssistant, device_id: str) -> list[dict[st
     base = {CONF_DEVICE_ID: device_id, CONF_DOMAIN: DOMAIN}
     actions: list[dict[str, str]] = []
     for entry in our_entities(hass, device_id):
-        if not is_subentry_main_entity(hass, entry, SUBENTRY_ACTUATOR, ("switch", "light")):
+        if not is_actuator(hass, entry):
             continue
         kinds = [TURN_ON_FOR, PULSE]
         if entry.domain == "light":

@@ -19,14 +19,15 @@ from homeassistant.helpers.condition import ConditionCheckerType
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
 import voluptuous as vol
 
-from .const import DOMAIN, SUBENTRY_ACTUATOR, SUBENTRY_SENSOR
-from .device_trigger import connectivity_entity, is_subentry_main_entity, our_entities
-
-SENSOR_IN_RANGE = "sensor_in_range"
-ACTUATOR_IS_ON = "actuator_is_on"
-ACTUATOR_IS_OFF = "actuator_is_off"
-DEVICE_ONLINE = "device_online"
-CONDITION_TYPES = [SENSOR_IN_RANGE, ACTUATOR_IS_ON, ACTUATOR_IS_OFF, DEVICE_ONLINE]
+from .const import DOMAIN
+from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
+from .rules.vocabulary import (
+    ACTUATOR_IS_OFF,
+    ACTUATOR_IS_ON,
+    CONDITION_TYPES,
+    DEVICE_ONLINE,
+    SENSOR_IN_RANGE,
+)
 
 
 def _needs_entity_and_bound(config: ConfigType) -> ConfigType:
@@ -62,9 +63,9 @@ async def async_get_conditions(hass: HomeAssistant, device_id: str) -> list[dict
     base = {CONF_CONDITION: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
     conditions: list[dict[str, str]] = []
     for entry in our_entities(hass, device_id):
-        if is_subentry_main_entity(hass, entry, SUBENTRY_SENSOR, ("sensor",)):
+        if is_processed_sensor(hass, entry):
             conditions.append({**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: SENSOR_IN_RANGE})
-        elif is_subentry_main_entity(hass, entry, SUBENTRY_ACTUATOR, ("switch", "light")):
+        elif is_actuator(hass, entry):
             conditions.extend(
                 {**base, CONF_ENTITY_ID: entry.id, CONF_TYPE: kind}
                 for kind in (ACTUATOR_IS_ON, ACTUATOR_IS_OFF)

@@ -46,21 +46,27 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
-from .const import DOMAIN, EVENT_ACTUATOR_STOPPED, SUBENTRY_ACTUATOR, SUBENTRY_SENSOR
+from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
 from .entity import DEVICE_STOP_REASONS
+from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
 from .rules.live import ThresholdWatch
 from .rules.model import Direction
+from .rules.vocabulary import (
+    ACTUATOR_STOPPED,
+    DEVICE_OFFLINE,
+    QUALITY_BAD,
+    SENSOR_ABOVE,
+    SENSOR_BELOW,
+    SENSOR_CROSSED,
+)
 
 CONF_THRESHOLD = "threshold"
 CONF_HYSTERESIS = "hysteresis"
 SENSOR_TRIGGERS = {
-    "sensor_above": (Direction.ABOVE, CONF_ABOVE),
-    "sensor_below": (Direction.BELOW, CONF_BELOW),
-    "sensor_crossed": (Direction.CROSSED, CONF_THRESHOLD),
+    SENSOR_ABOVE: (Direction.ABOVE, CONF_ABOVE),
+    SENSOR_BELOW: (Direction.BELOW, CONF_BELOW),
+    SENSOR_CROSSED: (Direction.CROSSED, CONF_THRESHOLD),
 }
-DEVICE_OFFLINE = "device_offline"
-QUALITY_BAD = "quality_bad"
-ACTUATOR_STOPPED = "actuator_stopped"
 CONF_REASON = "reason"
 STOP_REASON = vol.In(sorted(DEVICE_STOP_REASONS))
 
@@ -79,55 +85,15 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 )
 
 
-def our_entities(hass: HomeAssistant, device_id: str) -> list[er.RegistryEntry]:
-    """AutomationOne's registry entries of a device."""
-    return [
-        entry
-        for entry in er.async_entries_for_device(er.async_get(hass), device_id)
-        if entry.platform == DOMAIN
-    ]
-
-
-def is_subentry_main_entity(
-    hass: HomeAssistant, entry: er.RegistryEntry, subentry_type: str, domains: tuple[str, ...]
-) -> bool:
-    """The main entity of a sensor or actuator subentry (not its counters or thresholds)."""
-    if entry.domain not in domains or not entry.config_entry_id or not entry.config_subentry_id:
-        return False
-    config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
-    subentry = config_entry.subentries.get(entry.config_subentry_id) if config_entry else None
-    return (
-        subentry is not None
-        and subentry.subentry_type == subentry_type
-        and entry.unique_id.endswith(f"-{entry.config_subentry_id}")
-    )
-
-
-def _is_processed_sensor(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
-    return is_subentry_main_entity(hass, entry, SUBENTRY_SENSOR, ("sensor",))
-
-
-def _is_actuator(hass: HomeAssistant, entry: er.RegistryEntry) -> bool:
-    return is_subentry_main_entity(hass, entry, SUBENTRY_ACTUATOR, ("switch", "light"))
-
-
-def connectivity_entity(hass: HomeAssistant, device_id: str) -> str | None:
-    """The device's connectivity binary sensor."""
-    for entry in our_entities(hass, device_id):
-        if entry.domain == "binary_sensor" and entry.unique_id.endswith("-connectivity"):
-            return entry.entity_id
-    return None
-
-
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
     """Sensor triggers and quality bad per processed sensor, actuator stopped per actuator,
     and device offline."""
     base = {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
     triggers: list[dict[str, Any]] = []
     for entry in our_entities(hass, device_id):
-        if _is_processed_sensor(hass, entry):
+        if is_processed_sensor(hass, entry):
             kinds = [*SENSOR_TRIGGERS, QUALITY_BAD]
-        elif _is_actuator(hass, entry):
+        elif is_actuator(hass, entry):
             kinds = [ACTUATOR_STOPPED]
         else:
             continue

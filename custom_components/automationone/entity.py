@@ -13,6 +13,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
 from .data import AutomationOneConfigEntry
+from .registry import ONE_SUBENTRY_PER_DEVICE, esp_identifier
 
 if TYPE_CHECKING:
     from .actuator import ActuatorChannel
@@ -28,13 +29,22 @@ class AutomationOneEntity(Entity):
     # when the device's availability changes.
     _follows_device_updates = True
 
-    def __init__(self, entry: AutomationOneConfigEntry, description: EntityDescription) -> None:
-        """Bind to the entry's device."""
+    def __init__(
+        self,
+        entry: AutomationOneConfigEntry,
+        description: EntityDescription,
+        subentry_id: str | None = None,
+    ) -> None:
+        """Bind to the entry's device; an entity of a subentry (`subentry_id`) too."""
         self.entity_description = description
         self.device = entry.runtime_data.device
         mac = entry.data[CONF_MAC]
         self._attr_unique_id = f"{mac}-{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, mac)})
+        if subentry_id is not None and ONE_SUBENTRY_PER_DEVICE:
+            # A device_info would move the device into this subentry (registry.py).
+            self.device_entry = entry.runtime_data.device_entry
+        else:
+            self._attr_device_info = DeviceInfo(identifiers={esp_identifier(mac)})
 
     @property
     def available(self) -> bool:
@@ -65,7 +75,7 @@ class ActuatorEntity(AutomationOneEntity):
         description: EntityDescription,
     ) -> None:
         """Name the entity as the user named the actuator."""
-        super().__init__(entry, description)
+        super().__init__(entry, description, channel.subentry_id)
         self.channel = channel
         self._follows_device_updates = False
         self._attr_name = channel.title

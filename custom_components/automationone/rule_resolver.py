@@ -7,15 +7,12 @@ saves unchanged in the editor.
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_MAC
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .const import CONF_ADDR, CONF_ESP_ID, CONF_GPIO, DOMAIN, SUBENTRY_ACTUATOR, SUBENTRY_SENSOR
-from .device_trigger import connectivity_entity, is_subentry_main_entity
+from .const import CONF_ADDR, CONF_ESP_ID, CONF_GPIO, DOMAIN
+from .registry import connectivity_entity, esp_device, is_actuator, is_processed_sensor
 from .rules import DeviceRef, EntityRef, Ref, Target
-
-MAIN_DOMAINS = {SUBENTRY_SENSOR: ("sensor",), SUBENTRY_ACTUATOR: ("switch", "light")}
 
 
 def _same_addr(configured: object, wanted: str) -> bool:
@@ -32,10 +29,7 @@ class RegistryResolver:
         self.entities = er.async_get(hass)
 
     def _main_entity(self, entry: er.RegistryEntry) -> bool:
-        return any(
-            is_subentry_main_entity(self.hass, entry, kind, domains)
-            for kind, domains in MAIN_DOMAINS.items()
-        )
+        return is_processed_sensor(self.hass, entry) or is_actuator(self.hass, entry)
 
     def entity(self, ref: Ref) -> Target | None:
         """Our device and entity (registry id) of a pin or entity; None if not ours."""
@@ -68,12 +62,9 @@ class RegistryResolver:
 
     def device(self, esp_id: str) -> str | None:
         """The device id of an ESP."""
-        devices = dr.async_get(self.hass)
         for config_entry in self.hass.config_entries.async_entries(DOMAIN):
             if config_entry.data.get(CONF_ESP_ID) == esp_id:
-                device = devices.async_get_device(
-                    identifiers={(DOMAIN, config_entry.data[CONF_MAC])}
-                )
+                device = esp_device(self.hass, config_entry)
                 return None if device is None else device.id
         return None
 

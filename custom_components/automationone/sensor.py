@@ -159,6 +159,7 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
                 else processor.unit,
                 suggested_display_precision=processor.display_precision,
             ),
+            channel.subentry_id,
         )
         self.channel = channel
         self._follows_device_updates = False
@@ -255,6 +256,7 @@ class ActuatorCounter(AutomationOneEntity, RestoreSensor):
         super().__init__(
             entry,
             replace(description, key=f"{actuator.subentry_id}-{description.key}"),
+            actuator.subentry_id,
         )
         self.actuator = actuator
         self._follows_device_updates = False

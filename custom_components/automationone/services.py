@@ -14,16 +14,16 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
 )
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .actuator import ActuatorChannel
 from .const import CONF_CALIBRATION, CONF_KAISER_ID, DOMAIN
 from .data import AutomationOneConfigEntry
 from .hub import DATA_HUB
 from .processors import Calibration, CalibrationPoint, calibration_problem, new_calibration
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
+from .registry import actuator_of, subentry_of
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
 from .service_input import invalid
@@ -51,26 +51,10 @@ CALIBRATE_SCHEMA = vol.All(
 )
 
 
-def _subentry_of(
-    hass: HomeAssistant, entity_id: str
-) -> tuple[AutomationOneConfigEntry, er.RegistryEntry] | None:
-    """The loaded AutomationOne entry and registry entry of a subentry's entity."""
-    entry_reg = er.async_get(hass).async_get(entity_id)
-    if entry_reg is None or not entry_reg.config_entry_id or not entry_reg.config_subentry_id:
-        return None
-    entry: AutomationOneConfigEntry | None = hass.config_entries.async_get_entry(
-        entry_reg.config_entry_id
-    )
-    if entry is None or entry.domain != DOMAIN or not hasattr(entry, "runtime_data"):
-        return None
-    return entry, entry_reg
-
-
 def _channel(hass: HomeAssistant, entity_id: str) -> tuple[AutomationOneConfigEntry, SensorChannel]:
-    if (found := _subentry_of(hass, entity_id)) is not None:
-        entry, entry_reg = found
-        assert entry_reg.config_subentry_id is not None
-        if (channel := entry.runtime_data.channels.get(entry_reg.config_subentry_id)) is not None:
+    if (found := subentry_of(hass, entity_id)) is not None:
+        entry, subentry_id, _ = found
+        if (channel := entry.runtime_data.channels.get(subentry_id)) is not None:
             return entry, channel
     raise invalid("not_a_sensor", entity_id=entity_id)
 
@@ -121,17 +105,6 @@ PULSE_SCHEMA = vol.Schema(
     }
 )
 EMERGENCY_SCHEMA = vol.Schema({vol.Optional(ATTR_REASON): vol.All(str, vol.Length(max=64))})
-
-
-def actuator_of(hass: HomeAssistant, entity_id: str) -> ActuatorChannel:
-    """The actuator channel of a switch or light of ours (ServiceValidationError if not)."""
-    if (found := _subentry_of(hass, entity_id)) is not None:
-        entry, entry_reg = found
-        assert entry_reg.config_subentry_id is not None
-        actuator = entry.runtime_data.actuators.get(entry_reg.config_subentry_id)
-        if actuator is not None and entry_reg.domain in ("switch", "light"):
-            return actuator
-    raise invalid("not_an_actuator", entity_id=entity_id)
 
 
 async def _async_pulse(call: ServiceCall) -> None:

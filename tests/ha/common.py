@@ -7,7 +7,9 @@ from typing import Any
 
 from homeassistant.const import CONF_MAC, CONF_NAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import (
     CONF_BOARD,
@@ -15,6 +17,7 @@ from custom_components.automationone.const import (
     CONF_KAISER_ID,
     DOMAIN,
 )
+from custom_components.automationone.registry import device_by_identifier
 
 from ..protocol_vectors import load
 
@@ -61,3 +64,16 @@ async def setup_entry(hass: HomeAssistant, kaiser_id: str = "god") -> MockConfig
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+def registered_device(hass: HomeAssistant, identifier: str = MAC) -> DeviceEntry | None:
+    """Our device with this identifier (the ESP's MAC, or `kaiser-<id>` for a relay)."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if (found := device_by_identifier(hass, (DOMAIN, identifier), entry.entry_id)) is not None:
+            return found
+    return None
+
+
+def published(mqtt_mock: MqttMockHAClient) -> list[tuple[Any, ...]]:
+    """(topic, payload, qos, retain) of every publish, on any HA (newer ones add keywords)."""
+    return [c.args[:4] for c in mqtt_mock.async_publish.call_args_list]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from unittest.mock import patch
 
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from ..broker import Broker
 from .realtime import connect_mqtt
@@ -46,10 +49,23 @@ def short_answer_wait(answer_wait_s: float) -> Iterator[None]:
         yield
 
 
+class SnapshotsOfThisHA(HomeAssistantSnapshotExtension):
+    """HA's serializer writes registry entries differently from release to release (2026.10
+    added fields and keeps aliases as a list): one snapshot folder per HA release tested."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """snapshots/<HA major.minor>/ beside the test."""
+        return str(Path(super().dirname(test_location=test_location)) / HA_RELEASE)
+
+
+HA_RELEASE = f"{MAJOR_VERSION}.{MINOR_VERSION}"
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots with HA's serializer (ids and timestamps of registry entries left out)."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(SnapshotsOfThisHA)
 
 
 @pytest.fixture

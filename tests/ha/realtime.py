@@ -10,15 +10,18 @@ from pathlib import Path
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from paho.mqtt import client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.automationone.const import DOMAIN
@@ -124,24 +127,42 @@ async def add_ph_sensor(hass: HomeAssistant, entry: ConfigEntry) -> str:
 
 
 class TopicRecorder:
-    """Records the payloads HA's MQTT client receives on a topic filter."""
+    """Records what the broker delivers on a topic filter, through a client of its own.
+
+    `start` returns once the broker confirmed the subscription: HA's own client sends its
+    SUBSCRIBEs in debounced batches, so a recorder on it could miss what HA publishes at once
+    (HA 2026.10 debounces longer than 2025.4).
+    """
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, bytes]] = []
-        self._unsubscribe: Callable[[], None] | None = None
+        self._client: paho.Client | None = None
 
-    async def start(self, hass: HomeAssistant, topic: str) -> TopicRecorder:
-        @callback
-        def record(msg: mqtt.ReceiveMessage) -> None:
-            payload = msg.payload
-            self.messages.append((msg.topic, payload if isinstance(payload, bytes) else b""))
+    async def start(self, broker: Broker, topic: str) -> TopicRecorder:
+        subscribed = threading.Event()
+        client = paho.Client(CallbackAPIVersion.VERSION2)
 
-        self._unsubscribe = await mqtt.async_subscribe(hass, topic, record, encoding=None)
+        def on_message(_client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
+            self.messages.append((msg.topic, msg.payload))
+
+        client.on_message = on_message
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        client.connect(broker.host, broker.port)
+        client.loop_start()
+        self._client = client
+        deadline = time.monotonic() + 10
+        while not subscribed.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker did not confirm the subscription to {topic}")
+            await asyncio.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
 
     def topics(self, since: int = 0) -> set[str]:
         return {topic for topic, _ in self.messages[since:]}

@@ -20,7 +20,7 @@ from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util, yaml as yaml_util
 import pytest
@@ -33,7 +33,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
 
-from .common import BASE, MAC
+from .common import BASE, registered_device
 from .test_actuators import FREE_PUMP, entity_of, entry_with
 from .test_device_trigger import LEVEL
 from .test_sensors import entity, reading, setup
@@ -377,7 +377,7 @@ async def test_actuators_off_when_device_offline(
     pump = er.async_get(hass).async_get_entity_id("switch", DOMAIN, f"{OTHER_MAC}-{subentry_id}")
     assert pump is not None
     assert (hass.states.get(pump).state, hass.states.get(heater).state) == (STATE_ON, STATE_ON)
-    watched = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    watched = registered_device(hass)
     assert watched is not None
     await use_blueprint(
         hass,

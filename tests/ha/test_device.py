@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from unittest.mock import call, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import mqtt
@@ -28,9 +28,18 @@ from pytest_homeassistant_custom_component.typing import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.automationone.const import DOMAIN
-
-from .common import ANNOUNCE, BASE, ESP_ID, HEARTBEAT, MAC, announce, mock_entry, setup_entry
+from .common import (
+    ANNOUNCE,
+    BASE,
+    ESP_ID,
+    HEARTBEAT,
+    MAC,
+    announce,
+    mock_entry,
+    published,
+    registered_device,
+    setup_entry,
+)
 
 CONNECTIVITY = "binary_sensor.greenhouse_1_connectivity"
 RSSI = "sensor.greenhouse_1_wifi_signal"
@@ -71,7 +80,7 @@ async def test_device_registry(
     await setup_entry(hass)
     online(hass)
     await hass.async_block_till_done()
-    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     assert device is not None
     assert (device.manufacturer, device.model, device.model_id, device.name) == (
         "Espressif",
@@ -85,7 +94,7 @@ async def test_device_registry(
 
     async_fire_mqtt_message(hass, f"{BASE}/announce", announce(fw_version="0.2.0"))
     await hass.async_block_till_done()
-    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     assert device is not None
     assert device.sw_version == "automationone 0.2.0"
 
@@ -95,8 +104,8 @@ async def test_device_behind_relay(
 ) -> None:
     """A device behind a Kaiser relay hangs below the relay's device."""
     await setup_entry(hass, kaiser_id="relay1")
-    relay = device_registry.async_get_device(identifiers={(DOMAIN, "kaiser-relay1")})
-    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    relay = registered_device(hass, "kaiser-relay1")
+    device = registered_device(hass)
     assert relay is not None
     assert device is not None
     assert device.via_device_id == relay.id
@@ -112,16 +121,19 @@ async def test_moving_behind_relay_updates_entry(
     )
     await hass.async_block_till_done()
     assert entry.data["kaiser_id"] == "relay1"
-    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
-    relay = device_registry.async_get_device(identifiers={(DOMAIN, "kaiser-relay1")})
+    device = registered_device(hass)
+    relay = registered_device(hass, "kaiser-relay1")
     assert device is not None
     assert relay is not None
     assert device.via_device_id == relay.id
     async_fire_mqtt_message(hass, f"kaiser/relay1/esp/{ESP_ID}/status", "online")
     await hass.async_block_till_done()
     await hass.services.async_call("button", "press", {"entity_id": RESTART}, blocking=True)
-    mqtt_mock.async_publish.assert_called_with(
-        f"kaiser/relay1/esp/{ESP_ID}/system/command", b'{"v":1,"cmd":"restart"}', 1, False
+    assert published(mqtt_mock)[-1] == (
+        f"kaiser/relay1/esp/{ESP_ID}/system/command",
+        b'{"v":1,"cmd":"restart"}',
+        1,
+        False,
     )
 
 
@@ -243,8 +255,11 @@ async def test_restart_button(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) 
     online(hass)
     await hass.async_block_till_done()
     await hass.services.async_call("button", "press", {"entity_id": RESTART}, blocking=True)
-    mqtt_mock.async_publish.assert_called_with(
-        f"{BASE}/system/command", b'{"v":1,"cmd":"restart"}', 1, False
+    assert published(mqtt_mock)[-1] == (
+        f"{BASE}/system/command",
+        b'{"v":1,"cmd":"restart"}',
+        1,
+        False,
     )
 
 
@@ -275,9 +290,8 @@ async def test_unload_and_remove_clears_retained(
     mqtt_mock.async_publish.reset_mock()
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    assert mqtt_mock.async_publish.call_args_list == [
-        call(f"{BASE}/{kind}", b"", 1, True)
-        for kind in ("announce", "status", "config", "config/ack")
+    assert published(mqtt_mock) == [
+        (f"{BASE}/{kind}", b"", 1, True) for kind in ("announce", "status", "config", "config/ack")
     ]
 
 
@@ -306,8 +320,8 @@ async def test_device_removal_rules(
     entry = await setup_entry(hass, kaiser_id="relay1")
     async_fire_mqtt_message(hass, f"kaiser/god/esp/{ESP_ID}/announce", announce(kaiser_id="god"))
     await hass.async_block_till_done()
-    esp = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
-    relay = device_registry.async_get_device(identifiers={(DOMAIN, "kaiser-relay1")})
+    esp = registered_device(hass)
+    relay = registered_device(hass, "kaiser-relay1")
     client = await hass_ws_client(hass)
     for device, allowed in ((esp, False), (relay, True)):
         await client.send_json_auto_id(

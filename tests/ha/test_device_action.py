@@ -9,7 +9,7 @@ from typing import Any
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -23,7 +23,7 @@ import voluptuous as vol
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.device_action import ACTION_SCHEMA
 
-from .common import BASE, MAC
+from .common import BASE, MAC, registered_device
 from .test_actuators import DIMMER, FREE_PUMP, PUMP, commands, entity_of, entry_with, status
 from .test_device_trigger import LEVEL
 from .test_sensors import setup
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("short_answer_wait")
 
 
 def device_id(hass: HomeAssistant) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     assert device is not None
     return device.id
 

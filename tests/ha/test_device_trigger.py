@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
 
-from .common import BASE, MAC
+from .common import BASE, MAC, registered_device
 from .test_sensors import PH_DATA, entry_with, reading, setup
 
 LEVEL = {**PH_DATA, "sensor_type": "linear", "params": {"scale": 1.0, "offset": 0.0, "unit": "cm"}}
@@ -25,7 +25,7 @@ LEVEL = {**PH_DATA, "sensor_type": "linear", "params": {"scale": 1.0, "offset": 
 async def test_get_triggers(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     """Each processed sensor offers above/below/crossed; the device offers offline."""
     entry = await setup(hass, entry_with(("Level", LEVEL)))
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     assert device is not None
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     ours = sorted(t["type"] for t in triggers if t["domain"] == DOMAIN)
@@ -49,7 +49,7 @@ async def test_sensor_above_with_hysteresis(
 ) -> None:
     """Fires when the value passes 10, again only after it fell to 8 or below."""
     entry = await setup(hass, entry_with(("Level", LEVEL)))
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     entity_id = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{MAC}-{next(iter(entry.subentries))}"
     )
@@ -84,7 +84,7 @@ async def test_sensor_above_with_hysteresis(
 async def test_device_offline(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     """Fires when the device's last will arrives."""
     await setup(hass, entry_with(("Level", LEVEL)))
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     calls = async_mock_service(hass, "test", "automation")
     assert await async_setup_component(
         hass,
@@ -109,7 +109,7 @@ async def test_device_offline(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) 
 async def test_conditions(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     """Range and online conditions gate an automation's actions."""
     entry = await setup(hass, entry_with(("Level", LEVEL)))
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     entity_id = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{MAC}-{next(iter(entry.subentries))}"
     )

@@ -14,7 +14,7 @@ from homeassistant.config import load_yaml_config_file
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml
 import pytest
@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 
 from custom_components.automationone.const import DOMAIN
 
-from .common import ESP_ID, MAC
+from .common import ESP_ID, registered_device
 from .test_actuators import FREE_PUMP, commands, entry_with, message, status
 from .test_device_trigger import LEVEL
 from .test_sensors import reading, setup
@@ -128,7 +128,7 @@ async def test_import_creates_working_automations(
     assert hass.states.get(entity_ids[ids[0]]).state == STATE_ON
     assert hass.states.get(entity_ids[ids[1]]).state == STATE_OFF
 
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    device = registered_device(hass)
     level_high = stored[1]
     assert level_high["triggers"][0]["device_id"] == device.id
     # Device automations refer to entity registry ids, as the editor saves them.

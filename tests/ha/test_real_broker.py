@@ -93,8 +93,8 @@ async def test_add_sensor_then_move_it(
     move it to another pin → the old pin stops, the new one reports, same entity."""
     entry = await add_discovered_device(hass)
     esp_id = entry.data["esp_id"]
-    readings = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/sensor/+/data")
-    acks = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/config/ack")
+    readings = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/sensor/+/data")
+    acks = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/config/ack")
 
     ph = await add_ph_sensor(hass, entry)
     (subentry_id,) = entry.subentries

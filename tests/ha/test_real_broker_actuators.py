@@ -89,7 +89,7 @@ async def test_pump_stops_at_max_runtime_with_ha_gone(
     turns it off by itself after 2 s and reports reason max_runtime."""
     entry = await add_discovered_device(hass)
     esp_id = entry.data["esp_id"]
-    recorder = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/actuator/26/status")
+    recorder = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/actuator/26/status")
     pump = await add_actuator(hass, entry, "Pump", max_runtime_s=2)
     await hass.services.async_call("switch", "turn_on", {"entity_id": pump}, blocking=True)
     await wait_for(hass, lambda: hass.states.get(pump).state == STATE_ON, what="pump on")
@@ -115,7 +115,7 @@ async def test_cooldown_refusal_through_the_broker(
     bypasses HA is refused by the device with `cooldown`."""
     entry = await add_discovered_device(hass)
     esp_id = entry.data["esp_id"]
-    recorder = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/actuator/26/status")
+    recorder = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/actuator/26/status")
     valve = await add_actuator(hass, entry, "Valve", type="valve", cooldown_s=30)
     await hass.services.async_call("switch", "turn_on", {"entity_id": valve}, blocking=True)
     await wait_for(hass, lambda: hass.states.get(valve).state == STATE_ON, what="valve on")
@@ -153,7 +153,7 @@ async def test_emergency_stop_reaches_every_device(
     devices = simulator(broker.port, "--devices", "3", "--prefix", "es").start()
     try:
         assert await async_setup_component(hass, DOMAIN, {})
-        recorder = await TopicRecorder().start(hass, "kaiser/god/esp/+/actuator/26/status")
+        recorder = await TopicRecorder().start(real_mqtt, "kaiser/god/esp/+/actuator/26/status")
         esp_ids = [f"es-{n:02d}" for n in (1, 2, 3)]
         config = encode(DeviceConfig(version=1, actuators=(ActuatorConfig(gpio=26, type="relay"),)))
         for esp_id in esp_ids:

@@ -41,10 +41,10 @@ async def test_rule_across_two_devices(
         ph_sensor = await add_ph_sensor(hass, entries[esp1.esp_id])
         pump = await add_actuator(hass, entries[esp2.esp_id], "Pump", max_runtime_s=2)
         commands = await TopicRecorder().start(
-            hass, f"kaiser/god/esp/{esp2.esp_id}/actuator/26/command"
+            real_mqtt, f"kaiser/god/esp/{esp2.esp_id}/actuator/26/command"
         )
         statuses = await TopicRecorder().start(
-            hass, f"kaiser/god/esp/{esp2.esp_id}/actuator/26/status"
+            real_mqtt, f"kaiser/god/esp/{esp2.esp_id}/actuator/26/status"
         )
         stopped = async_capture_events(hass, EVENT_ACTUATOR_STOPPED)
 

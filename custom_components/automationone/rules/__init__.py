@@ -7,7 +7,7 @@ replays recorded history through a rule. See docs/rules.md.
 """
 
 from .backtest import Firing, History, Series, backtest, daily_events, threshold_events
-from .compile import DOMAIN, Resolver, Target, compile_rule, compile_rules, hold_s
+from .compile import Resolver, Target, compile_rule, compile_rules, hold_s
 from .model import (
     AUTOMATION_ID_PREFIX,
     Action,
@@ -43,6 +43,7 @@ from .parse import (
     parse_rules,
     rule_to_dict,
 )
+from .vocabulary import DOMAIN
 
 __all__ = [
     "AUTOMATION_ID_PREFIX",

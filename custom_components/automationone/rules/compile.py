@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from ..protocol.errors import ErrorCode
+from . import vocabulary as vocab
 from .model import (
     Action,
     ActuatorState,
@@ -41,8 +42,8 @@ from .model import (
     effective_actions,
 )
 from .parse import RuleError
+from .vocabulary import DOMAIN
 
-DOMAIN: Final = "automationone"
 MIN_HOLD_S: Final = 1.0
 """A higher-priority rule holds its actuators at least this long after it fired."""
 
@@ -145,7 +146,7 @@ class _Compiler:
                         "domain": DOMAIN,
                         "device_id": target.device_id,
                         "entity_id": target.entity_id,
-                        "type": f"sensor_{direction.value}",
+                        "type": f"{vocab.SENSOR_TRIGGER_PREFIX}{direction.value}",
                         key: _number(t),
                         "hysteresis": _number(h),
                     }
@@ -158,7 +159,7 @@ class _Compiler:
                         "trigger": "device",
                         "domain": DOMAIN,
                         "device_id": self.device(esp_id, f"{path}.esp_id"),
-                        "type": "device_offline",
+                        "type": vocab.DEVICE_OFFLINE,
                     }
                 ]
 
@@ -178,7 +179,7 @@ class _Compiler:
                     "domain": DOMAIN,
                     "device_id": target.device_id,
                     "entity_id": target.entity_id,
-                    "type": "sensor_in_range",
+                    "type": vocab.SENSOR_IN_RANGE,
                     **bounds,
                 }
             case ActuatorState(actuator=ref, on=on):
@@ -191,14 +192,14 @@ class _Compiler:
                     "domain": DOMAIN,
                     "device_id": target.device_id,
                     "entity_id": target.entity_id,
-                    "type": "actuator_is_on" if on else "actuator_is_off",
+                    "type": vocab.ACTUATOR_IS_ON if on else vocab.ACTUATOR_IS_OFF,
                 }
             case DeviceOnline(esp_id=esp_id):
                 return {
                     "condition": "device",
                     "domain": DOMAIN,
                     "device_id": self.device(esp_id, f"{path}.esp_id"),
-                    "type": "device_online",
+                    "type": vocab.DEVICE_ONLINE,
                 }
             case TimeWindow(after=after, before=before):
                 return {"condition": "time", "after": _time(after), "before": _time(before)}
@@ -228,17 +229,17 @@ class _Compiler:
                 # Plain on/off are HA's own switch/light device actions (the editor lists
                 # those, not ours); they call the same entity and its limits.
                 out["domain"] = target.domain
-                out["type"] = "turn_on" if isinstance(action, TurnOn) else "turn_off"
+                out["type"] = vocab.TURN_ON if isinstance(action, TurnOn) else vocab.TURN_OFF
             case TurnOnFor(duration_s=duration):
-                out["type"] = "turn_on_for"
+                out["type"] = vocab.TURN_ON_FOR
                 out["duration"] = _duration(duration)
             case SetPwm(value=value, duration_s=duration):
-                out["type"] = "set_value"
+                out["type"] = vocab.SET_VALUE
                 out["value"] = value
                 if duration is not None:
                     out["duration"] = _duration(duration)
             case Pulse(duration_s=duration):
-                out["type"] = "pulse"
+                out["type"] = vocab.PULSE
                 out["duration"] = _duration(duration)
         return out
 

@@ -23,7 +23,8 @@ import re
 from typing import Any, Final, Protocol
 
 from ..protocol.errors import ErrorCode
-from .compile import COOLDOWN_TEMPLATE, DOMAIN, LOCKOUT_TEMPLATE
+from . import vocabulary as vocab
+from .compile import COOLDOWN_TEMPLATE, LOCKOUT_TEMPLATE
 from .model import (
     AUTOMATION_ID_PREFIX,
     Action,
@@ -48,6 +49,7 @@ from .model import (
     TurnOnFor,
 )
 from .parse import RuleError
+from .vocabulary import DOMAIN
 
 # Keys any trigger, condition or action may carry without changing when it runs.
 _COMMON: Final = frozenset(
@@ -199,8 +201,10 @@ class _Reader:
         platform = d.get(key)
         if platform == "device":
             kind = self.ours(d, path)
-            if kind.startswith("sensor_") and kind.removeprefix("sensor_") in list(Direction):
-                direction = Direction(kind.removeprefix("sensor_"))
+            if kind.startswith(vocab.SENSOR_TRIGGER_PREFIX) and kind.removeprefix(
+                vocab.SENSOR_TRIGGER_PREFIX
+            ) in list(Direction):
+                direction = Direction(kind.removeprefix(vocab.SENSOR_TRIGGER_PREFIX))
                 threshold = "threshold" if direction is Direction.CROSSED else direction.value
                 return SensorTrigger(
                     self.entity(d, path),
@@ -208,7 +212,7 @@ class _Reader:
                     _number(d, threshold, path),
                     _number(d, "hysteresis", path, 0.0),
                 )
-            if kind == "device_offline":
+            if kind == vocab.DEVICE_OFFLINE:
                 return DeviceOfflineTrigger(self.esp(d, path))
             raise _unsupported(_join(path, "type"), f"device trigger {kind!r} cannot be simulated")
         if platform == "numeric_state":
@@ -264,13 +268,13 @@ class _Reader:
         kind = d.get("condition")
         if kind == "device":
             ours = self.ours(d, path)
-            if ours == "sensor_in_range":
+            if ours == vocab.SENSOR_IN_RANGE:
                 if "above" not in d and "below" not in d:
                     raise RuleError(ErrorCode.MISSING_FIELD, _join(path, "above|below"), "one")
                 return self.in_range(d, path, self.entity(d, path))
-            if ours in ("actuator_is_on", "actuator_is_off"):
-                return ActuatorState(self.entity(d, path), ours == "actuator_is_on")
-            if ours == "device_online":
+            if ours in (vocab.ACTUATOR_IS_ON, vocab.ACTUATOR_IS_OFF):
+                return ActuatorState(self.entity(d, path), ours == vocab.ACTUATOR_IS_ON)
+            if ours == vocab.DEVICE_ONLINE:
                 return DeviceOnline(self.esp(d, path))
             raise _unsupported(
                 _join(path, "type"), f"device condition {ours!r} cannot be simulated"
@@ -320,19 +324,19 @@ class _Reader:
     def action(self, d: Mapping[str, Any], path: str) -> Action:
         if "device_id" not in d or "action" in d or "service" in d:
             raise _unsupported(path, "only AutomationOne device actions can be simulated")
-        if d.get("domain") in ACTUATOR_DOMAINS and d.get("type") in ("turn_on", "turn_off"):
+        if d.get("domain") in ACTUATOR_DOMAINS and d.get("type") in (vocab.TURN_ON, vocab.TURN_OFF):
             kind = str(d["type"])  # HA's own on/off of our switch or light
         else:
             kind = self.ours(d, path)
         ref = self.entity(d, path)
-        if kind == "turn_on":
+        if kind == vocab.TURN_ON:
             return TurnOn(ref)
-        if kind == "turn_off":
+        if kind == vocab.TURN_OFF:
             return TurnOff(ref)
-        if kind in ("turn_on_for", "pulse"):
+        if kind in (vocab.TURN_ON_FOR, vocab.PULSE):
             duration = _seconds(d.get("duration"), _join(path, "duration"))
-            return TurnOnFor(ref, duration) if kind == "turn_on_for" else Pulse(ref, duration)
-        if kind == "set_value":
+            return TurnOnFor(ref, duration) if kind == vocab.TURN_ON_FOR else Pulse(ref, duration)
+        if kind == vocab.SET_VALUE:
             value = d.get("value")
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
                 raise _unsupported(_join(path, "value"), "a PWM value 0-255")
