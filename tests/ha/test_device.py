@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from unittest.mock import call, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -224,6 +225,37 @@ async def test_bad_messages_change_nothing(
     assert hass.states.get(RSSI).state == "-61"
     assert hass.states.get(CONNECTIVITY).state == STATE_ON
     assert sum(entry.runtime_data.device.rejected.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "head"),
+    [
+        ("sensor/batch", '{"v":1,"seq":1,"readings":[{"gpio":34,"raw":1}],"zz":'),
+        ("config/ack", '{"v":1,"version":1,"ok":true,"results":[],"zz":'),
+    ],
+)
+@pytest.mark.parametrize("depth", [13, 1025, 1950])
+async def test_deep_json_is_rejected_with_one_log_line(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    head: str,
+    depth: int,
+) -> None:
+    """Nesting deeper than the protocol's limit is malformed_json, logged once, not a crash."""
+    entry = await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    caplog.clear()
+    for _ in range(5):
+        async_fire_mqtt_message(hass, f"{BASE}/{kind}", head + "[" * depth + "]" * depth + "}")
+    await hass.async_block_till_done()
+    assert entry.runtime_data.device.rejected == {"malformed_json": 5}
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(logged) == 1
+    assert "nested deeper than 12 levels" in logged[0]
+    assert hass.states.get(CONNECTIVITY).state == STATE_ON
 
 
 async def test_wildcard_topics_are_ignored(

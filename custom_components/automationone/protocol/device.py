@@ -53,6 +53,11 @@ type ActuatorHandler = Callable[[ActuatorStatus], None]
 type ReadingHandler = Callable[[Reading, SensorData, float], None]
 """Called with one reading, the message it came in and the receive time (monotonic)."""
 
+# A kind of bad message (error code) is logged at most once per this many seconds per device.
+LOG_INTERVAL_S = 60.0
+# Counted in `rejected` when handling a message failed in our own code (a bug, not the device's).
+INTERNAL_ERROR = "internal_error"
+
 # Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
 RETAINED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.CONFIG, TopicKind.CONFIG_ACK)
 
@@ -83,6 +88,7 @@ class DeviceState:
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
     _reading_handlers: dict[SensorKey, list[ReadingHandler]] = field(default_factory=dict)
+    _logged_at: dict[str, float] = field(default_factory=dict)
     _actuator_handlers: dict[int, list[ActuatorHandler]] = field(default_factory=dict)
 
     @property
@@ -153,11 +159,15 @@ class DeviceState:
         """Apply one message of this device; bad ones are counted and dropped."""
         try:
             changed = self._apply(topic, payload)
+            if changed:
+                self._notify()
         except ProtocolError as err:
             self._reject(topic, err)
-            return
-        if changed:
-            self._notify()
+        except Exception:  # no exception escapes a device message: count it, log it rarely
+            self.rejected[INTERNAL_ERROR] += 1
+            self.last_error = f"{topic.kind.value}: {INTERNAL_ERROR}"
+            if self._may_log(INTERNAL_ERROR):
+                _LOGGER.exception("Error handling %s from %s", topic.kind.value, self.esp_id)
 
     def _apply(self, topic: Topic, payload: bytes) -> bool:
         kind = topic.kind
@@ -225,9 +235,17 @@ class DeviceState:
     def _reject(self, topic: Topic, err: ProtocolError) -> None:
         self.rejected[err.code.value] += 1
         self.last_error = f"{topic.kind.value}: {err}"
-        # Warn once per error code; a flooding device must not flood the log.
-        level = logging.WARNING if self.rejected[err.code.value] == 1 else logging.DEBUG
+        # A flooding device must not flood the log: one warning per code and minute.
+        level = logging.WARNING if self._may_log(err.code.value) else logging.DEBUG
         _LOGGER.log(level, "Dropped %s from %s: %s", topic.kind.value, self.esp_id, err)
+
+    def _may_log(self, kind: str) -> bool:
+        now = time.monotonic()
+        last = self._logged_at.get(kind)
+        if last is not None and now - last < LOG_INTERVAL_S:
+            return False
+        self._logged_at[kind] = now
+        return True
 
     def _notify(self) -> None:
         if self.available != self._was_available:

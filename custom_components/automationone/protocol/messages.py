@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 PROTOCOL_VERSION: Final = 1
 MAX_PAYLOAD: Final = 1024
 MAX_LARGE_PAYLOAD: Final = 4096
+# Deepest nesting a payload may have: its fields are at depth 1, their items at 2, ... (the
+# firmware core's JSON reader has the same bound; the deepest real payload is at depth 3).
+MAX_DEPTH: Final = 12
 STATUS_ONLINE: Final = "online"
 STATUS_OFFLINE: Final = "offline"
 
@@ -77,24 +80,55 @@ def _has_infinity(value: Any) -> bool:
     return False
 
 
-def decode(payload: bytes | str, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
-    """Decode a JSON object payload of at most `limit` bytes."""
-    size = len(payload.encode() if isinstance(payload, str) else payload)
-    if size > limit:
-        raise ProtocolError(ErrorCode.TOO_LARGE, "", f"{size} bytes > {limit}")
+def _too_deep(value: Any) -> bool:
+    """True when a value sits deeper than MAX_DEPTH (walked level by level, no recursion)."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0  # of the containers in `level`
+    while level:
+        deeper: list[Any] = []
+        for container in level:
+            items = container.values() if type(container) is dict else container
+            if items and depth >= MAX_DEPTH:
+                return True
+            deeper.extend(item for item in items if type(item) is dict or type(item) is list)
+        level = deeper
+        depth += 1
+    return False
+
+
+def _nesting_error() -> ProtocolError:
+    return ProtocolError(ErrorCode.MALFORMED_JSON, "", f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _decode_error(payload: bytes | str, err: orjson.JSONDecodeError) -> ProtocolError:
+    """Why orjson refused a payload: non-finite numbers (NaN, 1e999), too deep, or broken."""
     try:
-        data = orjson.loads(payload)
+        lenient = json.loads(payload, parse_constant=_reject_constant)
+    except ProtocolError as inner:
+        return inner
+    except RecursionError:  # deeper than the interpreter's stack: far beyond MAX_DEPTH
+        return _nesting_error()
+    except ValueError:
+        return ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err))
+    if _too_deep(lenient):
+        return _nesting_error()
+    if _has_infinity(lenient):
+        return ProtocolError(ErrorCode.NOT_FINITE, "", "number overflows")
+    return ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err))
+
+
+def decode(payload: bytes | str, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
+    """Decode a JSON object payload of at most `limit` bytes and MAX_DEPTH levels."""
+    raw = payload.encode() if isinstance(payload, str) else payload
+    if len(raw) > limit:
+        raise ProtocolError(ErrorCode.TOO_LARGE, "", f"{len(raw)} bytes > {limit}")
+    try:
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        # Only on the error path: tell non-finite numbers (NaN, 1e999) from broken JSON.
-        try:
-            lenient = json.loads(payload, parse_constant=_reject_constant)
-        except ValueError as inner:
-            if isinstance(inner, ProtocolError):
-                raise inner from None
-            raise ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err)) from None
-        if _has_infinity(lenient):
-            raise ProtocolError(ErrorCode.NOT_FINITE, "", "number overflows") from None
-        raise ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err)) from None
+        raise _decode_error(raw, err) from None
+    # Deeper than MAX_DEPTH needs more than MAX_DEPTH brackets: most payloads skip the walk.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(data):
+        raise _nesting_error()
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.NOT_OBJECT, "", "payload must be a JSON object")
     version = data.get("v")
