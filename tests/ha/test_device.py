@@ -11,11 +11,12 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_fire_mqtt_message,
     snapshot_platform,
 )
@@ -352,3 +353,65 @@ async def test_device_removal_rules(
         )
         response = await client.receive_json()
         assert response["success"] is allowed
+
+
+OTHER_MAC = "30:ae:a4:00:00:99"
+
+
+async def test_another_board_on_the_same_topics_raises_a_repair(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """An announce with another MAC is not this device's: a repair names both MACs."""
+    entry = await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.reset_mock()
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(mac=OTHER_MAC, fw_version="9.9.9"))
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, f"mac_conflict_{ESP_ID}")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "device": "Greenhouse 1",
+        "esp_id": ESP_ID,
+        "mac": MAC,
+        "other_mac": OTHER_MAC,
+    }
+    device = device_registry.async_get_device(identifiers={(DOMAIN, MAC)})
+    assert device is not None
+    assert device.sw_version == "automationone 0.1.0"
+    assert entry.runtime_data.device.announce is not None
+    assert entry.runtime_data.device.announce.mac == MAC.upper()
+    assert entry.runtime_data.device.rejected == {"mac_conflict": 1}
+    mqtt_mock.async_publish.assert_not_called()  # the device's config is left alone
+
+    async_fire_mqtt_message(hass, f"{BASE}/announce", ANNOUNCE)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, f"mac_conflict_{ESP_ID}") is None
+
+
+async def test_two_entries_on_one_topic_root_follow_one_board(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """An older duplicate entry for the same id does not set up, and its removal leaves the
+    first board's retained topics alone."""
+    first = await setup_entry(hass)
+    duplicate = MockConfigEntry(
+        domain=DOMAIN,
+        title="Impostor",
+        unique_id=OTHER_MAC,
+        data={**first.data, "mac": OTHER_MAC, "name": "Impostor"},
+    )
+    duplicate.add_to_hass(hass)
+    mqtt_mock.async_publish.reset_mock()
+    assert not await hass.config_entries.async_setup(duplicate.entry_id)
+    assert duplicate.state is ConfigEntryState.SETUP_ERROR
+    assert duplicate.reason is not None
+    assert OTHER_MAC in duplicate.reason
+    assert MAC in duplicate.reason
+    await hass.config_entries.async_remove(duplicate.entry_id)
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.assert_not_called()
+    assert first.state is ConfigEntryState.LOADED
