@@ -20,15 +20,27 @@ from .const import (
     CONF_FILTER,
     CONF_GPIO,
     CONF_INTERVAL_S,
+    CONF_MODE,
     CONF_PARAMS,
     CONF_TEMPERATURE_ENTITY,
     CONF_WARNING_HIGH,
     CONF_WARNING_LOW,
+    MODE_PROCESSED,
+    MODE_RAW,
     STALE_INTERVALS,
 )
-from .processors import Calibration, Filter, Processor, Result, adc_model_for, make_filter
+from .processors import Calibration, Filter, Processor, Result, adc_model_for, make_filter, worst
 from .processors.base import Params
-from .protocol import Processed, Quality, Reading, SensorData, TopicKind, encode
+from .protocol import (
+    ErrorCode,
+    Processed,
+    ProtocolError,
+    Quality,
+    Reading,
+    SensorData,
+    TopicKind,
+    encode,
+)
 from .protocol.device import DeviceState
 
 type TemperatureFn = Callable[[str], float | None]
@@ -92,6 +104,9 @@ class SensorChannel:
 
     def on_reading(self, reading: Reading, message: SensorData, now: float) -> None:
         """Process one reading; listeners hear of it only when something shown changed."""
+        if (reading.value is not None) != (self.data.get(CONF_MODE, MODE_RAW) == MODE_PROCESSED):
+            self.device.reject_reading(self._mode_mismatch(reading))
+            return
         if message.replay:
             return  # buffered history must not move the live state backwards
         self.last_rx = now
@@ -105,6 +120,9 @@ class SensorChannel:
                 params=self.params(),
                 temperature_c=self.temperature_c(),
             )
+            if reading.quality is not None:  # the device's flag counts too: keep the worse
+                quality = worst(result.quality, Quality(reading.quality))
+                result = Result(result.value, result.unit, quality)
             if self.filter is not None and result.value is not None:
                 result = Result(self.filter.update(result.value), result.unit, result.quality)
         self.raw = reading.raw
@@ -115,6 +133,14 @@ class SensorChannel:
             self._notify()
         if self.data.get(CONF_ECHO) and result.value is not None and result.unit is not None:
             self.device_publish_processed(message.seq, result)
+
+    def _mode_mismatch(self, reading: Reading) -> ProtocolError:
+        sent, wanted = ("value", "raw") if reading.value is not None else ("raw", "value")
+        return ProtocolError(
+            ErrorCode.MODE_MISMATCH,
+            sent,
+            f"{self.title} (GPIO {reading.gpio}) is set to send {wanted}",
+        )
 
     def temperature_c(self) -> float | None:
         """The compensation temperature (°C) from the configured entity, if the type uses it."""

@@ -173,7 +173,7 @@ class DeviceState:
             if changed:
                 self._notify()
         except ProtocolError as err:
-            self._reject(topic, err)
+            self._reject(topic.kind, err)
         except Exception:  # no exception escapes a device message: count it, log it rarely
             self.rejected[INTERNAL_ERROR] += 1
             self.last_error = f"{topic.kind.value}: {INTERNAL_ERROR}"
@@ -264,12 +264,16 @@ class DeviceState:
             for handler in routed:
                 handler(reading, data, now)
 
-    def _reject(self, topic: Topic, err: ProtocolError) -> None:
+    def reject_reading(self, err: ProtocolError) -> None:
+        """A sensor refused a reading it routed (e.g. not in the sensor's mode): count it."""
+        self._reject(TopicKind.SENSOR_DATA, err)
+
+    def _reject(self, kind: TopicKind, err: ProtocolError) -> None:
         self.rejected[err.code.value] += 1
-        self.last_error = f"{topic.kind.value}: {err}"
+        self.last_error = f"{kind.value}: {err}"
         # A flooding device must not flood the log: one warning per code and minute.
         level = logging.WARNING if self._may_log(err.code.value) else logging.DEBUG
-        _LOGGER.log(level, "Dropped %s from %s: %s", topic.kind.value, self.esp_id, err)
+        _LOGGER.log(level, "Dropped %s from %s: %s", kind.value, self.esp_id, err)
 
     def _may_log(self, kind: str) -> bool:
         now = time.monotonic()
