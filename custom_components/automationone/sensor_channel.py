@@ -46,6 +46,9 @@ from .protocol.device import DeviceState
 type TemperatureFn = Callable[[str], float | None]
 """Reads a temperature (°C) from another entity by its id; None if unknown."""
 
+type ReplayListener = Callable[[int, Result], None]
+"""Called with the device time (Unix ms) and the processed result of a replayed reading."""
+
 
 @dataclass(slots=True)
 class SensorChannel:
@@ -67,6 +70,7 @@ class SensorChannel:
     _params: Params | None = None
     _params_for: object = None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
+    _replay_listeners: list[ReplayListener] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Read the stored calibration and make the filter once."""
@@ -98,6 +102,11 @@ class SensorChannel:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def add_replay_listener(self, listener: ReplayListener) -> Callable[[], None]:
+        """Call `listener` with every replayed reading that has a device time and a value."""
+        self._replay_listeners.append(listener)
+        return lambda: self._replay_listeners.remove(listener)
+
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
@@ -108,23 +117,17 @@ class SensorChannel:
             self.device.reject_reading(self._mode_mismatch(reading))
             return
         if message.replay:
-            return  # buffered history must not move the live state backwards
+            # Buffered history goes to statistics for its time; it never moves the live state.
+            if message.ts and self._replay_listeners:
+                replayed = self._process(reading)
+                if replayed.value is not None:
+                    for replay_listener in list(self._replay_listeners):
+                        replay_listener(message.ts, replayed)
+            return
         self.last_rx = now
-        if reading.value is not None:  # processed on the device
-            result = Result(reading.value, reading.unit, Quality(reading.quality or "good"))
-        else:
-            assert reading.raw is not None
-            result = self.processor.process(
-                reading.raw,
-                calibration=self.calibration,
-                params=self.params(),
-                temperature_c=self.temperature_c(),
-            )
-            if reading.quality is not None:  # the device's flag counts too: keep the worse
-                quality = worst(result.quality, Quality(reading.quality))
-                result = Result(result.value, result.unit, quality)
-            if self.filter is not None and result.value is not None:
-                result = Result(self.filter.update(result.value), result.unit, result.quality)
+        result = self._process(reading)
+        if reading.value is None and self.filter is not None and result.value is not None:
+            result = Result(self.filter.update(result.value), result.unit, result.quality)
         self.raw = reading.raw
         changed = result != self.result or self.stale
         self.result = result
@@ -133,6 +136,22 @@ class SensorChannel:
             self._notify()
         if self.data.get(CONF_ECHO) and result.value is not None and result.unit is not None:
             self.device_publish_processed(message.seq, result)
+
+    def _process(self, reading: Reading) -> Result:
+        """The reading's result without the live filter."""
+        if reading.value is not None:  # processed on the device
+            return Result(reading.value, reading.unit, Quality(reading.quality or "good"))
+        assert reading.raw is not None
+        result = self.processor.process(
+            reading.raw,
+            calibration=self.calibration,
+            params=self.params(),
+            temperature_c=self.temperature_c(),
+        )
+        if reading.quality is not None:  # the device's flag counts too: keep the worse
+            quality = worst(result.quality, Quality(reading.quality))
+            result = Result(result.value, result.unit, quality)
+        return result
 
     def _mode_mismatch(self, reading: Reading) -> ProtocolError:
         sent, wanted = ("value", "raw") if reading.value is not None else ("raw", "value")
