@@ -13,6 +13,7 @@ CORE_PACKAGES := custom_components/automationone/protocol custom_components/auto
 # Parts own their checks in an included makefile that appends to EXTRA_TESTS and DEBIAN_PACKAGES.
 EXTRA_TESTS :=
 -include firmware/firmware.mk
+-include firmware/fuzz/fuzz.mk
 -include esphome_configs/esphome.mk
 
 .PHONY: test demo bench deps venv lint typecheck pytest pytest-current

@@ -7,7 +7,7 @@ from datetime import timedelta
 from homeassistant.components import mqtt
 from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
@@ -36,7 +36,8 @@ from .device_config import (
 )
 from .firmware_server import async_setup_firmware
 from .gpio import boards
-from .hub import async_register
+from .hub import async_register, following
+from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_processors, get_processors
 from .protocol import Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
@@ -96,9 +97,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     """Follow one ESP."""
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
+    followed = following(hass, entry.data[CONF_ESP_ID])
+    owner = owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])
+    if followed is not None and followed.mac != entry.data[CONF_MAC] and owner is not None:
+        # Two entries for one topic root (made before this was refused): follow only one.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="esp_id_in_use",
+            translation_placeholders=placeholders(owner, entry.data[CONF_MAC]),
+        )
     device = DeviceState(
         esp_id=entry.data[CONF_ESP_ID],
         kaiser_id=entry.data[CONF_KAISER_ID],
+        mac=entry.data[CONF_MAC].lower(),
         publish=_publisher(hass),
         spawn=lambda coro: entry.async_create_background_task(hass, coro, "automationone publish"),
     )
@@ -155,6 +166,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         for actuator in entry.runtime_data.actuators.values():
             actuator.set_refused(refused.get((SUBENTRY_ACTUATOR, actuator.gpio, None)))
 
+    @callback
+    def on_conflict(other_mac: str | None) -> None:
+        sync_issue(hass, entry, other_mac)
+
+    entry.async_on_unload(device.add_conflict_listener(on_conflict))
     entry.async_on_unload(device.add_announce_listener(on_announce))
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
     entry.async_on_unload(await async_register(hass, device))
@@ -254,6 +270,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
 
 async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
+    await ConfigVersions(hass, entry.entry_id).async_remove()
+    if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:
+        return  # the topics (and their conflict issue) are another board's: leave them alone
+    sync_issue(hass, entry, None)
     if not await mqtt.async_wait_for_mqtt_client(hass):
         return
     device = DeviceState(
@@ -271,7 +291,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
             )
         )
     )
-    await ConfigVersions(hass, entry.entry_id).async_remove()
 
 
 async def async_remove_config_entry_device(

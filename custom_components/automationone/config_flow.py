@@ -27,6 +27,7 @@ from .const import (
     DOMAIN,
 )
 from .hub import payload_bytes
+from .mac_conflict import owner_of, placeholders
 from .protocol import (
     DEFAULT_KAISER_ID,
     Announce,
@@ -92,6 +93,8 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         # The device's retained announce may have started a discovery flow already; a user who
         # enters the id by hand should not be turned away by it.
         await self.async_set_unique_id(format_mac(announce.mac), raise_on_progress=not manual)
+        if (conflict := self._abort_if_id_in_use(announce)) is not None:
+            return conflict
         # A loaded entry follows a move to another kaiser by itself (on_announce): no reload.
         self._abort_if_unique_id_configured(
             updates={CONF_ESP_ID: announce.esp_id, CONF_KAISER_ID: kaiser_id},
@@ -101,6 +104,16 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         self._kaiser_id = kaiser_id
         self.context["title_placeholders"] = {"name": self._device_name}
         return await self.async_step_confirm()
+
+    def _abort_if_id_in_use(self, announce: Announce) -> ConfigFlowResult | None:
+        """Another board already uses this esp_id: never follow two boards on one root."""
+        mac = format_mac(announce.mac)
+        owner = owner_of(self.hass, announce.esp_id, mac)
+        if owner is None:
+            return None
+        return self.async_abort(
+            reason="esp_id_in_use", description_placeholders=placeholders(owner, mac)
+        )
 
     @property
     def _device_name(self) -> str:
@@ -113,6 +126,9 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask the user to add the discovered device."""
         assert self._announce is not None
         if user_input is not None:
+            # Another board with this id may have been added while this form was open.
+            if (conflict := self._abort_if_id_in_use(self._announce)) is not None:
+                return conflict
             return self._async_create()
         self._set_confirm_only()
         announce = self._announce

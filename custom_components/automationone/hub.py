@@ -103,6 +103,12 @@ class Hub:
             device.set_broker_connected(connected)
 
 
+def following(hass: HomeAssistant, esp_id: str) -> DeviceState | None:
+    """The device an entry follows on `esp_id`'s topics, if any."""
+    hub = hass.data.get(DATA_HUB)
+    return None if hub is None else hub.devices.get(esp_id)
+
+
 async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[], None]:
     """Follow `device`; returns the callback that stops following it."""
     hub = hass.data.get(DATA_HUB)

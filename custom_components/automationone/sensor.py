@@ -30,7 +30,9 @@ from homeassistant.util import dt as dt_util
 from .actuator import ActuatorChannel
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
+from .processors import Result
 from .protocol import ActuatorStatus, Heartbeat
+from .replay_statistics import replay_statistics
 from .sensor_channel import SensorChannel
 
 PARALLEL_UPDATES = 0
@@ -194,6 +196,15 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
         """Follow the channel (and the device's availability)."""
         await super().async_added_to_hass()
         self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))
+        if self.state_class is SensorStateClass.MEASUREMENT:
+            self.async_on_remove(self.channel.add_replay_listener(self._on_replay))
+
+    def _on_replay(self, ts_ms: int, result: Result) -> None:
+        """A reading from the device's offline buffer: into statistics at its device time."""
+        assert result.value is not None
+        replay_statistics(self.hass).add(
+            self.entity_id, self.unit_of_measurement, ts_ms, result.value
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,15 +20,27 @@ from .const import (
     CONF_FILTER,
     CONF_GPIO,
     CONF_INTERVAL_S,
+    CONF_MODE,
     CONF_PARAMS,
     CONF_TEMPERATURE_ENTITY,
     CONF_WARNING_HIGH,
     CONF_WARNING_LOW,
+    MODE_PROCESSED,
+    MODE_RAW,
     STALE_INTERVALS,
 )
-from .processors import Calibration, Filter, Processor, Result, adc_model_for, make_filter
+from .processors import Calibration, Filter, Processor, Result, adc_model_for, make_filter, worst
 from .processors.base import Params
-from .protocol import Processed, Quality, Reading, SensorData, TopicKind, encode
+from .protocol import (
+    ErrorCode,
+    Processed,
+    ProtocolError,
+    Quality,
+    Reading,
+    SensorData,
+    TopicKind,
+    encode,
+)
 from .protocol.device import DeviceState
 from .temperature_source import SourceTemperature
 
@@ -36,6 +48,9 @@ type TemperatureFn = Callable[[str], SourceTemperature]
 """Reads a temperature (°C) from another entity by its id, or why there is none."""
 
 COMPENSATED = "applied"
+
+type ReplayListener = Callable[[int, Result], None]
+"""Called with the device time (Unix ms) and the processed result of a replayed reading."""
 
 
 @dataclass(slots=True)
@@ -60,6 +75,7 @@ class SensorChannel:
     _params: Params | None = None
     _params_for: object = None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
+    _replay_listeners: list[ReplayListener] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Read the stored calibration and make the filter once."""
@@ -98,40 +114,35 @@ class SensorChannel:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def add_replay_listener(self, listener: ReplayListener) -> Callable[[], None]:
+        """Call `listener` with every replayed reading that has a device time and a value."""
+        self._replay_listeners.append(listener)
+        return lambda: self._replay_listeners.remove(listener)
+
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
 
     def on_reading(self, reading: Reading, message: SensorData, now: float) -> None:
         """Process one reading; listeners hear of it only when something shown changed."""
+        if (reading.value is not None) != (self.data.get(CONF_MODE, MODE_RAW) == MODE_PROCESSED):
+            self.device.reject_reading(self._mode_mismatch(reading))
+            return
         if message.replay:
-            return  # buffered history must not move the live state backwards
-        mine = self.processor.quantity
-        # Processed on the device: one reading per quantity of the chip (none: the first).
-        if (
-            mine is not None
-            and reading.value is not None
-            and (reading.quantity or self.processor.quantities[0]) != mine
-        ):
+            # Buffered history goes to statistics for its time; it never moves the live state.
+            if message.ts and self._replay_listeners and self._is_mine(reading):
+                replayed = self._process(reading)
+                if replayed.value is not None:
+                    for replay_listener in list(self._replay_listeners):
+                        replay_listener(message.ts, replayed)
+            return
+        if not self._is_mine(reading):
             return
         self.last_rx = now
         compensation = self.compensation
-        if reading.value is not None:  # processed on the device
-            result = Result(reading.value, reading.unit, Quality(reading.quality or "good"))
-        else:
-            assert reading.raw is not None
-            temperature_c = self.temperature_c()
-            result = self.processor.process(
-                reading.raw,
-                calibration=self.calibration,
-                params=self.params(),
-                temperature_c=temperature_c,
-            )
-            if self.compensation not in (None, COMPENSATED) and result.quality is Quality.GOOD:
-                # Compensation was asked for but the source has no usable value.
-                result = Result(result.value, result.unit, Quality.SUSPECT)
-            if self.filter is not None and result.value is not None:
-                result = Result(self.filter.update(result.value), result.unit, result.quality)
+        result = self._process(reading)
+        if reading.value is None and self.filter is not None and result.value is not None:
+            result = Result(self.filter.update(result.value), result.unit, result.quality)
         self.raw = reading.raw
         changed = result != self.result or self.stale or self.compensation != compensation
         self.result = result
@@ -140,6 +151,42 @@ class SensorChannel:
             self._notify()
         if self.data.get(CONF_ECHO) and result.value is not None and result.unit is not None:
             self.device_publish_processed(message.seq, result)
+
+    def _process(self, reading: Reading) -> Result:
+        """The reading's result without the live filter."""
+        if reading.value is not None:  # processed on the device
+            return Result(reading.value, reading.unit, Quality(reading.quality or "good"))
+        assert reading.raw is not None
+        result = self.processor.process(
+            reading.raw,
+            calibration=self.calibration,
+            params=self.params(),
+            temperature_c=self.temperature_c(),
+        )
+        if self.compensation not in (None, COMPENSATED) and result.quality is Quality.GOOD:
+            # Compensation was asked for but the source has no usable value.
+            result = Result(result.value, result.unit, Quality.SUSPECT)
+        if reading.quality is not None:  # the device's flag counts too: keep the worse
+            quality = worst(result.quality, Quality(reading.quality))
+            result = Result(result.value, result.unit, quality)
+        return result
+
+    def _is_mine(self, reading: Reading) -> bool:
+        """Processed on the device: one reading per quantity of the chip (none: the first)."""
+        mine = self.processor.quantity
+        return (
+            mine is None
+            or reading.value is None
+            or (reading.quantity or self.processor.quantities[0]) == mine
+        )
+
+    def _mode_mismatch(self, reading: Reading) -> ProtocolError:
+        sent, wanted = ("value", "raw") if reading.value is not None else ("raw", "value")
+        return ProtocolError(
+            ErrorCode.MODE_MISMATCH,
+            sent,
+            f"{self.title} (GPIO {reading.gpio}) is set to send {wanted}",
+        )
 
     def temperature_c(self) -> float | None:
         """The compensation temperature (°C) from the configured entity, if the type uses it."""

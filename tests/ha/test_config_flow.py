@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
@@ -222,3 +222,62 @@ async def test_user_already_configured(hass: HomeAssistant, mqtt_mock: MqttMockH
     result = await _configure_while_announcing(hass, result["flow_id"], ANNOUNCE)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+OTHER_MAC = "30:ae:a4:00:00:99"
+ID_IN_USE = {"device": "Greenhouse 1", "esp_id": ESP_ID, "mac": MAC, "other_mac": OTHER_MAC}
+
+
+async def test_second_board_with_the_same_id_is_not_offered(hass: HomeAssistant) -> None:
+    """Another MAC announcing a configured esp_id aborts, naming both MACs."""
+    entry = mock_entry()
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(announce(mac=OTHER_MAC.upper()))
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "esp_id_in_use"
+    assert result["description_placeholders"] == ID_IN_USE
+    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+
+
+async def test_renamed_board_cannot_take_a_used_id(hass: HomeAssistant) -> None:
+    """A configured board announcing another board's id is refused, its entry left as it was."""
+    first = mock_entry()
+    first.add_to_hass(hass)
+    second = MockConfigEntry(
+        domain=DOMAIN,
+        title="Greenhouse 2",
+        unique_id=OTHER_MAC,
+        data={**first.data, "esp_id": "esp-other", "mac": OTHER_MAC, "name": "Greenhouse 2"},
+    )
+    second.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(announce(mac=OTHER_MAC))
+    )
+    assert result["reason"] == "esp_id_in_use"
+    assert second.data["esp_id"] == "esp-other"
+
+
+async def test_confirm_refuses_an_id_taken_meanwhile(hass: HomeAssistant) -> None:
+    """A board added while another's confirm form was open makes that form abort."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(announce(mac=OTHER_MAC))
+    )
+    assert result["step_id"] == "confirm"
+    mock_entry().add_to_hass(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "esp_id_in_use"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_user_step_refuses_a_used_id(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Entering the id of a configured device whose topics now carry another board aborts."""
+    mock_entry().add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await _configure_while_announcing(hass, result["flow_id"], announce(mac=OTHER_MAC))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "esp_id_in_use"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -10,11 +11,12 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_fire_mqtt_message,
     snapshot_platform,
 )
@@ -27,6 +29,8 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 from syrupy.assertion import SnapshotAssertion
+
+from custom_components.automationone.const import DOMAIN
 
 from .common import (
     ANNOUNCE,
@@ -237,6 +241,37 @@ async def test_bad_messages_change_nothing(
     assert sum(entry.runtime_data.device.rejected.values()) == 1
 
 
+@pytest.mark.parametrize(
+    ("kind", "head"),
+    [
+        ("sensor/batch", '{"v":1,"seq":1,"readings":[{"gpio":34,"raw":1}],"zz":'),
+        ("config/ack", '{"v":1,"version":1,"ok":true,"results":[],"zz":'),
+    ],
+)
+@pytest.mark.parametrize("depth", [32, 1025, 1950])
+async def test_deep_json_is_rejected_with_one_log_line(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    head: str,
+    depth: int,
+) -> None:
+    """Nesting deeper than the protocol's limit is too_large, logged once, not a crash."""
+    entry = await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    caplog.clear()
+    for _ in range(5):
+        async_fire_mqtt_message(hass, f"{BASE}/{kind}", head + "[" * depth + "]" * depth + "}")
+    await hass.async_block_till_done()
+    assert entry.runtime_data.device.rejected == {"too_large": 5}
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(logged) == 1
+    assert "nested deeper than 32 levels" in logged[0]
+    assert hass.states.get(CONNECTIVITY).state == STATE_ON
+
+
 async def test_wildcard_topics_are_ignored(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
@@ -333,3 +368,65 @@ async def test_device_removal_rules(
         )
         response = await client.receive_json()
         assert response["success"] is allowed
+
+
+OTHER_MAC = "30:ae:a4:00:00:99"
+
+
+async def test_another_board_on_the_same_topics_raises_a_repair(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """An announce with another MAC is not this device's: a repair names both MACs."""
+    entry = await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.reset_mock()
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(mac=OTHER_MAC, fw_version="9.9.9"))
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, f"mac_conflict_{ESP_ID}")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "device": "Greenhouse 1",
+        "esp_id": ESP_ID,
+        "mac": MAC,
+        "other_mac": OTHER_MAC,
+    }
+    device = registered_device(hass)
+    assert device is not None
+    assert device.sw_version == "automationone 0.1.0"
+    assert entry.runtime_data.device.announce is not None
+    assert entry.runtime_data.device.announce.mac == MAC.upper()
+    assert entry.runtime_data.device.rejected == {"mac_conflict": 1}
+    mqtt_mock.async_publish.assert_not_called()  # the device's config is left alone
+
+    async_fire_mqtt_message(hass, f"{BASE}/announce", ANNOUNCE)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, f"mac_conflict_{ESP_ID}") is None
+
+
+async def test_two_entries_on_one_topic_root_follow_one_board(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """An older duplicate entry for the same id does not set up, and its removal leaves the
+    first board's retained topics alone."""
+    first = await setup_entry(hass)
+    duplicate = MockConfigEntry(
+        domain=DOMAIN,
+        title="Impostor",
+        unique_id=OTHER_MAC,
+        data={**first.data, "mac": OTHER_MAC, "name": "Impostor"},
+    )
+    duplicate.add_to_hass(hass)
+    mqtt_mock.async_publish.reset_mock()
+    assert not await hass.config_entries.async_setup(duplicate.entry_id)
+    assert duplicate.state is ConfigEntryState.SETUP_ERROR
+    assert duplicate.reason is not None
+    assert OTHER_MAC in duplicate.reason
+    assert MAC in duplicate.reason
+    await hass.config_entries.async_remove(duplicate.entry_id)
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.assert_not_called()
+    assert first.state is ConfigEntryState.LOADED

@@ -197,7 +197,7 @@ async def test_quality_bad_trigger(hass: HomeAssistant, mqtt_mock: MqttMockHACli
         },
     )
     for seq, quality in enumerate(["good", "bad", "bad", "good", "bad"], start=1):
-        payload = {"v": 1, "seq": seq, "value": 7.0 + seq, "quality": quality}
+        payload = {"v": 1, "seq": seq, "raw": 7 + seq, "quality": quality}
         async_fire_mqtt_message(hass, f"{BASE}/sensor/34/data", json.dumps(payload))
         await hass.async_block_till_done()
     assert len(calls) == 2

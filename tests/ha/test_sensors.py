@@ -238,6 +238,69 @@ async def test_processed_state_quality_and_raw(
     assert state.attributes["raw"] == 1800
 
 
+@pytest.mark.parametrize(
+    ("device_quality", "shown"),
+    [("good", "uncalibrated"), ("suspect", "suspect"), ("stale", "stale"), ("bad", "bad")],
+)
+async def test_device_quality_of_a_raw_reading_is_kept(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, device_quality: str, shown: str
+) -> None:
+    """A raw reading shows the worse of the device's quality and the processor's."""
+    entry = await setup(hass, entry_with(("Tank pH", PH_DATA)))
+    ph = entity(hass, entry, "Tank pH")
+    reading(hass, 34, 3000, seq=1, quality=device_quality)
+    await hass.async_block_till_done()
+    assert hass.states.get(ph).attributes["quality"] == shown
+
+
+@pytest.mark.parametrize(
+    ("mode", "payload", "path"),
+    [
+        ("raw", {"value": 99, "unit": "pH"}, "value"),
+        ("processed", {"raw": 3000}, "raw"),
+    ],
+    ids=["value-on-raw-sensor", "raw-on-processed-sensor"],
+)
+async def test_reading_in_the_wrong_mode_is_rejected(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    mode: str,
+    payload: dict[str, Any],
+    path: str,
+) -> None:
+    """A reading that does not match the sensor's mode is dropped with mode_mismatch."""
+    entry = await setup(hass, entry_with(("Tank pH", PH_DATA | {"mode": mode})))
+    ph = entity(hass, entry, "Tank pH")
+    async_fire_mqtt_message(
+        hass, f"{BASE}/sensor/34/data", json.dumps({"v": 1, "seq": 1} | payload)
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(ph).state == STATE_UNAVAILABLE
+    device = entry.runtime_data.device
+    assert device.rejected == {"mode_mismatch": 1}
+    assert device.last_error == (
+        f"sensor/data: mode_mismatch at '{path}': Tank pH (GPIO 34) is set to send "
+        + ("raw" if mode == "raw" else "value")
+    )
+
+
+async def test_processed_reading_on_a_processed_sensor(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The device's value, unit and quality are shown as sent."""
+    entry = await setup(hass, entry_with(("Tank pH", PH_DATA | {"mode": "processed"})))
+    ph = entity(hass, entry, "Tank pH")
+    async_fire_mqtt_message(
+        hass,
+        f"{BASE}/sensor/34/data",
+        json.dumps({"v": 1, "seq": 1, "value": 6.5, "unit": "pH", "quality": "suspect"}),
+    )
+    await hass.async_block_till_done()
+    state = hass.states.get(ph)
+    assert (state.state, state.attributes["quality"]) == ("6.5", "suspect")
+    assert not entry.runtime_data.device.rejected
+
+
 async def test_duplicates_and_replays(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
     """A redelivered message counts once; replayed history never moves the live state."""
     entry = await setup(hass, entry_with(("Tank pH", PH_DATA)))

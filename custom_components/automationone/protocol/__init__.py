@@ -2,6 +2,7 @@
 
 from .errors import ErrorCode, ProtocolError
 from .messages import (
+    MAX_DEPTH,
     MAX_LARGE_PAYLOAD,
     MAX_PAYLOAD,
     PROTOCOL_VERSION,
@@ -62,6 +63,7 @@ from .topics import (
 __all__ = [
     "ANNOUNCE_SUBSCRIPTION",
     "DEFAULT_KAISER_ID",
+    "MAX_DEPTH",
     "MAX_LARGE_PAYLOAD",
     "MAX_PAYLOAD",
     "PROTOCOL_VERSION",

@@ -55,6 +55,13 @@ type ActuatorHandler = Callable[[ActuatorStatus], None]
 type ReadingHandler = Callable[[Reading, SensorData, float], None]
 """Called with one reading, the message it came in and the receive time (monotonic)."""
 
+# A kind of bad message (error code) is logged at most once per this many seconds per device.
+LOG_INTERVAL_S = 60.0
+# Counted in `rejected` when handling a message failed in our own code (a bug, not the device's).
+INTERNAL_ERROR = "internal_error"
+# Counted in `rejected` for an announce on this device's topics from a board with another MAC.
+MAC_CONFLICT = "mac_conflict"
+
 # Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
 RETAINED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.CONFIG, TopicKind.CONFIG_ACK)
 
@@ -67,6 +74,8 @@ class DeviceState:
     kaiser_id: str
     publish: PublishFn
     spawn: SpawnFn
+    mac: str | None = None  # lower-case; an announce with another MAC is not this device's
+    other_mac: str | None = None  # the last other board that announced on these topics
     announce: Announce | None = None
     heartbeat: Heartbeat | None = None
     heartbeat_at: float | None = None
@@ -85,7 +94,9 @@ class DeviceState:
     _was_available: bool = False
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
+    _conflict_listeners: list[Callable[[str | None], None]] = field(default_factory=list)
     _reading_handlers: dict[SensorKey, list[ReadingHandler]] = field(default_factory=dict)
+    _logged_at: dict[str, float] = field(default_factory=dict)
     _actuator_handlers: dict[int, list[ActuatorHandler]] = field(default_factory=dict)
 
     @property
@@ -112,6 +123,12 @@ class DeviceState:
         """Call `listener` with every config/ack of the device."""
         self._ack_listeners.append(listener)
         return lambda: self._ack_listeners.remove(listener)
+
+    def add_conflict_listener(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Call `listener` with the other MAC when another board announces on this device's
+        topics, and with None when this device's own announce is back."""
+        self._conflict_listeners.append(listener)
+        return lambda: self._conflict_listeners.remove(listener)
 
     def add_reading_handler(self, key: SensorKey, handler: ReadingHandler) -> Callable[[], None]:
         """Route readings of one sensor to `handler` (one sensor may feed several, e.g.
@@ -156,11 +173,15 @@ class DeviceState:
         """Apply one message of this device; bad ones are counted and dropped."""
         try:
             changed = self._apply(topic, payload)
+            if changed:
+                self._notify()
         except ProtocolError as err:
-            self._reject(topic, err)
-            return
-        if changed:
-            self._notify()
+            self._reject(topic.kind, err)
+        except Exception:  # no exception escapes a device message: count it, log it rarely
+            self.rejected[INTERNAL_ERROR] += 1
+            self.last_error = f"{topic.kind.value}: {INTERNAL_ERROR}"
+            if self._may_log(INTERNAL_ERROR):
+                _LOGGER.exception("Error handling %s from %s", topic.kind.value, self.esp_id)
 
     def _apply(self, topic: Topic, payload: bytes) -> bool:
         kind = topic.kind
@@ -204,12 +225,33 @@ class DeviceState:
             if not payload:  # retained announce cleared: the device is being removed
                 return False
             announce = parse_announce(payload, topic)
+            if not self._own(announce):
+                return False
             self.announce = announce
             self.kaiser_id = topic.kaiser_id
             for listener in list(self._announce_listeners):
                 listener(announce)
             return True
         return False  # topics of later features, or HA's own publications echoed back
+
+    def _own(self, announce: Announce) -> bool:
+        """Whether `announce` is this device's; another MAC on its topics is a conflict."""
+        mac = announce.mac.lower()
+        other = None if self.mac is None or mac == self.mac else mac
+        if other is not None:
+            self.rejected[MAC_CONFLICT] += 1
+            if self._may_log(MAC_CONFLICT):
+                _LOGGER.warning(
+                    "Ignoring the announce of %s on the topics of %s (%s): two boards use one id",
+                    other,
+                    self.esp_id,
+                    self.mac,
+                )
+        if other != self.other_mac:
+            self.other_mac = other
+            for listener in list(self._conflict_listeners):
+                listener(other)
+        return other is None
 
     def _route(self, data: SensorData) -> None:
         # A QoS 1 redelivery repeats the last seq: handle each message once.
@@ -228,12 +270,24 @@ class DeviceState:
             for handler in routed:
                 handler(reading, data, now)
 
-    def _reject(self, topic: Topic, err: ProtocolError) -> None:
+    def reject_reading(self, err: ProtocolError) -> None:
+        """A sensor refused a reading it routed (e.g. not in the sensor's mode): count it."""
+        self._reject(TopicKind.SENSOR_DATA, err)
+
+    def _reject(self, kind: TopicKind, err: ProtocolError) -> None:
         self.rejected[err.code.value] += 1
-        self.last_error = f"{topic.kind.value}: {err}"
-        # Warn once per error code; a flooding device must not flood the log.
-        level = logging.WARNING if self.rejected[err.code.value] == 1 else logging.DEBUG
-        _LOGGER.log(level, "Dropped %s from %s: %s", topic.kind.value, self.esp_id, err)
+        self.last_error = f"{kind.value}: {err}"
+        # A flooding device must not flood the log: one warning per code and minute.
+        level = logging.WARNING if self._may_log(err.code.value) else logging.DEBUG
+        _LOGGER.log(level, "Dropped %s from %s: %s", kind.value, self.esp_id, err)
+
+    def _may_log(self, kind: str) -> bool:
+        now = time.monotonic()
+        last = self._logged_at.get(kind)
+        if last is not None and now - last < LOG_INTERVAL_S:
+            return False
+        self._logged_at[kind] = now
+        return True
 
     def _notify(self) -> None:
         if self.available != self._was_available:

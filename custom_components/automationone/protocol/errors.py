@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     INVALID_ID = "invalid_id"
     UNKNOWN_TOPIC = "unknown_topic"
     ID_MISMATCH = "id_mismatch"
+    MODE_MISMATCH = "mode_mismatch"
 
 
 class ProtocolError(ValueError):
