@@ -120,9 +120,9 @@ class SeasonalSmoothing(BasePredictor):
         Param("season_bins", 96, minimum=4, maximum=1440, description="phase bins per period"),
         Param("season_halflife_s", 3 * DAY_S, unit="s", minimum=600.0,
               description="memory of the seasonal profile"),
-        Param("level_halflife_s", 3 * 3600.0, unit="s", minimum=60.0,
+        Param("level_halflife_s", 3600.0, unit="s", minimum=60.0,
               description="memory of level and trend"),
-        Param("trend_damping_s", 3 * 3600.0, unit="s", minimum=60.0,
+        Param("trend_damping_s", 3600.0, unit="s", minimum=60.0,
               description="how long a trend is extrapolated"),
         *ANOMALY_PARAMS,
     )  # fmt: skip
