@@ -22,6 +22,7 @@ from .messages import (
     ConfigAck,
     DeviceConfig,
     Heartbeat,
+    OtaStatus,
     Reading,
     SensorData,
     SystemCommand,
@@ -30,6 +31,7 @@ from .messages import (
     parse_announce,
     parse_config_ack,
     parse_heartbeat,
+    parse_ota_status,
     parse_sensor_batch,
     parse_sensor_data,
     parse_status,
@@ -77,6 +79,7 @@ class DeviceState:
     last_seq: int | None = None
     readings_received: int = 0
     readings_unrouted: int = 0
+    ota: OtaStatus | None = None  # the last firmware-update progress or result
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _availability_listeners: list[Callable[[], None]] = field(default_factory=list)
     _was_available: bool = False
@@ -194,6 +197,9 @@ class DeviceState:
             changed = online != self.online
             self.online = online
             return changed
+        if kind is TopicKind.OTA_STATUS:
+            self.ota = parse_ota_status(payload)
+            return True
         if kind is TopicKind.ANNOUNCE:
             if not payload:  # retained announce cleared: the device is being removed
                 return False
@@ -246,6 +252,11 @@ class DeviceState:
         await self.publish(
             self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
         )
+
+    async def install_firmware(self, command: SystemCommand) -> None:
+        """Send `system/command` `ota`: the device downloads, checks and installs the image."""
+        self.ota = None
+        await self.publish(self.topic(TopicKind.SYSTEM_COMMAND), encode(command), 1, False)
 
     async def command(self, gpio: int, command: ActuatorCommand) -> None:
         """Send an actuator command (QoS 1, not retained: a stale command must not replay)."""
