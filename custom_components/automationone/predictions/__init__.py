@@ -1,0 +1,39 @@
+"""Predictions: forecasts, time-to-threshold and anomalies from a sensor's history (pure, numpy).
+
+No Home Assistant imports. `base.Predictor` is the plug-in interface; built-ins are
+`linear_trend` (`trend`) and `seasonal_daily` (`seasonal`); every fitted model also scores
+the latest reading for outliers, spikes and flatlines (`anomaly`). `probe.probe_ageing`
+follows a pH probe's slope over its calibration history.
+"""
+
+from .anomaly import ANOMALY_PARAMS, REASONS, Detection, detect, flat_runs, robust_scores
+from .base import Anomaly, BaseModel, BasePredictor, Forecast, Model, Predictor
+from .probe import ProbeAgeing, probe_ageing, slope_percent
+from .registry import BUILTIN_PREDICTORS, Registry, builtin_registry
+from .seasonal import SeasonalModel, SeasonalSmoothing
+from .trend import LinearTrend, LinearTrendModel
+
+__all__ = [
+    "ANOMALY_PARAMS",
+    "BUILTIN_PREDICTORS",
+    "REASONS",
+    "Anomaly",
+    "BaseModel",
+    "BasePredictor",
+    "Detection",
+    "Forecast",
+    "LinearTrend",
+    "LinearTrendModel",
+    "Model",
+    "Predictor",
+    "ProbeAgeing",
+    "Registry",
+    "SeasonalModel",
+    "SeasonalSmoothing",
+    "builtin_registry",
+    "detect",
+    "flat_runs",
+    "probe_ageing",
+    "robust_scores",
+    "slope_percent",
+]
