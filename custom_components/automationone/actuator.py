@@ -14,7 +14,7 @@ from time import monotonic
 from typing import Any
 import uuid
 
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN
 from .device_config import actuator_config
@@ -94,10 +94,11 @@ class ActuatorChannel:
             return Refused(Refusal.EMERGENCY)
         return self.safety.refusal(command, monotonic())
 
-    def error(self, refused: Refused) -> HomeAssistantError:
-        """The translated error of a refusal: which limit, and when it may run again."""
+    def error(self, refused: Refused) -> ServiceValidationError:
+        """The translated error of a refusal: which limit, and when it may run again. A
+        refusal is the user's to resolve (wait, clear the stop), not a fault of HA's."""
         until = refused.until_s
-        return HomeAssistantError(
+        return ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key=f"refused_{refused.code.value}",
             translation_placeholders={
@@ -150,7 +151,7 @@ class ActuatorChannel:
                 code = Refusal.INVALID
             raise self._refused(Refused(code, answer.until_s))
 
-    def _refused(self, refused: Refused) -> HomeAssistantError:
+    def _refused(self, refused: Refused) -> ServiceValidationError:
         if self.refusal_listener is not None:
             self.refusal_listener(refused)
         return self.error(refused)

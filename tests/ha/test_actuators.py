@@ -26,7 +26,11 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, MqttMockHAClient
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MqttMockHAClient,
+    WebSocketGenerator,
+)
 
 from custom_components.automationone.const import DOMAIN, EVENT_ACTUATOR_STOPPED
 
@@ -338,6 +342,38 @@ async def test_device_refusal_becomes_error(
     assert err.value.translation_key == "refused_rate_limit"
     assert err.value.translation_placeholders["seconds"] == "1201"
     assert hass.states.get(entity_id).state == STATE_OFF
+
+
+async def test_refusal_is_a_user_error_and_logs_no_traceback(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    hass_ws_client: WebSocketGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused command is a translated ServiceValidationError: the frontend shows it and HA
+    logs no "Unexpected exception"; a device HA cannot reach stays a HomeAssistantError."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    await hass.services.async_call(DOMAIN, "emergency_stop", {}, blocking=True)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+    assert err.value.translation_key == "refused_emergency"
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "call_service", "domain": "switch", "service": "turn_on",
+         "service_data": {"entity_id": entity_id}}
+    )  # fmt: skip
+    answer = await client.receive_json()
+    assert answer["error"]["code"] == "service_validation_error"
+    assert answer["error"]["translation_key"] == "refused_emergency"
+    assert "Unexpected exception" not in caplog.text
+    await hass.services.async_call(DOMAIN, "clear_emergency", {}, blocking=True)
+    async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as err:
+        await entry.runtime_data.actuators[next(iter(entry.subentries))].async_command("on")
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "device_unavailable"
 
 
 async def test_device_stop_fires_event_and_logbook(
