@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.components.automation.config import async_validate_config_item
 from homeassistant.config import AUTOMATION_CONFIG_PATH
 from homeassistant.const import CONF_ID, SERVICE_RELOAD
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.util.file import write_utf8_file_atomic
 from homeassistant.util.hass_dict import HassKey
@@ -84,8 +85,29 @@ def _read_automations(path: str) -> list[dict[str, Any]]:
     if current is None:
         return []
     if not isinstance(current, list):
-        raise HomeAssistantError(f"{path} is not a list of automations")
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="automations_not_a_list",
+            translation_placeholders={"path": path},
+        )
     return current
+
+
+def _rejected(rules: Any, path: str, error: str) -> ServiceValidationError:
+    """The translated error of a rejected rule, naming it by id and name when it has them
+    (a path alone, `[6].triggers[0]`, makes the user count rules in their file)."""
+    match = re.match(r"\[(\d+)\]", path)
+    item = rules[int(match[1])] if match and isinstance(rules, list) else None
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        name = item.get("name")
+        return invalid(
+            "invalid_rule_named",
+            rule_id=item["id"],
+            name=name if isinstance(name, str) else item["id"],
+            path=path,
+            error=error,
+        )
+    return invalid("invalid_rule", path=path, error=error)
 
 
 async def async_import_rules(call: ServiceCall) -> ServiceResponse:
@@ -95,16 +117,17 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
         data = await hass.async_add_executor_job(_read_rules_file, hass, call.data[ATTR_FILE])
     else:
         data = call.data[ATTR_RULES]
+    raw = _rule_list(data)
     try:
-        rules = parse_rules(_rule_list(data))
+        rules = parse_rules(raw)
         configs = compile_rules(rules, RegistryResolver(hass))
     except RuleError as err:
-        raise invalid("invalid_rule", path=err.path, error=err.detail) from err
+        raise _rejected(raw, err.path, err.detail) from err
     for position, config in enumerate(configs):
         try:
             await async_validate_config_item(hass, config[CONF_ID], config)
         except (vol.Invalid, HomeAssistantError) as err:
-            raise invalid("invalid_rule", path=f"[{position}]", error=str(err)) from err
+            raise _rejected(raw, f"[{position}]", str(err)) from err
 
     if call.data[ATTR_DRY_RUN]:
         preview: dict[str, Any] = {

@@ -13,7 +13,7 @@ from homeassistant.components import automation
 from homeassistant.config import load_yaml_config_file
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml
@@ -244,10 +244,31 @@ async def test_invalid_rules_write_nothing(
     before = (config_dir / "automations.yaml").read_bytes()
     with pytest.raises(ServiceValidationError) as err:
         await import_rules(hass, rules=rules)
-    assert err.value.translation_key == "invalid_rule"
+    assert err.value.translation_key == "invalid_rule_named"
     assert err.value.translation_placeholders["path"] == path
     assert path in message(err.value)
     assert (config_dir / "automations.yaml").read_bytes() == before
+
+
+@pytest.mark.usefixtures("device")
+async def test_rejected_rule_named_by_id_and_name(hass: HomeAssistant, config_dir: Path) -> None:
+    """The error names the rule by its id and name, not only by its index in the file; an
+    item without an id falls back to the path."""
+    unknown_pin = {**LEVEL_HIGH["triggers"][0], "sensor": {"esp_id": "esp9", "gpio": 34}}
+    rules = [NIGHT_FLUSH, {**LEVEL_HIGH, "triggers": [unknown_pin]}]
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(hass, rules=rules)
+    assert message(err.value) == (
+        "Rule level_high (Level high: pump out) rejected at [1].triggers[0].sensor: "
+        "unknown sensor esp9 gpio 34"
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(hass, rules=[NIGHT_FLUSH, {"name": "no id"}])
+    assert err.value.translation_key == "invalid_rule"
+    (config_dir / "automations.yaml").write_text("not: a list\n")
+    with pytest.raises(HomeAssistantError) as err:
+        await import_rules(hass, rules=LEVEL_HIGH)
+    assert err.value.translation_key == "automations_not_a_list"
 
 
 @pytest.mark.usefixtures("device")
