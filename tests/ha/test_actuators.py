@@ -403,6 +403,31 @@ async def test_device_stop_fires_event_and_logbook(
     assert len(logbook) == 4
 
 
+async def test_device_stop_event_without_an_enabled_entity(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The channel fires the event and writes the logbook: a disabled switch does not break
+    the `actuator_stopped` device trigger."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    registry = er.async_get(hass)
+    registry.async_update_entity(entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id) is None
+    stopped = async_capture_events(hass, EVENT_ACTUATOR_STOPPED)
+    logbook = async_capture_events(hass, "logbook_entry")
+    status(hass, 26, state=False, value=0, reason="boot")
+    status(hass, 26, state=True, value=255, reason="command")
+    status(hass, 26, state=False, value=0, reason="failsafe")
+    await hass.async_block_till_done()
+    device_id = registry.async_get(entity_id).device_id
+    assert [e.data for e in stopped] == [
+        {"device_id": device_id, "entity_id": entity_id, "reason": "failsafe"}
+    ]
+    assert [e.data["message"] for e in logbook] == ["started (command)", "stopped (failsafe)"]
+
+
 # --- services ---------------------------------------------------------------------------
 
 
