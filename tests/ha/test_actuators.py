@@ -15,7 +15,11 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -486,15 +490,67 @@ async def test_emergency_broadcast_from_elsewhere(
         await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
 
 
-async def test_emergency_button(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    """The device's button stops its kaiser."""
-    await setup(hass, mock_entry(kaiser_id="relay1"))
+async def test_emergency_buttons_stop_and_clear_this_device_only(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The device page's buttons publish this device's own retained stop and clear (not the
+    kaiser's broadcast); the emergency sensor shows either stop, each cleared on its own."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    sensor = "binary_sensor.greenhouse_1_emergency_stop"
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.greenhouse_1_emergency_stop"}, blocking=True
     )
     stop = mqtt_mock.async_publish.call_args_list[-1]
-    assert stop.args[0] == "kaiser/relay1/broadcast/emergency"
+    assert stop.args[0] == f"{BASE}/emergency"
     assert stop.args[2:] == (1, True)
+    assert json.loads(stop.args[1])["action"] == "stop"
+    assert hass.states.get(sensor).state == STATE_ON
+    assert hass.states.get(sensor).attributes["device_stop"] is True
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+    await hass.services.async_call(DOMAIN, "emergency_stop", {}, blocking=True)
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.greenhouse_1_clear_emergency_stop"}, blocking=True
+    )
+    clear = mqtt_mock.async_publish.call_args_list[-1]
+    assert (clear.args[0], json.loads(clear.args[1])["action"]) == (f"{BASE}/emergency", "clear")
+    state = hass.states.get(sensor)
+    assert (state.state, state.attributes["house_stop"]) == (STATE_ON, True)  # still held
+    await hass.services.async_call(DOMAIN, "clear_emergency", {}, blocking=True)
+    assert hass.states.get(sensor).state == STATE_OFF
+    # Another client's retained stop on the device's topic holds it too, also after a reload
+    # (the broker sends a retained message once; the hub remembers it).
+    async_fire_mqtt_message(hass, f"{BASE}/emergency", '{"v": 1, "action": "stop"}')
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_ON
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_ON
+
+
+async def test_emergency_services_for_chosen_devices(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """`device_id` turns the services into a stop / clear of those devices alone."""
+    await setup(hass, mock_entry(kaiser_id="relay1"))
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN, "emergency_stop", {"device_id": device.id, "reason": "leak"}, blocking=True
+    )
+    stop = mqtt_mock.async_publish.call_args_list[-1]
+    assert stop.args[0] == "kaiser/relay1/esp/esp-a1b2c3/emergency"
+    assert json.loads(stop.args[1])["reason"] == "leak"
+    await hass.services.async_call(
+        DOMAIN, "clear_emergency", {"device_id": [device.id]}, blocking=True
+    )
+    assert json.loads(mqtt_mock.async_publish.call_args_list[-1].args[1])["action"] == "clear"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "emergency_stop", {"device_id": "nope"}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_device"
 
 
 # --- runtime tracking -------------------------------------------------------------------

@@ -278,7 +278,7 @@ async def test_unload_and_remove_clears_retained(
     await hass.async_block_till_done()
     assert mqtt_mock.async_publish.call_args_list == [
         call(f"{BASE}/{kind}", b"", 1, True)
-        for kind in ("announce", "status", "config", "config/ack")
+        for kind in ("announce", "status", "config", "config/ack", "emergency")
     ]
 
 

@@ -27,7 +27,8 @@ class TopicKind(StrEnum):
     ACTUATOR_COMMAND = "actuator/command"
     ACTUATOR_STATUS = "actuator/status"
     SYSTEM_COMMAND = "system/command"
-    EMERGENCY = "broadcast/emergency"
+    EMERGENCY = "broadcast/emergency"  # every device of a kaiser
+    DEVICE_EMERGENCY = "emergency"  # one device
 
 
 _PER_GPIO = {
@@ -46,6 +47,7 @@ _DEVICE_WIDE = {
         TopicKind.CONFIG_ACK,
         TopicKind.SENSOR_BATCH,
         TopicKind.SYSTEM_COMMAND,
+        TopicKind.DEVICE_EMERGENCY,
     )
 }
 

@@ -119,6 +119,7 @@ void AutomationOneComponent::subscribe_() {
   mqtt::global_mqtt_client->subscribe(base + "sensor/+/processed", handler, 0);
   mqtt::global_mqtt_client->subscribe(base + "system/command", handler, 1);
   mqtt::global_mqtt_client->subscribe(emergency_topic(this->kaiser_id_), handler, 1);
+  mqtt::global_mqtt_client->subscribe(base + "emergency", handler, 1);  // this device only
 #endif
 }
 
@@ -288,7 +289,8 @@ void AutomationOneComponent::handle_message(const std::string &topic, const std:
   }
   if (parsed.kaiser_id != this->kaiser_id_ || (parsed.kind != TopicKind::EMERGENCY && parsed.esp_id != this->esp_id_))
     return;  // not ours
-  if (payload.empty() && (parsed.kind == TopicKind::CONFIG || parsed.kind == TopicKind::EMERGENCY))
+  bool emergency = parsed.kind == TopicKind::EMERGENCY || parsed.kind == TopicKind::DEVICE_EMERGENCY;
+  if (payload.empty() && (parsed.kind == TopicKind::CONFIG || emergency))
     return;  // a retained message was cleared
   switch (parsed.kind) {
     case TopicKind::CONFIG: {
@@ -335,12 +337,16 @@ void AutomationOneComponent::handle_message(const std::string &topic, const std:
       this->on_system_command_(cmd);
       return;
     }
-    case TopicKind::EMERGENCY: {
+    case TopicKind::EMERGENCY:
+    case TopicKind::DEVICE_EMERGENCY: {
       Emergency em;
       if (!parse_emergency(payload, em, error))
         break;
-      ESP_LOGW(TAG, "Emergency %s: %s", em.stop ? "STOP" : "clear", em.reason.c_str());
-      this->bank_.emergency(em.stop, now_ms);
+      bool own = parsed.kind == TopicKind::DEVICE_EMERGENCY;
+      ESP_LOGW(TAG, "Emergency %s (%s): %s", em.stop ? "STOP" : "clear", own ? "device" : "kaiser", em.reason.c_str());
+      // In emergency while either topic says stop; each is cleared only on its own topic.
+      (own ? this->device_stop_ : this->broadcast_stop_) = em.stop;
+      this->bank_.emergency(this->device_stop_ || this->broadcast_stop_, now_ms);
       return;
     }
     case TopicKind::PROCESSED: {

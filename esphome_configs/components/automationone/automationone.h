@@ -133,6 +133,8 @@ class AutomationOneComponent : public Component {
   std::vector<SensorSlot> sensors_;
   std::vector<ActuatorSlot> actuators_;
   SafetyBank bank_;
+  bool broadcast_stop_{false};  // the kaiser's broadcast says stop
+  bool device_stop_{false};     // this device's own emergency topic says stop
   Trigger<> identify_trigger_;
   PublishHook publish_hook_;
   ESPPreferenceObject pref_header_;

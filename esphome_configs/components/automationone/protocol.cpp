@@ -35,6 +35,8 @@ const char *topic_kind_str(TopicKind kind) {
       return "system/command";
     case TopicKind::EMERGENCY:
       return "broadcast/emergency";
+    case TopicKind::DEVICE_EMERGENCY:
+      return "emergency";
   }
   return "";
 }
@@ -129,7 +131,7 @@ bool parse_topic(const std::string &topic, Topic &out, ProtoError &error) {
     rest += "/" + parts[i];
   static const TopicKind DEVICE_WIDE[] = {TopicKind::ANNOUNCE,   TopicKind::STATUS,       TopicKind::HEARTBEAT,
                                           TopicKind::CONFIG,     TopicKind::CONFIG_ACK,   TopicKind::SENSOR_BATCH,
-                                          TopicKind::SYSTEM_COMMAND};
+                                          TopicKind::SYSTEM_COMMAND, TopicKind::DEVICE_EMERGENCY};
   for (TopicKind kind : DEVICE_WIDE) {
     if (rest == topic_kind_str(kind)) {
       out.kind = kind;

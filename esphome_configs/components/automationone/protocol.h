@@ -32,7 +32,8 @@ enum class TopicKind : uint8_t {
   ACTUATOR_COMMAND,
   ACTUATOR_STATUS,
   SYSTEM_COMMAND,
-  EMERGENCY,
+  EMERGENCY,         // the kaiser's broadcast
+  DEVICE_EMERGENCY,  // kaiser/{k}/esp/{e}/emergency: this device only
 };
 
 /// The topic's tail with `{gpio}` left out, e.g. `sensor/data`, `broadcast/emergency`.
@@ -66,7 +67,8 @@ enum class PayloadKind : uint8_t {
   ACTUATOR_COMMAND,
   ACTUATOR_STATUS,
   SYSTEM_COMMAND,
-  EMERGENCY,
+  EMERGENCY,         // the kaiser's broadcast
+  DEVICE_EMERGENCY,  // kaiser/{k}/esp/{e}/emergency: this device only
 };
 
 /// Vector names: `announce`, `sensor_data`, ... Returns false for an unknown name.
