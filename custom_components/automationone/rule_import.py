@@ -11,6 +11,7 @@ leaves the file as it was.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 import re
 from typing import Any
@@ -50,8 +51,28 @@ IMPORT_RULES_SCHEMA = vol.All(
     cv.has_at_least_one_key(ATTR_RULES, ATTR_FILE),
 )
 
-# Imports write automations.yaml one at a time.
+# Without the automation editor (the `config` integration not loaded) imports still write
+# automations.yaml one at a time.
 DATA_IMPORT_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_import_lock")
+EDITOR_URL = f"/api/config/{AUTOMATION_DOMAIN}/config/{{config_key}}"
+
+
+def _write_lock(hass: HomeAssistant) -> asyncio.Lock:
+    """The lock the automation editor holds while it reads, changes and writes
+    automations.yaml (`config/view.py`, `BaseEditConfigView.mutation_lock`), so that a save
+    in the editor and an import never interleave and lose one of them. The view keeps it on
+    itself; HA hands the view to the route's handler (`request_handler_factory(hass, view,
+    ...)`), where it is found by the editor's URL."""
+    for route in hass.http.app.router.routes() if hass.http is not None else ():
+        if route.method != "POST" or route.resource is None:
+            continue
+        if route.resource.canonical != EDITOR_URL:
+            continue
+        view = inspect.getclosurevars(route.handler).nonlocals.get("view")
+        lock = getattr(view, "mutation_lock", None)
+        if isinstance(lock, asyncio.Lock):
+            return lock
+    return hass.data.setdefault(DATA_IMPORT_LOCK, asyncio.Lock())
 
 
 def _rule_list(data: Any) -> Any:
@@ -141,7 +162,7 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
         raise invalid("automation_not_loaded")
 
     path = hass.config.path(AUTOMATION_CONFIG_PATH)
-    async with hass.data.setdefault(DATA_IMPORT_LOCK, asyncio.Lock()):
+    async with _write_lock(hass):
         current = await hass.async_add_executor_job(_read_automations, path)
         by_id = {item.get(CONF_ID): i for i, item in enumerate(current)}
         created: list[str] = []

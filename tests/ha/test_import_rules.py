@@ -3,9 +3,11 @@ working, stable ids, nothing written on error, and an editor round trip."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 import json
 from pathlib import Path
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -20,6 +22,7 @@ from homeassistant.util.yaml import load_yaml
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, MqttMockHAClient
 
+from custom_components.automationone import rule_import
 from custom_components.automationone.const import DOMAIN
 
 from .common import ESP_ID, MAC
@@ -177,6 +180,41 @@ async def test_priority_lockout_between_imported_rules(
     ]
     assert len(templates) == 1
     assert "'automationone_rule_level_high': 60" in templates[0]
+
+
+@pytest.mark.usefixtures("device")
+async def test_import_and_editor_save_do_not_lose_each_other(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, config_dir: Path
+) -> None:
+    """An editor save that comes while an import has read automations.yaml waits for the
+    import (the editor's own lock), so the file keeps both."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    read_done, editor_done = threading.Event(), threading.Event()
+    real_read = rule_import._read_automations
+
+    def read_then_stall(path: str) -> list[dict[str, Any]]:
+        current = real_read(path)
+        read_done.set()
+        editor_done.wait(1.0)  # give the editor's save every chance to slip in
+        return current
+
+    made_in_editor = {"alias": "Saved meanwhile", "triggers": [], "actions": []}
+    with patch.object(rule_import, "_read_automations", read_then_stall):
+        importing = hass.async_create_task(import_rules(hass, rules=LEVEL_HIGH))
+        assert await hass.async_add_executor_job(read_done.wait, 5)
+        saving = hass.async_create_task(
+            client.post("/api/config/automation/config/meanwhile", json=made_in_editor)
+        )
+        done, _ = await asyncio.wait({saving}, timeout=0.5)
+        if done:
+            editor_done.set()
+        await importing
+        assert (await saving).status == 200
+    await hass.async_block_till_done()
+    ids = [a["id"] for a in automations_file(config_dir)]
+    assert "automationone_rule_level_high" in ids
+    assert "meanwhile" in ids
 
 
 @pytest.mark.usefixtures("device")
