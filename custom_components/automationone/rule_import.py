@@ -1,11 +1,12 @@
 """The `automationone.import_rules` service: rules in the seed's format -> HA automations.
 
-Rules are parsed and compiled as one set (priority lockouts need the whole set), every
+Rules are parsed and compiled as one set, every
 compiled automation is validated by HA's own automation validator, and only then is
 automations.yaml written, in one atomic write, the way the automation editor writes it: same
 file, same key order, same YAML dumper, ids `automationone_rule_<rule id>`. So an imported rule
 opens and saves in the editor unchanged and importing again updates it in place. Any error
-leaves the file as it was.
+leaves the file as it was. Priority lockouts cover this set and the rules imported earlier
+(their claims are kept in a Store): an earlier automation whose lockout changes is updated.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from homeassistant.const import CONF_ID, SERVICE_RELOAD
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.storage import Store
 from homeassistant.util.file import write_utf8_file_atomic
 from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.yaml import dump, load_yaml
@@ -29,7 +31,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .rule_resolver import RegistryResolver
-from .rules import RuleError, compile_rules, parse_rules
+from .rules import Claim, RuleError, claim, compile_rules, lockouts, parse_rules, with_lockout
 from .service_input import invalid, plain_json
 
 AUTOMATION_DOMAIN = "automation"
@@ -55,6 +57,10 @@ IMPORT_RULES_SCHEMA = vol.All(
 # automations.yaml one at a time.
 DATA_IMPORT_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_import_lock")
 EDITOR_URL = f"/api/config/{AUTOMATION_DOMAIN}/config/{{config_key}}"
+# The priority claims of every imported rule, so that lockouts hold between rules imported
+# at different times (automations.yaml has no place for a rule's priority).
+CLAIMS_STORE_KEY = f"{DOMAIN}.rule_claims"
+DATA_CLAIMS_STORE: HassKey[Store[dict[str, Any]]] = HassKey(CLAIMS_STORE_KEY)
 
 
 def _write_lock(hass: HomeAssistant) -> asyncio.Lock:
@@ -139,9 +145,11 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
     else:
         data = call.data[ATTR_RULES]
     raw = _rule_list(data)
+    resolver = RegistryResolver(hass)
     try:
         rules = parse_rules(raw)
-        configs = compile_rules(rules, RegistryResolver(hass))
+        configs = compile_rules(rules, resolver)
+        new_claims = {rule.automation_id: claim(rule, resolver) for rule in rules}
     except RuleError as err:
         raise _rejected(raw, err.path, err.detail) from err
     for position, config in enumerate(configs):
@@ -162,12 +170,27 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
         raise invalid("automation_not_loaded")
 
     path = hass.config.path(AUTOMATION_CONFIG_PATH)
+    store = hass.data.get(DATA_CLAIMS_STORE)
+    if store is None:
+        store = hass.data[DATA_CLAIMS_STORE] = Store(hass, 1, CLAIMS_STORE_KEY)
     async with _write_lock(hass):
         current = await hass.async_add_executor_job(_read_automations, path)
         by_id = {item.get(CONF_ID): i for i, item in enumerate(current)}
+        # Rules imported earlier (still in the file) and this set lock each other out.
+        saved = await store.async_load() or {}
+        claims = {aid: Claim.from_dict(c) for aid, c in saved.items() if aid in by_id}
+        claims.update(new_claims)
+        locked = lockouts(claims)
+        configs = [with_lockout(config, locked[config[CONF_ID]]) for config in configs]
         created: list[str] = []
         updated: list[str] = []
         unchanged: list[str] = []
+        for aid in sorted(claims.keys() - new_claims.keys(), key=by_id.__getitem__):
+            earlier = by_id[aid]
+            relocked = with_lockout(current[earlier], locked[aid])
+            if relocked != current[earlier]:
+                current[earlier] = relocked
+                updated.append(aid)
         for config in configs:
             index = by_id.get(config[CONF_ID])
             if index is None:
@@ -182,6 +205,7 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
             contents = dump(current)  # before opening the file: a dump error truncates nothing
             await hass.async_add_executor_job(write_utf8_file_atomic, path, contents)
             await hass.services.async_call(AUTOMATION_DOMAIN, SERVICE_RELOAD, blocking=True)
+        await store.async_save({aid: c.to_dict() for aid, c in claims.items()})
 
     registry = er.async_get(hass)
     response: dict[str, Any] = {

@@ -217,6 +217,55 @@ async def test_import_and_editor_save_do_not_lose_each_other(
     assert "meanwhile" in ids
 
 
+LEVEL_LOW_PRIORITY = {
+    "id": "level_above_8_off",
+    "name": "Level above 8: pump off",
+    "priority": 1,
+    "triggers": [{**LEVEL_HIGH["triggers"][0], "threshold": 8, "hysteresis": 0}],
+    "actions": [{"type": "off", "actuator": {"esp_id": ESP_ID, "gpio": 26}}],
+}
+
+
+async def _both_fire(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> list[Any]:
+    """One reading that triggers both rules; the commands the pump got."""
+    mqtt_mock.async_publish.reset_mock()
+    for seq, raw in enumerate([5, 12], start=1):
+        reading(hass, 34, raw, seq=seq)
+        await hass.async_block_till_done()
+    await asyncio.sleep(0.05)  # past the lower rule's settle step
+    await hass.async_block_till_done()
+    return [(c["action"], c.get("duration_s")) for c in commands(mqtt_mock, 26)]
+
+
+@pytest.mark.usefixtures("device")
+async def test_higher_priority_decides_alone_on_the_same_change(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """The lower rule comes first in automations.yaml and the same reading triggers both:
+    only the higher rule's command is sent (no off-then-on)."""
+    await import_rules(hass, rules=[LEVEL_LOW_PRIORITY, LEVEL_HIGH])
+    ids = [a["id"] for a in automations_file(config_dir)]
+    assert ids.index("automationone_rule_level_above_8_off") < ids.index(
+        "automationone_rule_level_high"
+    )
+    assert await _both_fire(hass, mqtt_mock) == [("on", 30)]
+
+
+@pytest.mark.usefixtures("device")
+async def test_lockout_between_rules_imported_at_different_times(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """A higher-priority rule imported later locks out the rule imported earlier: the
+    earlier automation is updated in place."""
+    await import_rules(hass, rules=LEVEL_LOW_PRIORITY)
+    response = await import_rules(hass, rules=LEVEL_HIGH)
+    assert response["created"] == ["automationone_rule_level_high"]
+    assert response["updated"] == ["automationone_rule_level_above_8_off"]
+    assert await _both_fire(hass, mqtt_mock) == [("on", 30)]
+    again = await import_rules(hass, rules=LEVEL_HIGH)
+    assert again["updated"] == [] and again["unchanged"] == ["automationone_rule_level_high"]
+
+
 @pytest.mark.usefixtures("device")
 async def test_editor_round_trip(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, config_dir: Path

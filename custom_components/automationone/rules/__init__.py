@@ -7,7 +7,18 @@ replays recorded history through a rule. See docs/rules.md.
 """
 
 from .backtest import Firing, History, Series, backtest, daily_events, threshold_events
-from .compile import DOMAIN, Resolver, Target, compile_rule, compile_rules, hold_s
+from .compile import (
+    DOMAIN,
+    Claim,
+    Resolver,
+    Target,
+    claim,
+    compile_rule,
+    compile_rules,
+    hold_s,
+    lockouts,
+    with_lockout,
+)
 from .model import (
     AUTOMATION_ID_PREFIX,
     Action,
@@ -52,6 +63,7 @@ __all__ = [
     "ActuatorState",
     "AllOf",
     "AnyOf",
+    "Claim",
     "Condition",
     "DeviceOfflineTrigger",
     "DeviceOnline",
@@ -78,14 +90,17 @@ __all__ = [
     "TurnOn",
     "TurnOnFor",
     "backtest",
+    "claim",
     "compile_rule",
     "compile_rules",
     "daily_events",
     "effective_actions",
     "hold_s",
     "load_rule_schema",
+    "lockouts",
     "parse_rule",
     "parse_rules",
     "rule_to_dict",
     "threshold_events",
+    "with_lockout",
 ]

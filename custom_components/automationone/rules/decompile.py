@@ -23,7 +23,7 @@ import re
 from typing import Any, Final, Protocol
 
 from ..protocol.errors import ErrorCode
-from .compile import COOLDOWN_TEMPLATE, DOMAIN, LOCKOUT_TEMPLATE
+from .compile import COOLDOWN_TEMPLATE, DOMAIN, LOCKOUT_TEMPLATE, with_lockout
 from .model import (
     AUTOMATION_ID_PREFIX,
     Action,
@@ -372,6 +372,7 @@ def rule_from_automation(config: Mapping[str, Any], resolver: AutomationResolver
     hourly limit was folded into it), max runtime already applied to the actions.
     """
     reader = _Reader(resolver)
+    config = with_lockout(config, {})  # priority lockouts between rules are not simulated
     triggers = _read_enabled(config, "triggers", reader.trigger)
     key, raw = _section(config, "conditions")
     conditions = reader.conditions(raw, key, True)
