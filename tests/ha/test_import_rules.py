@@ -263,7 +263,8 @@ async def test_lockout_between_rules_imported_at_different_times(
     assert response["updated"] == ["automationone_rule_level_above_8_off"]
     assert await _both_fire(hass, mqtt_mock) == [("on", 30)]
     again = await import_rules(hass, rules=LEVEL_HIGH)
-    assert again["updated"] == [] and again["unchanged"] == ["automationone_rule_level_high"]
+    assert again["updated"] == []
+    assert again["unchanged"] == ["automationone_rule_level_high"]
 
 
 @pytest.mark.usefixtures("device")
