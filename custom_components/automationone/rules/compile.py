@@ -25,6 +25,7 @@ from .model import (
     DeviceOnline,
     Direction,
     EntityRef,
+    Notify,
     PinRef,
     Pulse,
     Ref,
@@ -61,6 +62,23 @@ LOCKOUT_TEMPLATE: Final = (
     " and (now() - a.attributes.last_triggered).total_seconds() < hold[a.attributes.id] %}}"
     "{{% set ns.free = false %}}{{% endfor %}}{{{{ ns.free }}}}"
 )
+
+
+NOTIFY_PLACEHOLDERS: Final = {
+    "{value}": "{{ trigger.to_state.state if trigger.to_state is defined else '' }}",
+    "{sensor}": "{{ trigger.to_state.name if trigger.to_state is defined else '' }}",
+    "{rule}": "{{ this.attributes.friendly_name }}",
+}
+"""A notify message's placeholders and the template each becomes: the triggering state, the
+name of its entity, the automation's own name (the rule's name). The rest of the message has
+no braces (rule.schema.json), so nothing but these is ever a template."""
+
+
+def notify_template(message: str) -> str:
+    """The notify message of a rule as HA's template text."""
+    for placeholder, template in NOTIFY_PLACEHOLDERS.items():
+        message = message.replace(placeholder, template)
+    return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +233,11 @@ class _Compiler:
                 }
 
     def action(self, action: Action, path: str) -> dict[str, Any]:
+        if isinstance(action, Notify):
+            data = {"message": notify_template(action.message)}
+            if action.title is not None:
+                data["title"] = action.title
+            return {"action": action.service, "data": data}
         target = self.ours(action.actuator, f"{path}.actuator", "actuator")
         if isinstance(target, str):
             raise RuleError(
@@ -369,7 +392,7 @@ class Claim:
 
 def claim(rule: Rule, resolver: Resolver) -> Claim:
     """The claim of a rule."""
-    targets = (resolver.entity(a.actuator) for a in rule.actions)
+    targets = (resolver.entity(a.actuator) for a in rule.actions if not isinstance(a, Notify))
     actuators = frozenset(t.entity_id for t in targets if t is not None)
     return Claim(rule.priority, hold_s(rule), actuators)
 
