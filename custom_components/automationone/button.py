@@ -1,4 +1,5 @@
-"""Restart, emergency-stop and clear-emergency buttons of an ESP.
+"""Restart, identify, emergency-stop and clear-emergency buttons of an ESP (the factory
+reset needs a confirmation: the entry's Configure dialog, config_flow.py).
 
 The emergency buttons act on this device alone (its retained `emergency` topic); the house-wide
 stop and clear are the `emergency_stop` / `clear_emergency` services (kaiser broadcasts).
@@ -28,6 +29,12 @@ RESTART = ButtonEntityDescription(
     entity_category=EntityCategory.CONFIG,
 )
 
+IDENTIFY = ButtonEntityDescription(
+    key="identify",
+    device_class=ButtonDeviceClass.IDENTIFY,
+    entity_category=EntityCategory.CONFIG,
+)
+
 EMERGENCY_STOP = ButtonEntityDescription(key="emergency_stop", translation_key="emergency_stop")
 CLEAR_EMERGENCY = ButtonEntityDescription(key="clear_emergency", translation_key="clear_emergency")
 
@@ -41,6 +48,7 @@ async def async_setup_entry(
     async_add_entities(
         [
             RestartButton(entry, RESTART),
+            IdentifyButton(entry, IDENTIFY),
             EmergencyButton(entry, EMERGENCY_STOP, stop=True),
             EmergencyButton(entry, CLEAR_EMERGENCY, stop=False),
         ]
@@ -53,6 +61,14 @@ class RestartButton(AutomationOneEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Ask the device to restart."""
         await self.device.restart()
+
+
+class IdentifyButton(AutomationOneEntity, ButtonEntity):
+    """Sends `system/command` identify: the device blinks its LED."""
+
+    async def async_press(self) -> None:
+        """Ask the device to blink."""
+        await self.device.system_command("identify")
 
 
 class EmergencyButton(AutomationOneEntity, ButtonEntity):

@@ -115,6 +115,11 @@ def status(hass: HomeAssistant, gpio: int, **fields: Any) -> None:
     async_fire_mqtt_message(hass, f"{BASE}/actuator/{gpio}/status", json.dumps(payload))
 
 
+def last_publish(mqtt_mock: MqttMockHAClient, topic: str) -> Any:
+    """The last call that published on `topic` (other publications may follow it)."""
+    return next(c for c in reversed(mqtt_mock.async_publish.call_args_list) if c.args[0] == topic)
+
+
 def commands(mqtt_mock: MqttMockHAClient, gpio: int) -> list[dict[str, Any]]:
     """Commands HA published for the actuator on `gpio` (all at QoS 1, not retained)."""
     calls = [
@@ -501,8 +506,7 @@ async def test_emergency_buttons_stop_and_clear_this_device_only(
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.greenhouse_1_emergency_stop"}, blocking=True
     )
-    stop = mqtt_mock.async_publish.call_args_list[-1]
-    assert stop.args[0] == f"{BASE}/emergency"
+    stop = last_publish(mqtt_mock, f"{BASE}/emergency")
     assert stop.args[2:] == (1, True)
     assert json.loads(stop.args[1])["action"] == "stop"
     assert hass.states.get(sensor).state == STATE_ON
@@ -513,8 +517,8 @@ async def test_emergency_buttons_stop_and_clear_this_device_only(
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.greenhouse_1_clear_emergency_stop"}, blocking=True
     )
-    clear = mqtt_mock.async_publish.call_args_list[-1]
-    assert (clear.args[0], json.loads(clear.args[1])["action"]) == (f"{BASE}/emergency", "clear")
+    clear = last_publish(mqtt_mock, f"{BASE}/emergency")
+    assert json.loads(clear.args[1])["action"] == "clear"
     state = hass.states.get(sensor)
     assert (state.state, state.attributes["house_stop"]) == (STATE_ON, True)  # still held
     await hass.services.async_call(DOMAIN, "clear_emergency", {}, blocking=True)
@@ -539,13 +543,13 @@ async def test_emergency_services_for_chosen_devices(
     await hass.services.async_call(
         DOMAIN, "emergency_stop", {"device_id": device.id, "reason": "leak"}, blocking=True
     )
-    stop = mqtt_mock.async_publish.call_args_list[-1]
-    assert stop.args[0] == "kaiser/relay1/esp/esp-a1b2c3/emergency"
+    stop = last_publish(mqtt_mock, "kaiser/relay1/esp/esp-a1b2c3/emergency")
     assert json.loads(stop.args[1])["reason"] == "leak"
     await hass.services.async_call(
         DOMAIN, "clear_emergency", {"device_id": [device.id]}, blocking=True
     )
-    assert json.loads(mqtt_mock.async_publish.call_args_list[-1].args[1])["action"] == "clear"
+    clear = last_publish(mqtt_mock, "kaiser/relay1/esp/esp-a1b2c3/emergency")
+    assert json.loads(clear.args[1])["action"] == "clear"
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN, "emergency_stop", {"device_id": "nope"}, blocking=True

@@ -275,8 +275,13 @@ class DeviceState:
 
     async def restart(self) -> None:
         """Ask the device to restart."""
+        await self.system_command("restart")
+
+    async def system_command(self, cmd: str) -> None:
+        """Send `restart`, `identify` (blink) or `factory_reset` (QoS 1, not retained: a
+        reset must never replay when the device reconnects)."""
         await self.publish(
-            self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
+            self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd=cmd)), 1, False
         )
 
     async def command(self, gpio: int, command: ActuatorCommand) -> None:
