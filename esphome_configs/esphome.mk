@@ -65,7 +65,8 @@ $(ESPHOME_SCHEMAS_H): $(ESPHOME_SCHEMAS) $(ESPHOME_DIR)/tools/gen_schemas.py
 # `esphome config` on a copy of the YAMLs with secrets.yaml.example as secrets.yaml.
 esphome-validate: $(ESPHOME_BUILD)/.stamp-validate
 
-# Then every tests/invalid/*.yaml must be refused with the message in its `# expect:` line.
+# Every device YAML must validate without esphome's strapping-pin warning (a pin that decides
+# the boot mode must stay free). Then every tests/invalid/*.yaml must be refused with the message in its `# expect:` line.
 $(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PACKAGES) $(ESPHOME_COMPONENT) $(ESPHOME_DIR)/secrets.yaml.example $(wildcard $(ESPHOME_DIR)/tests/invalid/*.yaml)
 	rm -rf $(ESPHOME_BUILD)/validate
 	mkdir -p $(ESPHOME_BUILD)/validate
@@ -75,6 +76,9 @@ $(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PA
 	  echo "esphome config $$y"; \
 	  (cd $(ESPHOME_BUILD)/validate && ../../.venv/bin/esphome config $$y > $$y.log 2>&1) \
 	    || { cat $(ESPHOME_BUILD)/validate/$$y.log; exit 1; }; \
+	  if grep -q "is a strapping pin" $(ESPHOME_BUILD)/validate/$$y.log; then \
+	    grep "is a strapping pin" $(ESPHOME_BUILD)/validate/$$y.log; echo "$$y: a strapping pin is used (see boards.json)"; exit 1; \
+	  fi; \
 	  echo "esphome compile --only-generate $$y (code generation for the board; no toolchain)"; \
 	  (cd $(ESPHOME_BUILD)/validate && ../../.venv/bin/esphome compile --only-generate $$y > $$y.gen.log 2>&1) \
 	    || { cat $(ESPHOME_BUILD)/validate/$$y.gen.log; exit 1; }; \

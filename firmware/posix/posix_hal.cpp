@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "a1/sensors.h"
@@ -11,28 +12,41 @@ namespace a1 {
 namespace posix {
 
 namespace {
-uint64_t now_ns(clockid_t id) {
+uint64_t now_ns(bool monotonic) {
+#if defined(__PICOLIBC__)
+  // The core's test suite on the emulated Cortex-M4: semihosting has one (wall) clock.
+  (void)monotonic;
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<uint64_t>(tv.tv_sec) * 1000000000ULL + static_cast<uint64_t>(tv.tv_usec) * 1000ULL;
+#else
   timespec ts;
-  clock_gettime(id, &ts);
+  clock_gettime(monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+#endif
 }
 constexpr double kTwoPi = 6.283185307179586;
 }  // namespace
 
-PosixClock::PosixClock(bool manual) : manual_(manual), start_ns_(now_ns(CLOCK_MONOTONIC)) {}
+uint64_t monotonic_us() { return now_ns(true) / 1000ULL; }
+
+PosixClock::PosixClock(bool manual) : manual_(manual), start_ns_(now_ns(true)) {}
 
 uint64_t PosixClock::millis() {
   if (this->manual_) return this->manual_ms_;
-  return (now_ns(CLOCK_MONOTONIC) - this->start_ns_) / 1000000ULL;
+  return (now_ns(true) - this->start_ns_) / 1000000ULL;
 }
 
 uint64_t PosixClock::unix_ms() {
   if (this->manual_) return this->unix_base_ == 0 ? 0 : this->unix_base_ + this->manual_ms_;
-  return now_ns(CLOCK_REALTIME) / 1000000ULL;
+  return now_ns(false) / 1000000ULL;
 }
 
 void SimGpio::mode(uint8_t pin, PinMode mode) { this->modes_[pin & 63] = mode; }
-void SimGpio::write(uint8_t pin, bool level) { this->levels_[pin & 63] = level; }
+void SimGpio::write(uint8_t pin, bool level) {
+  this->levels_[pin & 63] = level;
+  this->written_us_[pin & 63] = monotonic_us();
+}
 bool SimGpio::read(uint8_t pin) {
   pin &= 63;
   if (this->modes_[pin] == PinMode::kOutput) return this->levels_[pin];
@@ -53,7 +67,13 @@ bool SimPwm::attach(uint8_t pin, uint8_t channel) {
   return true;
 }
 void SimPwm::write(uint8_t channel, uint8_t duty) {
-  if (channel < 16) this->duty_[channel] = duty;
+  if (channel >= 16) return;
+  this->duty_[channel] = duty;
+  this->written_us_[channel] = monotonic_us();
+}
+uint64_t SimPwm::last_write_us(uint8_t pin) const {
+  int8_t ch = this->channel_of_pin_[pin & 63];
+  return ch < 0 ? 0 : this->written_us_[ch];
 }
 void SimPwm::detach(uint8_t pin) { this->channel_of_pin_[pin & 63] = -1; }
 int SimPwm::duty_of_pin(uint8_t pin) const {
@@ -211,6 +231,34 @@ SimWifi::SimWifi(const char *seed) {
 
 void SimWifi::mac(uint8_t out[6]) { memcpy(out, this->mac_, 6); }
 
+void SimNetwork::touched() {
+  if (this->first_call_us_ == 0) this->first_call_us_ = monotonic_us();
+}
+
+bool SimNetwork::open_portal(const char *ssid, const char *password) {
+  (void)ssid;
+  this->touched();
+  snprintf(this->password_, sizeof(this->password_), "%s", password);
+  this->portal_open_ = true;
+  this->saved_ = false;
+  this->portal_opens_++;
+  return true;
+}
+
+PortalEvent SimNetwork::portal_loop() {
+  if (!this->portal_open_ || !this->saved_) return PortalEvent::kNone;
+  this->saved_ = false;
+  this->credentials_ = true;
+  return PortalEvent::kSaved;
+}
+
+void SimNetwork::random(uint8_t *out, size_t len) {
+  FILE *f = fopen("/dev/urandom", "rb");
+  size_t got = f == nullptr ? 0 : fread(out, 1, len, f);
+  if (f != nullptr) fclose(f);
+  for (size_t i = got; i < len; i++) out[i] = static_cast<uint8_t>(now_ns(true) >> (i % 8));
+}
+
 bool PosixSystem::ota(const char *url) {
   this->log("ota not available on the host");
   (void)url;
@@ -218,12 +266,16 @@ bool PosixSystem::ota(const char *url) {
 }
 void PosixSystem::identify() { this->log("identify: blink"); }
 void PosixSystem::log(const char *line) {
+  snprintf(this->last_log_, sizeof(this->last_log_), "%s", line);
   if (!this->quiet_) fprintf(stderr, "[a1] %s\n", line);
 }
 
 bool FakeMqtt::connect(const char *client_id, const Will &will) {
   (void)client_id;
+  this->calls_++;
   snprintf(this->will_topic, sizeof(this->will_topic), "%s", will.topic);
+  if (this->pending_ == 0) this->pending_ = this->connect_calls_;
+  if (--this->pending_ > 0) return false;  // still connecting in the background
   this->connected_ = this->accept_;
   return this->connected_;
 }

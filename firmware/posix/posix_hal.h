@@ -5,10 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "a1/boot.h"
 #include "a1/hal.h"
 
 namespace a1 {
 namespace posix {
+
+// Steady clock in microseconds (timing figures of the host build).
+uint64_t monotonic_us();
 
 class PosixClock : public Clock {
  public:
@@ -35,10 +39,12 @@ class SimGpio : public Gpio {
   bool level(uint8_t pin) const { return this->levels_[pin & 63]; }
   bool is_output(uint8_t pin) const { return this->modes_[pin & 63] == PinMode::kOutput; }
   void force_input(uint8_t pin, int level) { this->forced_[pin & 63] = static_cast<int8_t>(level); }  // -1: simulated
+  uint64_t last_write_us(uint8_t pin) const { return this->written_us_[pin & 63]; }  // 0: never
 
  private:
   Clock &clock_;
   bool levels_[64] = {false};
+  uint64_t written_us_[64] = {0};
   PinMode modes_[64] = {};
   int8_t forced_[64] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                         -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -61,8 +67,10 @@ class SimPwm : public Pwm {
   void write(uint8_t channel, uint8_t duty) override;
   void detach(uint8_t pin) override;
   int duty_of_pin(uint8_t pin) const;  // -1 when not attached
+  uint64_t last_write_us(uint8_t pin) const;  // 0: never
 
  private:
+  uint64_t written_us_[16] = {0};
   int8_t channel_of_pin_[64] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
@@ -142,6 +150,38 @@ class SimWifi : public Wifi {
   bool connected_ = true;
 };
 
+// WiFi station and set-up portal: the station is the SimWifi above (a test drops and restores
+// it); the portal is state a test can look at and "save" through.
+class SimNetwork : public Network {
+ public:
+  bool has_credentials() override { return this->credentials_; }
+  void start_station() override {
+    this->touched();
+    this->station_starts_++;
+  }
+  bool open_portal(const char *ssid, const char *password) override;
+  PortalEvent portal_loop() override;
+  void close_portal() override { this->portal_open_ = false; }
+  void random(uint8_t *out, size_t len) override;  // /dev/urandom
+  void set_credentials(bool stored) { this->credentials_ = stored; }
+  void save() { this->saved_ = true; }  // the user submits the portal page
+  bool portal_is_open() const { return this->portal_open_; }
+  int portal_opens() const { return this->portal_opens_; }
+  int station_starts() const { return this->station_starts_; }
+  const char *portal_password() const { return this->password_; }
+  uint64_t first_call_us() const { return this->first_call_us_; }  // first station or portal start, 0: none
+
+ private:
+  void touched();
+  uint64_t first_call_us_ = 0;
+  bool credentials_ = true;
+  bool portal_open_ = false;
+  bool saved_ = false;
+  int portal_opens_ = 0;
+  int station_starts_ = 0;
+  char password_[64] = {0};
+};
+
 class PosixSystem : public System {
  public:
   uint32_t heap_free() override { return 180000; }
@@ -152,8 +192,10 @@ class PosixSystem : public System {
   void log(const char *line) override;
   void set_quiet(bool quiet) { this->quiet_ = quiet; }
   int restarts() const { return this->restarts_; }
+  const char *last_log() const { return this->last_log_; }
 
  private:
+  char last_log_[160] = {0};
   int restarts_ = 0;
   bool quiet_ = false;
 };
@@ -170,10 +212,14 @@ class FakeMqtt : public MqttTransport {
     bool retain;
   };
   bool connect(const char *client_id, const Will &will) override;
+  bool connecting() override { return this->pending_ > 0; }
   bool connected() override { return this->connected_; }
   bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
   bool subscribe(const char *topic, int qos) override;
   void loop() override {}
+  // Like the board's background connect: each attempt takes `calls` connect() calls to finish.
+  void set_connect_calls(int calls) { this->connect_calls_ = calls; }
+  int connect_calls() const { return this->calls_; }
   void inject(const char *topic, const char *payload);
   void drop() { this->connected_ = false; }
   void set_accept(bool accept) { this->accept_ = accept; }
@@ -190,6 +236,9 @@ class FakeMqtt : public MqttTransport {
   int subs_ = 0;
   bool connected_ = false;
   bool accept_ = true;
+  int connect_calls_ = 1;
+  int pending_ = 0;
+  int calls_ = 0;
 };
 
 // Everything wired together: `hal()` for the core.
@@ -204,6 +253,7 @@ struct PosixBoard {
   SimI2c i2c;
   PosixStorage storage;
   SimWifi wifi;
+  SimNetwork network;
   PosixSystem system;
   MqttTransport &mqtt;
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "a1/boot.h"
 #include "a1/device.h"
 #include "mosquitto_transport.h"
 #include "posix_hal.h"
@@ -85,13 +86,15 @@ int main(int argc, char **argv) {
   board.system.set_quiet(quiet);
   a1::Hal hal = board.hal();
   static a1::Device device(hal, options);
-  if (!device.setup()) {
+  // The board's power-up sequence: safe pins and the stored config, then the network.
+  static a1::Boot boot(hal, device, board.network);
+  if (!boot.setup()) {
     fprintf(stderr, "setup failed (board '%s')\n", options.board);
     return 2;
   }
   printf("virtual-esp %s board=%s broker=%s:%d\n", device.esp_id(), options.board, host, port);
   while (!g_stop) {
-    device.loop();
+    boot.loop();
     if (board.system.restarts() > 0) {
       // restart / factory_reset: drop the connection like a reboot (the broker sends the LWT)
       // and start again as a fresh process with the same arguments.

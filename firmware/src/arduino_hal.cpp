@@ -4,6 +4,11 @@
 #include <WiFiClientSecure.h>
 #include <esp_arduino_version.h>
 #include <sys/time.h>
+#if ESP_ARDUINO_VERSION_MAJOR >= 3
+#include <esp_random.h>
+#else
+#include <esp_system.h>
+#endif
 
 namespace a1 {
 namespace arduino {
@@ -178,27 +183,137 @@ void PubSubTransport::on_message(char *topic, uint8_t *payload, unsigned int len
 }
 
 bool PubSubTransport::connect(const char *client_id, const Will &will) {
-  bool ok = this->client_.connect(client_id, this->user_, this->password_, will.topic, static_cast<uint8_t>(will.qos),
-                                  will.retain, will.payload, true);
-  if (ok) {
-    // TCP_NODELAY: no Nagle delay per message.
-    if (this->tls_) {
-      this->wifi_tls_.setNoDelay(true);
-    } else {
-      this->wifi_.setNoDelay(true);
+  uint8_t state = this->state_.load();
+  if (state == kConnecting) return false;
+  if (state == kDone) {
+    this->state_.store(kIdle);
+    if (this->result_) {
+      // TCP_NODELAY: no Nagle delay per message.
+      if (this->tls_) {
+        this->wifi_tls_.setNoDelay(true);
+      } else {
+        this->wifi_.setNoDelay(true);
+      }
+      return true;
     }
+    return false;  // failed: the core backs off before the next attempt
   }
-  return ok;
+  if (this->task_ == nullptr &&
+      xTaskCreate(&PubSubTransport::connect_task, "a1-mqtt-connect", 8192, this, 1, &this->task_) != pdPASS) {
+    this->task_ = nullptr;
+    return false;
+  }
+  strlcpy(this->client_id_, client_id, sizeof(this->client_id_));
+  strlcpy(this->will_topic_, will.topic, sizeof(this->will_topic_));
+  this->will_ = Will{this->will_topic_, will.payload, will.qos, will.retain};  // payload: a literal
+  this->state_.store(kConnecting);
+  xTaskNotifyGive(this->task_);
+  return false;
+}
+
+void PubSubTransport::connect_task(void *arg) {
+  PubSubTransport *self = static_cast<PubSubTransport *>(arg);
+  for (;;) {
+    ulTaskNotifyTake(pdTRUE, portMAX_DELAY);
+    const Will &w = self->will_;
+    self->result_ = self->client_.connect(self->client_id_, self->user_, self->password_, w.topic,
+                                          static_cast<uint8_t>(w.qos), w.retain, w.payload, true);
+    self->state_.store(kDone);
+  }
 }
 
 bool PubSubTransport::publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) {
   (void)qos;  // PubSubClient publishes at QoS 0 (it subscribes at QoS 1)
+  if (this->state_.load() != kIdle) return false;
   return this->client_.publish(topic, payload, static_cast<unsigned int>(len), retain);
 }
 
 bool PubSubTransport::subscribe(const char *topic, int qos) {
+  if (this->state_.load() != kIdle) return false;
   return this->client_.subscribe(topic, static_cast<uint8_t>(qos > 1 ? 1 : qos));
 }
+
+void ArduinoWifi::mac(uint8_t out[6]) {
+  uint64_t efuse = ESP.getEfuseMac();  // base MAC = the station's, byte 0 in the low bits
+  for (int i = 0; i < 6; i++) out[i] = static_cast<uint8_t>(efuse >> (8 * i));
+}
+
+void load_settings(Settings &s) {
+  Preferences &p = prefs();
+  p.getString("mqtt_host", s.mqtt_host, sizeof(s.mqtt_host));
+  p.getString("mqtt_port", s.mqtt_port, sizeof(s.mqtt_port));
+  p.getString("mqtt_user", s.mqtt_user, sizeof(s.mqtt_user));
+  p.getString("mqtt_pass", s.mqtt_pass, sizeof(s.mqtt_pass));
+  p.getString("kaiser_id", s.kaiser_id, sizeof(s.kaiser_id));
+  p.getString("name", s.name, sizeof(s.name));
+}
+
+void store_settings(const Settings &s) {
+  Preferences &p = prefs();
+  p.putString("mqtt_host", s.mqtt_host);
+  p.putString("mqtt_port", s.mqtt_port);
+  p.putString("mqtt_user", s.mqtt_user);
+  p.putString("mqtt_pass", s.mqtt_pass);
+  p.putString("kaiser_id", s.kaiser_id);
+  p.putString("name", s.name);
+}
+
+volatile bool PortalNetwork::saved_ = false;
+
+bool PortalNetwork::has_credentials() {
+  // The stored station config is read through the WiFi driver, which must be up for that (an
+  // uninitialised driver answers with garbage); starting it does not connect.
+  WiFi.mode(WIFI_STA);
+  return this->wm_.getWiFiIsSaved();
+}
+
+void PortalNetwork::start_station() {
+  WiFi.mode(WIFI_STA);
+  WiFi.setAutoReconnect(true);  // the radio rejoins by itself; nothing here waits for it
+  WiFi.setSleep(false);         // lower latency for commands
+  WiFi.begin();                 // the stored network
+  configTime(0, 0, "pool.ntp.org", "time.google.com");  // device timestamps in UTC ms (SNTP in the background)
+}
+
+bool PortalNetwork::open_portal(const char *ssid, const char *password) {
+  if (!this->params_added_) {
+    WiFiManagerParameter *params[] = {&this->host_, &this->port_, &this->user_, &this->pass_, &this->kaiser_, &this->name_};
+    for (WiFiManagerParameter *p : params) this->wm_.addParameter(p);
+    this->wm_.setSaveParamsCallback(&PortalNetwork::on_save);
+    this->wm_.setSaveConfigCallback(&PortalNetwork::on_save);
+    this->params_added_ = true;
+  }
+  this->host_.setValue(this->settings_.mqtt_host, sizeof(this->settings_.mqtt_host) - 1);
+  this->port_.setValue(this->settings_.mqtt_port, sizeof(this->settings_.mqtt_port) - 1);
+  this->user_.setValue(this->settings_.mqtt_user, sizeof(this->settings_.mqtt_user) - 1);
+  this->pass_.setValue(this->settings_.mqtt_pass, sizeof(this->settings_.mqtt_pass) - 1);
+  this->kaiser_.setValue(this->settings_.kaiser_id, sizeof(this->settings_.kaiser_id) - 1);
+  this->name_.setValue(this->settings_.name, sizeof(this->settings_.name) - 1);
+  this->wm_.setConfigPortalBlocking(false);  // served from portal_loop(); the core closes it on timeout
+  this->wm_.setSaveConnect(false);           // store the WiFi; the restart after saving joins it
+  this->wm_.setBreakAfterConfig(true);
+  saved_ = false;
+  this->wm_.startConfigPortal(ssid, password);  // non-blocking: returns at once
+  return this->wm_.getConfigPortalActive();
+}
+
+PortalEvent PortalNetwork::portal_loop() {
+  this->wm_.process();
+  if (!saved_) return PortalEvent::kNone;
+  saved_ = false;
+  Settings &s = this->settings_;
+  strlcpy(s.mqtt_host, this->host_.getValue(), sizeof(s.mqtt_host));
+  strlcpy(s.mqtt_port, this->port_.getValue(), sizeof(s.mqtt_port));
+  strlcpy(s.mqtt_user, this->user_.getValue(), sizeof(s.mqtt_user));
+  strlcpy(s.mqtt_pass, this->pass_.getValue(), sizeof(s.mqtt_pass));
+  strlcpy(s.kaiser_id, this->kaiser_.getValue(), sizeof(s.kaiser_id));
+  strlcpy(s.name, this->name_.getValue(), sizeof(s.name));
+  if (!valid_id(s.kaiser_id)) strlcpy(s.kaiser_id, "god", sizeof(s.kaiser_id));
+  store_settings(s);
+  return PortalEvent::kSaved;
+}
+
+void PortalNetwork::random(uint8_t *out, size_t len) { esp_fill_random(out, len); }
 
 void ArduinoSystem::restart() {
   Serial.flush();

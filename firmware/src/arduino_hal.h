@@ -7,8 +7,14 @@
 #include <PubSubClient.h>
 #include <WiFi.h>
 #include <WiFiClientSecure.h>
+#include <WiFiManager.h>
 #include <Wire.h>
+#include <freertos/FreeRTOS.h>
+#include <freertos/task.h>
 
+#include <atomic>
+
+#include "a1/boot.h"
 #include "a1/hal.h"
 
 namespace a1 {
@@ -81,21 +87,36 @@ class NvsStorage : public Storage {
   void erase_all() override;
 };
 
+// PubSubClient's connect() blocks for the DNS lookup, the TCP connect and the CONNACK (seconds
+// when the broker host is down), so it runs on a helper task: connect() starts an attempt and
+// returns false with connecting() true until it ends; the next call reports the result. While
+// an attempt runs, the loop task does not touch the client.
 class PubSubTransport : public MqttTransport {
  public:
   static constexpr uint16_t kBufferSize = 4608;  // config (4096) + topic + header
   // user/password may be empty (anonymous). tls: MQTT over TLS (usually port 8883), verified
-  // against -DA1_MQTT_CA_CERT=... when the build gives one.
+  // against -DA1_MQTT_CA_CERT=... when the build gives one. No network work happens here.
   void begin(const char *host, uint16_t port, const char *user, const char *password, bool tls);
   bool connect(const char *client_id, const Will &will) override;
-  bool connected() override { return this->client_.connected(); }
+  bool connecting() override { return this->state_.load() == kConnecting; }
+  bool connected() override { return this->state_.load() == kIdle && this->client_.connected(); }
   bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
   bool subscribe(const char *topic, int qos) override;
-  void loop() override { this->client_.loop(); }
+  void loop() override {
+    if (this->state_.load() == kIdle) this->client_.loop();
+  }
 
  private:
+  enum State : uint8_t { kIdle, kConnecting, kDone };
   static void on_message(char *topic, uint8_t *payload, unsigned int len);
+  static void connect_task(void *self);
   static PubSubTransport *instance_;
+  std::atomic<uint8_t> state_{kIdle};
+  bool result_ = false;
+  TaskHandle_t task_ = nullptr;
+  char client_id_[33] = {0};
+  char will_topic_[128] = {0};
+  Will will_{will_topic_, "offline", 1, true};
   WiFiClient wifi_;
   WiFiClientSecure wifi_tls_;
   bool tls_ = false;
@@ -108,7 +129,44 @@ class ArduinoWifi : public Wifi {
  public:
   bool connected() override { return WiFi.status() == WL_CONNECTED; }
   int rssi() override { return WiFi.RSSI(); }
-  void mac(uint8_t out[6]) override { WiFi.macAddress(out); }
+  void mac(uint8_t out[6]) override;  // from eFuse: readable before the radio is started
+};
+
+// Set-up values the portal asks for, kept in NVS (namespace "a1").
+struct Settings {
+  char mqtt_host[64] = "homeassistant.local";
+  char mqtt_port[6] = "1883";  // 8883: MQTT over TLS
+  char mqtt_user[65] = "";
+  char mqtt_pass[65] = "";
+  char kaiser_id[33] = "god";
+  char name[65] = "";
+};
+void load_settings(Settings &s);
+void store_settings(const Settings &s);
+
+// WiFi station and the set-up portal (WiFiManager, non-blocking: served from portal_loop()).
+class PortalNetwork : public Network {
+ public:
+  explicit PortalNetwork(Settings &settings) : settings_(settings) {}
+  bool has_credentials() override;
+  void start_station() override;
+  bool open_portal(const char *ssid, const char *password) override;
+  PortalEvent portal_loop() override;
+  void close_portal() override { this->wm_.stopConfigPortal(); }
+  void random(uint8_t *out, size_t len) override;
+
+ private:
+  static void on_save() { saved_ = true; }
+  static volatile bool saved_;
+  Settings &settings_;
+  WiFiManager wm_;
+  bool params_added_ = false;
+  WiFiManagerParameter host_{"mqtt_host", "MQTT broker (Home Assistant)", "", sizeof(Settings::mqtt_host) - 1};
+  WiFiManagerParameter port_{"mqtt_port", "MQTT port", "", sizeof(Settings::mqtt_port) - 1};
+  WiFiManagerParameter user_{"mqtt_user", "MQTT user (empty: anonymous)", "", sizeof(Settings::mqtt_user) - 1};
+  WiFiManagerParameter pass_{"mqtt_pass", "MQTT password", "", sizeof(Settings::mqtt_pass) - 1};
+  WiFiManagerParameter kaiser_{"kaiser_id", "Kaiser id (god, or a relay's id)", "", sizeof(Settings::kaiser_id) - 1};
+  WiFiManagerParameter name_{"name", "Device name (optional)", "", sizeof(Settings::name) - 1};
 };
 
 class ArduinoSystem : public System {

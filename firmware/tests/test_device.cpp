@@ -349,3 +349,13 @@ TEST_CASE("a new config: unchanged actuators keep running, a pin taken by a sens
         std::string::npos);
   CHECK(rig.last("actuator/18/status").find("\"reason\":\"config\"") != std::string::npos);
 }
+
+TEST_CASE("log lines keep their separators") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config", "{\"v\":1,\"version\":1,\"sensors\":[]}");
+  CHECK(std::string(rig.board.system.last_log()) == "rejected: missing_field at actuators");
+  rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"clear\",\"reason\":\"done\"}");
+  CHECK(std::string(rig.board.system.last_log()) == "emergency clear: done");
+}

@@ -83,6 +83,7 @@ class EspClass {
  public:
   uint32_t getFreeHeap();
   uint32_t getMinFreeHeap();
+  uint64_t getEfuseMac();
   void restart();
 };
 extern EspClass ESP;

@@ -15,5 +15,6 @@ class WiFiClass {
   bool setAutoReconnect(bool autoReconnect);
   bool setSleep(bool enabled);
   bool disconnect(bool wifioff = false, bool eraseap = false);
+  wl_status_t begin();  // the stored network
 };
 extern WiFiClass WiFi;

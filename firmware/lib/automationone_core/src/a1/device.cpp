@@ -350,6 +350,8 @@ void Device::link_loop() {
     if (this->hal_.mqtt->connect(this->esp_id_, will)) {
       up = true;
       this->backoff_ms_ = 1000;
+    } else if (this->hal_.mqtt->connecting()) {
+      // An attempt runs in the background: ask again on the next pass, no back-off.
     } else {
       this->next_connect_ms_ = now + this->backoff_ms_;
       this->backoff_ms_ = this->backoff_ms_ >= 16000 ? 30000 : this->backoff_ms_ * 2;
@@ -501,7 +503,15 @@ void Device::reject(const Error &err) {
   this->stats_.rejected++;
   this->stats_.last_error = err.code;
   copy_bounded(this->stats_.last_error_path, sizeof(this->stats_.last_error_path), err.path);
-  this->log("rejected: ", error_name(err.code), err.path);
+  const char *at = err.path[0] != '\0' ? " at " : "";
+  char what[96];
+  size_t n = 0;
+  const char *parts[] = {error_name(err.code), at, err.path};
+  for (const char *part : parts) {
+    for (; *part != '\0' && n + 1 < sizeof(what); part++) what[n++] = *part;
+  }
+  what[n] = '\0';
+  this->log("rejected: ", what);
 }
 
 void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
@@ -610,7 +620,7 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
         this->drive(slot);
         if (changed) this->publish_status_for(slot, Refusal::kNone, 0, "");
       }
-      this->log(e.stop ? "emergency stop: " : "emergency clear", e.reason);
+      this->log(e.stop ? "emergency stop: " : "emergency clear: ", e.reason);
       return;
     }
     default:

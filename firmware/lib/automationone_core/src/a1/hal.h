@@ -81,8 +81,10 @@ class MqttTransport {
  public:
   virtual ~MqttTransport() = default;
   void set_handler(MessageHandler *handler) { this->handler_ = handler; }
-  // One connection attempt (may block briefly); TCP_NODELAY on the socket where possible.
+  // One connection attempt; TCP_NODELAY on the socket where possible. A transport whose connect
+  // would block may run it in the background: return false and report connecting() until done.
   virtual bool connect(const char *client_id, const Will &will) = 0;
+  virtual bool connecting() { return false; }
   virtual bool connected() = 0;
   virtual bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) = 0;
   virtual bool subscribe(const char *topic, int qos) = 0;

@@ -1,0 +1,2 @@
+#pragma once
+#include "esp_random.h"  // IDF 4.4 declares esp_fill_random here
