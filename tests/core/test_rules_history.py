@@ -430,7 +430,7 @@ DEVICE = {"trigger": "device", "domain": "automationone", "device_id": "dev_esp1
             "conditions[0].condition", "'not' conditions cannot be simulated",
         ),
         (
-            {"actions": [{"action": "notify.notify", "data": {"message": "hi"}}]},
+            {"actions": [{"action": "script.turn_on", "target": {"entity_id": "script.x"}}]},
             "actions[0]", "only AutomationOne device actions can be simulated",
         ),
         (
