@@ -537,9 +537,12 @@ async def test_emergency_services_for_chosen_devices(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     """`device_id` turns the services into a stop / clear of those devices alone."""
-    await setup(hass, mock_entry(kaiser_id="relay1"))
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, MAC)})
-    assert device is not None
+    entry = await setup(hass, mock_entry(kaiser_id="relay1"))
+    (device,) = [
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, MAC) in d.identifiers
+    ]
     await hass.services.async_call(
         DOMAIN, "emergency_stop", {"device_id": device.id, "reason": "leak"}, blocking=True
     )

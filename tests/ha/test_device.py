@@ -334,8 +334,11 @@ async def test_identify_button_and_confirmed_factory_reset(
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.greenhouse_1_identify"}, blocking=True
     )
-    mqtt_mock.async_publish.assert_called_with(
-        f"{BASE}/system/command", b'{"v":1,"cmd":"identify"}', 1, False
+    assert mqtt_mock.async_publish.call_args.args == (
+        f"{BASE}/system/command",
+        b'{"v":1,"cmd":"identify"}',
+        1,
+        False,
     )
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
@@ -358,6 +361,6 @@ async def test_identify_button_and_confirmed_factory_reset(
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"confirm": True})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    mqtt_mock.async_publish.assert_called_once_with(
-        f"{BASE}/system/command", b'{"v":1,"cmd":"factory_reset"}', 1, False
-    )
+    assert [c.args for c in mqtt_mock.async_publish.call_args_list] == [
+        (f"{BASE}/system/command", b'{"v":1,"cmd":"factory_reset"}', 1, False)
+    ]
