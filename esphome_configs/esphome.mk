@@ -1,7 +1,8 @@
 # ESPHome part (esphome_configs/): included by the top Makefile.
-#   make esphome-test   validate every device YAML with `esphome config`, check the embedded
-#                       schemas are current, build and run the component's plain C++ against the
-#                       protocol and safety vectors, and build ESPHome's generated host sources
+#   make esphome-test   validate every device YAML with `esphome config`, check that the
+#                       component's copy of the firmware's C++ core (a1_*, with the schema
+#                       tables) is identical to firmware/lib/automationone_core (the core itself
+#                       runs the protocol and safety vectors in firmware-test), and build ESPHome's generated host sources
 #                       (`esphome compile --only-generate tests/host_test.yaml`) with g++ plus a
 #                       driver that tests the component inside ESPHome.
 # esphome gets its own venv (pinned, Python 3.13): its dependencies clash with Home Assistant's.
@@ -15,7 +16,6 @@ ESPHOME_BUILD := $(ESPHOME_DIR)/build
 ESPHOME_YAMLS := $(filter-out %/secrets.yaml,$(wildcard $(ESPHOME_DIR)/*.yaml))
 ESPHOME_PACKAGES := $(wildcard $(ESPHOME_DIR)/common/*.yaml)
 ESPHOME_COMPONENT := $(wildcard $(ESPHOME_DIR)/components/automationone/*.py $(ESPHOME_DIR)/components/automationone/*.h $(ESPHOME_DIR)/components/automationone/*.cpp)
-ESPHOME_CORE_SRC := $(addprefix $(ESPHOME_DIR)/components/automationone/,json.cpp schema.cpp protocol.cpp safety.cpp)
 ESPHOME_TESTS := $(wildcard $(ESPHOME_DIR)/tests/*.h $(ESPHOME_DIR)/tests/*.cpp $(ESPHOME_DIR)/tests/*.yaml)
 ESPHOME_INVALID := $(filter-out %/base.yaml,$(wildcard $(ESPHOME_DIR)/tests/invalid/*.yaml))
 ESPHOME_HOST_GEN := $(ESPHOME_DIR)/tests/.esphome/build/ao-host-test
@@ -23,9 +23,9 @@ ESPHOME_VECTORS := tests/vectors
 ESPHOME_JOBS ?= 2
 
 EXTRA_TESTS += esphome-test
-DEBIAN_PACKAGES += g++ ninja-build
+DEBIAN_PACKAGES += g++ ninja-build libcjson-dev
 
-.PHONY: esphome-test esphome-test-locked esphome-venv esphome-schemas esphome-validate esphome-core-test esphome-host-test
+.PHONY: esphome-test esphome-test-locked esphome-venv esphome-core-copy esphome-validate esphome-host-test
 
 # Several people run `make test` in the same tree: one esphome-test at a time (the build dirs,
 # the generated host tree and the preferences file of the host test are shared).
@@ -34,7 +34,7 @@ esphome-test:
 	@mkdir -p $(ESPHOME_BUILD)
 	flock $(ESPHOME_BUILD)/.lock $(MAKE) --no-print-directory -f $(ESPHOME_TOP_MAKEFILE) esphome-test-locked
 
-esphome-test-locked: esphome-schemas esphome-validate esphome-core-test esphome-host-test
+esphome-test-locked: esphome-core-copy esphome-validate esphome-host-test
 
 esphome-venv: $(ESPHOME_STAMP)
 
@@ -51,16 +51,11 @@ $(ESPHOME_STAMP):
 	rm -f $(ESPHOME_VENV)/.stamp-esphome-*
 	touch $@
 
-# The component embeds the protocol's JSON Schemas (committed, so `external_components` needs
-# nothing else): regenerated here whenever a schema changes, so every test below runs against
-# the current schemas. A regenerated header shows up in `git status`: commit it.
-ESPHOME_SCHEMAS := $(wildcard custom_components/automationone/protocol/schemas/*.schema.json)
-ESPHOME_SCHEMAS_H := $(ESPHOME_DIR)/components/automationone/schemas_data.h
-esphome-schemas: $(ESPHOME_SCHEMAS_H)
-
-$(ESPHOME_SCHEMAS_H): $(ESPHOME_SCHEMAS) $(ESPHOME_DIR)/tools/gen_schemas.py
-	python3 $(ESPHOME_DIR)/tools/gen_schemas.py
-	@git diff --quiet -- $@ 2>/dev/null || echo "NOTE: $@ regenerated from the changed schemas: commit it"
+# ESPHome's external_components loader copies only a component folder's top-level files: the
+# component carries a flat copy of the firmware core (tools/sync_core.py writes it, with the
+# schema tables generated from the JSON Schemas). Fails when the copy differs from the core.
+esphome-core-copy:
+	python3 $(ESPHOME_DIR)/tools/sync_core.py --check
 
 # `esphome config` on a copy of the YAMLs with secrets.yaml.example as secrets.yaml.
 esphome-validate: $(ESPHOME_BUILD)/.stamp-validate
@@ -90,16 +85,6 @@ $(ESPHOME_BUILD)/.stamp-validate: $(ESPHOME_STAMP) $(ESPHOME_YAMLS) $(ESPHOME_PA
 	  grep -qF "$$want" $(ESPHOME_BUILD)/invalid.log || { cat $(ESPHOME_BUILD)/invalid.log; exit 1; }; \
 	done
 	touch $@
-
-# The protocol and safety logic alone: plain C++, no ESPHome header anywhere.
-esphome-core-test: $(ESPHOME_BUILD)/core/test_core
-	$(ESPHOME_BUILD)/core/test_core $(ESPHOME_VECTORS)
-
-$(ESPHOME_BUILD)/core/test_core: $(ESPHOME_CORE_SRC) $(ESPHOME_COMPONENT) $(ESPHOME_TESTS)
-	mkdir -p $(ESPHOME_BUILD)/core/include/esphome/components
-	ln -sfn ../../../../../components/automationone $(ESPHOME_BUILD)/core/include/esphome/components/automationone
-	g++ -std=gnu++20 -O1 -Wall -Wextra -Werror -fno-exceptions -I$(ESPHOME_BUILD)/core/include \
-	  $(ESPHOME_CORE_SRC) $(ESPHOME_DIR)/tests/vector_tests.cpp $(ESPHOME_DIR)/tests/core_main.cpp -o $@
 
 # ESPHome's generated host sources + the test driver, built with g++ through a small ninja file.
 # First a syntax check of the component's board-only code (USE_MQTT, USE_WIFI) against ESPHome's

@@ -502,7 +502,10 @@ class SimulatedDevice:
         machines: dict[int, ActuatorSafety] = {}
         for actuator in actuators:
             old = self.actuators.get(actuator.gpio)
-            if old is not None and old.config == actuator:
+            if old is not None and old.same_actuator(actuator):
+                # Only limits changed: state, runtime, activations and windows survive.
+                if old.config != actuator:
+                    old.reconfigure(actuator, now)  # its status is published below
                 machines[actuator.gpio] = old
                 continue
             machine = ActuatorSafety(actuator, now, reason)

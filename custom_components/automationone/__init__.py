@@ -20,9 +20,11 @@ from .const import (
     CONF_ESP_ID,
     CONF_GPIO,
     CONF_KAISER_ID,
+    CONF_MODE,
     CONF_SENSOR_TYPE,
     DOMAIN,
     MANUFACTURER,
+    MODE_PROCESSED,
     SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
@@ -151,6 +153,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
                 entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
             )
         _register_device(hass, entry, announce)
+        if any(
+            c.data.get(CONF_MODE) == MODE_PROCESSED for c in entry.runtime_data.channels.values()
+        ):
+            # The board sets the ADC model of on-device processing: a changed proc gets pushed
+            # (an unchanged config keeps its version, and the device ignores it).
+            entry.async_create_background_task(
+                hass, async_push_config(entry), "automationone_push_config"
+            )
 
     @callback
     def on_config_ack(ack: ConfigAck) -> None:

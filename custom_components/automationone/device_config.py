@@ -24,17 +24,22 @@ from .const import (
     CONF_MODE,
     CONF_SAFE_STATE,
     CONF_SCL,
+    CONF_TEMPERATURE_ENTITY,
     DOMAIN,
+    MODE_PROCESSED,
     MODE_RAW,
     SUBENTRY_ACTUATOR,
 )
 from .data import AutomationOneConfigEntry
-from .protocol import ActuatorConfig, ConfigAck, DeviceConfig, SensorConfig
+from .processors.on_device import device_program
+from .protocol import ActuatorConfig, ConfigAck, DeviceConfig, SensorConfig, SensorProcessing
 
 STORAGE_VERSION = 1
 
 
-def sensor_config(data: Mapping[str, Any], device_type: str) -> SensorConfig:
+def sensor_config(
+    data: Mapping[str, Any], device_type: str, proc: SensorProcessing | None = None
+) -> SensorConfig:
     """The protocol's view of one sensor subentry; `device_type` tells how to read the pin."""
     return SensorConfig(
         gpio=data[CONF_GPIO],
@@ -43,14 +48,38 @@ def sensor_config(data: Mapping[str, Any], device_type: str) -> SensorConfig:
         mode=None if data.get(CONF_MODE, MODE_RAW) == MODE_RAW else data[CONF_MODE],
         addr=data.get(CONF_ADDR) or None,
         scl=data.get(CONF_SCL),
+        proc=proc,
     )
 
 
+def _temperature_gpio(entry: AutomationOneConfigEntry) -> int | None:
+    """The pin of the device's own temperature sensor (°C), for compensation on the device."""
+    pins = sorted(
+        channel.data[CONF_GPIO]
+        for channel in entry.runtime_data.channels.values()
+        if channel.processor.unit == "°C"
+    )
+    return pins[0] if pins else None
+
+
 def desired_sensors(entry: AutomationOneConfigEntry) -> tuple[SensorConfig, ...]:
-    """Sensors of every sensor subentry HA can process, in a stable order."""
+    """Sensors of every sensor subentry HA can process, in a stable order.
+
+    A sensor processed on the device also gets what the device needs to compute it (`proc`:
+    docs/protocol.md, On-device processing); one with a temperature source compensates with
+    the device's own temperature sensor, when it has one.
+    """
     by_pin: dict[tuple[int, str], SensorConfig] = {}
     for channel in entry.runtime_data.channels.values():
-        sensor = sensor_config(channel.data, channel.processor.device_type)
+        proc = None
+        if channel.data.get(CONF_MODE) == MODE_PROCESSED:
+            temp_gpio = (
+                _temperature_gpio(entry) if channel.data.get(CONF_TEMPERATURE_ENTITY) else None
+            )
+            proc = device_program(
+                channel.processor, channel.calibration, channel.params(), temp_gpio
+            )
+        sensor = sensor_config(channel.data, channel.processor.device_type, proc)
         key = (sensor.gpio, sensor.addr or "")
         # Two outputs of one chip (SHT31 temperature and humidity) are one read on the device.
         if key not in by_pin or sensor.interval_ms < by_pin[key].interval_ms:

@@ -1,5 +1,6 @@
 """Write a ninja file that builds ESPHome's generated host sources with g++ plus our test
-driver (tests/host_main.cpp) instead of the host platform's main().
+driver (tests/host_main.cpp; it reads the vector files with Debian's cJSON) instead of the
+host platform's main().
 
 The generated tree comes from `esphome compile --only-generate tests/host_test.yaml`. Flags are
 the ones ESPHome's own host toolchain uses (-std=gnu++20 -DUSE_HOST -fno-exceptions ...). The
@@ -25,18 +26,18 @@ def main() -> int:
     lines = [
         "ninja_required_version = 1.5",
         f"flags = {flags}",
-        f"includes = -I{src} -I{tests}",
+        f"includes = -I{src} -I{tests} -I/usr/include/cjson",
         "rule cxx",
         "  command = g++ -MMD -MF $out.d $includes $flags $extra -c $in -o $out",
         "  depfile = $out.d",
         "  deps = gcc",
         "  description = CXX $in",
         "rule link",
-        "  command = g++ $in -o $out -lpthread",
+        "  command = g++ $in -o $out -lpthread -lcjson",
         "  description = LINK $out",
     ]
     objects = []
-    sources = [*sorted(src.rglob("*.cpp")), tests / "host_main.cpp", tests / "vector_tests.cpp"]
+    sources = [*sorted(src.rglob("*.cpp")), tests / "host_main.cpp"]
     for source in sources:
         rel = source.relative_to(src) if source.is_relative_to(src) else Path("tests") / source.name
         target = obj / rel.with_suffix(".o")

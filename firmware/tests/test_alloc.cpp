@@ -62,9 +62,11 @@ int main() {
   device.loop();
   mqtt.inject("kaiser/god/esp/esp-alloc/config",
               "{\"v\":1,\"version\":1,\"heartbeat_s\":5,\"sensors\":["
-              "{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":2000},"
+              // pH processed on the device, compensated by the DS18B20; the SHT31 processed too.
+              "{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":2000,\"mode\":\"processed\",\"proc\":{\"kind\":\"ph\","
+              "\"adc\":\"esp32_11db\",\"k\":[298.15,1500,-177.5],\"cal\":false,\"temp\":4,\"unit\":\"pH\"}},"
               "{\"gpio\":4,\"type\":\"ds18b20\",\"interval_ms\":3000,\"addr\":\"28ff641e8216c3a1\"},"
-              "{\"gpio\":21,\"type\":\"sht31\",\"interval_ms\":2000,\"scl\":22},"
+              "{\"gpio\":21,\"type\":\"sht31\",\"interval_ms\":2000,\"scl\":22,\"mode\":\"processed\"},"
               "{\"gpio\":27,\"type\":\"digital\",\"interval_ms\":2000}],"
               "\"actuators\":[{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":30,\"cooldown_s\":10,"
               "\"max_per_hour\":100,\"failsafe_s\":20},{\"gpio\":18,\"type\":\"pwm\"}]}");

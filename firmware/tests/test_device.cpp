@@ -1,5 +1,6 @@
 // The whole device on the POSIX HAL with an in-process MQTT fake and a manual clock.
 #include <doctest/doctest.h>
+#include <math.h>
 #include <string.h>
 
 #include <memory>
@@ -303,14 +304,14 @@ TEST_CASE("DS18B20 and SHT31 readings: raw words with valid CRCs, processed valu
   std::string ds = rig.last("sensor/4/data");
   REQUIRE(validate_payload(PayloadKind::kSensorData, ds.data(), ds.size(), doc).ok());
   int raw = doc.find(0, "raw");
-  REQUIRE(doc.tok(raw).count == 5);
+  REQUIRE(doc.tok(raw).count() == 5);
   uint8_t pad[9];
   for (int i = 0; i < 4; i++) {
-    uint16_t w = static_cast<uint16_t>(doc.tok(doc.item(raw, i)).num);
+    uint16_t w = static_cast<uint16_t>(doc.num(doc.item(raw, i)));
     pad[2 * i] = static_cast<uint8_t>(w & 0xFF);
     pad[2 * i + 1] = static_cast<uint8_t>(w >> 8);
   }
-  pad[8] = static_cast<uint8_t>(doc.tok(doc.item(raw, 4)).num);
+  pad[8] = static_cast<uint8_t>(doc.num(doc.item(raw, 4)));
   CHECK(dallas_crc8(pad, 8) == pad[8]);
   double celsius = static_cast<int16_t>(pad[0] | pad[1] << 8) / 16.0;
   CHECK(celsius > 18.0);
@@ -320,13 +321,31 @@ TEST_CASE("DS18B20 and SHT31 readings: raw words with valid CRCs, processed valu
   std::string sht = rig.last("sensor/21/data");
   REQUIRE(validate_payload(PayloadKind::kSensorData, sht.data(), sht.size(), doc).ok());
   raw = doc.find(0, "raw");
-  REQUIRE(doc.tok(raw).count == 3);
-  uint16_t t = static_cast<uint16_t>(doc.tok(doc.item(raw, 0)).num);
-  uint16_t crcs = static_cast<uint16_t>(doc.tok(doc.item(raw, 2)).num);
+  REQUIRE(doc.tok(raw).count() == 3);
+  uint16_t t = static_cast<uint16_t>(doc.num(doc.item(raw, 0)));
+  uint16_t crcs = static_cast<uint16_t>(doc.num(doc.item(raw, 2)));
   const uint8_t tb[2] = {static_cast<uint8_t>(t >> 8), static_cast<uint8_t>(t & 0xFF)};
   CHECK(sht31_crc8(tb, 2) == (crcs >> 8));
-  CHECK(rig.last("sensor/25/data").find("\"value\":2") != std::string::npos);  // ~23 degC
-  CHECK(doc.find(0, "quality") < 0);
+  // Processed SHT31: one reading per quantity, temperature first, humidity with `quantity`
+  // (both in one message: readings of one loop pass share a batch).
+  std::string both = rig.last("sensor/batch");
+  REQUIRE(validate_payload(PayloadKind::kSensorBatch, both.data(), both.size(), doc).ok());
+  int readings = doc.find(0, "readings");
+  int temp = -1, hum = -1;
+  for (int i = 0; i < doc.tok(readings).count(); i++) {
+    int item = doc.item(readings, i);
+    if (doc.num(doc.find(item, "gpio")) != 25) continue;
+    if (doc.find(item, "quantity") < 0) temp = item;
+    if (doc.str_eq(doc.find(item, "quantity"), "humidity")) hum = item;
+  }
+  REQUIRE(temp >= 0);
+  REQUIRE(hum >= 0);
+  CHECK(doc.num(doc.find(temp, "value")) > 18.0);  // ~23 degC
+  CHECK(doc.num(doc.find(temp, "value")) < 26.0);
+  CHECK(doc.str_eq(doc.find(hum, "unit"), "%"));
+  CHECK(doc.num(doc.find(hum, "value")) >= 0.0);
+  CHECK(doc.num(doc.find(hum, "value")) <= 100.0);
+  CHECK(doc.find(temp, "quality") < 0);
   delete &doc;
 }
 
@@ -348,6 +367,80 @@ TEST_CASE("a new config: unchanged actuators keep running, a pin taken by a sens
   CHECK(rig.last("config/ack").find("{\"kind\":\"actuator\",\"gpio\":18,\"ok\":false,\"error\":\"gpio_in_use\"}") !=
         std::string::npos);
   CHECK(rig.last("actuator/18/status").find("\"reason\":\"config\"") != std::string::npos);
+}
+
+TEST_CASE("on-device processing: pH from the pushed proc, compensated by the device's DS18B20") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":1,\"actuators\":[],\"sensors\":["
+                  "{\"gpio\":4,\"type\":\"ds18b20\",\"interval_ms\":60000},"  // one temperature in the run
+                  "{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":5000,\"mode\":\"processed\",\"proc\":{\"kind\":\"ph\","
+                  "\"adc\":\"esp32_11db\",\"k\":[298.15,1500,-177.5],\"cal\":false,\"temp\":4,\"unit\":\"pH\"}}]}");
+  CHECK(rig.last("config/ack").find("\"ok\":true") != std::string::npos);
+  rig.run(11000);  // pH at 0.2 s (no temperature yet), 5.2 s and 10.2 s (with the DS18B20's)
+  double celsius = 0;
+  REQUIRE(rig.dev->sensors().temperature(4, celsius));
+  JsonDoc &doc = *new JsonDoc();
+  std::string batch = rig.last("sensor/batch");
+  std::string single = rig.last("sensor/34/data");
+  const std::string &msg = batch.find("\"gpio\":34") != std::string::npos ? batch : single;
+  REQUIRE(validate_payload(batch == msg ? PayloadKind::kSensorBatch : PayloadKind::kSensorData, msg.data(), msg.size(),
+                           doc)
+              .ok());
+  int reading = batch == msg ? -1 : 0;
+  for (int i = 0; reading < 0 && i < doc.tok(doc.find(0, "readings")).count(); i++) {
+    int item = doc.item(doc.find(0, "readings"), i);
+    if (doc.num(doc.find(item, "gpio")) == 34) reading = item;
+  }
+  REQUIRE(reading >= 0);
+  CHECK(doc.str_eq(doc.find(reading, "unit"), "pH"));
+  CHECK(doc.str_eq(doc.find(reading, "quality"), "uncalibrated"));
+  CHECK(doc.find(reading, "raw") < 0);
+  // The same count through the evaluator with that temperature gives the value sent.
+  Processing p;
+  p.kind = ProcKind::kPh;
+  p.k[0] = 298.15, p.k[1] = 1500, p.k[2] = -177.5;
+  p.nk = 3;
+  p.calibrated = false;
+  double value = doc.num(doc.find(reading, "value"));
+  bool matched = false;
+  for (int count = 1; count < 4095 && !matched; count++) {
+    ProcResult r = process_reading(p, count, true, celsius);
+    matched = fabs(r.value - value) < 5e-5;  // the value is written with 4 decimals
+  }
+  CHECK(matched);
+  delete &doc;
+}
+
+TEST_CASE("a limit change keeps the actuator's state, runtime and activations; a type change resets it") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":1,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":100}]}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  rig.run(2000);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":2,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":200,"
+                  "\"cooldown_s\":60}]}");
+  const ActuatorSafety *a = rig.dev->actuator(5);
+  REQUIRE(a != nullptr);
+  CHECK(a->on());
+  CHECK(rig.board.gpio.level(5));
+  CHECK(a->reason() == Reason::kCommand);
+  CHECK(a->activations() == 1);
+  CHECK(a->config().max_runtime_s == 200);
+  CHECK(rig.last("actuator/5/status").find("\"activations\":1") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":3,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"valve\"}]}");
+  a = rig.dev->actuator(5);
+  REQUIRE(a != nullptr);
+  CHECK_FALSE(a->on());
+  CHECK_FALSE(rig.board.gpio.level(5));
+  CHECK(a->reason() == Reason::kConfig);
+  CHECK(a->activations() == 0);
 }
 
 TEST_CASE("log lines keep their separators") {

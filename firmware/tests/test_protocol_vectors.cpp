@@ -90,7 +90,7 @@ TEST_CASE("payload vectors: same error code and path as every implementation") {
   cJSON_ArrayForEach(v, vectors) {
     std::string name = json_str(v, "name");
     std::string kind = json_str(v, "kind");
-    std::string payload = json_str(v, "payload");
+    std::string payload = vector_payload(v);
     const cJSON *expect = cJSON_GetObjectItemCaseSensitive(v, "expect");
     bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "ok"));
     CAPTURE(name);
@@ -178,7 +178,17 @@ TEST_CASE("json edge cases") {
   CHECK(validate_payload(PayloadKind::kEmergency, escaped, strlen(escaped), g_doc).ok());
   CHECK(std::string(g_doc.str(g_doc.find(0, "reason"))) == "\xC3\xA9\xF0\x9F\x98\x80\n");
   const char *deep = "{\"v\":1,\"action\":\"stop\",\"x\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}";
-  CHECK(validate_payload(PayloadKind::kEmergency, deep, strlen(deep), g_doc).code == ErrorCode::kMalformedJson);
+  CHECK(validate_payload(PayloadKind::kEmergency, deep, strlen(deep), g_doc).ok());
+  // Raw UTF-8 must be well formed (as Python's decoder wants it): truncated, overlong, an
+  // encoded surrogate, above U+10FFFF, a stray continuation byte.
+  const char *const kBadUtf8[] = {"\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\x80", "\xF8\x88\x80\x80\x80"};
+  for (const char *bad : kBadUtf8) {
+    std::string p = std::string("{\"v\":1,\"action\":\"stop\",\"reason\":\"") + bad + "\"}";
+    CAPTURE(p);
+    CHECK(validate_payload(PayloadKind::kEmergency, p.data(), p.size(), g_doc).code == ErrorCode::kMalformedJson);
+  }
+  const char *good_utf8 = "{\"v\":1,\"action\":\"stop\",\"reason\":\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"}";
+  CHECK(validate_payload(PayloadKind::kEmergency, good_utf8, strlen(good_utf8), g_doc).ok());
   const char *trailing = "{\"v\":1,\"action\":\"stop\"} x";
   CHECK(validate_payload(PayloadKind::kEmergency, trailing, strlen(trailing), g_doc).code == ErrorCode::kMalformedJson);
   const char *neg_inf = "{\"v\":1,\"action\":-Infinity}";

@@ -15,6 +15,13 @@ using namespace a1;
 namespace {
 JsonDoc g_doc;
 
+// A fresh activation log per machine (a device has one for all its actuators).
+ActivationLog &fresh_log() {
+  static ActivationLog log;
+  log = ActivationLog();
+  return log;
+}
+
 ActuatorConfig pump(uint32_t max_runtime, uint32_t cooldown, uint32_t per_hour, uint32_t failsafe) {
   ActuatorConfig c;
   c.gpio = 5;
@@ -39,7 +46,7 @@ uint64_t s(double seconds) { return static_cast<uint64_t>(llround(seconds * 1000
 
 TEST_CASE("boot in safe state, max runtime, cooldown") {
   ActuatorSafety a;
-  a.configure(pump(30, 600, 0, 0), 0, Reason::kBoot);
+  a.configure(pump(30, 600, 0, 0), fresh_log(), 0, Reason::kBoot);
   CHECK_FALSE(a.on());
   CHECK(a.reason() == Reason::kBoot);
   CHECK(a.command(cmd(Action::kOn), s(0)).refused == Refusal::kNone);
@@ -60,7 +67,7 @@ TEST_CASE("boot in safe state, max runtime, cooldown") {
 
 TEST_CASE("duration, pulse, on replaces the pending duration") {
   ActuatorSafety a;
-  a.configure(pump(100, 0, 0, 0), 0, Reason::kBoot);
+  a.configure(pump(100, 0, 0, 0), fresh_log(), 0, Reason::kBoot);
   a.command(cmd(Action::kOn, 10), s(0));
   a.command(cmd(Action::kOn), s(5));  // no duration any more; same activation
   a.tick(s(20));
@@ -79,7 +86,7 @@ TEST_CASE("duration, pulse, on replaces the pending duration") {
 
 TEST_CASE("max runtime wins over a longer duration") {
   ActuatorSafety a;
-  a.configure(pump(30, 0, 0, 0), 0, Reason::kBoot);
+  a.configure(pump(30, 0, 0, 0), fresh_log(), 0, Reason::kBoot);
   a.command(cmd(Action::kPulse, 60), s(0));
   a.tick(s(45));
   CHECK_FALSE(a.on());
@@ -88,7 +95,7 @@ TEST_CASE("max runtime wins over a longer duration") {
 
 TEST_CASE("rate limit over a sliding hour") {
   ActuatorSafety a;
-  a.configure(pump(0, 0, 2, 0), 0, Reason::kBoot);
+  a.configure(pump(0, 0, 2, 0), fresh_log(), 0, Reason::kBoot);
   CHECK(a.command(cmd(Action::kPulse, 1), s(0)).refused == Refusal::kNone);
   CHECK(a.command(cmd(Action::kPulse, 1), s(10)).refused == Refusal::kNone);
   CommandResult r = a.command(cmd(Action::kPulse, 1), s(20));
@@ -100,7 +107,7 @@ TEST_CASE("rate limit over a sliding hour") {
 TEST_CASE("link loss fail-safe and emergency") {
   ActuatorConfig c = pump(0, 0, 0, 30);
   ActuatorSafety a;
-  a.configure(c, 0, Reason::kBoot);
+  a.configure(c, fresh_log(), 0, Reason::kBoot);
   a.command(cmd(Action::kOn), s(0));
   a.link(false, s(10));
   a.tick(s(39.9));
@@ -127,7 +134,7 @@ TEST_CASE("pwm set and safe_state") {
   c.type = ActuatorType::kPwm;
   c.safe_state = 40;
   ActuatorSafety a;
-  a.configure(c, 0, Reason::kBoot);
+  a.configure(c, fresh_log(), 0, Reason::kBoot);
   CHECK(a.on());
   CHECK(a.value() == 40);
   a.command(cmd(Action::kSet, 0, 128), s(1));
@@ -221,7 +228,8 @@ TEST_CASE("safety timeline vectors") {
     Error err = parse_config(config.data(), config.size(), g_doc, cfg);
     REQUIRE_MESSAGE(err.ok(), error_name(err.code), " ", err.path);
     ActuatorSafety a;
-    a.configure(cfg.actuators[0], 0, Reason::kBoot);
+    ActivationLog &log = fresh_log();
+    a.configure(cfg.actuators[0], log, 0, Reason::kBoot);
     const cJSON *step;
     cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(v, "steps")) {
       double t = cJSON_GetObjectItemCaseSensitive(step, "t")->valuedouble;
@@ -231,6 +239,22 @@ TEST_CASE("safety timeline vectors") {
       const cJSON *link = cJSON_GetObjectItemCaseSensitive(step, "link");
       const cJSON *emergency = cJSON_GetObjectItemCaseSensitive(step, "emergency");
       const cJSON *expect = cJSON_GetObjectItemCaseSensitive(step, "expect");
+      const cJSON *reconfig = cJSON_GetObjectItemCaseSensitive(step, "config");
+      if (reconfig != nullptr) {
+        // New limits pushed by a config: the same pin and type keep their state (as Device does).
+        char *text = cJSON_PrintUnformatted(reconfig);
+        std::string next = std::string("{\"v\":1,\"version\":2,\"sensors\":[],\"actuators\":[") + text + "]}";
+        free(text);
+        Error cerr = parse_config(next.data(), next.size(), g_doc, cfg);
+        REQUIRE_MESSAGE(cerr.ok(), error_name(cerr.code), " ", cerr.path);
+        const ActuatorConfig &n = cfg.actuators[0];
+        if (n.gpio == a.config().gpio && n.type == a.config().type) {
+          a.reconfigure(n, now);
+        } else {
+          a.to_safe(Reason::kConfig, now);
+          a.configure(n, log, now, Reason::kConfig);
+        }
+      }
       if (command != nullptr) {
         std::string payload = with_v(command);
         ActuatorCommand c;
@@ -257,6 +281,8 @@ TEST_CASE("safety timeline vectors") {
         if (!reason.empty()) CHECK(std::string(reason_name(a.reason())) == reason);
         const cJSON *activations = cJSON_GetObjectItemCaseSensitive(expect, "activations");
         if (cJSON_IsNumber(activations)) CHECK(a.activations() == static_cast<uint32_t>(activations->valueint));
+        const cJSON *runtime = cJSON_GetObjectItemCaseSensitive(expect, "runtime_s");
+        if (cJSON_IsNumber(runtime)) CHECK(a.runtime_s(now) == doctest::Approx(runtime->valuedouble));
       }
       checked++;
     }
@@ -265,12 +291,35 @@ TEST_CASE("safety timeline vectors") {
   cJSON_Delete(root);
 }
 
-TEST_CASE("rate limits above the exact window use per-minute buckets") {
+TEST_CASE("rate limits up to 3600 per hour are exact, with the real wait") {
   ActuatorSafety a;
-  a.configure(pump(0, 0, 100, 0), 0, Reason::kBoot);
+  a.configure(pump(0, 0, 100, 0), fresh_log(), 0, Reason::kBoot);
   for (int i = 0; i < 100; i++) {
     CHECK(a.command(cmd(Action::kPulse, 1), s(2.0 * i)).refused == Refusal::kNone);
   }
-  CHECK(a.command(cmd(Action::kPulse, 1), s(300)).refused == Refusal::kRateLimit);
-  CHECK(a.command(cmd(Action::kPulse, 1), s(3700)).refused == Refusal::kNone);
+  CommandResult r = a.command(cmd(Action::kPulse, 1), s(300));
+  CHECK(r.refused == Refusal::kRateLimit);
+  CHECK(r.until_s == doctest::Approx(3300));  // the oldest (t=0) leaves the hour at 3600
+  CHECK(a.command(cmd(Action::kPulse, 1), s(3599.999)).refused == Refusal::kRateLimit);
+  CHECK(a.command(cmd(Action::kPulse, 1), s(3600)).refused == Refusal::kNone);
+}
+
+TEST_CASE("a full activation log refuses rather than forgets") {
+  ActivationLog &log = fresh_log();
+  ActuatorSafety acts[2];
+  ActuatorConfig c = pump(0, 0, 3600, 0);
+  acts[0].configure(c, log, 0, Reason::kBoot);
+  c.gpio = 6;
+  acts[1].configure(c, log, 0, Reason::kBoot);
+  int accepted = 0;
+  for (int i = 0; i < 2 * 2100; i++) {
+    ActuatorSafety &a = acts[i % 2];
+    uint64_t now = static_cast<uint64_t>(i) * 100;
+    if (a.command(cmd(Action::kOn), now).refused == Refusal::kNone) accepted++;
+    a.command(cmd(Action::kOff), now + 50);
+  }
+  CHECK(accepted == ActivationLog::kCapacity);
+  CommandResult r = acts[0].command(cmd(Action::kOn), 2 * 2100 * 100);
+  CHECK(r.refused == Refusal::kRateLimit);
+  CHECK(r.until_s == doctest::Approx(3600 - 420.0));  // until the oldest entry (t=0) leaves
 }

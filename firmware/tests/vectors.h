@@ -28,3 +28,12 @@ inline std::string json_str(const cJSON *obj, const char *key) {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsString(item) ? std::string(item->valuestring) : std::string();
 }
+
+// A vector's payload: `payload`, or the bytes of `payload_hex` (payloads that are not UTF-8).
+inline std::string vector_payload(const cJSON *v) {
+  std::string hex = json_str(v, "payload_hex");
+  if (hex.empty()) return json_str(v, "payload");
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}

@@ -28,6 +28,8 @@ def _config(entry: dict[str, Any]) -> p.ActuatorConfig:
 
 def _run_step(machine: ActuatorSafety, step: dict[str, Any]) -> list[p.ActuatorStatus]:
     t = step["t"]
+    if "config" in step:
+        return machine.reconfigure(_config(step["config"]), t)
     if "command" in step:
         command = p.parse_actuator_command(orjson.dumps(step["command"]))
         expected = step["refused"]
@@ -52,6 +54,8 @@ def _run_step(machine: ActuatorSafety, step: dict[str, Any]) -> list[p.ActuatorS
     assert machine.reason == expect["reason"]
     if "activations" in expect:
         assert machine.activations == expect["activations"]
+    if "runtime_s" in expect:
+        assert machine.runtime_s(t) == pytest.approx(expect["runtime_s"])
     return out
 
 
@@ -72,6 +76,10 @@ def test_timeline(vector: dict[str, Any]) -> None:
     """Every shared timeline vector gives the expected states and refusals."""
     machine = ActuatorSafety(_config(vector["actuator"]), 0.0)
     for step in vector["steps"]:
+        if "config" in step and not machine.same_actuator(_config(step["config"])):
+            # Another pin or type: a new actuator, in its safe state with reason config.
+            machine = ActuatorSafety(_config(step["config"]), step["t"], p.Reason.CONFIG)
+            continue
         for status in _run_step(machine, step):
             # Every status the machine produces is a valid protocol payload.
             assert p.parse_actuator_status(p.encode(status)) == status

@@ -510,3 +510,25 @@ async def test_adc_model_follows_the_announce(
     ideal = float(hass.states.get(volts).state)
     assert ideal == pytest.approx(2048 / 4095 * 3.3, abs=0.01)
     assert esp32 != pytest.approx(ideal, abs=0.01)
+
+
+async def test_processed_on_device_pushes_proc(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A pH sensor processed on the device gets its proc, compensated by the DS18B20 there."""
+    ph = {**PH_DATA, "mode": "processed", "temperature_entity": "sensor.water"}
+    water = {
+        "sensor_type": "ds18b20",
+        "gpio": 4,
+        "interval_s": 10,
+        "mode": "processed",
+        "echo_processed": False,
+        "params": {},
+    }
+    await setup(hass, entry_with(("Tank pH", ph), ("Water", water)))
+    sensors = {s["gpio"]: s for s in pushed_configs(mqtt_mock)[-1]["sensors"]}
+    proc = sensors[34]["proc"]
+    assert (proc["kind"], proc["adc"], proc["temp"], proc["unit"]) == ("ph", "esp32_11db", 4, "pH")
+    assert proc["cal"] is False  # no calibration yet: the device sends `uncalibrated`
+    assert proc["k"] == [298.15, 1500.0, -177.5]  # 25 °C, neutral mV and slope defaults
+    assert "proc" not in sensors[4]  # the DS18B20 driver decodes °C itself

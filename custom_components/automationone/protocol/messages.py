@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 PROTOCOL_VERSION: Final = 1
 MAX_PAYLOAD: Final = 1024
 MAX_LARGE_PAYLOAD: Final = 4096
+MAX_DEPTH: Final = 32
+"""Deepest nesting of arrays and objects (the root object is level 1); deeper is too_large."""
 STATUS_ONLINE: Final = "online"
 STATUS_OFFLINE: Final = "offline"
 
@@ -77,14 +79,59 @@ def _has_infinity(value: Any) -> bool:
     return False
 
 
+def _nested_too_deep(value: Any) -> bool:
+    """Whether decoded `value` nests arrays/objects deeper than MAX_DEPTH (level by level)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        deeper: list[Any] = []
+        for item in level:
+            for child in item.values() if type(item) is dict else item:
+                if type(child) is dict or type(child) is list:
+                    deeper.append(child)  # noqa: PERF401 (a generator is 3x slower here)
+        if not deeper:
+            return False
+        level = deeper
+    return True
+
+
+def _text_too_deep(text: bytes) -> bool:
+    """The same for text that does not decode: brackets outside strings, one pass."""
+    depth = 0
+    in_string = escaped = False
+    for byte in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def _too_deep_error() -> ProtocolError:
+    return ProtocolError(ErrorCode.TOO_LARGE, "", f"nested deeper than {MAX_DEPTH} levels")
+
+
 def decode(payload: bytes | str, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
-    """Decode a JSON object payload of at most `limit` bytes."""
-    size = len(payload.encode() if isinstance(payload, str) else payload)
+    """Decode a JSON object payload of at most `limit` bytes and MAX_DEPTH levels."""
+    raw = payload.encode() if isinstance(payload, str) else payload
+    size = len(raw)
     if size > limit:
         raise ProtocolError(ErrorCode.TOO_LARGE, "", f"{size} bytes > {limit}")
     try:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError as err:
+        if _text_too_deep(raw):  # before json.loads, whose recursion could not take it
+            raise _too_deep_error() from None
         # Only on the error path: tell non-finite numbers (NaN, 1e999) from broken JSON.
         try:
             lenient = json.loads(payload, parse_constant=_reject_constant)
@@ -95,6 +142,9 @@ def decode(payload: bytes | str, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
         if _has_infinity(lenient):
             raise ProtocolError(ErrorCode.NOT_FINITE, "", "number overflows") from None
         raise ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err)) from None
+    # Fewer brackets than levels cannot nest too deep: the walk runs only for larger payloads.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _nested_too_deep(data):
+        raise _too_deep_error()
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.NOT_OBJECT, "", "payload must be a JSON object")
     version = data.get("v")
@@ -216,6 +266,19 @@ def parse_heartbeat(payload: bytes | str) -> Heartbeat:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorProcessing:
+    """What a device needs to process a reading itself (docs/protocol.md, On-device processing)."""
+
+    kind: str
+    adc: str | None = None
+    k: tuple[float, ...] | None = None
+    poly: tuple[float, ...] | None = None
+    cal: bool | None = None
+    temp: int | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SensorConfig:
     """One sensor in a device config."""
 
@@ -225,6 +288,17 @@ class SensorConfig:
     mode: str | None = None
     addr: str | None = None
     scl: int | None = None
+    proc: SensorProcessing | None = None
+
+
+def _sensor_config(d: dict[str, Any]) -> SensorConfig:
+    proc = d.pop("proc", None)
+    if proc is not None:
+        for key in ("k", "poly"):
+            if key in proc:
+                proc[key] = tuple(proc[key])
+        d["proc"] = SensorProcessing(**proc)
+    return SensorConfig(**d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +330,7 @@ def parse_config(payload: bytes | str) -> DeviceConfig:
     d = _CONFIG.parse(payload)
     return DeviceConfig(
         version=d["version"],
-        sensors=tuple(SensorConfig(**s) for s in d["sensors"]),
+        sensors=tuple(_sensor_config(s) for s in d["sensors"]),
         actuators=tuple(ActuatorConfig(**a) for a in d["actuators"]),
         heartbeat_s=d.get("heartbeat_s"),
     )

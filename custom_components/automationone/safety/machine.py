@@ -50,13 +50,7 @@ class ActuatorSafety:
 
     def __init__(self, config: ActuatorConfig, now: float, reason: Reason = Reason.BOOT) -> None:
         """Start in the safe state at `now` with `reason` (boot, or config after a change)."""
-        self.config = config
-        self.digital = config.type in DIGITAL_TYPES
-        self.max_runtime_s = config.max_runtime_s or 0
-        self.cooldown_s = config.cooldown_s or 0
-        self.max_per_hour = config.max_per_hour or 0
-        self.failsafe_s = config.failsafe_s or 0
-        self.safe_value = self._level(config.safe_state or 0)
+        self._set_limits(config)
         self.value = self.safe_value
         self.reason = reason
         self.activations = 0
@@ -69,6 +63,43 @@ class ActuatorSafety:
         self._window: deque[float] = deque()  # activation times within the rate window
         self._link_down_at: float | None = None
         self._failsafe_done = False
+
+    def _set_limits(self, config: ActuatorConfig) -> None:
+        self.config = config
+        self.digital = config.type in DIGITAL_TYPES
+        self.max_runtime_s = config.max_runtime_s or 0
+        self.cooldown_s = config.cooldown_s or 0
+        self.max_per_hour = config.max_per_hour or 0
+        self.failsafe_s = config.failsafe_s or 0
+        self.safe_value = self._level(config.safe_state or 0)
+
+    def same_actuator(self, config: ActuatorConfig) -> bool:
+        """Whether `config` only changes limits (same pin and type): reconfigure() keeps state."""
+        return config.gpio == self.config.gpio and config.type == self.config.type
+
+    def reconfigure(self, config: ActuatorConfig, now: float) -> list[ActuatorStatus]:
+        """New limits for the same pin and type (docs/protocol.md, "Limit changes").
+
+        State, runtime, activations, cooldown, rate window, timers, link and emergency survive;
+        a deadline the new limits put before `now` fires at `now`. A machine held in a safe
+        state by the device itself follows a new `safe_state`.
+        """
+        out = self.tick(now)  # due timers fire under the limits that set them
+        self._set_limits(config)
+        if self._run_since is not None and 0 < self.max_runtime_s < now - self._run_since:
+            self._run_since = now - self.max_runtime_s
+        if (
+            self._link_down_at is not None
+            and 0 < self.failsafe_s < now - self._link_down_at
+            and not self._failsafe_done
+        ):
+            self._link_down_at = now - self.failsafe_s
+        device_safe = self.reason in (Reason.BOOT, Reason.CONFIG, Reason.EMERGENCY, Reason.FAILSAFE)
+        if device_safe and self.value != self.safe_value:
+            self._set(self.safe_value, now)
+            out.append(self.status(now))
+        out.extend(self.tick(now))
+        return out
 
     # --- state -------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 #pragma once
 // ESPHome component: speaks AutomationOne protocol v1 over ESPHome's mqtt client and enforces
-// the on-device actuator safety. The protocol and the safety logic live in plain C++ (json.h,
-// schema.h, protocol.h, safety.h); this class only wires them to ESPHome.
+// the on-device actuator safety. The protocol (JSON, schema checks, messages) and the safety
+// machine are the firmware's C++ core (a1_*.h/.cpp, flat copies of
+// firmware/lib/automationone_core/src/a1 made by tools/sync_core.py); this class only wires
+// them to ESPHome.
 
 #include <functional>
 #include <string>
@@ -14,11 +16,27 @@
 #include "esphome/components/output/float_output.h"
 #include "esphome/components/sensor/sensor.h"
 
-#include "protocol.h"
-#include "safety.h"
+#include "a1_actuator.h"
+#include "a1_json.h"
+#include "a1_messages.h"
+#include "a1_protocol.h"
 
 namespace esphome {
 namespace automationone {
+
+static const int PROTOCOL_VERSION = 1;
+static const char *const DEFAULT_KAISER_ID = "god";
+
+/// The limits an actuator boots with (from the YAML, see __init__.py).
+struct ActuatorLimits {
+  bool pwm{false};
+  bool inverted{false};
+  uint8_t safe_state{0};
+  uint32_t max_runtime_s{0};
+  uint32_t cooldown_s{0};
+  uint32_t max_per_hour{0};
+  uint32_t failsafe_s{0};
+};
 
 /// A sensor of the firmware: its pin (the protocol's id) and what HA may change at runtime.
 struct SensorSlot {
@@ -31,13 +49,15 @@ struct SensorSlot {
   bool enabled;
 };
 
-/// An actuator of the firmware: its pin, its output and the safety limits it boots with.
+/// An actuator of the firmware: its pin, its output and the core's safety machine.
 struct ActuatorSlot {
   int gpio;
   std::string type;
   output::BinaryOutput *binary;
   output::FloatOutput *level;  // set for pwm
   bool enabled;
+  a1::ActuatorConfig boot;  // the YAML's limits
+  a1::ActuatorSafety safety;
 };
 
 /// What a pushed config set, kept in flash per compiled-in pin so the limits hold from boot,
@@ -103,24 +123,27 @@ class AutomationOneComponent : public Component {
 
   const std::string &esp_id() const { return this->esp_id_; }
   const std::string &kaiser_id() const { return this->kaiser_id_; }
-  SafetyBank &bank() { return this->bank_; }
+  bool emergency_active() const { return this->emergency_; }
+  /// The safety machine of an enabled actuator, or null.
+  const a1::ActuatorSafety *actuator(int gpio) const;
   const std::vector<SensorSlot> &sensor_slots() const { return this->sensors_; }
   uint32_t config_version() const { return this->config_version_; }
   uint32_t heartbeat_interval() const { return this->heartbeat_ms_; }
   uint32_t rejected_messages() const { return this->rejected_; }
 
  protected:
-  std::string topic_(TopicKind kind, int gpio = -1) const;
-  void publish_(const std::string &topic, const std::string &payload, uint8_t qos, bool retain);
-  void publish_status_(const Actuator &actuator, const CommandOutcome *outcome);
+  std::string topic_(a1::TopicKind kind, int gpio = -1) const;
+  void publish_(const std::string &topic, const char *payload, size_t len, uint8_t qos, bool retain);
+  void publish_status_(ActuatorSlot &slot, a1::Refusal refused, double until_s, const char *cmd_id);
   void publish_reading_(SensorSlot &slot, float state);
-  void write_output_(const Actuator &actuator);
+  void write_output_(const ActuatorSlot &slot);
   ActuatorSlot *actuator_slot_(int gpio);
   SensorSlot *sensor_slot_(int gpio);
-  void apply_config_(const DeviceConfig &config, uint64_t now_ms, bool publish_ack);
-  void save_config_(const DeviceConfig &config);
+  void reject_(const std::string &topic, const a1::Error &error);
+  void apply_config_(const a1::DeviceConfig &config, uint64_t now_ms, bool publish_ack);
+  void save_config_(const a1::DeviceConfig &config);
   void restore_config_from_flash_(uint64_t now_ms);
-  void on_system_command_(const SystemCommand &cmd);
+  void on_system_command_(const a1::SystemCommand &cmd);
   void subscribe_();
 
   std::string esp_id_;
@@ -132,7 +155,6 @@ class AutomationOneComponent : public Component {
   bool restore_config_{true};
   std::vector<SensorSlot> sensors_;
   std::vector<ActuatorSlot> actuators_;
-  SafetyBank bank_;
   bool broadcast_stop_{false};  // the kaiser's broadcast says stop
   bool device_stop_{false};     // this device's own emergency topic says stop
   Trigger<> identify_trigger_;
@@ -140,12 +162,18 @@ class AutomationOneComponent : public Component {
   ESPPreferenceObject pref_header_;
   std::vector<ESPPreferenceObject> pref_sensors_;
   std::vector<ESPPreferenceObject> pref_actuators_;
+  // The core's fixed buffers: parsing and building never allocate.
+  a1::JsonDoc doc_;
+  a1::DeviceConfig config_scratch_;
+  a1::ActivationLog activations_;
+  char out_[a1::JsonDoc::kMaxPayload + 1]{};
   uint32_t config_version_{0};
   uint32_t seq_{0};
   uint32_t rejected_{0};
   uint64_t last_heartbeat_ms_{0};
   uint64_t now_ms_{0};  // time of the event being handled (millis_64() on a board)
   bool link_up_{false};
+  bool emergency_{false};
 };
 
 /// The instance (one per device), for the host test driver.

@@ -17,13 +17,91 @@ const char *refusal_name(Refusal r) {
   return kNames[static_cast<int>(r)];
 }
 
-void ActuatorSafety::configure(const ActuatorConfig &cfg, uint64_t now_ms, Reason reason) {
+void ActivationLog::prune(uint64_t now_ms) {
+  uint32_t now = static_cast<uint32_t>(now_ms);
+  while (this->len_ > 0 && now - this->at(0) >= kHourMs) {
+    this->head_ = static_cast<uint16_t>((this->head_ + 1) % kCapacity);
+    this->len_--;
+  }
+}
+
+void ActivationLog::add(uint8_t gpio, uint64_t now_ms) {
+  this->prune(now_ms);
+  if (this->len_ == kCapacity) return;  // callers check full() first
+  int slot = (this->head_ + this->len_) % kCapacity;
+  this->ms_[slot] = static_cast<uint32_t>(now_ms);
+  this->gpio_[slot] = gpio;
+  this->len_++;
+}
+
+void ActivationLog::forget(uint8_t gpio) {
+  int kept = 0;
+  for (int i = 0; i < this->len_; i++) {
+    int from = (this->head_ + i) % kCapacity;
+    if (this->gpio_[from] == gpio) continue;
+    int to = (this->head_ + kept++) % kCapacity;
+    this->ms_[to] = this->ms_[from];
+    this->gpio_[to] = this->gpio_[from];
+  }
+  this->len_ = static_cast<uint16_t>(kept);
+}
+
+uint32_t ActivationLog::count(uint8_t gpio, uint64_t now_ms, uint32_t limit, uint64_t &wait_ms) const {
+  uint32_t now = static_cast<uint32_t>(now_ms);
+  uint32_t n = 0;
+  wait_ms = 0;
+  for (int i = this->len_ - 1; i >= 0; i--) {
+    uint32_t age = now - this->at(i);
+    if (age >= kHourMs) break;
+    if (this->gpio_[(this->head_ + i) % kCapacity] != gpio) continue;
+    // A command may succeed once only limit - 1 are left: when the limit-th newest leaves.
+    if (++n == limit) wait_ms = kHourMs - age;
+  }
+  return n;
+}
+
+bool ActivationLog::full(uint64_t now_ms, uint64_t &wait_ms) const {
+  wait_ms = 0;
+  if (this->len_ < kCapacity) return false;
+  uint32_t age = static_cast<uint32_t>(now_ms) - this->at(0);
+  if (age >= kHourMs) return false;  // add() prunes it
+  wait_ms = kHourMs - age;
+  return true;
+}
+
+uint8_t ActuatorSafety::safe_value() const {
+  if (this->cfg_.safe_state == 0) return 0;
+  return this->cfg_.type == ActuatorType::kPwm ? this->cfg_.safe_state : 255;
+}
+
+void ActuatorSafety::configure(const ActuatorConfig &cfg, ActivationLog &log, uint64_t now_ms, Reason reason) {
   bool emergency = this->emergency_;
   *this = ActuatorSafety();
   this->cfg_ = cfg;
+  this->log_ = &log;
+  log.forget(cfg.gpio);          // a new actuator on this pin starts without history
   this->emergency_ = emergency;  // an emergency outlives a config change
-  this->set_state(cfg.safe_state > 0, cfg.safe_state == 0 ? 0 : (cfg.type == ActuatorType::kPwm ? cfg.safe_state : 255),
-                  reason, now_ms);
+  this->set_state(cfg.safe_state > 0, this->safe_value(), reason, now_ms);
+}
+
+bool ActuatorSafety::reconfigure(const ActuatorConfig &cfg, uint64_t now_ms) {
+  bool changed = this->fire_until(now_ms);  // due timers fire under the limits they were set by
+  this->cfg_ = cfg;
+  // A deadline the new limits put before now fires now, not in the past.
+  if (this->mr_active_ && cfg.max_runtime_s > 0 && this->mr_start_ms_ + cfg.max_runtime_s * 1000ULL < now_ms) {
+    this->mr_start_ms_ = now_ms - cfg.max_runtime_s * 1000ULL;
+  }
+  if (this->link_down_ && cfg.failsafe_s > 0 && this->link_down_since_ms_ + cfg.failsafe_s * 1000ULL < now_ms) {
+    this->link_down_since_ms_ = now_ms - cfg.failsafe_s * 1000ULL;
+  }
+  // Held in a safe state by the device itself: follow a new safe_state.
+  bool device_safe = this->reason_ == Reason::kBoot || this->reason_ == Reason::kConfig ||
+                     this->reason_ == Reason::kEmergency || this->reason_ == Reason::kFailsafe;
+  if (device_safe && this->value_ != this->safe_value()) {
+    this->set_state(this->safe_value() > 0, this->safe_value(), this->reason_, now_ms);
+    changed = true;
+  }
+  return this->fire_until(now_ms) || changed;
 }
 
 void ActuatorSafety::set_state(bool on, uint8_t value, Reason reason, uint64_t at_ms) {
@@ -42,7 +120,7 @@ void ActuatorSafety::set_state(bool on, uint8_t value, Reason reason, uint64_t a
 
 bool ActuatorSafety::to_safe(Reason reason, uint64_t now_ms) {
   bool on = this->cfg_.safe_state > 0;
-  uint8_t value = on ? (this->cfg_.type == ActuatorType::kPwm ? this->cfg_.safe_state : 255) : 0;
+  uint8_t value = this->safe_value();
   bool changed = on != this->on_ || value != this->value_ || reason != this->reason_;
   this->set_state(on, value, reason, now_ms);
   this->has_duration_ = false;
@@ -94,40 +172,9 @@ bool ActuatorSafety::fire_until(uint64_t now_ms) {
   return changed;
 }
 
-bool ActuatorSafety::tick(uint64_t now_ms) { return this->fire_until(now_ms); }
-
-uint32_t ActuatorSafety::activations_in_window(uint64_t now_ms, uint64_t &oldest_ms) const {
-  uint32_t count = 0;
-  oldest_ms = kNever;
-  for (uint8_t i = 0; i < this->ring_len_; i++) {
-    uint64_t t = this->ring_[(this->ring_head_ + kActivationRing - 1 - i) % kActivationRing];
-    if (now_ms - t < kHourMs) {
-      count++;
-      oldest_ms = t;
-    }
-  }
-  if (this->cfg_.max_per_hour > kActivationRing) {
-    // Minute buckets: counts activations of the current and the previous 59 minutes.
-    uint32_t minute = static_cast<uint32_t>(now_ms / 60000ULL);
-    count = 0;
-    for (int i = 0; i < 60; i++) {
-      if (minute - this->minute_stamp_[i] < 60) count += this->minute_counts_[i];
-    }
-  }
-  return count;
-}
-
-uint64_t ActuatorSafety::rate_wait_ms(uint64_t now_ms) const {
-  // Activations inside the window, newest first; the command may succeed when only
-  // max_per_hour - 1 of them are left, i.e. when the max_per_hour-th newest one leaves.
-  uint32_t seen = 0;
-  for (uint8_t i = 0; i < this->ring_len_; i++) {
-    uint64_t t = this->ring_[(this->ring_head_ + kActivationRing - 1 - i) % kActivationRing];
-    if (now_ms - t >= kHourMs) break;
-    seen++;
-    if (seen == this->cfg_.max_per_hour) return t + kHourMs - now_ms;
-  }
-  return 0;
+bool ActuatorSafety::tick(uint64_t now_ms) {
+  if (this->log_ != nullptr) this->log_->prune(now_ms);
+  return this->fire_until(now_ms);
 }
 
 CommandResult ActuatorSafety::command(const ActuatorCommand &cmd, uint64_t now_ms) {
@@ -159,13 +206,11 @@ CommandResult ActuatorSafety::command(const ActuatorCommand &cmd, uint64_t now_m
       if (since < cool_ms) cool_wait = cool_ms - since;
     }
     if (this->cfg_.max_per_hour > 0) {
-      uint64_t oldest = 0;
-      uint32_t count = this->activations_in_window(now_ms, oldest);
-      if (count >= this->cfg_.max_per_hour) {
-        rate_refused = true;
-        // The window frees a slot when the (count - max + 1)-th oldest activation leaves it.
-        if (this->cfg_.max_per_hour <= kActivationRing) rate_wait = this->rate_wait_ms(now_ms);
-      }
+      uint32_t count = this->log_->count(this->cfg_.gpio, now_ms, this->cfg_.max_per_hour, rate_wait);
+      // A full log cannot record this activation: refused until its oldest entry leaves.
+      uint64_t full_wait = 0;
+      rate_refused = count >= this->cfg_.max_per_hour || this->log_->full(now_ms, full_wait);
+      if (full_wait > rate_wait) rate_wait = full_wait;
     }
     if (cool_wait > 0 || rate_refused) {
       result.refused = cool_wait > 0 ? Refusal::kCooldown : Refusal::kRateLimit;
@@ -177,16 +222,7 @@ CommandResult ActuatorSafety::command(const ActuatorCommand &cmd, uint64_t now_m
     this->mr_active_ = true;
     this->mr_start_ms_ = now_ms;
     this->activations_++;
-    this->ring_[this->ring_head_] = now_ms;
-    this->ring_head_ = static_cast<uint8_t>((this->ring_head_ + 1) % kActivationRing);
-    if (this->ring_len_ < kActivationRing) this->ring_len_++;
-    uint32_t minute = static_cast<uint32_t>(now_ms / 60000ULL);
-    int slot = static_cast<int>(minute % 60);
-    if (this->minute_stamp_[slot] != minute) {
-      this->minute_stamp_[slot] = minute;
-      this->minute_counts_[slot] = 0;
-    }
-    this->minute_counts_[slot]++;
+    if (this->cfg_.max_per_hour > 0) this->log_->add(this->cfg_.gpio, now_ms);
   } else {
     // Already on: not a new activation, the max-runtime clock keeps running (or starts, when a
     // command takes over from an on safe state).

@@ -19,12 +19,37 @@ struct CommandResult {
   bool changed = false;
 };
 
+// Activation times of a device's rate-limited actuators, newest last: one log for all of them,
+// so max_per_hour is exact up to its maximum (3600) without 3600 slots per actuator. Times are
+// kept as 32-bit ms and pruned after an hour (prune() runs on every tick, long before they wrap).
+class ActivationLog {
+ public:
+  static constexpr int kCapacity = 4096;
+  void prune(uint64_t now_ms);
+  void add(uint8_t gpio, uint64_t now_ms);
+  void forget(uint8_t gpio);
+  // Activations of `gpio` in the hour before `now_ms`; `wait_ms` is the time until fewer than
+  // `limit` are left (0 when already fewer).
+  uint32_t count(uint8_t gpio, uint64_t now_ms, uint32_t limit, uint64_t &wait_ms) const;
+  // Full of activations younger than an hour: a new one could not be recorded.
+  bool full(uint64_t now_ms, uint64_t &wait_ms) const;
+
+ private:
+  uint32_t at(int i) const { return this->ms_[(this->head_ + i) % kCapacity]; }
+  uint32_t ms_[kCapacity] = {0};
+  uint8_t gpio_[kCapacity] = {0};
+  uint16_t head_ = 0;
+  uint16_t len_ = 0;
+};
+
 class ActuatorSafety {
  public:
-  static constexpr int kActivationRing = 64;
-
-  // Starts in safe_state with `reason` (boot or config).
-  void configure(const ActuatorConfig &cfg, uint64_t now_ms, Reason reason);
+  // Starts in safe_state with `reason` (boot or config); activations are recorded in `log`.
+  void configure(const ActuatorConfig &cfg, ActivationLog &log, uint64_t now_ms, Reason reason);
+  // New limits for the same pin and type (docs/protocol.md "Limit changes"): state, runtime,
+  // activations, cooldown, rate history, timers, link and emergency survive; a deadline the new
+  // limits put in the past fires now. True if the state changed.
+  bool reconfigure(const ActuatorConfig &cfg, uint64_t now_ms);
   const ActuatorConfig &config() const { return this->cfg_; }
 
   // Fire due timers (duration, max runtime, fail-safe) up to `now_ms`; true if the state changed.
@@ -46,11 +71,11 @@ class ActuatorSafety {
 
  private:
   void set_state(bool on, uint8_t value, Reason reason, uint64_t at_ms);
-  uint32_t activations_in_window(uint64_t now_ms, uint64_t &oldest_ms) const;
-  uint64_t rate_wait_ms(uint64_t now_ms) const;
+  uint8_t safe_value() const;
   bool fire_until(uint64_t now_ms);
 
   ActuatorConfig cfg_;
+  ActivationLog *log_ = nullptr;
   bool on_ = false;
   uint8_t value_ = 0;
   Reason reason_ = Reason::kBoot;
@@ -68,13 +93,6 @@ class ActuatorSafety {
   uint64_t link_down_since_ms_ = 0;
   uint32_t activations_ = 0;
   uint64_t on_total_ms_ = 0;
-  // Times of the last activations: exact sliding hour for max_per_hour <= kActivationRing.
-  uint64_t ring_[kActivationRing] = {0};
-  uint8_t ring_head_ = 0;
-  uint8_t ring_len_ = 0;
-  // Fallback for larger limits: activations per minute over the last 60 minutes.
-  uint16_t minute_counts_[60] = {0};
-  uint32_t minute_stamp_[60] = {0};
 };
 
 }  // namespace a1

@@ -172,11 +172,8 @@ const ActuatorSafety *Device::actuator(uint8_t gpio) const {
 // ---- config intake ----
 
 namespace {
-bool same_actuator(const ActuatorConfig &a, const ActuatorConfig &b) {
-  return a.gpio == b.gpio && a.type == b.type && a.inverted == b.inverted && a.safe_state == b.safe_state &&
-         a.max_runtime_s == b.max_runtime_s && a.cooldown_s == b.cooldown_s && a.max_per_hour == b.max_per_hour &&
-         a.failsafe_s == b.failsafe_s;
-}
+// The same actuator under new limits (docs/protocol.md "Limit changes"): same pin, same type.
+bool same_actuator(const ActuatorConfig &a, const ActuatorConfig &b) { return a.gpio == b.gpio && a.type == b.type; }
 }  // namespace
 
 void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_ack) {
@@ -233,8 +230,8 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
     results[nres++] = PinResult{true, s.gpio, error == nullptr, error, s.addr};
   }
 
-  // Actuators no longer configured, changed, or whose pin a sensor now claims go to their safe
-  // state, reason config. The others keep running untouched.
+  // Actuators no longer configured, of another type, or whose pin a sensor now claims go to
+  // their safe state, reason config. The others keep their state under the new limits.
   for (int i = 0; i < this->n_act_;) {
     ActSlot &slot = this->acts_[i];
     const ActuatorConfig &old = slot.safety.config();
@@ -250,6 +247,7 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
     this->drive(slot);
     if (this->link_up_) this->publish_status_for(slot, Refusal::kNone, 0, "");
     if (slot.pwm_channel >= 0) this->hal_.pwm->detach(slot.safety.config().gpio);
+    this->activations_.forget(slot.safety.config().gpio);
     this->acts_[i] = this->acts_[this->n_act_ - 1];
     this->n_act_--;
   }
@@ -276,11 +274,15 @@ void Device::apply_config(const DeviceConfig &cfg, Reason reason, bool publish_a
         } else {
           this->hal_.gpio->mode(a.gpio, PinMode::kOutput);
         }
-        slot.safety.configure(a, now, reason);
+        slot.safety.configure(a, this->activations_, now, reason);
         if (this->emergency_) slot.safety.emergency(true, now);
         if (!this->link_up_ && this->ever_connected_) slot.safety.link(false, now);
         slot.last_on = !slot.safety.on();  // force the first write
         this->drive(slot);
+      } else {
+        existing->safety.reconfigure(a, now);
+        existing->last_on = !existing->safety.on();  // `inverted` may have changed
+        this->drive(*existing);
       }
     }
     results[nres++] = PinResult{false, a.gpio, error == nullptr, error, nullptr};
@@ -426,7 +428,7 @@ uint64_t Device::unix_at(uint64_t sample_ms, uint64_t ts) const {
 
 void Device::on_reading(const Reading &r) {
   this->stats_.readings++;
-  if (this->n_pending_ < kMaxSensors) this->pending_[this->n_pending_++] = r;
+  if (this->n_pending_ < 2 * kMaxSensors) this->pending_[this->n_pending_++] = r;
 }
 
 void Device::publish_reading_now(const Reading &r, bool replay) {

@@ -99,6 +99,7 @@ class Device : public MessageHandler, public ReadingSink {
   SensorBank sensors_;
   ActSlot acts_[kMaxActuators];
   int n_act_ = 0;
+  ActivationLog activations_;
   // In emergency while either the kaiser's broadcast or the device's own topic says stop;
   // each is cleared only by a `clear` on the same topic.
   bool emergency_ = false;
@@ -116,7 +117,7 @@ class Device : public MessageHandler, public ReadingSink {
   bool restart_requested_ = false;
 
   RingBuffer<kBufferCapacity> buffer_;
-  Reading pending_[kMaxSensors];
+  Reading pending_[2 * kMaxSensors];  // an SHT31 sends two readings (temperature, humidity)
   int n_pending_ = 0;
 
   DeviceStats stats_;

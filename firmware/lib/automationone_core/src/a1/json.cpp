@@ -54,7 +54,7 @@ JsonStatus JsonDoc::parse(const char *data, size_t len) {
   this->buf_[len] = '\0';
   this->len_ = len;
   this->skip_ws();
-  if (this->parse_value(0) < 0) return this->err_ == JsonStatus::kOk ? JsonStatus::kMalformed : this->err_;
+  if (this->parse_value(1) < 0) return this->err_ == JsonStatus::kOk ? JsonStatus::kMalformed : this->err_;
   this->skip_ws();
   if (this->pos_ != this->len_) return JsonStatus::kMalformed;
   // An overflowing literal (1e999) is valid JSON syntax but not a finite number.
@@ -72,25 +72,27 @@ void JsonDoc::skip_ws() {
 
 int JsonDoc::new_tok(JType type) {
   if (this->ntok_ >= static_cast<int>(kMaxTokens)) {
-    this->err_ = JsonStatus::kTooLarge;  // more structure than a device message can have
+    this->err_ = JsonStatus::kTooLarge;  // unreachable within kMaxPayload; kept as a guard
     return -1;
   }
   int i = this->ntok_++;
   JTok &t = this->toks_[i];
   t.type = type;
-  t.num = 0;
   t.start = static_cast<uint16_t>(this->pos_);
   t.len = 0;
   t.next = static_cast<uint16_t>(i + 1);
-  t.count = 0;
   t.integral = false;
   return i;
 }
 
 int JsonDoc::parse_value(int depth) {
-  if (depth > kMaxDepth || this->pos_ >= this->len_) return -1;
+  if (this->pos_ >= this->len_) return -1;
   char c = this->buf_[this->pos_];
   if (c == '{' || c == '[') {
+    if (depth > kMaxDepth) {
+      this->err_ = JsonStatus::kTooLarge;  // nested deeper than the protocol allows
+      return -1;
+    }
     bool obj = c == '{';
     int i = this->new_tok(obj ? JType::kObject : JType::kArray);
     if (i < 0) return -1;
@@ -110,7 +112,7 @@ int JsonDoc::parse_value(int depth) {
           this->skip_ws();
         }
         if (this->parse_value(depth + 1) < 0) return -1;
-        this->toks_[i].count++;
+        this->toks_[i].len++;
         this->skip_ws();
         if (this->pos_ >= this->len_) return -1;
         char d = this->buf_[this->pos_++];
@@ -155,6 +157,47 @@ int JsonDoc::parse_value(int depth) {
   return -1;
 }
 
+// One well-formed UTF-8 sequence after its lead byte (consumed), as Python's strict decoder
+// wants it: no overlong forms, no encoded surrogates, nothing above U+10FFFF.
+bool JsonDoc::utf8_sequence(uint8_t lead) {
+  int extra;
+  uint8_t lo = 0x80, hi = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    extra = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    extra = 2;
+    if (lead == 0xE0) lo = 0xA0;
+    if (lead == 0xED) hi = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    extra = 3;
+    if (lead == 0xF0) lo = 0x90;
+    if (lead == 0xF4) hi = 0x8F;
+  } else {
+    return false;
+  }
+  for (int k = 0; k < extra; k++) {
+    if (this->pos_ >= this->len_) return false;
+    uint8_t b = static_cast<uint8_t>(this->buf_[this->pos_]);
+    if (b < lo || b > hi) return false;
+    lo = 0x80;
+    hi = 0xBF;
+    this->pos_++;
+  }
+  return true;
+}
+
+namespace {
+bool read_hex4(const char *p, uint32_t &cp) {
+  cp = 0;
+  for (int k = 0; k < 4; k++) {
+    int h = hexval(p[k]);
+    if (h < 0) return false;
+    cp = (cp << 4) | static_cast<uint32_t>(h);
+  }
+  return true;
+}
+}  // namespace
+
 int JsonDoc::parse_string() {
   this->pos_++;  // opening quote
   int i = this->new_tok(JType::kString);
@@ -168,6 +211,12 @@ int JsonDoc::parse_string() {
       return i;
     }
     if (c < 0x20) return -1;
+    if (c >= 0x80) {
+      size_t begin = this->pos_ - 1;
+      if (!this->utf8_sequence(c)) return -1;
+      while (begin < this->pos_) this->buf_[out++] = this->buf_[begin++];
+      continue;
+    }
     if (c != '\\') {
       this->buf_[out++] = static_cast<char>(c);
       continue;
@@ -192,25 +241,18 @@ int JsonDoc::parse_string() {
       continue;
     }
     uint32_t cp = 0;
-    for (int k = 0; k < 4; k++) {
-      if (this->pos_ >= this->len_) return -1;
-      int h = hexval(this->buf_[this->pos_++]);
-      if (h < 0) return -1;
-      cp = (cp << 4) | static_cast<uint32_t>(h);
-    }
-    if (cp >= 0xD800 && cp <= 0xDBFF && this->pos_ + 6 <= this->len_ && this->buf_[this->pos_] == '\\' &&
-        this->buf_[this->pos_ + 1] == 'u') {
-      uint32_t lo = 0;
-      bool good = true;
-      for (int k = 0; k < 4; k++) {
-        int h = hexval(this->buf_[this->pos_ + 2 + k]);
-        if (h < 0) good = false;
-        lo = (lo << 4) | static_cast<uint32_t>(h < 0 ? 0 : h);
+    if (this->pos_ + 4 > this->len_ || !read_hex4(this->buf_ + this->pos_, cp)) return -1;
+    this->pos_ += 4;
+    // A surrogate must come as a high/low pair; a lone one is not text (malformed, as in Python).
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return -1;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      uint32_t low = 0;
+      if (this->pos_ + 6 > this->len_ || this->buf_[this->pos_] != '\\' || this->buf_[this->pos_ + 1] != 'u' ||
+          !read_hex4(this->buf_ + this->pos_ + 2, low) || low < 0xDC00 || low > 0xDFFF) {
+        return -1;
       }
-      if (good && lo >= 0xDC00 && lo <= 0xDFFF) {
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        this->pos_ += 6;
-      }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      this->pos_ += 6;
     }
     // Every escape is >= 6 input bytes and its UTF-8 form is <= 4, so `out` stays behind `pos_`.
     if (cp < 0x80) {
@@ -232,39 +274,29 @@ int JsonDoc::parse_string() {
   return -1;
 }
 
-int JsonDoc::parse_number() {
-  int i = this->new_tok(JType::kNumber);
-  if (i < 0) return -1;
-  size_t begin = this->pos_;
+double scan_number(const char *s, size_t len, bool *integral) {
+  size_t pos = 0;
   bool neg = false;
-  if (this->buf_[this->pos_] == '-') {
+  if (pos < len && s[pos] == '-') {
     neg = true;
-    this->pos_++;
+    pos++;
   }
-  if (this->pos_ >= this->len_ || !is_digit(this->buf_[this->pos_])) return -1;
   uint64_t mant = 0;
   int digits = 0;
   int exp10 = 0;
-  bool frac_nonzero = false;
-  if (this->buf_[this->pos_] == '0') {
-    this->pos_++;
-  } else {
-    while (this->pos_ < this->len_ && is_digit(this->buf_[this->pos_])) {
-      int d = this->buf_[this->pos_++] - '0';
-      if (digits < 19) {
-        mant = mant * 10 + static_cast<uint64_t>(d);
-        if (mant != 0) digits++;
-      } else {
-        exp10++;
-      }
+  while (pos < len && is_digit(s[pos])) {
+    int d = s[pos++] - '0';
+    if (digits < 19) {
+      mant = mant * 10 + static_cast<uint64_t>(d);
+      if (mant != 0) digits++;
+    } else {
+      exp10++;
     }
   }
-  if (this->pos_ < this->len_ && this->buf_[this->pos_] == '.') {
-    this->pos_++;
-    if (this->pos_ >= this->len_ || !is_digit(this->buf_[this->pos_])) return -1;
-    while (this->pos_ < this->len_ && is_digit(this->buf_[this->pos_])) {
-      int d = this->buf_[this->pos_++] - '0';
-      if (d != 0) frac_nonzero = true;
+  if (pos < len && s[pos] == '.') {
+    pos++;
+    while (pos < len && is_digit(s[pos])) {
+      int d = s[pos++] - '0';
       if (digits < 19) {
         mant = mant * 10 + static_cast<uint64_t>(d);
         if (mant != 0) digits++;
@@ -273,30 +305,60 @@ int JsonDoc::parse_number() {
     }
   }
   int exp_part = 0;
-  if (this->pos_ < this->len_ && (this->buf_[this->pos_] == 'e' || this->buf_[this->pos_] == 'E')) {
-    this->pos_++;
+  if (pos < len && (s[pos] == 'e' || s[pos] == 'E')) {
+    pos++;
     bool eneg = false;
-    if (this->pos_ < this->len_ && (this->buf_[this->pos_] == '+' || this->buf_[this->pos_] == '-')) {
-      eneg = this->buf_[this->pos_] == '-';
-      this->pos_++;
+    if (pos < len && (s[pos] == '+' || s[pos] == '-')) {
+      eneg = s[pos] == '-';
+      pos++;
     }
-    if (this->pos_ >= this->len_ || !is_digit(this->buf_[this->pos_])) return -1;
-    while (this->pos_ < this->len_ && is_digit(this->buf_[this->pos_])) {
-      if (exp_part < 100000) exp_part = exp_part * 10 + (this->buf_[this->pos_] - '0');
-      this->pos_++;
+    while (pos < len && is_digit(s[pos])) {
+      if (exp_part < 100000) exp_part = exp_part * 10 + (s[pos] - '0');
+      pos++;
     }
     if (eneg) exp_part = -exp_part;
   }
   double v = mant == 0 ? 0.0 : scale10(static_cast<double>(mant), exp10 + exp_part);
-  if (v > 1.7976931348623157e308) this->overflow_ = true;
+  if (integral != nullptr) {
+    // Python's rule: an int literal, or a float whose value is integral (5.0, 1e3).
+    double whole = static_cast<double>(static_cast<int64_t>(v < 9.2e18 ? v : 0));
+    *integral = v < 9.2e18 ? whole == v : true;
+  }
+  return neg ? -v : v;
+}
+
+int JsonDoc::parse_number() {
+  int i = this->new_tok(JType::kNumber);
+  if (i < 0) return -1;
+  size_t begin = this->pos_;
+  if (this->buf_[this->pos_] == '-') this->pos_++;
+  if (this->pos_ >= this->len_ || !is_digit(this->buf_[this->pos_])) return -1;
+  if (this->buf_[this->pos_] == '0') {
+    this->pos_++;
+  } else {
+    while (this->pos_ < this->len_ && is_digit(this->buf_[this->pos_])) this->pos_++;
+  }
+  if (this->pos_ < this->len_ && this->buf_[this->pos_] == '.') {
+    this->pos_++;
+    if (this->pos_ >= this->len_ || !is_digit(this->buf_[this->pos_])) return -1;
+    while (this->pos_ < this->len_ && is_digit(this->buf_[this->pos_])) this->pos_++;
+  }
+  if (this->pos_ < this->len_ && (this->buf_[this->pos_] == 'e' || this->buf_[this->pos_] == 'E')) {
+    this->pos_++;
+    if (this->pos_ < this->len_ && (this->buf_[this->pos_] == '+' || this->buf_[this->pos_] == '-')) this->pos_++;
+    if (this->pos_ >= this->len_ || !is_digit(this->buf_[this->pos_])) return -1;
+    while (this->pos_ < this->len_ && is_digit(this->buf_[this->pos_])) this->pos_++;
+  }
   JTok &t = this->toks_[i];
-  t.num = neg ? -v : v;
   t.len = static_cast<uint16_t>(this->pos_ - begin);
-  // Python's rule: an int literal, or a float whose value is integral (5.0, 1e3).
-  (void)frac_nonzero;
-  double whole = static_cast<double>(static_cast<int64_t>(v < 9.2e18 ? v : 0));
-  t.integral = v < 9.2e18 ? whole == v : true;
+  double v = scan_number(this->buf_ + begin, t.len, &t.integral);
+  if (v > 1.7976931348623157e308 || v < -1.7976931348623157e308) this->overflow_ = true;
   return i;
+}
+
+double JsonDoc::num(int i) const {
+  const JTok &t = this->toks_[i];
+  return t.type == JType::kNumber ? scan_number(this->buf_ + t.start, t.len, nullptr) : 0.0;
 }
 
 bool JsonDoc::str_eq(int i, const char *s) const {
@@ -308,7 +370,7 @@ int JsonDoc::find(int obj, const char *key) const {
   if (obj < 0 || this->toks_[obj].type != JType::kObject) return -1;
   int k = obj + 1;
   int found = -1;
-  for (int n = 0; n < this->toks_[obj].count; n++) {
+  for (int n = 0; n < this->toks_[obj].count(); n++) {
     int v = k + 1;
     if (this->str_eq(k, key)) found = v;  // last duplicate wins, like Python's json
     k = this->toks_[v].next;
@@ -317,7 +379,7 @@ int JsonDoc::find(int obj, const char *key) const {
 }
 
 int JsonDoc::item(int arr, int index) const {
-  if (arr < 0 || this->toks_[arr].type != JType::kArray || index >= this->toks_[arr].count) return -1;
+  if (arr < 0 || this->toks_[arr].type != JType::kArray || index >= this->toks_[arr].count()) return -1;
   int k = arr + 1;
   for (int n = 0; n < index; n++) k = this->toks_[k].next;
   return k;

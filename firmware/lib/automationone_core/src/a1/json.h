@@ -15,25 +15,29 @@ namespace a1 {
 
 enum class JType : uint8_t { kNull, kFalse, kTrue, kNumber, kString, kArray, kObject };
 
-// One token. Containers are followed by their children; `next` is the index after the subtree.
-// Objects store key (string) and value tokens alternately.
+// One token (8 bytes: the token array must hold the densest document a size limit allows).
+// Containers are followed by their children; `next` is the index after the subtree. Objects
+// store key (string) and value tokens alternately. A number keeps its literal; JsonDoc::num()
+// reads the value from it.
 struct JTok {
-  double num;        // numbers: the value (inf when the literal overflows)
-  uint16_t start;    // strings: offset of the unescaped text in JsonDoc::buf
-  uint16_t len;      // strings: byte length; numbers: literal length
-  uint16_t next;     // index of the token after this one's subtree
-  uint16_t count;    // arrays: items; objects: key/value pairs
+  uint16_t start;  // strings: offset of the unescaped text; numbers: of the literal
+  uint16_t len;    // strings: byte length; numbers: literal length; containers: item/pair count
+  uint16_t next;   // index of the token after this one's subtree
   JType type;
-  bool integral;     // numbers: no fractional part (5 and 5.0 both are)
+  bool integral;   // numbers: no fractional part (5 and 5.0 both are)
+  uint16_t count() const { return this->len; }
 };
 
 enum class JsonStatus : uint8_t { kOk, kMalformed, kNotFinite, kTooLarge };
 
 class JsonDoc {
  public:
+  // docs/protocol.md "Limits": the largest payload, and the deepest nesting (the root object
+  // is level 1; deeper is `too_large`). Every document within kMaxPayload fits the token array
+  // (`[0,0,...]` has one token per 2 bytes), so unknown fields never exhaust it.
   static constexpr size_t kMaxPayload = 4096;
-  static constexpr size_t kMaxTokens = 512;
-  static constexpr int kMaxDepth = 12;
+  static constexpr size_t kMaxTokens = kMaxPayload / 2 + 1;
+  static constexpr int kMaxDepth = 32;
 
   // Copies `data` and tokenizes it. Strings are unescaped in place inside the copy.
   JsonStatus parse(const char *data, size_t len);
@@ -41,6 +45,8 @@ class JsonDoc {
   const JTok &tok(int i) const { return this->toks_[i]; }
   int size() const { return this->ntok_; }
   const char *str(int i) const { return this->buf_ + this->toks_[i].start; }
+  // Value of number token `i` (0 for any other token).
+  double num(int i) const;
   bool str_eq(int i, const char *s) const;
   // Value token of `key` in object `obj`, or -1.
   int find(int obj, const char *key) const;
@@ -49,6 +55,7 @@ class JsonDoc {
 
  private:
   int parse_value(int depth);
+  bool utf8_sequence(uint8_t lead);
   int parse_string();
   int parse_number();
   int new_tok(JType type);
@@ -62,6 +69,9 @@ class JsonDoc {
   JsonStatus err_ = JsonStatus::kOk;
   bool overflow_ = false;
 };
+
+// Reads a JSON number literal (already checked by the tokenizer) into a double; inf on overflow.
+double scan_number(const char *s, size_t len, bool *integral);
 
 // Count UTF-8 code points (what JSON Schema's minLength/maxLength count).
 size_t utf8_length(const char *s, size_t len);

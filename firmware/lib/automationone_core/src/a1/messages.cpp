@@ -14,10 +14,11 @@ void reading_fields(JsonWriter &w, const Reading &r) {
     for (uint8_t i = 0; i < r.nwords; i++) w.item_uint(r.words[i]);
     w.end_array();
   } else {
-    w.kv_int("raw", r.raw);
+    w.kv_num("raw", r.raw);
   }
   if (r.addr[0] != '\0') w.kv("addr", r.addr);
   if (r.quality[0] != '\0') w.kv("quality", r.quality);
+  if (r.quantity[0] != '\0') w.kv("quantity", r.quantity);
 }
 }  // namespace
 

@@ -37,6 +37,9 @@ struct KindInfo {
   uint16_t limit;
 };
 
+// The generated tables need the types above. (ESPHome's esphome.h includes every header of a
+// component, so the component's flat copy of the tables only expands where this is defined.)
+#define A1_SCHEMA_TABLE_TYPES 1
 #include "a1/generated/schema_tables.inc"
 
 static_assert(sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(PayloadKind::kCount),
@@ -141,7 +144,7 @@ class Validator {
     const SchemaNode &node = kSchemaNodes[node_index];
     const JTok &t = this->doc_.tok(tok);
     if (node.flags & kHasConst) {
-      bool equal = (t.type == JType::kNumber && t.num == node.const_value) ||
+      bool equal = (t.type == JType::kNumber && this->doc_.num(tok) == node.const_value) ||
                    (t.type == JType::kTrue && node.const_value == 1.0) ||
                    (t.type == JType::kFalse && node.const_value == 0.0);
       if (!equal) return this->fail(ErrorCode::kBadValue);
@@ -166,8 +169,8 @@ class Validator {
           if ((node.types & kTInteger) && !(node.types & kTNumber) && !t.integral) {
             return this->fail(ErrorCode::kWrongType);
           }
-          if ((node.flags & kHasMin) && t.num < node.minimum) return this->fail(ErrorCode::kOutOfRange);
-          if ((node.flags & kHasMax) && t.num > node.maximum) return this->fail(ErrorCode::kOutOfRange);
+          if ((node.flags & kHasMin) && this->doc_.num(tok) < node.minimum) return this->fail(ErrorCode::kOutOfRange);
+          if ((node.flags & kHasMax) && this->doc_.num(tok) > node.maximum) return this->fail(ErrorCode::kOutOfRange);
           good = true;
           break;
         case JType::kTrue:
@@ -227,7 +230,7 @@ class Validator {
     // Fields in document order; unknown ones are ignored.
     const JTok &obj = this->doc_.tok(tok);
     int k = tok + 1;
-    for (uint16_t n = 0; n < obj.count; n++) {
+    for (uint16_t n = 0; n < obj.count(); n++) {
       int v = k + 1;
       for (uint16_t p = 0; p < node.props_count; p++) {
         const SchemaProp &prop = kSchemaProps[node.props_first + p];
@@ -245,12 +248,12 @@ class Validator {
 
   bool check_array(int tok, const SchemaNode &node) {
     const JTok &arr = this->doc_.tok(tok);
-    if (node.min_items >= 0 && arr.count < node.min_items) return this->fail(ErrorCode::kOutOfRange);
-    if (node.max_items >= 0 && arr.count > node.max_items) return this->fail(ErrorCode::kOutOfRange);
+    if (node.min_items >= 0 && arr.count() < node.min_items) return this->fail(ErrorCode::kOutOfRange);
+    if (node.max_items >= 0 && arr.count() > node.max_items) return this->fail(ErrorCode::kOutOfRange);
     if (node.items < 0) return true;
     size_t mark = this->path.mark();
     int k = tok + 1;
-    for (uint16_t i = 0; i < arr.count; i++) {
+    for (uint16_t i = 0; i < arr.count(); i++) {
       this->path.index(i);
       if (!this->check(k, node.items)) return false;
       this->path.reset(mark);
@@ -284,12 +287,31 @@ void copy_str(char *dst, size_t cap, const JsonDoc &doc, int tok) {
 }
 
 double num_or(const JsonDoc &doc, int tok, double fallback) {
-  return tok >= 0 && doc.tok(tok).type == JType::kNumber ? doc.tok(tok).num : fallback;
+  return tok >= 0 && doc.tok(tok).type == JType::kNumber ? doc.num(tok) : fallback;
 }
 
 bool bool_or(const JsonDoc &doc, int tok, bool fallback) {
   if (tok < 0) return fallback;
   return doc.tok(tok).type == JType::kTrue;
+}
+
+// The schema has checked types, enums and array lengths (k <= 16, poly <= 8 numbers).
+void parse_processing(const JsonDoc &doc, int proc, Processing &out) {
+  out = Processing();
+  if (proc < 0) return;
+  int kind = doc.find(proc, "kind");
+  proc_kind_from_name(doc.str(kind), doc.tok(kind).len, out.kind);
+  int adc = doc.find(proc, "adc");
+  if (adc >= 0) adc_model_from_name(doc.str(adc), doc.tok(adc).len, out.adc);
+  int k = doc.find(proc, "k");
+  for (int i = 0; k >= 0 && i < doc.tok(k).count() && i < Processing::kMaxK; i++) out.k[out.nk++] = doc.num(doc.item(k, i));
+  int poly = doc.find(proc, "poly");
+  for (int i = 0; poly >= 0 && i < doc.tok(poly).count() && i < Processing::kMaxPoly; i++) {
+    out.poly[out.npoly++] = doc.num(doc.item(poly, i));
+  }
+  out.calibrated = bool_or(doc, doc.find(proc, "cal"), true);
+  out.temp_gpio = static_cast<int8_t>(num_or(doc, doc.find(proc, "temp"), -1));
+  copy_str(out.unit, sizeof(out.unit), doc, doc.find(proc, "unit"));
 }
 
 }  // namespace
@@ -343,7 +365,7 @@ Error validate_payload(PayloadKind kind, const char *data, size_t len, JsonDoc &
     err.set(ErrorCode::kMissingField, "v");
     return err;
   }
-  if (doc.tok(v).type != JType::kNumber || doc.tok(v).num != 1.0) {
+  if (doc.tok(v).type != JType::kNumber || doc.num(v) != 1.0) {
     err.set(ErrorCode::kUnsupportedVersion, "v");
     return err;
   }
@@ -542,29 +564,30 @@ const char *actuator_type_name(ActuatorType t) {
 Error parse_config(const char *data, size_t len, JsonDoc &doc, DeviceConfig &out) {
   Error err = validate_payload(PayloadKind::kConfig, data, len, doc);
   if (!err.ok()) return err;
-  out.version = static_cast<uint32_t>(doc.tok(doc.find(0, "version")).num);
+  out.version = static_cast<uint32_t>(doc.num(doc.find(0, "version")));
   out.heartbeat_s = static_cast<uint16_t>(num_or(doc, doc.find(0, "heartbeat_s"), 0));
   int sensors = doc.find(0, "sensors");
   int actuators = doc.find(0, "actuators");
-  out.n_sensors = static_cast<uint8_t>(doc.tok(sensors).count);
-  out.n_actuators = static_cast<uint8_t>(doc.tok(actuators).count);
+  out.n_sensors = static_cast<uint8_t>(doc.tok(sensors).count());
+  out.n_actuators = static_cast<uint8_t>(doc.tok(actuators).count());
   int k = sensors + 1;
   for (int i = 0; i < out.n_sensors; i++, k = doc.tok(k).next) {
     SensorConfig &s = out.sensors[i];
     s = SensorConfig();
-    s.gpio = static_cast<uint8_t>(doc.tok(doc.find(k, "gpio")).num);
+    s.gpio = static_cast<uint8_t>(doc.num(doc.find(k, "gpio")));
     copy_str(s.type, sizeof(s.type), doc, doc.find(k, "type"));
-    s.interval_ms = static_cast<uint32_t>(doc.tok(doc.find(k, "interval_ms")).num);
+    s.interval_ms = static_cast<uint32_t>(doc.num(doc.find(k, "interval_ms")));
     int mode = doc.find(k, "mode");
     s.processed = mode >= 0 && doc.str_eq(mode, "processed");
     copy_str(s.addr, sizeof(s.addr), doc, doc.find(k, "addr"));
     s.scl = static_cast<int8_t>(num_or(doc, doc.find(k, "scl"), -1));
+    parse_processing(doc, doc.find(k, "proc"), s.proc);
   }
   k = actuators + 1;
   for (int i = 0; i < out.n_actuators; i++, k = doc.tok(k).next) {
     ActuatorConfig &a = out.actuators[i];
     a = ActuatorConfig();
-    a.gpio = static_cast<uint8_t>(doc.tok(doc.find(k, "gpio")).num);
+    a.gpio = static_cast<uint8_t>(doc.num(doc.find(k, "gpio")));
     int type = doc.find(k, "type");
     for (int t = 0; t < 4; t++) {
       if (doc.str_eq(type, actuator_type_name(static_cast<ActuatorType>(t)))) a.type = static_cast<ActuatorType>(t);
@@ -635,7 +658,7 @@ Error parse_emergency(const char *data, size_t len, JsonDoc &doc, Emergency &out
 Error parse_processed(const char *data, size_t len, JsonDoc &doc, Processed &out) {
   Error err = validate_payload(PayloadKind::kProcessed, data, len, doc);
   if (!err.ok()) return err;
-  out.value = doc.tok(doc.find(0, "value")).num;
+  out.value = doc.num(doc.find(0, "value"));
   copy_str(out.unit, sizeof(out.unit), doc, doc.find(0, "unit"));
   copy_str(out.quality, sizeof(out.quality), doc, doc.find(0, "quality"));
   out.seq = static_cast<int64_t>(num_or(doc, doc.find(0, "seq"), -1));

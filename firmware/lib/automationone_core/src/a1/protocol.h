@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "a1/json.h"
+#include "a1/processing.h"
 
 namespace a1 {
 
@@ -96,6 +97,9 @@ size_t payload_limit(PayloadKind kind);
 Error validate_payload(PayloadKind kind, const char *data, size_t len, JsonDoc &doc);
 
 // ---- typed messages a device receives ----
+// A text field of at most `chars` code points (the schemas' maxLength) needs up to 4 bytes each:
+// the parsed copy holds every accepted value whole.
+constexpr size_t utf8_cap(size_t chars) { return 4 * chars + 1; }
 constexpr int kMaxSensors = 16;
 constexpr int kMaxActuators = 16;
 
@@ -110,6 +114,7 @@ struct SensorConfig {
   bool processed = false;
   char addr[17] = {0};  // empty: none
   int8_t scl = -1;
+  Processing proc;      // kind kNone: none pushed (the device sends raw)
 };
 
 struct ActuatorConfig {
@@ -137,24 +142,24 @@ struct ActuatorCommand {
   int value = -1;           // -1: not given
   double duration_s = 0.0;  // 0: not given
   char cmd_id[37] = {0};
-  char source[33] = {0};
+  char source[utf8_cap(32)] = {0};
 };
 
 struct SystemCommand {
   SysCmd cmd = SysCmd::kRestart;
-  char url[257] = {0};
+  char url[utf8_cap(256)] = {0};
   char cmd_id[37] = {0};
 };
 
 struct Emergency {
   bool stop = false;
-  char reason[65] = {0};
+  char reason[utf8_cap(64)] = {0};
   uint64_t ts = 0;
 };
 
 struct Processed {
   double value = 0;
-  char unit[17] = {0};
+  char unit[utf8_cap(16)] = {0};
   char quality[13] = {0};
   int64_t seq = -1;
   char addr[17] = {0};

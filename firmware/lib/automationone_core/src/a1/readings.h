@@ -10,14 +10,15 @@ struct Reading {
   uint64_t sample_ms = 0;  // device clock (millis) when sampled
   uint64_t ts = 0;         // Unix ms when known at sample time, else 0 (filled at send time)
   double value = 0;        // with has_value
-  int64_t raw = 0;         // single raw number
+  double raw = 0;          // single raw number (an ADC count, a level; ESPHome: the raw state)
   uint16_t words[5] = {0};
   uint8_t nwords = 0;      // > 0: raw is an array of words
   uint8_t gpio = 0;
   bool has_value = false;
-  char unit[8] = {0};
+  char unit[17] = {0};
   char addr[17] = {0};
   char quality[13] = {0};
+  char quantity[17] = {0};  // empty: the type's first quantity (SHT31: temperature)
 };
 
 // Fixed-capacity FIFO; when full the oldest reading is dropped (and counted).

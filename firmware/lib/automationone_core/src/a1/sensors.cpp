@@ -19,6 +19,16 @@ const TypeMethod kTypes[] = {
 };
 
 int hexval(char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; }
+
+// A text that must fit whole (a cut unit could end inside a UTF-8 sequence): else left empty.
+void copy_whole(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap) n = 0;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+const char kCelsius[] = "\xC2\xB0" "C";
 }  // namespace
 
 ReadMethod read_method_for(const char *type) {
@@ -102,6 +112,36 @@ bool SensorBank::processed(uint8_t gpio, double &value) const {
   return false;
 }
 
+void SensorBank::set_temperature(uint8_t gpio, double celsius) {
+  if (gpio > kMaxGpio) return;
+  this->temp_c_[gpio] = celsius;
+  this->has_temp_[gpio] = true;
+}
+
+bool SensorBank::temperature(uint8_t gpio, double &celsius) const {
+  if (gpio > kMaxGpio || !this->has_temp_[gpio]) return false;
+  celsius = this->temp_c_[gpio];
+  return true;
+}
+
+// Processed on the device (docs/protocol.md "On-device processing"): value, unit and quality from
+// the pushed `proc`; a reading without a usable value goes out raw with the quality (bad).
+void SensorBank::emit_processed(Reading &r, const Slot &s, double raw, uint64_t now_ms) {
+  const Processing &p = s.cfg.proc;
+  double temp = 0;
+  bool has_temp = p.temp_gpio >= 0 && this->temperature(static_cast<uint8_t>(p.temp_gpio), temp);
+  ProcResult res = process_reading(p, raw, has_temp, temp);
+  r.raw = raw;
+  if (res.has_value && res.value >= -1e9 && res.value <= 1e9) {
+    r.has_value = true;
+    r.value = res.value;
+    copy_whole(r.unit, sizeof(r.unit), p.unit);
+    if (p.kind == ProcKind::kNtc && res.quality != Quality::kBad) this->set_temperature(s.cfg.gpio, res.value);
+  }
+  copy_whole(r.quality, sizeof(r.quality), quality_name(res.quality));
+  this->emit(r, s, now_ms);
+}
+
 void SensorBank::loop() {
   uint64_t now = this->hal_.clock->millis();
   for (int i = 0; i < this->count_; i++) {
@@ -143,6 +183,10 @@ void SensorBank::sample(Slot &s, uint64_t now_ms) {
   switch (s.method) {
     case ReadMethod::kAdc: {
       int raw = this->hal_.adc->read(s.cfg.gpio);
+      if (raw >= 0 && s.cfg.processed && s.cfg.proc.kind != ProcKind::kNone) {
+        this->emit_processed(r, s, raw, now_ms);
+        return;
+      }
       if (raw < 0) {
         r.raw = 0;
         strcpy(r.quality, "bad");
@@ -197,10 +241,12 @@ void SensorBank::finish(Slot &s, uint64_t now_ms) {
       for (uint8_t &b : pad) b = ow.read_byte(s.cfg.gpio);
     }
     bool crc_ok = present && dallas_crc8(pad, 8) == pad[8];
+    double celsius = static_cast<int16_t>(pad[0] | pad[1] << 8) / 16.0;
+    if (crc_ok) this->set_temperature(s.cfg.gpio, celsius);
     if (s.cfg.processed && crc_ok) {
       r.has_value = true;
-      r.value = static_cast<int16_t>(pad[0] | pad[1] << 8) / 16.0;
-      strcpy(r.unit, "\xC2\xB0" "C");
+      r.value = celsius;
+      strcpy(r.unit, kCelsius);
     } else {
       // Raw words: the scratchpad little-endian in pairs; word 0 is the temperature (1/16 degC).
       r.nwords = 5;
@@ -215,10 +261,22 @@ void SensorBank::finish(Slot &s, uint64_t now_ms) {
     uint8_t d[6] = {0};
     bool ok = this->hal_.i2c->read(s.i2c_addr, d, 6);
     bool crc_ok = ok && sht31_crc8(d, 2) == d[2] && sht31_crc8(d + 3, 2) == d[5];
+    double celsius = -45.0 + 175.0 * static_cast<double>(d[0] << 8 | d[1]) / 65535.0;
+    if (crc_ok) this->set_temperature(s.cfg.gpio, celsius);
     if (s.cfg.processed && crc_ok) {
+      // One reading per quantity (Sensirion SHT3x datasheet 4.13): temperature first, then
+      // humidity with `quantity`, both from one measurement.
       r.has_value = true;
-      r.value = -45.0 + 175.0 * static_cast<double>(d[0] << 8 | d[1]) / 65535.0;
-      strcpy(r.unit, "\xC2\xB0" "C");
+      r.value = celsius;
+      strcpy(r.unit, kCelsius);
+      this->emit(r, s, now_ms);
+      Reading rh;
+      rh.has_value = true;
+      rh.value = 100.0 * static_cast<double>(d[3] << 8 | d[4]) / 65535.0;
+      strcpy(rh.unit, "%");
+      strcpy(rh.quantity, "humidity");
+      this->emit(rh, s, now_ms);
+      return;
     } else {
       // Raw words: temperature, humidity, and both CRC bytes (T << 8 | RH).
       r.nwords = 3;

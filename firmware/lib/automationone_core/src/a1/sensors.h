@@ -38,6 +38,8 @@ class SensorBank : public Component {
   // Processed value sent back by HA (sensor/{gpio}/processed).
   void set_processed(uint8_t gpio, double value);
   bool processed(uint8_t gpio, double &value) const;
+  // The latest temperature (°C) a DS18B20, SHT31 or on-device NTC on `gpio` measured.
+  bool temperature(uint8_t gpio, double &celsius) const;
 
  private:
   struct Slot {
@@ -55,11 +57,16 @@ class SensorBank : public Component {
   void finish(Slot &s, uint64_t now_ms);
   void onewire_select(const Slot &s);
   void emit(Reading &r, const Slot &s, uint64_t now_ms);
+  void emit_processed(Reading &r, const Slot &s, double raw, uint64_t now_ms);
+  void set_temperature(uint8_t gpio, double celsius);
 
   const Hal &hal_;
   ReadingSink &sink_;
   Slot slots_[kMaxSensors];
   int count_ = 0;
+  // For temperature compensation on the device (proc.temp): the latest good °C per pin.
+  double temp_c_[kMaxGpio + 1] = {0};
+  bool has_temp_[kMaxGpio + 1] = {false};
 };
 
 }  // namespace a1
