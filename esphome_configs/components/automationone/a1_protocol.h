@@ -51,7 +51,8 @@ enum class TopicKind : uint8_t {
   kActuatorCommand,
   kActuatorStatus,
   kSystemCommand,
-  kEmergency,
+  kEmergency,        // kaiser/{k}/broadcast/emergency: every device of the kaiser
+  kDeviceEmergency,  // kaiser/{k}/esp/{e}/emergency: this device only
 };
 const char *topic_kind_name(TopicKind kind);  // "announce", "config/ack", "sensor/data", ...
 
