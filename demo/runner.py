@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -228,6 +229,7 @@ class Demo:
                 shutil.rmtree(link)
         if not link.exists():
             link.symlink_to(INTEGRATION)
+        _offer_demo_firmware()
         onboarding = HA_DIR / ".storage" / "onboarding"
         if not onboarding.exists():
             # Marking the core-config step done up front keeps its side effect away: finishing
@@ -476,6 +478,29 @@ class Demo:
         await asyncio.gather(*(c.stop(60 if c.name == "Home Assistant" else 10) for c in others))
         await asyncio.gather(*(c.stop(10) for c in broker))
         log("stopped")
+
+
+def _offer_demo_firmware() -> None:
+    """A simulated 0.2.0 image per board, so each device's Firmware update entity offers one
+    (docs/protocol.md "Firmware updates"); kept if the user changed the folder."""
+    from custom_components.automationone.protocol.firmware import build_sim_image
+
+    folder = HA_DIR / "automationone" / "firmware"
+    if folder.exists():
+        return
+    folder.mkdir(parents=True)
+    for board in BOARDS:
+        image = build_sim_image(board, "0.2.0", b"demo image\n")
+        name = f"simulator-{board}-0.2.0.bin"
+        (folder / name).write_bytes(image)
+        manifest = {
+            "board": board,
+            "fw": "simulator",
+            "version": "0.2.0",
+            "file": name,
+            "sha256": hashlib.sha256(image).hexdigest(),
+        }
+        (folder / f"{board}.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def _flow_title(flow: dict[str, Any]) -> str:

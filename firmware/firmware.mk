@@ -117,7 +117,8 @@ firmware-size-rv32: firmware-build
 # The core's doctest suite (every tests/test_*.cpp but the host-only allocation test) on qemu's
 # mps2-an386 (Cortex-M4). The core is compiled as on the device (no exceptions, no RTTI); the
 # tests may throw. cJSON comes from a small stand-in (tools/qemu/cjson) on nlohmann-json.
-FW_QEMU_TESTS := $(filter-out %/test_alloc.cpp,$(wildcard $(FW_DIR)/tests/test_*.cpp)) $(FW_DIR)/posix/posix_hal.cpp
+FW_QEMU_TESTS := $(filter-out %/test_alloc.cpp,$(wildcard $(FW_DIR)/tests/test_*.cpp)) $(FW_DIR)/posix/posix_hal.cpp \
+	$(FW_DIR)/posix/ota_posix.cpp
 FW_QEMU_CORE_OBJS := $(patsubst $(FW_CORE)/a1/%.cpp,$(FW_QEMU_BUILD)/core/%.o,$(FW_CORE_SRCS))
 FW_QEMU_TEST_OBJS := $(patsubst %.cpp,$(FW_QEMU_BUILD)/tests/%.o,$(notdir $(FW_QEMU_TESTS)))
 FW_QEMU_TEST_HDRS := $(wildcard $(FW_DIR)/tests/*.h $(FW_DIR)/posix/*.h) $(FW_DIR)/tools/qemu/cjson/cJSON.h

@@ -37,12 +37,15 @@ from custom_components.automationone.protocol import (
     ConfigAck,
     DeviceConfig,
     Heartbeat,
+    OtaState,
+    OtaStatus,
     ProtocolError,
     Reading,
     Reason,
     Refusal,
     SensorConfig,
     SensorData,
+    SystemCommand,
     TopicKind,
     device_topic,
     emergency_topic,
@@ -57,9 +60,16 @@ from custom_components.automationone.protocol import (
     parse_topic,
     validate_id,
 )
+from custom_components.automationone.protocol.firmware import (
+    SIM_PARTITION,
+    OtaError,
+    check_sim_image,
+    parse_sim_header,
+)
 from custom_components.automationone.safety import ActuatorSafety
 
 from .mqtt import AsyncMqttClient, MqttError
+from .ota import DownloadError, download
 from .pins import BOARD_RULES, check_pins
 from .signals import Sample, Signal
 
@@ -148,6 +158,8 @@ class SimulatedDevice:
         self.last_processed: dict[int, float] = {}
         self.rejected: int = 0
         self._forced: dict[int, Sample] = {}
+        self.fw_version = FW_VERSION  # the image in flash: an update changes it
+        self._ota: asyncio.Task[None] | None = None
         self._boot()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -344,7 +356,7 @@ class SimulatedDevice:
             name=self.options.name,
             board=self.options.board,
             fw=FW,
-            fw_version=FW_VERSION,
+            fw_version=self.fw_version,
             mac=self.mac,
             caps=Capabilities(
                 sensors=MAX_SENSORS,
@@ -602,8 +614,73 @@ class SimulatedDevice:
             if command.cmd == "factory_reset":
                 self._stored = None
             asyncio.get_running_loop().create_task(self._restart())
-        else:
-            _LOGGER.warning("%s: %s is not supported by the simulator", self.esp_id, command.cmd)
+        elif command.cmd == "ota":
+            self._start_ota(command)
+
+    # --- firmware update (as the firmware core's a1/ota) ---------------------------------
+
+    def _publish_ota(
+        self,
+        command: SystemCommand,
+        state: OtaState,
+        progress: int = 0,
+        error: OtaError | None = None,
+        detail: str = "",
+    ) -> None:
+        status = OtaStatus(
+            state=state.value,
+            progress=progress,
+            error=None if error is None else error.value,
+            detail=detail or None,
+            version=command.version,
+            cmd_id=command.cmd_id,
+        )
+        self._publish(self._topic(TopicKind.OTA_STATUS), encode(status), 1, False)
+
+    def _start_ota(self, command: SystemCommand) -> None:
+        if self._ota is not None and not self._ota.done():
+            self._publish_ota(command, OtaState.FAILED, error=OtaError.BUSY)
+            return
+        refusal: tuple[OtaError, str] | None = None
+        if command.sha256 is None:
+            refusal = (OtaError.NO_CHECKSUM, "")
+        elif command.board is not None and command.board != self.options.board:
+            refusal = (OtaError.BOARD_MISMATCH, command.board)
+        elif command.size is not None and command.size > SIM_PARTITION:
+            refusal = (OtaError.TOO_LARGE, f"partition holds {SIM_PARTITION}")
+        if refusal is not None:
+            _LOGGER.warning("%s: ota refused: %s", self.esp_id, refusal[0].value)
+            self._publish_ota(command, OtaState.FAILED, error=refusal[0], detail=refusal[1])
+            return
+        self._publish_ota(command, OtaState.DOWNLOADING)
+        self._ota = asyncio.get_running_loop().create_task(self._guard(self._install(command)))
+
+    async def _install(self, command: SystemCommand) -> None:
+        assert command.url is not None
+        loop = asyncio.get_running_loop()
+
+        def progress(percent: int) -> None:
+            loop.call_soon_threadsafe(self._publish_ota, command, OtaState.DOWNLOADING, percent)
+
+        try:
+            image = await asyncio.to_thread(download, command.url, command.size, progress)
+        except DownloadError as err:
+            self._publish_ota(
+                command, OtaState.FAILED, error=OtaError.DOWNLOAD_FAILED, detail=str(err)
+            )
+            return
+        failed = check_sim_image(image, command.sha256, self.options.board, command.size)
+        header = parse_sim_header(image)
+        if failed is not None or header is None:
+            error, detail = failed or (OtaError.BAD_IMAGE, "")
+            _LOGGER.warning("%s: ota failed: %s (old firmware keeps running)", self.esp_id, error)
+            self._publish_ota(command, OtaState.FAILED, error=error, detail=detail)
+            return
+        self._publish_ota(command, OtaState.INSTALLED, 100)
+        _LOGGER.warning("%s: ota: installed %s, restarting", self.esp_id, header[1])
+        self.fw_version = header[1]
+        await asyncio.sleep(0.2)  # let `installed` reach the broker, as the firmware does
+        await self._restart()
 
     async def _restart(self) -> None:
         """Say offline, disconnect, boot again (stored config) and reconnect."""

@@ -36,6 +36,7 @@ from .device_config import (
     refused_pins,
     sync_repairs,
 )
+from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register
 from .plugins import async_load_processors, get_processors
@@ -50,6 +51,7 @@ PLATFORMS = [
     Platform.LIGHT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.UPDATE,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 # Staleness is checked on a timer rather than per reading, to keep the ingest path cheap.
@@ -62,6 +64,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await hass.async_add_executor_job(boards)  # read boards.json once, off the event loop
     async_setup_services(hass)
     await async_install_blueprints(hass)
+    await async_setup_firmware(hass)
     return True
 
 

@@ -259,11 +259,6 @@ void SimNetwork::random(uint8_t *out, size_t len) {
   for (size_t i = got; i < len; i++) out[i] = static_cast<uint8_t>(now_ns(true) >> (i % 8));
 }
 
-bool PosixSystem::ota(const char *url) {
-  this->log("ota not available on the host");
-  (void)url;
-  return false;
-}
 void PosixSystem::identify() { this->log("identify: blink"); }
 void PosixSystem::log(const char *line) {
   snprintf(this->last_log_, sizeof(this->last_log_), "%s", line);
@@ -322,11 +317,12 @@ PosixBoard::PosixBoard(bool manual_clock, const char *seed, MqttTransport &mqtt_
       i2c(clock),
       storage(storage_dir),
       wifi(seed),
+      firmware(storage_dir),
       mqtt(mqtt_transport) {}
 
 Hal PosixBoard::hal() {
-  return Hal{&this->clock, &this->gpio,    &this->adc,  &this->pwm,    &this->onewire,
-             &this->i2c,   &this->storage, &this->mqtt, &this->wifi, &this->system};
+  return Hal{&this->clock, &this->gpio,    &this->adc,  &this->pwm,  &this->onewire,
+             &this->i2c,   &this->storage, &this->mqtt, &this->wifi, &this->system, &this->firmware};
 }
 
 }  // namespace posix

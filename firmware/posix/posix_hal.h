@@ -7,6 +7,7 @@
 
 #include "a1/boot.h"
 #include "a1/hal.h"
+#include "ota_posix.h"
 
 namespace a1 {
 namespace posix {
@@ -187,7 +188,6 @@ class PosixSystem : public System {
   uint32_t heap_free() override { return 180000; }
   uint32_t heap_min() override { return 150000; }
   void restart() override { this->restarts_++; }
-  bool ota(const char *url) override;
   void identify() override;
   void log(const char *line) override;
   void set_quiet(bool quiet) { this->quiet_ = quiet; }
@@ -255,6 +255,7 @@ struct PosixBoard {
   SimWifi wifi;
   SimNetwork network;
   PosixSystem system;
+  PosixFirmware firmware;
   MqttTransport &mqtt;
 };
 

@@ -5,7 +5,10 @@
 //
 //   virtual-esp --host 127.0.0.1 --port 1883 --esp-id ve-01 --board esp32dev
 //               [--kaiser-id god] [--name "Greenhouse 1"] [--storage DIR]
-//               [--username U --password P] [--heartbeat S] [--quiet]
+//               [--username U --password P] [--heartbeat S] [--fw-version V] [--quiet]
+//
+// Firmware updates (`ota`) download over HTTP into <storage>/firmware.img (or memory), and the
+// "reboot" re-executes the process running the image's version (see posix/ota_posix.h).
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,27 @@ void usage() {
   fprintf(stderr,
           "usage: virtual-esp --host HOST --port PORT [--esp-id ID] [--board esp32dev|seeed_xiao_esp32c3]\n"
           "                   [--kaiser-id god] [--name NAME] [--storage DIR]\n"
-          "                   [--username USER --password PASS] [--heartbeat SECONDS] [--quiet]\n");
+          "                   [--username USER --password PASS] [--heartbeat SECONDS] [--fw-version V] [--quiet]\n");
+}
+// Re-executes with the same arguments; after an update, with --fw-version of the new image.
+void exec_again(int argc, char **argv, const char *new_version) {
+  static char *args[128];
+  int n = 0;
+  for (int i = 0; i < argc && n < 124; i++) {
+    if (strcmp(argv[i], "--fw-version") == 0 && i + 1 < argc) {
+      i++;
+      continue;
+    }
+    args[n++] = argv[i];
+  }
+  static char version[33];
+  if (new_version != nullptr && new_version[0] != '\0') {
+    snprintf(version, sizeof(version), "%s", new_version);
+    args[n++] = const_cast<char *>("--fw-version");
+    args[n++] = version;
+  }
+  args[n] = nullptr;
+  execv("/proc/self/exe", args);
 }
 }  // namespace
 
@@ -62,6 +85,7 @@ int main(int argc, char **argv) {
     else if (strcmp(arg, "--username") == 0) username = next;
     else if (strcmp(arg, "--heartbeat") == 0) options.heartbeat_s = static_cast<uint32_t>(atoi(next));
     else if (strcmp(arg, "--password") == 0) password = next;
+    else if (strcmp(arg, "--fw-version") == 0) options.fw_version = next;
     else {
       usage();
       return 2;
@@ -84,6 +108,9 @@ int main(int argc, char **argv) {
   if (username != nullptr) mqtt.set_credentials(username, password);
   static a1::posix::PosixBoard board(false, options.esp_id[0] != '\0' ? options.esp_id : "virtual-esp", mqtt, storage);
   board.system.set_quiet(quiet);
+  // The installed image decides the version, as on a board (its firmware.img, if any).
+  static char boot_version[33];
+  if (board.firmware.boot_version(boot_version, sizeof(boot_version))) options.fw_version = boot_version;
   a1::Hal hal = board.hal();
   static a1::Device device(hal, options);
   // The board's power-up sequence: safe pins and the stored config, then the network.
@@ -96,10 +123,11 @@ int main(int argc, char **argv) {
   while (!g_stop) {
     boot.loop();
     if (board.system.restarts() > 0) {
-      // restart / factory_reset: drop the connection like a reboot (the broker sends the LWT)
-      // and start again as a fresh process with the same arguments.
+      // restart / factory_reset / installed update: let queued messages out, drop the
+      // connection like a reboot (the broker sends the LWT), start again as a fresh process.
+      for (int i = 0; i < 10; i++) mqtt.wait(10);
       fflush(nullptr);
-      execv("/proc/self/exe", argv);
+      exec_again(argc, argv, board.firmware.installed_version());
       return 3;
     }
     if (mqtt.connected()) {

@@ -1,7 +1,5 @@
 #include "arduino_hal.h"
 
-#include <HTTPUpdate.h>
-#include <WiFiClientSecure.h>
 #include <esp_arduino_version.h>
 #include <sys/time.h>
 #if ESP_ARDUINO_VERSION_MAJOR >= 3
@@ -318,26 +316,6 @@ void PortalNetwork::random(uint8_t *out, size_t len) { esp_fill_random(out, len)
 void ArduinoSystem::restart() {
   Serial.flush();
   ESP.restart();
-}
-
-bool ArduinoSystem::ota(const char *url) {
-  Serial.printf("[a1] OTA from %s\n", url);
-  HTTPUpdateResult result;
-  if (strncmp(url, "https://", 8) == 0) {
-    WiFiClientSecure client;
-#ifdef A1_OTA_CA_CERT
-    client.setCACert(A1_OTA_CA_CERT);
-#else
-    client.setInsecure();  // build with -DA1_OTA_CA_CERT=... to pin the server's CA
-#endif
-    result = httpUpdate.update(client, url);
-  } else {
-    WiFiClient client;
-    result = httpUpdate.update(client, url);
-  }
-  // On success httpUpdate reboots into the new image and never returns here.
-  Serial.printf("[a1] OTA failed: %s\n", httpUpdate.getLastErrorString().c_str());
-  return result == HTTP_UPDATE_OK;
 }
 
 void ArduinoSystem::identify() {

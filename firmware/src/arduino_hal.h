@@ -174,7 +174,6 @@ class ArduinoSystem : public System {
   uint32_t heap_free() override { return ESP.getFreeHeap(); }
   uint32_t heap_min() override { return ESP.getMinFreeHeap(); }
   void restart() override;
-  bool ota(const char *url) override;
   void identify() override;
   void log(const char *line) override;
 };

@@ -8,6 +8,7 @@
 #include "a1/boot.h"
 #include "a1/device.h"
 #include "arduino_hal.h"
+#include "ota_arduino.h"
 
 #ifndef A1_BOARD
 #define A1_BOARD "esp32dev"
@@ -30,7 +31,8 @@ a1::arduino::PubSubTransport g_mqtt;
 a1::arduino::ArduinoWifi g_wifi;
 a1::arduino::ArduinoSystem g_system;
 a1::arduino::PortalNetwork g_network(g_settings);
-a1::Hal g_hal{&g_clock, &g_gpio, &g_adc, &g_pwm, &g_onewire, &g_i2c, &g_storage, &g_mqtt, &g_wifi, &g_system};
+a1::arduino::ArduinoFirmware g_firmware;
+a1::Hal g_hal{&g_clock, &g_gpio, &g_adc, &g_pwm, &g_onewire, &g_i2c, &g_storage, &g_mqtt, &g_wifi, &g_system, &g_firmware};
 a1::DeviceOptions g_options;
 a1::Boot *g_boot = nullptr;
 

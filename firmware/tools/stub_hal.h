@@ -101,7 +101,6 @@ class StubSystem : public a1::System {
   uint32_t heap_free() override { return 0; }
   uint32_t heap_min() override { return 0; }
   void restart() override {}
-  bool ota(const char *) override { return false; }
   void identify() override {}
   void log(const char *) override {}
 };

@@ -17,7 +17,7 @@ from custom_components.automationone.protocol.schema import SCHEMA_DIR, load_sch
 
 from ..protocol_vectors import load
 
-PAYLOADS = load("payloads")
+PAYLOADS = load("payloads") + load("ota")
 TOPICS = load("topics")
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -31,6 +31,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "actuator_status": p.parse_actuator_status,
     "system_command": p.parse_system_command,
     "emergency": p.parse_emergency,
+    "ota_status": p.parse_ota_status,
     "status": p.parse_status,
 }
 

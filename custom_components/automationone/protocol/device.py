@@ -23,6 +23,7 @@ from .messages import (
     DeviceConfig,
     Emergency,
     Heartbeat,
+    OtaStatus,
     Reading,
     SensorData,
     SystemCommand,
@@ -32,6 +33,7 @@ from .messages import (
     parse_config_ack,
     parse_emergency,
     parse_heartbeat,
+    parse_ota_status,
     parse_sensor_batch,
     parse_sensor_data,
     parse_status,
@@ -86,6 +88,7 @@ class DeviceState:
     last_seq: int | None = None
     readings_received: int = 0
     readings_unrouted: int = 0
+    ota: OtaStatus | None = None  # the last firmware-update progress or result
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _availability_listeners: list[Callable[[], None]] = field(default_factory=list)
     _was_available: bool = False
@@ -226,6 +229,9 @@ class DeviceState:
             changed = stopped != self.device_emergency
             self.device_emergency = stopped
             return changed
+        if kind is TopicKind.OTA_STATUS:
+            self.ota = parse_ota_status(payload)
+            return True
         if kind is TopicKind.ANNOUNCE:
             if not payload:  # retained announce cleared: the device is being removed
                 return False
@@ -283,6 +289,11 @@ class DeviceState:
         await self.publish(
             self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd=cmd)), 1, False
         )
+
+    async def install_firmware(self, command: SystemCommand) -> None:
+        """Send `system/command` `ota`: the device downloads, checks and installs the image."""
+        self.ota = None
+        await self.publish(self.topic(TopicKind.SYSTEM_COMMAND), encode(command), 1, False)
 
     async def command(self, gpio: int, command: ActuatorCommand) -> None:
         """Send an actuator command (QoS 1, not retained: a stale command must not replay)."""

@@ -180,6 +180,7 @@ _ACTUATOR_COMMAND = _Kind("actuator_command")
 _ACTUATOR_STATUS = _Kind("actuator_status")
 _SYSTEM_COMMAND = _Kind("system_command")
 _EMERGENCY = _Kind("emergency")
+_OTA_STATUS = _Kind("ota_status")
 
 
 def encode(message: Any) -> bytes:
@@ -498,6 +499,10 @@ class SystemCommand:
 
     cmd: str
     url: str | None = None
+    sha256: str | None = None
+    board: str | None = None
+    version: str | None = None
+    size: int | None = None
     cmd_id: str | None = None
 
 
@@ -521,6 +526,34 @@ class Emergency:
 def parse_emergency(payload: bytes | str) -> Emergency:
     """Parse an emergency broadcast."""
     return Emergency(**_EMERGENCY.parse(payload))
+
+
+class OtaState(StrEnum):
+    """Where a firmware update stands (`ota/status`)."""
+
+    DOWNLOADING = "downloading"
+    INSTALLED = "installed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OtaStatus:
+    """Progress or result of a firmware update, reported by the device."""
+
+    state: str
+    progress: int | None = None
+    error: str | None = None
+    detail: str | None = None
+    version: str | None = None
+    cmd_id: str | None = None
+
+
+def parse_ota_status(payload: bytes | str) -> OtaStatus:
+    """Parse an `ota/status` payload; `failed` needs an error code."""
+    d = _OTA_STATUS.parse(payload)
+    if d["state"] == OtaState.FAILED and "error" not in d:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "error", "required for 'failed'")
+    return OtaStatus(**d)
 
 
 def parse_status(payload: bytes | str) -> bool:

@@ -27,6 +27,7 @@ class TopicKind(StrEnum):
     ACTUATOR_COMMAND = "actuator/command"
     ACTUATOR_STATUS = "actuator/status"
     SYSTEM_COMMAND = "system/command"
+    OTA_STATUS = "ota/status"
     EMERGENCY = "broadcast/emergency"  # every device of a kaiser
     DEVICE_EMERGENCY = "emergency"  # one device
 
@@ -47,6 +48,7 @@ _DEVICE_WIDE = {
         TopicKind.CONFIG_ACK,
         TopicKind.SENSOR_BATCH,
         TopicKind.SYSTEM_COMMAND,
+        TopicKind.OTA_STATUS,
         TopicKind.DEVICE_EMERGENCY,
     )
 }

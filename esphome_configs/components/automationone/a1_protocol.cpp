@@ -382,7 +382,7 @@ const char *topic_kind_name(TopicKind kind) {
                                        "config",          "config/ack",       "sensor/data",
                                        "sensor/batch",    "sensor/processed", "actuator/command",
                                        "actuator/status", "system/command",   "broadcast/emergency",
-                                       "emergency"};
+                                       "ota/status",      "emergency"};
   return kNames[static_cast<int>(kind)];
 }
 
@@ -644,6 +644,10 @@ Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCom
   }
   copy_str(out.url, sizeof(out.url), doc, url);
   copy_str(out.cmd_id, sizeof(out.cmd_id), doc, doc.find(0, "cmd_id"));
+  copy_str(out.sha256, sizeof(out.sha256), doc, doc.find(0, "sha256"));
+  copy_str(out.board, sizeof(out.board), doc, doc.find(0, "board"));
+  copy_str(out.version, sizeof(out.version), doc, doc.find(0, "version"));
+  out.size = static_cast<uint32_t>(num_or(doc, doc.find(0, "size"), 0));
   return err;
 }
 

@@ -52,6 +52,7 @@ enum class TopicKind : uint8_t {
   kActuatorStatus,
   kSystemCommand,
   kEmergency,        // kaiser/{k}/broadcast/emergency: every device of the kaiser
+  kOtaStatus,        // device -> HA only: built, never parsed by a device
   kDeviceEmergency,  // kaiser/{k}/esp/{e}/emergency: this device only
 };
 const char *topic_kind_name(TopicKind kind);  // "announce", "config/ack", "sensor/data", ...
@@ -150,6 +151,11 @@ struct SystemCommand {
   SysCmd cmd = SysCmd::kRestart;
   char url[utf8_cap(256)] = {0};
   char cmd_id[37] = {0};
+  // ota only (docs/protocol.md "Firmware updates"); empty / 0 when not given.
+  char sha256[65] = {0};
+  char board[33] = {0};
+  char version[33] = {0};
+  uint32_t size = 0;
 };
 
 struct Emergency {

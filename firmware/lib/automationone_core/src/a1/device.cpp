@@ -112,7 +112,7 @@ Use sensor_use(ReadMethod m) {
 }  // namespace
 
 Device::Device(const Hal &hal, const DeviceOptions &options)
-    : hal_(hal), options_(options), sensors_(hal, *this), heartbeat_s_(options.heartbeat_s > 0 ? options.heartbeat_s : kDefaultHeartbeatS) {}
+    : hal_(hal), options_(options), sensors_(hal, *this), heartbeat_s_(options.heartbeat_s > 0 ? options.heartbeat_s : kDefaultHeartbeatS), ota_(hal.firmware) {}
 
 bool Device::setup() {
   this->board_ = find_board(this->options_.board);
@@ -497,6 +497,58 @@ void Device::loop() {
     this->stats_.replayed++;
   }
   this->heartbeat_loop();
+  this->ota_loop(this->hal_.clock->millis());
+}
+
+// ---- firmware update ----
+
+void Device::publish_ota(const OtaReport &report) {
+  if (!build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kOtaStatus)) return;
+  size_t n = build_ota_status(this->out_, sizeof(this->out_), report);
+  this->publish(this->topic_, this->out_, n, 1, false);
+}
+
+void Device::ota_command(uint64_t now) {
+  const SystemCommand &cmd = this->sys_scratch_;
+  OtaError err = this->ota_.start(cmd, this->board_->name, now);
+  if (err == OtaError::kBusy) {
+    // Answer the new command; the running update goes on.
+    this->publish_ota(OtaReport{OtaState::kFailed, 0, err, "", cmd.version, cmd.cmd_id});
+    return;
+  }
+  OtaReport report = this->ota_.report();
+  this->publish_ota(report);
+  if (err == OtaError::kNone) {
+    this->log("ota: downloading ", cmd.version);
+  } else {
+    this->log("ota refused: ", ota_error_name(err), " (old firmware keeps running)");
+  }
+}
+
+void Device::ota_loop(uint64_t now) {
+  if (this->ota_restart_ms_ != 0 && now >= this->ota_restart_ms_) {
+    this->ota_restart_ms_ = 0;
+    this->restart_requested_ = true;
+    this->hal_.system->restart();
+    return;
+  }
+  if (!this->ota_.downloading() || !this->ota_.poll(now)) return;
+  OtaReport report = this->ota_.report();
+  this->publish_ota(report);
+  if (report.state == OtaState::kFailed) {
+    this->log("ota failed: ", ota_error_name(report.error), " (old firmware keeps running)");
+  } else if (report.state == OtaState::kInstalled) {
+    // The new image boots at the restart: actuators go to their safe state now, as at boot.
+    for (int i = 0; i < this->n_act_; i++) {
+      ActSlot &slot = this->acts_[i];
+      if (slot.safety.to_safe(Reason::kCommand, now)) {
+        this->drive(slot);
+        if (this->link_up_) this->publish_status_for(slot, Refusal::kNone, 0, "");
+      }
+    }
+    this->log("ota: installed ", report.version, ", restarting");
+    this->ota_restart_ms_ = now + kOtaRestartDelayMs;
+  }
 }
 
 // ---- inbound ----
@@ -593,10 +645,7 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
           this->hal_.system->restart();
           return;
         case SysCmd::kOta:
-          for (int i = 0; i < this->n_act_; i++) {
-            if (this->acts_[i].safety.to_safe(Reason::kCommand, now)) this->drive(this->acts_[i]);
-          }
-          if (!this->hal_.system->ota(this->sys_scratch_.url)) this->log("ota failed: ", this->sys_scratch_.url);
+          this->ota_command(now);
           return;
         case SysCmd::kIdentify:
           this->hal_.system->identify();

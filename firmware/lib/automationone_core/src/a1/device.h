@@ -10,6 +10,7 @@
 #include "a1/hal.h"
 #include "a1/json.h"
 #include "a1/messages.h"
+#include "a1/ota.h"
 #include "a1/protocol.h"
 #include "a1/readings.h"
 #include "a1/sensors.h"
@@ -64,6 +65,9 @@ class Device : public MessageHandler, public ReadingSink {
   const ActuatorSafety *actuator(uint8_t gpio) const;
   const SensorBank &sensors() const { return this->sensors_; }
   bool restart_requested() const { return this->restart_requested_; }
+  const OtaUpdate &ota() const { return this->ota_; }
+  // After an installed update: the restart waits this long so `installed` reaches the broker.
+  static constexpr uint32_t kOtaRestartDelayMs = 500;
 
  private:
   struct ActSlot {
@@ -83,6 +87,9 @@ class Device : public MessageHandler, public ReadingSink {
   void publish_reading_now(const Reading &r, bool replay);
   void flush_pending();
   void heartbeat_loop();
+  void ota_command(uint64_t now);
+  void ota_loop(uint64_t now);
+  void publish_ota(const OtaReport &report);
   bool publish(const char *topic, const char *payload, size_t len, int qos, bool retain);
   void reject(const Error &err);
   void log(const char *a, const char *b = "", const char *c = "");
@@ -115,6 +122,8 @@ class Device : public MessageHandler, public ReadingSink {
   uint64_t next_heartbeat_ms_ = 0;
   uint32_t seq_ = 0;
   bool restart_requested_ = false;
+  OtaUpdate ota_;
+  uint64_t ota_restart_ms_ = 0;  // 0: none due
 
   RingBuffer<kBufferCapacity> buffer_;
   Reading pending_[2 * kMaxSensors];  // an SHT31 sends two readings (temperature, humidity)

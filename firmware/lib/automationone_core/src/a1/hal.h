@@ -7,6 +7,8 @@
 
 namespace a1 {
 
+class FirmwareUpdater;  // a1/ota.h
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -108,7 +110,6 @@ class System {
   virtual uint32_t heap_free() = 0;
   virtual uint32_t heap_min() = 0;
   virtual void restart() = 0;
-  virtual bool ota(const char *url) = 0;
   virtual void identify() = 0;
   virtual void log(const char *line) = 0;
 };
@@ -124,6 +125,7 @@ struct Hal {
   MqttTransport *mqtt;
   Wifi *wifi;
   System *system;
+  FirmwareUpdater *firmware = nullptr;  // none: `ota` is refused with `unsupported`
 };
 
 }  // namespace a1
