@@ -147,7 +147,8 @@ class SimulatedDevice:
         self._wake_safety = asyncio.Event()
         self._wake_sampler = asyncio.Event()
         self._stored: DeviceConfig | None = None  # what the firmware keeps in NVS
-        self._emergency = False
+        # In emergency while the kaiser's broadcast or the device's own topic says stop.
+        self._emergency_sources: dict[TopicKind, bool] = {}
         self._link = False
         self._hold_until = 0.0
         self._restart_pending = False
@@ -306,6 +307,7 @@ class SimulatedDevice:
                     (f"{base}/system/command", 1),
                     (f"{base}/sensor/+/processed", 0),
                     (emergency_topic(self.kaiser_id), 1),
+                    (f"{base}/emergency", 1),
                 ]
             )
         except MqttError:
@@ -476,7 +478,7 @@ class SimulatedDevice:
             parsed = parse_topic(topic)
             if parsed.kind is TopicKind.EMERGENCY:
                 if parsed.kaiser_id == self.kaiser_id:
-                    self._handle_emergency(payload)
+                    self._handle_emergency(parsed.kind, payload)
                 return
             if parsed.esp_id != self.esp_id or parsed.kaiser_id != self.kaiser_id:
                 self.rejected += 1
@@ -490,6 +492,8 @@ class SimulatedDevice:
                 self._handle_system(payload)
             elif parsed.kind is TopicKind.PROCESSED and parsed.gpio is not None:
                 self.last_processed[parsed.gpio] = parse_processed(payload).value
+            elif parsed.kind is TopicKind.DEVICE_EMERGENCY:
+                self._handle_emergency(parsed.kind, payload)
         except ProtocolError as err:
             self.rejected += 1
             _LOGGER.warning("%s: dropped %s: %s", self.esp_id, topic[:160], err)
@@ -580,17 +584,28 @@ class SimulatedDevice:
             self._publish_status(gpio, status)
         self._wake_safety.set()
 
-    def _handle_emergency(self, payload: bytes) -> None:
+    @property
+    def _emergency(self) -> bool:
+        return any(self._emergency_sources.values())
+
+    def _handle_emergency(self, source: TopicKind, payload: bytes) -> None:
+        """A stop or clear on the kaiser's broadcast or on this device's own topic; each
+        source is cleared only by its own `clear`."""
         if not payload:
-            return  # the retained broadcast was cleared
+            return  # the retained message was cleared
         emergency = parse_emergency(payload)
         now = time.monotonic()
-        stop = emergency.action == "stop"
-        if stop != self._emergency:
-            _LOGGER.warning(
-                "%s: emergency %s (%s)", self.esp_id, emergency.action, emergency.reason or "-"
-            )
-        self._emergency = stop
+        was = self._emergency
+        self._emergency_sources[source] = emergency.action == "stop"
+        stop = self._emergency
+        if stop == was:
+            return
+        _LOGGER.warning(
+            "%s: emergency %s (%s)",
+            self.esp_id,
+            "stop" if stop else "clear",
+            emergency.reason or "-",
+        )
         for gpio, machine in self.actuators.items():
             statuses = machine.emergency_stop(now) if stop else machine.emergency_clear(now)
             for status in statuses:

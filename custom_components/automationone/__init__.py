@@ -122,7 +122,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         subentries=_subentry_snapshot(entry),
         channels=_build_channels(hass, entry, device),
         actuators={
-            subentry_id: ActuatorChannel(subentry_id, subentry.title, subentry.data, device)
+            subentry_id: ActuatorChannel(
+                hass, entry.entry_id, subentry_id, subentry.title, subentry.data, device
+            )
             for subentry_id, subentry in entry.subentries.items()
             if subentry.subentry_type == SUBENTRY_ACTUATOR
         },

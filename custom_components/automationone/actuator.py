@@ -3,6 +3,12 @@
 The device is the truth: its retained `actuator/{gpio}/status` sets the state. HA runs the
 same safety rules (`safety.ActuatorSafety`, fed by those statuses and HA's own clock) only to
 refuse a command up front with a clear message; the device enforces them again.
+
+The channel, not an entity, writes the logbook and fires `automationone_actuator_stopped`: a
+disabled (or not yet added) entity must not silence the `actuator_stopped` device trigger.
+Logbook texts stay English: HA's logbook has no translated messages (neither
+`async_log_entry` nor a logbook platform takes a translation key), and an entry is stored once
+in the recorder for every user, whatever language each one reads in.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ from time import monotonic
 from typing import Any
 import uuid
 
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.components.logbook import async_log_entry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 
-from .const import DOMAIN
+from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
 from .device_config import actuator_config
 from .protocol import ActuatorCommand, ActuatorStatus, Refusal
 from .protocol.device import DeviceState
@@ -26,15 +35,26 @@ from .safety import ActuatorSafety, Refused
 # error); without an answer in time the command counts as sent and the status follows later.
 COMMAND_ANSWER_TIMEOUT = 2.0
 COMMAND_SOURCE = "home_assistant"
+# Reasons of a stop the device made by itself: these fire EVENT_ACTUATOR_STOPPED.
+DEVICE_STOP_REASONS = frozenset({"max_runtime", "duration", "failsafe", "emergency"})
+ACTUATOR_DOMAINS = ("switch", "light")
 
 
 class ActuatorChannel:
     """Status, listeners and commands of one actuator subentry."""
 
     def __init__(
-        self, subentry_id: str, title: str, data: Mapping[str, Any], device: DeviceState
+        self,
+        hass: HomeAssistant,
+        config_entry_id: str,
+        subentry_id: str,
+        title: str,
+        data: Mapping[str, Any],
+        device: DeviceState,
     ) -> None:
         """Start with no status: the device's retained one follows."""
+        self.hass = hass
+        self.config_entry_id = config_entry_id
         self.subentry_id = subentry_id
         self.title = title
         self.config = actuator_config(data)
@@ -42,12 +62,9 @@ class ActuatorChannel:
         self.device = device
         self.safety = ActuatorSafety(self.config, monotonic())
         self.status: ActuatorStatus | None = None
-        self.previous: ActuatorStatus | None = None
         self.refused_pin: str | None = None  # config/ack error of this pin
         self._listeners: list[Callable[[], None]] = []
         self._waiters: dict[str, asyncio.Future[ActuatorStatus]] = {}
-        # Told about every refused command (the entity writes it to the logbook).
-        self.refusal_listener: Callable[[Refused], None] | None = None
 
     @property
     def available(self) -> bool:
@@ -73,15 +90,52 @@ class ActuatorChannel:
         if waiter is not None and not waiter.done():
             waiter.set_result(status)
         if status.refused is not None and self.status is not None:
-            # A refusal does not change the state; keep the last real one for `previous`.
+            # A refusal does not change the state: keep the last real one.
             self._notify()
             return
         if status.state and not self.safety.state:
             self.safety.apply(ActuatorCommand(action="on"), now)
         elif not status.state and self.safety.state:
             self.safety.apply(ActuatorCommand(action="off"), now)
-        self.previous, self.status = self.status, status
+        previous, self.status = self.status, status
+        if previous is not None and previous.state != status.state:
+            self._log_change(status)
         self._notify()
+
+    def entity_ids(self) -> tuple[str | None, str | None]:
+        """(device id, entity id) of this actuator's switch or light in the registries,
+        enabled or not; None where it is not registered (yet)."""
+        registry = er.async_get(self.hass)
+        for entry in er.async_entries_for_config_entry(registry, self.config_entry_id):
+            if entry.config_subentry_id == self.subentry_id and entry.domain in ACTUATOR_DOMAINS:
+                return entry.device_id, entry.entity_id
+        return None, None
+
+    @callback
+    def _log_change(self, status: ActuatorStatus) -> None:
+        """One logbook entry per on/off change; the event when the device stopped it."""
+        device_id, entity_id = self.entity_ids()
+        verb = "started" if status.state else "stopped"
+        async_log_entry(self.hass, self.title, f"{verb} ({status.reason})", DOMAIN, entity_id)
+        if not status.state and status.reason in DEVICE_STOP_REASONS:
+            self.hass.bus.async_fire(
+                EVENT_ACTUATOR_STOPPED,
+                {"device_id": device_id, "entity_id": entity_id, "reason": status.reason},
+            )
+
+    @callback
+    def _log_refusal(self, refused: Refused) -> None:
+        until = (
+            "" if refused.until_s is None else f", may run again in {math.ceil(refused.until_s)} s"
+        )
+        _, entity_id = self.entity_ids()
+        async_log_entry(
+            self.hass,
+            self.title,
+            f"refused a start ({refused.code.value}{until})",
+            DOMAIN,
+            entity_id,
+        )
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
@@ -94,10 +148,11 @@ class ActuatorChannel:
             return Refused(Refusal.EMERGENCY)
         return self.safety.refusal(command, monotonic())
 
-    def error(self, refused: Refused) -> HomeAssistantError:
-        """The translated error of a refusal: which limit, and when it may run again."""
+    def error(self, refused: Refused) -> ServiceValidationError:
+        """The translated error of a refusal: which limit, and when it may run again. A
+        refusal is the user's to resolve (wait, clear the stop), not a fault of HA's."""
         until = refused.until_s
-        return HomeAssistantError(
+        return ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key=f"refused_{refused.code.value}",
             translation_placeholders={
@@ -150,7 +205,6 @@ class ActuatorChannel:
                 code = Refusal.INVALID
             raise self._refused(Refused(code, answer.until_s))
 
-    def _refused(self, refused: Refused) -> HomeAssistantError:
-        if self.refusal_listener is not None:
-            self.refusal_listener(refused)
+    def _refused(self, refused: Refused) -> ServiceValidationError:
+        self._log_refusal(refused)
         return self.error(refused)

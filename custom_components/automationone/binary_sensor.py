@@ -50,7 +50,10 @@ async def async_setup_entry(
 
 
 class EmergencySensor(AutomationOneEntity, BinarySensorEntity):
-    """On (unsafe) while an emergency stop of the device's kaiser holds its actuators."""
+    """On (unsafe) while an emergency stop holds the device's actuators: its own (the device
+    page's button) or its kaiser's (the house-wide service)."""
+
+    _unrecorded_attributes = frozenset({"device_stop", "house_stop"})
 
     @property
     def available(self) -> bool:
@@ -61,6 +64,14 @@ class EmergencySensor(AutomationOneEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """The emergency stop is in force."""
         return self.device.emergency
+
+    @property
+    def extra_state_attributes(self) -> dict[str, bool]:
+        """Which stop holds it: each is cleared on its own."""
+        return {
+            "device_stop": self.device.device_emergency,
+            "house_stop": self.device.kaiser_emergency,
+        }
 
 
 class ConnectivitySensor(AutomationOneEntity, BinarySensorEntity):

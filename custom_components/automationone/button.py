@@ -1,4 +1,9 @@
-"""Restart and emergency-stop buttons of an ESP."""
+"""Restart, identify, emergency-stop and clear-emergency buttons of an ESP (the factory
+reset needs a confirmation: the entry's Configure dialog, config_flow.py).
+
+The emergency buttons act on this device alone (its retained `emergency` topic); the house-wide
+stop and clear are the `emergency_stop` / `clear_emergency` services (kaiser broadcasts).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from homeassistant.components.button import (
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
-from .services import async_broadcast_emergency
+from .protocol import Emergency
 
 PARALLEL_UPDATES = 1
 
@@ -23,7 +29,14 @@ RESTART = ButtonEntityDescription(
     entity_category=EntityCategory.CONFIG,
 )
 
+IDENTIFY = ButtonEntityDescription(
+    key="identify",
+    device_class=ButtonDeviceClass.IDENTIFY,
+    entity_category=EntityCategory.CONFIG,
+)
+
 EMERGENCY_STOP = ButtonEntityDescription(key="emergency_stop", translation_key="emergency_stop")
+CLEAR_EMERGENCY = ButtonEntityDescription(key="clear_emergency", translation_key="clear_emergency")
 
 
 async def async_setup_entry(
@@ -31,8 +44,15 @@ async def async_setup_entry(
     entry: AutomationOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the restart and emergency-stop buttons."""
-    async_add_entities([RestartButton(entry, RESTART), EmergencyStopButton(entry, EMERGENCY_STOP)])
+    """Add the restart and emergency buttons."""
+    async_add_entities(
+        [
+            RestartButton(entry, RESTART),
+            IdentifyButton(entry, IDENTIFY),
+            EmergencyButton(entry, EMERGENCY_STOP, stop=True),
+            EmergencyButton(entry, CLEAR_EMERGENCY, stop=False),
+        ]
+    )
 
 
 class RestartButton(AutomationOneEntity, ButtonEntity):
@@ -43,16 +63,35 @@ class RestartButton(AutomationOneEntity, ButtonEntity):
         await self.device.restart()
 
 
-class EmergencyStopButton(AutomationOneEntity, ButtonEntity):
-    """Publishes the emergency stop of this device's kaiser (every device behind it stops)."""
+class IdentifyButton(AutomationOneEntity, ButtonEntity):
+    """Sends `system/command` identify: the device blinks its LED."""
+
+    async def async_press(self) -> None:
+        """Ask the device to blink."""
+        await self.device.system_command("identify")
+
+
+class EmergencyButton(AutomationOneEntity, ButtonEntity):
+    """Stops or clears this device's own emergency stop (other devices keep running)."""
+
+    def __init__(
+        self, entry: AutomationOneConfigEntry, description: ButtonEntityDescription, *, stop: bool
+    ) -> None:
+        """A stop or a clear button."""
+        super().__init__(entry, description)
+        self.stop = stop
 
     @property
     def available(self) -> bool:
-        """Always pressable: the broadcast is retained and reaches the device when it returns."""
+        """Always pressable: the message is retained and reaches the device when it returns."""
         return True
 
     async def async_press(self) -> None:
-        """Stop every actuator of the kaiser."""
-        await async_broadcast_emergency(
-            self.hass, {self.device.kaiser_id}, True, f"button {self.device.esp_id}"
+        """Publish the device's retained stop or clear."""
+        await self.device.publish_emergency(
+            Emergency(
+                action="stop" if self.stop else "clear",
+                reason="button",
+                ts=int(dt_util.utcnow().timestamp() * 1000),
+            )
         )

@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_MAC, CONF_NAME
 from homeassistant.core import callback
@@ -62,6 +63,12 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Sensors (and later actuators) are subentries of the ESP's entry."""
         return dict(SUBENTRY_FLOWS)
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Device maintenance (Configure on the entry): the factory reset, confirmed."""
+        return DeviceMaintenanceFlow()
 
     def __init__(self) -> None:
         """Start with no device."""
@@ -209,3 +216,37 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         except ProtocolError:
             errors["base"] = "invalid_announce"
             return None
+
+
+CONF_CONFIRM = "confirm"
+
+
+class DeviceMaintenanceFlow(OptionsFlow):
+    """Actions too destructive for a button: a form the user must confirm (HA has no
+    confirmation on a button press). Identify and restart are buttons on the device page."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """What to do with the device."""
+        return self.async_show_menu(step_id="init", menu_options=["factory_reset"])
+
+    async def async_step_factory_reset(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Erase the device's WiFi, MQTT and config once the user ticked the confirmation."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            device = entry.runtime_data.device if hasattr(entry, "runtime_data") else None
+            if not user_input[CONF_CONFIRM]:
+                errors[CONF_CONFIRM] = "not_confirmed"
+            elif device is None or not device.available:
+                errors["base"] = "device_offline"
+            else:
+                await device.system_command("factory_reset")
+                return self.async_create_entry(data=dict(entry.options))
+        return self.async_show_form(
+            step_id="factory_reset",
+            data_schema=vol.Schema({vol.Required(CONF_CONFIRM, default=False): bool}),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )

@@ -46,8 +46,8 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
+from .actuator import DEVICE_STOP_REASONS
 from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
-from .entity import DEVICE_STOP_REASONS
 from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
 from .rules.live import ThresholdWatch
 from .rules.model import Direction

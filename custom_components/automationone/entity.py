@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from math import ceil
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.logbook import async_log_entry
 from homeassistant.const import CONF_MAC
-from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
 from .data import AutomationOneConfigEntry
 from .registry import ONE_SUBENTRY_PER_DEVICE, esp_identifier
 
 if TYPE_CHECKING:
     from .actuator import ActuatorChannel
-    from .safety import Refused
 
 
 class AutomationOneEntity(Entity):
@@ -59,10 +54,6 @@ class AutomationOneEntity(Entity):
             self.async_on_remove(self.device.add_availability_listener(self.async_write_ha_state))
 
 
-# Reasons of a stop the device made by itself: these fire EVENT_ACTUATOR_STOPPED.
-DEVICE_STOP_REASONS = frozenset({"max_runtime", "duration", "failsafe", "emergency"})
-
-
 class ActuatorEntity(AutomationOneEntity):
     """An entity of one actuator subentry: state from the device's status, commands out."""
 
@@ -98,49 +89,6 @@ class ActuatorEntity(AutomationOneEntity):
         return {"reason": None if status is None else status.reason}
 
     async def async_added_to_hass(self) -> None:
-        """Follow the actuator's statuses."""
+        """Follow the actuator's statuses (the channel logs them and fires the events)."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.channel.add_listener(self._on_status))
-        self.channel.refusal_listener = self._on_refused
-
-    async def async_will_remove_from_hass(self) -> None:
-        """Stop logging refusals."""
-        self.channel.refusal_listener = None
-
-    @callback
-    def _on_refused(self, refused: Refused) -> None:
-        until = "" if refused.until_s is None else f", may run again in {ceil(refused.until_s)} s"
-        async_log_entry(
-            self.hass,
-            self.channel.title,
-            f"refused a start ({refused.code.value}{until})",
-            DOMAIN,
-            self.entity_id,
-        )
-
-    @callback
-    def _on_status(self) -> None:
-        self.async_write_ha_state()
-        status, previous = self.channel.status, self.channel.previous
-        if status is None or previous is None or status.refused is not None:
-            return
-        if previous is status or previous.state == status.state:
-            return
-        self.channel.previous = status  # log each change once
-        verb = "started" if status.state else "stopped"
-        async_log_entry(
-            self.hass,
-            self.channel.title,
-            f"{verb} ({status.reason})",
-            DOMAIN,
-            self.entity_id,
-        )
-        if not status.state and status.reason in DEVICE_STOP_REASONS:
-            self.hass.bus.async_fire(
-                EVENT_ACTUATOR_STOPPED,
-                {
-                    "device_id": self.registry_entry.device_id if self.registry_entry else None,
-                    "entity_id": self.entity_id,
-                    "reason": status.reason,
-                },
-            )
+        self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))

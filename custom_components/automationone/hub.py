@@ -28,7 +28,7 @@ DATA_HUB: HassKey[Hub] = HassKey(DOMAIN)
 
 # Retained kinds remembered for devices no entry follows yet: the broker sends retained
 # messages once, when the shared subscription is made, which may be before the entry exists.
-REMEMBERED_KINDS = frozenset({TopicKind.ANNOUNCE, TopicKind.STATUS})
+REMEMBERED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.DEVICE_EMERGENCY)
 MAX_REMEMBERED_DEVICES = 4096
 
 
@@ -127,7 +127,7 @@ async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[
     hub.devices[device.esp_id] = device
     device.set_broker_connected(mqtt.is_connected(hass))
     device.set_emergency(hub.emergency.get(device.kaiser_id, False))
-    for kind in (TopicKind.ANNOUNCE, TopicKind.STATUS):
+    for kind in REMEMBERED_KINDS:
         if (seen := hub.remembered.get(device.esp_id, {}).get(kind)) is not None:
             device.handle(*seen)
 

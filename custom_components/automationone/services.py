@@ -7,14 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, CONF_MAC
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
 )
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+)
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -23,6 +26,7 @@ from .data import AutomationOneConfigEntry
 from .hub import DATA_HUB
 from .processors import Calibration, CalibrationPoint, calibration_problem, new_calibration
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
+from .protocol.device import DeviceState
 from .registry import actuator_of, subentry_of
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
@@ -104,7 +108,15 @@ PULSE_SCHEMA = vol.Schema(
         vol.Required(ATTR_DURATION): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=86400)),
     }
 )
-EMERGENCY_SCHEMA = vol.Schema({vol.Optional(ATTR_REASON): vol.All(str, vol.Length(max=64))})
+EMERGENCY_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_REASON): vol.All(str, vol.Length(max=64)),
+        vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+    }
+)
+CLEAR_EMERGENCY_SCHEMA = vol.Schema(
+    {vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
+)
 
 
 async def _async_pulse(call: ServiceCall) -> None:
@@ -136,14 +148,49 @@ async def async_broadcast_emergency(
         await mqtt.async_publish(hass, emergency_topic(kaiser_id), payload, 1, True)
 
 
-async def _async_emergency_stop(call: ServiceCall) -> None:
-    await async_broadcast_emergency(
-        call.hass, kaisers_in_use(call.hass), True, call.data.get(ATTR_REASON) or "service"
+def _devices_of(hass: HomeAssistant, device_ids: list[str]) -> list[DeviceState]:
+    """The loaded devices of registry device ids (ServiceValidationError for another)."""
+    registry = dr.async_get(hass)
+    devices = []
+    for device_id in device_ids:
+        device_entry = registry.async_get(device_id)
+        entries = [
+            entry
+            for entry_id in (device_entry.config_entries if device_entry else ())
+            if (entry := hass.config_entries.async_get_entry(entry_id)) is not None
+            and entry.domain == DOMAIN
+            and hasattr(entry, "runtime_data")
+            and device_entry is not None
+            and (DOMAIN, entry.data[CONF_MAC]) in device_entry.identifiers
+        ]
+        if not entries:
+            raise invalid("not_a_device", device_id=device_id)
+        devices.append(entries[0].runtime_data.device)
+    return devices
+
+
+async def _async_emergency(call: ServiceCall, stop: bool) -> None:
+    """With `device_id`: those devices' own stop or clear; without: every kaiser's broadcast
+    (house-wide). Each is cleared only on its own topic, as the devices enforce it."""
+    reason = call.data.get(ATTR_REASON) or "service"
+    if ATTR_DEVICE_ID not in call.data:
+        await async_broadcast_emergency(call.hass, kaisers_in_use(call.hass), stop, reason)
+        return
+    message = Emergency(
+        action="stop" if stop else "clear",
+        reason=reason,
+        ts=int(dt_util.utcnow().timestamp() * 1000),
     )
+    for device in _devices_of(call.hass, call.data[ATTR_DEVICE_ID]):
+        await device.publish_emergency(message)
+
+
+async def _async_emergency_stop(call: ServiceCall) -> None:
+    await _async_emergency(call, True)
 
 
 async def _async_clear_emergency(call: ServiceCall) -> None:
-    await async_broadcast_emergency(call.hass, kaisers_in_use(call.hass), False, "service")
+    await _async_emergency(call, False)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -153,7 +200,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, SERVICE_EMERGENCY_STOP, _async_emergency_stop, schema=EMERGENCY_SCHEMA
     )
     hass.services.async_register(
-        DOMAIN, SERVICE_CLEAR_EMERGENCY, _async_clear_emergency, schema=vol.Schema({})
+        DOMAIN, SERVICE_CLEAR_EMERGENCY, _async_clear_emergency, schema=CLEAR_EMERGENCY_SCHEMA
     )
     hass.services.async_register(
         DOMAIN,

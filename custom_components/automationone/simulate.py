@@ -28,6 +28,7 @@ from .rule_resolver import RegistryResolver
 from .rules import (
     AUTOMATION_ID_PREFIX,
     DeviceRef,
+    Notify,
     Ref,
     Rule,
     RuleError,
@@ -101,15 +102,18 @@ def _automation_rule(hass: HomeAssistant, wanted: str) -> tuple[str, Rule]:
 
 def _entities(
     rule: Rule, resolver: RegistryResolver
-) -> tuple[dict[Ref | DeviceRef, str], list[str]]:
+) -> tuple[dict[Ref | DeviceRef, str], list[str | None]]:
     """The entity of each history key, and the actuator entity of each effective action."""
     entities: dict[Ref | DeviceRef, str] = {}
     for ref, path in references(rule).items():
         if (entity_id := resolver.history_entity(ref)) is None:
             raise invalid("simulate_unknown_reference", path=path, reference=ref_key(ref))
         entities[ref] = entity_id
-    actuators: list[str] = []
+    actuators: list[str | None] = []
     for i, action in enumerate(rule.actions):
+        if isinstance(action, Notify):
+            actuators.append(None)  # reported as a notification, nothing to resolve
+            continue
         if (entity_id := resolver.history_entity(action.actuator)) is None:
             path = f"actions[{i}].actuator"
             raise invalid(

@@ -202,6 +202,15 @@ void test_emergency_and_link(AutomationOneComponent *ao) {
   check(ao->emergency_active(), "an empty retained emergency changes nothing");
   ao->handle_message("kaiser/god/broadcast/emergency", R"({"v":1,"action":"clear"})", 54000);
   check(!ao->emergency_active() && ao_probe()["pump"] == 0.0f, "clear: commands allowed, nothing turns on");
+  // The device's own stop: only its own clear ends it, the broadcast's clear does not.
+  ao->handle_message("kaiser/god/esp/esp-other/emergency", R"({"v":1,"action":"stop"})", 54100);
+  check(!ao->emergency_active(), "another device's own stop is ignored");
+  send(ao, "emergency", R"({"v":1,"action":"stop"})", 54200);
+  check(ao->emergency_active(), "the device's own stop holds it");
+  ao->handle_message("kaiser/god/broadcast/emergency", R"({"v":1,"action":"clear"})", 54300);
+  check(ao->emergency_active(), "a broadcast clear does not end the device's own stop");
+  send(ao, "emergency", R"({"v":1,"action":"clear"})", 54400);
+  check(!ao->emergency_active(), "its own clear ends it");
   // Link loss: fail-safe after 10 s.
   send(ao, "actuator/16/command", R"({"v":1,"action":"on"})", 70000);
   ao->set_link(false, 71000);

@@ -69,7 +69,7 @@ TEST_CASE("connect: LWT, announce retained, status online, subscriptions") {
   CHECK(announce.find("\"fw\":\"automationone\"") != std::string::npos);
   CHECK(rig.mqtt.last("kaiser/god/esp/esp-test/announce")->retain);
   CHECK(rig.last("status") == "online");
-  CHECK(rig.mqtt.subscriptions() == 5);
+  CHECK(rig.mqtt.subscriptions() == 6);
   CHECK(rig.last("heartbeat").find("\"uptime_s\":") != std::string::npos);
 }
 
@@ -215,6 +215,32 @@ TEST_CASE("commands, refusals, unknown gpio, link-loss fail-safe and emergency o
   CHECK(rig.dev->actuator(18)->in_emergency());
   rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"clear\"}");
   CHECK_FALSE(rig.dev->actuator(18)->in_emergency());
+}
+
+TEST_CASE("per-device emergency: own topic and kaiser broadcast, each cleared on its own topic") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":2,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"pump\"}]}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  REQUIRE(rig.board.gpio.level(5));
+  rig.mqtt.inject("kaiser/god/esp/esp-other/emergency", "{\"v\":1,\"action\":\"stop\"}");  // another device
+  CHECK(rig.board.gpio.level(5));
+  rig.mqtt.inject("kaiser/god/esp/esp-test/emergency", "{\"v\":1,\"action\":\"stop\",\"reason\":\"leak\"}");
+  CHECK_FALSE(rig.board.gpio.level(5));
+  CHECK(rig.last("actuator/5/status").find("\"reason\":\"emergency\"") != std::string::npos);
+  rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"stop\"}");
+  rig.mqtt.inject("kaiser/god/esp/esp-test/emergency", "{\"v\":1,\"action\":\"clear\"}");
+  CHECK(rig.dev->actuator(5)->in_emergency());  // the broadcast still says stop
+  rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"clear\"}");
+  CHECK_FALSE(rig.dev->actuator(5)->in_emergency());
+  CHECK_FALSE(rig.board.gpio.level(5));  // nothing turns on by itself
+  rig.mqtt.inject("kaiser/god/esp/esp-test/emergency", "{\"v\":1,\"action\":\"stop\"}");
+  rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"clear\"}");
+  CHECK(rig.dev->actuator(5)->in_emergency());  // a broadcast clear does not clear the device's stop
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  CHECK(rig.last("actuator/5/status").find("\"refused\":\"emergency\"") != std::string::npos);
 }
 
 TEST_CASE("system commands") {

@@ -581,9 +581,34 @@ def test_compile_rules_priority_lockout() -> None:
     )
     assert lockouts[2] == lockouts[3] == [{"condition": "template", "value_template": expected}]
     assert "'automationone_rule_mid'" not in lockouts[1][0]["value_template"]
+    # The same check again after one settle step, before the rule's own actions.
+    assert configs[2]["actions"][:2] == [
+        {"delay": {"milliseconds": 1}},
+        {"condition": "template", "value_template": expected},
+    ]
+    assert configs[0]["actions"][0]["type"] == "turn_on_for"  # the highest rule: no settle
     assert r.hold_s(high) == 900.0
     assert r.hold_s(mid) == 1800.0
     assert r.hold_s(other) == 1.0
+
+
+def test_lockouts_from_earlier_claims_and_replaced_in_place() -> None:
+    """Claims of rules imported earlier lock out a new rule; `with_lockout` replaces only the
+    lockout steps of an automation (the rest, edited or not, stays)."""
+    high = _rule(id="high", priority=50, actions=(r.TurnOnFor(PUMP, 900.0),))
+    low = _rule(id="low", priority=10, actions=(r.TurnOff(PUMP),))
+    earlier = {high.automation_id: r.claim(high, FakeResolver())}
+    assert r.Claim.from_dict(earlier[high.automation_id].to_dict()) == earlier[high.automation_id]
+    (config,) = r.compile_rules([low], FakeResolver(), earlier)
+    assert config["actions"][0] == {"delay": {"milliseconds": 1}}
+    assert r.lockouts({**earlier, low.automation_id: r.claim(low, FakeResolver())}) == {
+        high.automation_id: {},
+        low.automation_id: {high.automation_id: 900.0},
+    }
+    edited = {**config, "alias": "renamed"}
+    freed = r.with_lockout(edited, {})
+    assert freed == {**r.compile_rule(low, FakeResolver()), "alias": "renamed"}
+    assert r.with_lockout(freed, {high.automation_id: 900.0}) == edited
 
 
 def test_compile_rules_error_path() -> None:

@@ -430,7 +430,7 @@ DEVICE = {"trigger": "device", "domain": "automationone", "device_id": "dev_esp1
             "conditions[0].condition", "'not' conditions cannot be simulated",
         ),
         (
-            {"actions": [{"action": "notify.notify", "data": {"message": "hi"}}]},
+            {"actions": [{"action": "script.turn_on", "target": {"entity_id": "script.x"}}]},
             "actions[0]", "only AutomationOne device actions can be simulated",
         ),
         (
@@ -450,3 +450,36 @@ def test_decompile_errors(changes: dict[str, Any], path: str, detail: str) -> No
     with pytest.raises(r.RuleError) as err:
         rule_from_automation(_automation(**changes), Registries())
     assert (err.value.path, err.value.detail) == (path, detail)
+
+
+def test_notify_action_compiles_to_notify_and_reads_back() -> None:
+    """`notify` becomes HA's notify action; only the placeholders become templates, anything
+    else with braces is rejected by the schema; the automation reads back to the same rule."""
+    data = {
+        "id": "n",
+        "name": "N",
+        "triggers": [{"type": "time", "at": "06:00"}],
+        "actions": [
+            {"type": "notify", "message": "{sensor}: {value}", "service": "notify.mobile_app_x"}
+        ],
+    }
+    rule = r.parse_rule(data)
+    assert rule.actions == (r.Notify("{sensor}: {value}", None, "notify.mobile_app_x"),)
+    assert r.rule_to_dict(rule)["actions"] == data["actions"]
+    config = r.compile_rule(rule, Registries())
+    (action,) = config["actions"]
+    assert action == {
+        "action": "notify.mobile_app_x",
+        "data": {
+            "message": "{{ trigger.to_state.name if trigger.to_state is defined else '' }}: "
+            "{{ trigger.to_state.state if trigger.to_state is defined else '' }}"
+        },
+    }
+    assert rule_from_automation(config, Registries()).actions == rule.actions
+    for bad in ("{{ states('x') }}", "{% if 1 %}", "{other}", "{#", ""):
+        with pytest.raises(r.RuleError, match=r"actions\[0\]\.message"):
+            r.parse_rule({**data, "actions": [{"type": "notify", "message": bad}]})
+    with pytest.raises(r.RuleError, match=r"actions\[0\]\.service"):
+        r.parse_rule(
+            {**data, "actions": [{"type": "notify", "message": "x", "service": "light.x"}]}
+        )

@@ -506,6 +506,34 @@ async def test_refusals_and_emergency(device: SimulatedDevice, observer: Observe
     assert not unknown.retain
 
 
+async def test_device_emergency_retained_over_a_restart(
+    device: SimulatedDevice, observer: Observer, broker: Broker
+) -> None:
+    """The device's own retained stop holds across a restart; the kaiser's clear does not
+    clear it, another device's topic does not touch it, only its own clear does."""
+    await _configure(observer, [{"gpio": 5, "type": "relay"}])
+    assert (await _send(observer, 5, "on")).state is True
+    observer.publish("kaiser/god/esp/sim-99/emergency", b'{"v":1,"action":"stop"}', retain=True)
+    mark = observer.mark()
+    observer.publish(f"{BASE}/emergency", b'{"v":1,"action":"stop","reason":"leak"}', retain=True)
+    stopped = _status(await observer.wait_for(f"{BASE}/actuator/5/status", after=mark))
+    assert (stopped.state, stopped.reason) == (False, "emergency")
+    await device.stop()
+    again = await _device(broker)
+    try:
+        assert (await _send(observer, 5, "on")).refused == "emergency"
+        observer.publish("kaiser/god/broadcast/emergency", b'{"v":1,"action":"clear"}', retain=True)
+        assert (await _send(observer, 5, "on")).refused == "emergency"
+        observer.publish(f"{BASE}/emergency", b'{"v":1,"action":"clear"}', retain=True)
+        async with asyncio.timeout(TIMEOUT):
+            while (answer := await _send(observer, 5, "on")).refused == "emergency":
+                pass
+        assert answer.state is True
+    finally:
+        await again.stop()
+        observer.publish("kaiser/god/esp/sim-99/emergency", b"", retain=True)
+
+
 async def test_link_loss_failsafe_and_reconnect(
     device: SimulatedDevice, observer: Observer
 ) -> None:

@@ -272,3 +272,46 @@ def test_adc_table_is_generated_from_the_processors_model() -> None:
     spec.loader.exec_module(tool)
     checked_in = (REPO / "firmware/posix/adc_model_table.inc").read_text(encoding="utf-8")
     assert checked_in == tool.render(), "run firmware/tools/gen_adc_table.py"
+
+
+@pytest.mark.timeout(600)  # may build virtual-esp first
+def test_virtual_esp_own_emergency_survives_a_restart(
+    socket_enabled: None, broker: Broker, observer: Observer, device: subprocess.Popen[bytes]
+) -> None:
+    """The firmware core subscribes to its own retained `emergency` topic: a stop there holds
+    after a restart (the broker hands it over at subscribe), and only its own clear ends it."""
+    observer.wait(f"{BASE}/status", lambda m: m.payload == b"online")
+    config = {"v": 1, "version": 3, "sensors": [], "actuators": [{"gpio": 5, "type": "relay"}]}
+    observer.publish(f"{BASE}/config", config, retain=True)
+    observer.wait(f"{BASE}/config/ack")
+    observer.publish(f"{BASE}/emergency", {"v": 1, "action": "stop", "reason": "leak"}, retain=True)
+    observer.wait(f"{BASE}/actuator/5/status", lambda m: b'"reason":"emergency"' in m.payload)
+    device.kill()
+    device.wait(5)
+    observer.wait(f"{BASE}/status", lambda m: m.payload == b"offline")
+    observer.seen.clear()  # from here on, wait only for what the restarted device sends
+    args = [str(virtual_esp_binary()), "--host", broker.host, "--port", str(broker.port)]
+    again = subprocess.Popen([*args, "--esp-id", ESP_ID, "--board", "esp32dev", "--quiet"])
+    try:
+        # `online` follows the device's subscriptions (the broker keeps a client's order).
+        observer.wait(f"{BASE}/status", lambda m: m.payload == b"online")
+        observer.publish(f"{BASE}/actuator/5/command", {"v": 1, "action": "on", "cmd_id": "r-1"})
+        refused = p.parse_actuator_status(
+            observer.wait(f"{BASE}/actuator/5/status", lambda m: b'"r-1"' in m.payload).payload
+        )
+        assert refused.refused == "emergency"
+        observer.publish("kaiser/god/broadcast/emergency", {"v": 1, "action": "clear"}, retain=True)
+        observer.publish(f"{BASE}/actuator/5/command", {"v": 1, "action": "on", "cmd_id": "r-2"})
+        still = p.parse_actuator_status(
+            observer.wait(f"{BASE}/actuator/5/status", lambda m: b'"r-2"' in m.payload).payload
+        )
+        assert still.refused == "emergency"
+        observer.publish(f"{BASE}/emergency", {"v": 1, "action": "clear"}, retain=True)
+        observer.publish(f"{BASE}/actuator/5/command", {"v": 1, "action": "on", "cmd_id": "r-3"})
+        on = p.parse_actuator_status(
+            observer.wait(f"{BASE}/actuator/5/status", lambda m: b'"r-3"' in m.payload).payload
+        )
+        assert (on.state, on.refused) == (True, None)
+    finally:
+        again.kill()
+        again.wait(5)

@@ -46,7 +46,7 @@ RAW_TOKENS = [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-0", b"\x00", b"\xf
 
 
 def _seeds() -> list[str]:
-    return [v["payload"] for v in load("payloads")]
+    return [v["payload"] for v in load("payloads") if "payload" in v]
 
 
 @dataclass

@@ -15,7 +15,11 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -26,7 +30,11 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, MqttMockHAClient
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MqttMockHAClient,
+    WebSocketGenerator,
+)
 
 from custom_components.automationone.const import DOMAIN, EVENT_ACTUATOR_STOPPED
 
@@ -107,6 +115,11 @@ def status(hass: HomeAssistant, gpio: int, **fields: Any) -> None:
     """An actuator status from the device."""
     payload = {"v": 1, "state": False, "value": 0, "reason": "boot"} | fields
     async_fire_mqtt_message(hass, f"{BASE}/actuator/{gpio}/status", json.dumps(payload))
+
+
+def last_publish(mqtt_mock: MqttMockHAClient, topic: str) -> Any:
+    """The last call that published on `topic` (other publications may follow it)."""
+    return next(c for c in reversed(mqtt_mock.async_publish.call_args_list) if c.args[0] == topic)
 
 
 def commands(mqtt_mock: MqttMockHAClient, gpio: int) -> list[dict[str, Any]]:
@@ -345,6 +358,38 @@ async def test_device_refusal_becomes_error(
     assert hass.states.get(entity_id).state == STATE_OFF
 
 
+async def test_refusal_is_a_user_error_and_logs_no_traceback(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    hass_ws_client: WebSocketGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused command is a translated ServiceValidationError: the frontend shows it and HA
+    logs no "Unexpected exception"; a device HA cannot reach stays a HomeAssistantError."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    await hass.services.async_call(DOMAIN, "emergency_stop", {}, blocking=True)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+    assert err.value.translation_key == "refused_emergency"
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "call_service", "domain": "switch", "service": "turn_on",
+         "service_data": {"entity_id": entity_id}}
+    )  # fmt: skip
+    answer = await client.receive_json()
+    assert answer["error"]["code"] == "service_validation_error"
+    assert answer["error"]["translation_key"] == "refused_emergency"
+    assert "Unexpected exception" not in caplog.text
+    await hass.services.async_call(DOMAIN, "clear_emergency", {}, blocking=True)
+    async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as err:
+        await entry.runtime_data.actuators[next(iter(entry.subentries))].async_command("on")
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "device_unavailable"
+
+
 async def test_device_stop_fires_event_and_logbook(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
@@ -370,6 +415,31 @@ async def test_device_stop_fires_event_and_logbook(
     await hass.async_block_till_done()
     assert len(stopped) == 1  # a commanded stop is no device stop
     assert len(logbook) == 4
+
+
+async def test_device_stop_event_without_an_enabled_entity(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The channel fires the event and writes the logbook: a disabled switch does not break
+    the `actuator_stopped` device trigger."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    registry = er.async_get(hass)
+    registry.async_update_entity(entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id) is None
+    stopped = async_capture_events(hass, EVENT_ACTUATOR_STOPPED)
+    logbook = async_capture_events(hass, "logbook_entry")
+    status(hass, 26, state=False, value=0, reason="boot")
+    status(hass, 26, state=True, value=255, reason="command")
+    status(hass, 26, state=False, value=0, reason="failsafe")
+    await hass.async_block_till_done()
+    device_id = registry.async_get(entity_id).device_id
+    assert [e.data for e in stopped] == [
+        {"device_id": device_id, "entity_id": entity_id, "reason": "failsafe"}
+    ]
+    assert [e.data["message"] for e in logbook] == ["started (command)", "stopped (failsafe)"]
 
 
 # --- services ---------------------------------------------------------------------------
@@ -430,15 +500,69 @@ async def test_emergency_broadcast_from_elsewhere(
         await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
 
 
-async def test_emergency_button(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    """The device's button stops its kaiser."""
-    await setup(hass, mock_entry(kaiser_id="relay1"))
+async def test_emergency_buttons_stop_and_clear_this_device_only(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The device page's buttons publish this device's own retained stop and clear (not the
+    kaiser's broadcast); the emergency sensor shows either stop, each cleared on its own."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    sensor = "binary_sensor.greenhouse_1_emergency_stop"
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.greenhouse_1_emergency_stop"}, blocking=True
     )
-    stop = mqtt_mock.async_publish.call_args_list[-1]
-    assert stop.args[0] == "kaiser/relay1/broadcast/emergency"
+    stop = last_publish(mqtt_mock, f"{BASE}/emergency")
     assert stop.args[2:] == (1, True)
+    assert json.loads(stop.args[1])["action"] == "stop"
+    assert hass.states.get(sensor).state == STATE_ON
+    assert hass.states.get(sensor).attributes["device_stop"] is True
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+    await hass.services.async_call(DOMAIN, "emergency_stop", {}, blocking=True)
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.greenhouse_1_clear_emergency_stop"}, blocking=True
+    )
+    clear = last_publish(mqtt_mock, f"{BASE}/emergency")
+    assert json.loads(clear.args[1])["action"] == "clear"
+    state = hass.states.get(sensor)
+    assert (state.state, state.attributes["house_stop"]) == (STATE_ON, True)  # still held
+    await hass.services.async_call(DOMAIN, "clear_emergency", {}, blocking=True)
+    assert hass.states.get(sensor).state == STATE_OFF
+    # Another client's retained stop on the device's topic holds it too, also after a reload
+    # (the broker sends a retained message once; the hub remembers it).
+    async_fire_mqtt_message(hass, f"{BASE}/emergency", '{"v": 1, "action": "stop"}')
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_ON
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_ON
+
+
+async def test_emergency_services_for_chosen_devices(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """`device_id` turns the services into a stop / clear of those devices alone."""
+    entry = await setup(hass, mock_entry(kaiser_id="relay1"))
+    (device,) = [
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, MAC) in d.identifiers
+    ]
+    await hass.services.async_call(
+        DOMAIN, "emergency_stop", {"device_id": device.id, "reason": "leak"}, blocking=True
+    )
+    stop = last_publish(mqtt_mock, "kaiser/relay1/esp/esp-a1b2c3/emergency")
+    assert json.loads(stop.args[1])["reason"] == "leak"
+    await hass.services.async_call(
+        DOMAIN, "clear_emergency", {"device_id": [device.id]}, blocking=True
+    )
+    clear = last_publish(mqtt_mock, "kaiser/relay1/esp/esp-a1b2c3/emergency")
+    assert json.loads(clear.args[1])["action"] == "clear"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "emergency_stop", {"device_id": "nope"}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_device"
 
 
 # --- runtime tracking -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
+from homeassistant.components.blueprint import BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import STATE_ON
@@ -393,3 +394,37 @@ async def test_actuators_off_when_device_offline(
     # The offline device's own heater is unavailable and skipped; the firmware's fail-safe
     # handles it, and it did not keep the pump from being turned off.
     assert await heater_device.answer() == []
+
+
+async def test_house_emergency_script_blueprint(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """The shipped script blueprint (valid for HA's script schema, installed at setup) makes
+    dashboard-ready scripts that stop and clear the whole house."""
+    shipped = SHIPPED.parent / "script" / "house_emergency.yaml"
+    Blueprint(yaml_util.load_yaml_dict(shipped), expected_domain="script", schema=BLUEPRINT_SCHEMA)
+    await setup(hass, entry_with(("actuator", "Pump", FREE_PUMP)))
+    installed = config_dir / "blueprints/script" / DOMAIN / "house_emergency.yaml"
+    assert installed.read_bytes() == shipped.read_bytes()
+    path = f"{DOMAIN}/house_emergency.yaml"
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "stop_house": {"use_blueprint": {"path": path, "input": {"what": "stop"}}},
+                "clear_house": {"use_blueprint": {"path": path, "input": {"what": "clear"}}},
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    sensor = "binary_sensor.greenhouse_1_emergency_stop"
+    await hass.services.async_call("script", "stop_house", blocking=True)
+    stop = mqtt_mock.async_publish.call_args_list[-1]
+    assert (stop.args[0], stop.args[2:]) == ("kaiser/god/broadcast/emergency", (1, True))
+    assert json.loads(stop.args[1])["reason"] == "house-wide stop"
+    assert hass.states.get(sensor).state == STATE_ON
+    await hass.services.async_call("script", "clear_house", blocking=True)
+    clear = mqtt_mock.async_publish.call_args_list[-1]
+    assert json.loads(clear.args[1])["action"] == "clear"
+    assert hass.states.get(sensor).state == "off"

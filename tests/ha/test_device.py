@@ -11,6 +11,7 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.setup import async_setup_component
@@ -326,7 +327,8 @@ async def test_unload_and_remove_clears_retained(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert published(mqtt_mock) == [
-        (f"{BASE}/{kind}", b"", 1, True) for kind in ("announce", "status", "config", "config/ack")
+        (f"{BASE}/{kind}", b"", 1, True)
+        for kind in ("announce", "status", "config", "config/ack", "emergency")
     ]
 
 
@@ -430,3 +432,46 @@ async def test_two_entries_on_one_topic_root_follow_one_board(
     await hass.async_block_till_done()
     mqtt_mock.async_publish.assert_not_called()
     assert first.state is ConfigEntryState.LOADED
+
+
+async def test_identify_button_and_confirmed_factory_reset(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Identify is a button (the device blinks); the factory reset is in the entry's
+    Configure dialog and is sent only once the user ticked the confirmation, never retained."""
+    entry = await setup_entry(hass)
+    async_fire_mqtt_message(hass, f"{BASE}/status", "online")
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.greenhouse_1_identify"}, blocking=True
+    )
+    assert mqtt_mock.async_publish.call_args.args == (
+        f"{BASE}/system/command",
+        b'{"v":1,"cmd":"identify"}',
+        1,
+        False,
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["factory_reset"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "factory_reset"}
+    )
+    assert result["step_id"] == "factory_reset"
+    mqtt_mock.async_publish.reset_mock()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"confirm": False}
+    )
+    assert result["errors"] == {"confirm": "not_confirmed"}
+    assert mqtt_mock.async_publish.call_count == 0
+    async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"confirm": True})
+    assert result["errors"] == {"base": "device_offline"}
+    async_fire_mqtt_message(hass, f"{BASE}/status", "online")
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"confirm": True})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert [c.args for c in mqtt_mock.async_publish.call_args_list] == [
+        (f"{BASE}/system/command", b'{"v":1,"cmd":"factory_reset"}', 1, False)
+    ]

@@ -3,9 +3,11 @@ working, stable ids, nothing written on error, and an editor round trip."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 import json
 from pathlib import Path
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -13,13 +15,14 @@ from homeassistant.components import automation
 from homeassistant.config import load_yaml_config_file
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, MqttMockHAClient
 
+from custom_components.automationone import rule_import
 from custom_components.automationone.const import DOMAIN
 
 from .common import ESP_ID, registered_device
@@ -182,6 +185,91 @@ async def test_priority_lockout_between_imported_rules(
 
 
 @pytest.mark.usefixtures("device")
+async def test_import_and_editor_save_do_not_lose_each_other(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, config_dir: Path
+) -> None:
+    """An editor save that comes while an import has read automations.yaml waits for the
+    import (the editor's own lock), so the file keeps both."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    read_done, editor_done = threading.Event(), threading.Event()
+    real_read = rule_import._read_automations
+
+    def read_then_stall(path: str) -> list[dict[str, Any]]:
+        current = real_read(path)
+        read_done.set()
+        editor_done.wait(1.0)  # give the editor's save every chance to slip in
+        return current
+
+    made_in_editor = {"alias": "Saved meanwhile", "triggers": [], "actions": []}
+    with patch.object(rule_import, "_read_automations", read_then_stall):
+        importing = hass.async_create_task(import_rules(hass, rules=LEVEL_HIGH))
+        assert await hass.async_add_executor_job(read_done.wait, 5)
+        saving = hass.async_create_task(
+            client.post("/api/config/automation/config/meanwhile", json=made_in_editor)
+        )
+        done, _ = await asyncio.wait({saving}, timeout=0.5)
+        if done:
+            editor_done.set()
+        await importing
+        assert (await saving).status == 200
+    await hass.async_block_till_done()
+    ids = [a["id"] for a in automations_file(config_dir)]
+    assert "automationone_rule_level_high" in ids
+    assert "meanwhile" in ids
+
+
+LEVEL_LOW_PRIORITY = {
+    "id": "level_above_8_off",
+    "name": "Level above 8: pump off",
+    "priority": 1,
+    "triggers": [{**LEVEL_HIGH["triggers"][0], "threshold": 8, "hysteresis": 0}],
+    "actions": [{"type": "off", "actuator": {"esp_id": ESP_ID, "gpio": 26}}],
+}
+
+
+async def _both_fire(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> list[Any]:
+    """One reading that triggers both rules; the commands the pump got."""
+    mqtt_mock.async_publish.reset_mock()
+    for seq, raw in enumerate([5, 12], start=1):
+        reading(hass, 34, raw, seq=seq)
+        await hass.async_block_till_done()
+    await asyncio.sleep(0.05)  # past the lower rule's settle step
+    await hass.async_block_till_done()
+    return [(c["action"], c.get("duration_s")) for c in commands(mqtt_mock, 26)]
+
+
+@pytest.mark.usefixtures("device")
+async def test_higher_priority_decides_alone_on_the_same_change(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """The lower rule comes first in automations.yaml and the same reading triggers both:
+    only the higher rule's command is sent (no off-then-on)."""
+    await import_rules(hass, rules=[LEVEL_LOW_PRIORITY, LEVEL_HIGH])
+    ids = [a["id"] for a in automations_file(config_dir)]
+    assert ids.index("automationone_rule_level_above_8_off") < ids.index(
+        "automationone_rule_level_high"
+    )
+    assert await _both_fire(hass, mqtt_mock) == [("on", 30)]
+
+
+@pytest.mark.usefixtures("device")
+async def test_lockout_between_rules_imported_at_different_times(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_dir: Path
+) -> None:
+    """A higher-priority rule imported later locks out the rule imported earlier: the
+    earlier automation is updated in place."""
+    await import_rules(hass, rules=LEVEL_LOW_PRIORITY)
+    response = await import_rules(hass, rules=LEVEL_HIGH)
+    assert response["created"] == ["automationone_rule_level_high"]
+    assert response["updated"] == ["automationone_rule_level_above_8_off"]
+    assert await _both_fire(hass, mqtt_mock) == [("on", 30)]
+    again = await import_rules(hass, rules=LEVEL_HIGH)
+    assert again["updated"] == []
+    assert again["unchanged"] == ["automationone_rule_level_high"]
+
+
+@pytest.mark.usefixtures("device")
 async def test_editor_round_trip(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, config_dir: Path
 ) -> None:
@@ -246,10 +334,31 @@ async def test_invalid_rules_write_nothing(
     before = (config_dir / "automations.yaml").read_bytes()
     with pytest.raises(ServiceValidationError) as err:
         await import_rules(hass, rules=rules)
-    assert err.value.translation_key == "invalid_rule"
+    assert err.value.translation_key == "invalid_rule_named"
     assert err.value.translation_placeholders["path"] == path
     assert path in message(err.value)
     assert (config_dir / "automations.yaml").read_bytes() == before
+
+
+@pytest.mark.usefixtures("device")
+async def test_rejected_rule_named_by_id_and_name(hass: HomeAssistant, config_dir: Path) -> None:
+    """The error names the rule by its id and name, not only by its index in the file; an
+    item without an id falls back to the path."""
+    unknown_pin = {**LEVEL_HIGH["triggers"][0], "sensor": {"esp_id": "esp9", "gpio": 34}}
+    rules = [NIGHT_FLUSH, {**LEVEL_HIGH, "triggers": [unknown_pin]}]
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(hass, rules=rules)
+    assert message(err.value) == (
+        "Rule level_high (Level high: pump out) rejected at [1].triggers[0].sensor: "
+        "unknown sensor esp9 gpio 34"
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await import_rules(hass, rules=[NIGHT_FLUSH, {"name": "no id"}])
+    assert err.value.translation_key == "invalid_rule"
+    (config_dir / "automations.yaml").write_text("not: a list\n")
+    with pytest.raises(HomeAssistantError) as err:
+        await import_rules(hass, rules=LEVEL_HIGH)
+    assert err.value.translation_key == "automations_not_a_list"
 
 
 @pytest.mark.usefixtures("device")

@@ -113,8 +113,8 @@ async def test_install_reboots_into_the_new_version(
     offer(firmware_dir, device[1], build_sim_image("esp32dev", "0.2.0", BODY))
     entity_id, esp_id = await follow(hass)
     assert hass.states.get(entity_id).attributes[ATTR_INSTALLED_VERSION] == "0.1.0"
-    reports = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/ota/status")
-    announces = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/announce")
+    reports = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/ota/status")
+    announces = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/announce")
     # The retained announce arrives once the broker has both subscriptions (one batch).
     await wait_for(hass, lambda: announces.messages, what="the subscriptions")
 
@@ -146,7 +146,7 @@ async def test_refused_updates_keep_the_old_firmware(
     image = build_sim_image("esp32dev", "0.2.0", BODY)
     path = offer(firmware_dir, family, image)
     entity_id, esp_id = await follow(hass)
-    heartbeats = await TopicRecorder().start(hass, f"kaiser/god/esp/{esp_id}/heartbeat")
+    heartbeats = await TopicRecorder().start(real_mqtt, f"kaiser/god/esp/{esp_id}/heartbeat")
 
     path.write_bytes(image[:-1] + bytes([image[-1] ^ 1]))  # corrupted after HA checked it
     with pytest.raises(HomeAssistantError, match="does not match its SHA-256"):

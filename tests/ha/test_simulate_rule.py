@@ -13,7 +13,10 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_mock_service,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -195,6 +198,37 @@ async def test_automation_matches_live_run(
         assert response["firings"][1]["actions"] == [
             {"type": "on_for", "actuator": pump, "duration_s": 30}
         ]
+
+
+async def test_notify_action_live_and_in_the_backtest(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A rule's `notify` action becomes HA's notify action with the triggering value in the
+    message; the backtest reports it with each firing instead of refusing the automation."""
+    _, pump = await _device(hass, freezer)
+    notify = {"type": "notify", "message": "{sensor} is {value} ({rule})", "title": "Level"}
+    rule = {**RULE, "actions": [*RULE["actions"], notify]}
+    config = compile_rule(parse_rule(rule), RegistryResolver(hass))
+    assert config["actions"][-1]["action"] == "notify.notify"
+    sent = async_mock_service(hass, "notify", "notify")
+    assert await async_setup_component(hass, automation.DOMAIN, {automation.DOMAIN: [config]})
+    await hass.async_block_till_done()
+    await _record(hass, freezer)
+    assert [c.data for c in sent] == [
+        {"message": "Greenhouse 1 Level is 12.0 (Level high: run the pump)", "title": "Level"},
+        {"message": "Greenhouse 1 Level is 12.0 (Level high: run the pump)", "title": "Level"},
+    ]
+    freezer.move_to(T0 + timedelta(hours=1))
+    (entity_id,) = hass.states.async_entity_ids(automation.DOMAIN)
+    response = await _simulate(hass, automation=entity_id, **_window(-30, 2000))
+    assert _offsets(response) == FIRES
+    assert response["firings"][0]["actions"] == [
+        {"type": "on_for", "actuator": pump, "duration_s": 30},
+        {"type": "notify", "message": "{sensor} is {value} ({rule})", "title": "Level"},
+    ]
 
 
 async def test_errors(

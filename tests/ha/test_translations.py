@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+import functools
 import json
 from pathlib import Path
 import re
@@ -56,12 +57,32 @@ def _pattern(node: ast.expr) -> list[str]:
 
 
 def _keys(node: ast.expr | None) -> frozenset[str] | None:
-    """The keys of a dict literal (None when not a literal)."""
+    """The keys of a dict literal, or of the dict literal a helper of ours returns (None when
+    not known)."""
     if node is None:
         return frozenset()
     if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
         return frozenset(str(k.value) for k in node.keys if isinstance(k, ast.Constant))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return _helper_keys().get(node.func.id)
     return None
+
+
+@functools.cache
+def _helper_keys() -> dict[str, frozenset[str]]:
+    """Module-level functions of the integration whose only return is a dict literal."""
+    found: dict[str, frozenset[str]] = {}
+    for path in sorted(CODE.glob("*.py")):
+        for func in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
+            value = returns[0].value if len(returns) == 1 else None
+            if isinstance(value, ast.Dict) and all(isinstance(k, ast.Constant) for k in value.keys):
+                found[func.name] = frozenset(
+                    str(k.value) for k in value.keys if isinstance(k, ast.Constant)
+                )
+    return found
 
 
 def _subentry_types(class_name: str) -> str:
@@ -85,6 +106,10 @@ def _sites() -> list[Site]:
                 if not isinstance(scope, ast.ClassDef):
                     continue
                 section = rf"config_subentries\.{_subentry_types(scope.name)}"
+            elif isinstance(scope, ast.ClassDef) and any(
+                isinstance(b, ast.Name) and b.id == "OptionsFlow" for b in scope.bases
+            ):
+                section = "options"  # an options flow's steps live under options.step
             for func in ast.walk(scope):
                 if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
                     continue

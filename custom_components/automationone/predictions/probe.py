@@ -18,7 +18,8 @@ import numpy as np
 
 from ..processors.adc import DEFAULT_ADC_MODEL, adc_model, count_to_mv
 from ..processors.base import Calibration
-from ..processors.builtin import NERNST_SLOPE_25C_MV, REFERENCE_C, nernst_slope
+from ..processors.builtin import NERNST_SLOPE_25C_MV, nernst_slope
+from ..processors.builtin.common import REFERENCE_C
 from ..processors.calibration import fit_linear
 from .base import FloatArray
 

@@ -21,6 +21,7 @@ from .messages import (
     Announce,
     ConfigAck,
     DeviceConfig,
+    Emergency,
     Heartbeat,
     OtaStatus,
     Reading,
@@ -30,6 +31,7 @@ from .messages import (
     parse_actuator_status,
     parse_announce,
     parse_config_ack,
+    parse_emergency,
     parse_heartbeat,
     parse_ota_status,
     parse_sensor_batch,
@@ -63,7 +65,13 @@ INTERNAL_ERROR = "internal_error"
 MAC_CONFLICT = "mac_conflict"
 
 # Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
-RETAINED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.CONFIG, TopicKind.CONFIG_ACK)
+RETAINED_KINDS = (
+    TopicKind.ANNOUNCE,
+    TopicKind.STATUS,
+    TopicKind.CONFIG,
+    TopicKind.CONFIG_ACK,
+    TopicKind.DEVICE_EMERGENCY,
+)
 
 
 @dataclass(slots=True)
@@ -81,7 +89,8 @@ class DeviceState:
     heartbeat_at: float | None = None
     online: bool | None = None
     broker_connected: bool = True
-    emergency: bool = False  # an emergency stop of this device's kaiser is in force
+    kaiser_emergency: bool = False  # the kaiser's broadcast says stop
+    device_emergency: bool = False  # the device's own emergency topic says stop
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     config_ack: ConfigAck | None = None
@@ -103,6 +112,12 @@ class DeviceState:
     def available(self) -> bool:
         """True while the device says it is online and HA is connected to the broker."""
         return bool(self.online) and self.broker_connected
+
+    @property
+    def emergency(self) -> bool:
+        """In emergency while either its kaiser's broadcast or its own topic says stop (the
+        device enforces the same rule)."""
+        return self.kaiser_emergency or self.device_emergency
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after every state change; returns the remover."""
@@ -165,9 +180,21 @@ class DeviceState:
 
     def set_emergency(self, stopped: bool) -> None:
         """The kaiser's emergency broadcast says stop (True) or clear (False)."""
-        if stopped != self.emergency:
-            self.emergency = stopped
+        if stopped != self.kaiser_emergency:
+            self.kaiser_emergency = stopped
             self._notify()
+
+    def set_device_emergency(self, stopped: bool) -> None:
+        """The device's own emergency topic says stop (True) or clear (False)."""
+        if stopped != self.device_emergency:
+            self.device_emergency = stopped
+            self._notify()
+
+    async def publish_emergency(self, emergency: Emergency) -> None:
+        """Stop or clear this device alone (retained: it holds across reconnects and
+        restarts until a `clear` on the same topic)."""
+        self.set_device_emergency(emergency.action == "stop")  # do not wait for the echo
+        await self.publish(self.topic(TopicKind.DEVICE_EMERGENCY), encode(emergency), 1, True)
 
     def handle(self, topic: Topic, payload: bytes) -> None:
         """Apply one message of this device; bad ones are counted and dropped."""
@@ -217,6 +244,11 @@ class DeviceState:
             online = parse_status(payload)
             changed = online != self.online
             self.online = online
+            return changed
+        if kind is TopicKind.DEVICE_EMERGENCY:  # ours echoed back, or another client's
+            stopped = bool(payload) and parse_emergency(payload).action == "stop"
+            changed = stopped != self.device_emergency
+            self.device_emergency = stopped
             return changed
         if kind is TopicKind.OTA_STATUS:
             self.ota = parse_ota_status(payload)
@@ -303,8 +335,13 @@ class DeviceState:
 
     async def restart(self) -> None:
         """Ask the device to restart."""
+        await self.system_command("restart")
+
+    async def system_command(self, cmd: str) -> None:
+        """Send `restart`, `identify` (blink) or `factory_reset` (QoS 1, not retained: a
+        reset must never replay when the device reconnects)."""
         await self.publish(
-            self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd="restart")), 1, False
+            self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd=cmd)), 1, False
         )
 
     async def install_firmware(self, command: SystemCommand) -> None:

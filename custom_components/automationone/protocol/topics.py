@@ -28,7 +28,8 @@ class TopicKind(StrEnum):
     ACTUATOR_STATUS = "actuator/status"
     SYSTEM_COMMAND = "system/command"
     OTA_STATUS = "ota/status"
-    EMERGENCY = "broadcast/emergency"
+    EMERGENCY = "broadcast/emergency"  # every device of a kaiser
+    DEVICE_EMERGENCY = "emergency"  # one device
 
 
 _PER_GPIO = {
@@ -48,6 +49,7 @@ _DEVICE_WIDE = {
         TopicKind.SENSOR_BATCH,
         TopicKind.SYSTEM_COMMAND,
         TopicKind.OTA_STATUS,
+        TopicKind.DEVICE_EMERGENCY,
     )
 }
 

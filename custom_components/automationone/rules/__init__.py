@@ -7,7 +7,17 @@ replays recorded history through a rule. See docs/rules.md.
 """
 
 from .backtest import Firing, History, Series, backtest, daily_events, threshold_events
-from .compile import Resolver, Target, compile_rule, compile_rules, hold_s
+from .compile import (
+    Claim,
+    Resolver,
+    Target,
+    claim,
+    compile_rule,
+    compile_rules,
+    hold_s,
+    lockouts,
+    with_lockout,
+)
 from .model import (
     AUTOMATION_ID_PREFIX,
     Action,
@@ -20,6 +30,7 @@ from .model import (
     DeviceRef,
     Direction,
     EntityRef,
+    Notify,
     PinRef,
     Pulse,
     Ref,
@@ -53,6 +64,7 @@ __all__ = [
     "ActuatorState",
     "AllOf",
     "AnyOf",
+    "Claim",
     "Condition",
     "DeviceOfflineTrigger",
     "DeviceOnline",
@@ -61,6 +73,7 @@ __all__ = [
     "EntityRef",
     "Firing",
     "History",
+    "Notify",
     "PinRef",
     "Pulse",
     "Ref",
@@ -79,14 +92,17 @@ __all__ = [
     "TurnOn",
     "TurnOnFor",
     "backtest",
+    "claim",
     "compile_rule",
     "compile_rules",
     "daily_events",
     "effective_actions",
     "hold_s",
     "load_rule_schema",
+    "lockouts",
     "parse_rule",
     "parse_rules",
     "rule_to_dict",
     "threshold_events",
+    "with_lockout",
 ]

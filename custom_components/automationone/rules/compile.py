@@ -26,6 +26,7 @@ from .model import (
     DeviceOnline,
     Direction,
     EntityRef,
+    Notify,
     PinRef,
     Pulse,
     Ref,
@@ -46,6 +47,10 @@ from .vocabulary import DOMAIN
 
 MIN_HOLD_S: Final = 1.0
 """A higher-priority rule holds its actuators at least this long after it fired."""
+PRIORITY_SETTLE: Final = {"delay": {"milliseconds": 1}}
+"""First action of a rule that a higher-priority rule can lock out: one turn of HA's event
+loop, so every automation the same state change triggered has passed its conditions (and set
+its `last_triggered`) before the lockout is checked again; docs/rules.md."""
 
 COOLDOWN_TEMPLATE: Final = (
     "{{{{ this.attributes.last_triggered is none or "
@@ -58,6 +63,23 @@ LOCKOUT_TEMPLATE: Final = (
     " and (now() - a.attributes.last_triggered).total_seconds() < hold[a.attributes.id] %}}"
     "{{% set ns.free = false %}}{{% endfor %}}{{{{ ns.free }}}}"
 )
+
+
+NOTIFY_PLACEHOLDERS: Final = {
+    "{value}": "{{ trigger.to_state.state if trigger.to_state is defined else '' }}",
+    "{sensor}": "{{ trigger.to_state.name if trigger.to_state is defined else '' }}",
+    "{rule}": "{{ this.attributes.friendly_name }}",
+}
+"""A notify message's placeholders and the template each becomes: the triggering state, the
+name of its entity, the automation's own name (the rule's name). The rest of the message has
+no braces (rule.schema.json), so nothing but these is ever a template."""
+
+
+def notify_template(message: str) -> str:
+    """The notify message of a rule as HA's template text."""
+    for placeholder, template in NOTIFY_PLACEHOLDERS.items():
+        message = message.replace(placeholder, template)
+    return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +234,11 @@ class _Compiler:
                 }
 
     def action(self, action: Action, path: str) -> dict[str, Any]:
+        if isinstance(action, Notify):
+            data = {"message": notify_template(action.message)}
+            if action.title is not None:
+                data["title"] = action.title
+            return {"action": action.service, "data": data}
         target = self.ours(action.actuator, f"{path}.actuator", "actuator")
         if isinstance(target, str):
             raise RuleError(
@@ -262,10 +289,6 @@ def compile_rule(
     if spacing > 0:
         template = COOLDOWN_TEMPLATE.format(spacing=_number(spacing))
         conditions.append({"condition": "template", "value_template": template})
-    if lockout:
-        holds = ", ".join(f"'{aid}': {_number(s)}" for aid, s in sorted(lockout.items()))
-        template = LOCKOUT_TEMPLATE.format(holds=holds)
-        conditions.append({"condition": "template", "value_template": template})
     actions = [c.action(a, f"actions[{i}]") for i, a in enumerate(effective_actions(rule))]
     config: dict[str, Any] = {
         "id": rule.automation_id,
@@ -283,7 +306,56 @@ def compile_rule(
     }
     if not rule.enabled:
         config["initial_state"] = False
-    return config
+    return with_lockout(config, lockout or {})
+
+
+def _lockout_condition(lockout: Mapping[str, float]) -> dict[str, Any]:
+    holds = ", ".join(f"'{aid}': {_number(s)}" for aid, s in sorted(lockout.items()))
+    return {"condition": "template", "value_template": LOCKOUT_TEMPLATE.format(holds=holds)}
+
+
+_LOCKOUT_HEAD: Final = LOCKOUT_TEMPLATE.split("{holds}")[0].format()
+
+
+def _is_lockout_step(item: Any) -> bool:
+    if item == PRIORITY_SETTLE:
+        return True
+    if not isinstance(item, Mapping) or item.get("condition") != "template":
+        return False
+    text = item.get("value_template")
+    return isinstance(text, str) and text.startswith(_LOCKOUT_HEAD)
+
+
+def with_lockout(config: Mapping[str, Any], lockout: Mapping[str, float]) -> dict[str, Any]:
+    """`config` with its priority lockout replaced by `lockout` (automation id -> hold s of
+    each higher-priority rule on a shared actuator; empty: none).
+
+    The lockout is a condition (a rule that fired earlier still holds the actuator) and, after
+    `PRIORITY_SETTLE`, the same condition again as the first action: a higher-priority rule
+    the same state change triggered has set its `last_triggered` by then, whichever of the two
+    HA started first, so the lower rule sends nothing. Other conditions and actions are kept
+    as they are (an automation edited in the editor keeps the user's changes).
+    """
+    out = dict(config)
+    # The editor also accepts the singular keys: keep whichever the config uses.
+    c_key = "conditions" if "conditions" in out or "condition" not in out else "condition"
+    a_key = "actions" if "actions" in out or "action" not in out else "action"
+    conditions = [c for c in _as_list(out.get(c_key)) if not _is_lockout_step(c)]
+    actions = _as_list(out.get(a_key))
+    while actions and _is_lockout_step(actions[0]):
+        actions.pop(0)
+    if lockout:
+        conditions.append(_lockout_condition(lockout))
+        actions = [dict(PRIORITY_SETTLE), _lockout_condition(lockout), *actions]
+    out[c_key] = conditions
+    out[a_key] = actions
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def hold_s(rule: Rule) -> float:
@@ -296,23 +368,63 @@ def hold_s(rule: Rule) -> float:
     return max([MIN_HOLD_S, rule.min_spacing_s, *durations])
 
 
-def _actuators(rule: Rule, resolver: Resolver) -> set[str]:
-    targets = (resolver.entity(a.actuator) for a in rule.actions)
-    return {t.entity_id for t in targets if t is not None}
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a rule's automation claims for priority lockouts: its priority, how long it holds
+    the actuators it commands after firing, and those actuators (entity registry ids)."""
+
+    priority: int
+    hold_s: float
+    actuators: frozenset[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (the import keeps the claims of earlier imports)."""
+        return {
+            "priority": self.priority,
+            "hold_s": self.hold_s,
+            "actuators": sorted(self.actuators),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Claim:
+        """The inverse of to_dict."""
+        return cls(int(data["priority"]), float(data["hold_s"]), frozenset(data["actuators"]))
 
 
-def compile_rules(rules: Iterable[Rule], resolver: Resolver) -> list[dict[str, Any]]:
+def claim(rule: Rule, resolver: Resolver) -> Claim:
+    """The claim of a rule."""
+    targets = (resolver.entity(a.actuator) for a in rule.actions if not isinstance(a, Notify))
+    actuators = frozenset(t.entity_id for t in targets if t is not None)
+    return Claim(rule.priority, hold_s(rule), actuators)
+
+
+def lockouts(claims: Mapping[str, Claim]) -> dict[str, dict[str, float]]:
+    """For each automation id: the higher-priority automations that share an actuator with
+    it, and how long each holds it (equal priorities do not lock each other out)."""
+    return {
+        aid: {
+            other: theirs.hold_s
+            for other, theirs in claims.items()
+            if theirs.priority > mine.priority and theirs.actuators & mine.actuators
+        }
+        for aid, mine in claims.items()
+    }
+
+
+def compile_rules(
+    rules: Iterable[Rule], resolver: Resolver, existing: Mapping[str, Claim] | None = None
+) -> list[dict[str, Any]]:
     """Automation configs of a rule set, with priority lockouts between rules that share an
-    actuator: a rule does not fire while a higher-priority one holds that actuator."""
+    actuator: a rule does not fire while a higher-priority one holds that actuator.
+    `existing`: claims of rule automations imported earlier (by automation id), which lock
+    out this set's rules too; a rule of this set replaces its own earlier claim."""
     rules = list(rules)
-    owned = [_actuators(r, resolver) for r in rules]
+    claims = dict(existing or {})
+    claims.update({r.automation_id: claim(r, resolver) for r in rules})
+    locked = lockouts(claims)
     configs: list[dict[str, Any]] = []
     for i, rule in enumerate(rules):
-        lockout = {
-            other.automation_id: hold_s(other)
-            for j, other in enumerate(rules)
-            if other.priority > rule.priority and owned[i] & owned[j]
-        }
+        lockout = locked[rule.automation_id]
         try:
             configs.append(compile_rule(rule, resolver, lockout=lockout))
         except RuleError as err:

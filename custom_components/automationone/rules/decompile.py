@@ -24,7 +24,12 @@ from typing import Any, Final, Protocol
 
 from ..protocol.errors import ErrorCode
 from . import vocabulary as vocab
-from .compile import COOLDOWN_TEMPLATE, LOCKOUT_TEMPLATE
+from .compile import (
+    COOLDOWN_TEMPLATE,
+    LOCKOUT_TEMPLATE,
+    NOTIFY_PLACEHOLDERS,
+    with_lockout,
+)
 from .model import (
     AUTOMATION_ID_PREFIX,
     Action,
@@ -36,6 +41,7 @@ from .model import (
     DeviceOnline,
     Direction,
     EntityRef,
+    Notify,
     Pulse,
     Rule,
     SensorInRange,
@@ -322,6 +328,9 @@ class _Reader:
     # --- actions ----------------------------------------------------------------------
 
     def action(self, d: Mapping[str, Any], path: str) -> Action:
+        service = d.get("action", d.get("service"))
+        if isinstance(service, str) and service.startswith("notify."):
+            return self.notify(service, d, path)
         if "device_id" not in d or "action" in d or "service" in d:
             raise _unsupported(path, "only AutomationOne device actions can be simulated")
         if d.get("domain") in ACTUATOR_DOMAINS and d.get("type") in (vocab.TURN_ON, vocab.TURN_OFF):
@@ -344,6 +353,18 @@ class _Reader:
             seconds = None if raw is None else _seconds(raw, _join(path, "duration"))
             return SetPwm(ref, value, seconds)
         raise _unsupported(_join(path, "type"), f"device action {kind!r} cannot be simulated")
+
+    def notify(self, service: str, d: Mapping[str, Any], path: str) -> Notify:
+        """A notification: reported by the backtest, not simulated further. Our placeholders
+        come back as `{value}` / `{sensor}` / `{rule}`; other template text is kept as text."""
+        data = d.get("data", {})
+        if not isinstance(data, Mapping) or not isinstance(data.get("message"), str):
+            raise _unsupported(_join(path, "data"), "a notify action with a message")
+        message = str(data["message"])
+        for placeholder, template in NOTIFY_PLACEHOLDERS.items():
+            message = message.replace(template, placeholder)
+        title = data.get("title")
+        return Notify(message, title if isinstance(title, str) else None, service)
 
 
 def _read_enabled[T](
@@ -376,6 +397,7 @@ def rule_from_automation(config: Mapping[str, Any], resolver: AutomationResolver
     hourly limit was folded into it), max runtime already applied to the actions.
     """
     reader = _Reader(resolver)
+    config = with_lockout(config, {})  # priority lockouts between rules are not simulated
     triggers = _read_enabled(config, "triggers", reader.trigger)
     key, raw = _section(config, "conditions")
     conditions = reader.conditions(raw, key, True)

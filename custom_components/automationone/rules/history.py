@@ -112,9 +112,11 @@ def ref_key(ref: Ref | DeviceRef) -> str:
     return f"{ref.esp_id}/{ref.gpio}{addr}"
 
 
-def action_dict(action: Action, actuator: str) -> dict[str, Any]:
-    """The JSON form of a command (as in the rule format) with the actuator as a text."""
+def action_dict(action: Action, actuator: str | None) -> dict[str, Any]:
+    """The JSON form of an action (as in the rule format) with the actuator as a text (None:
+    a notification, which has none)."""
     probe = Rule(id="x", name="x", triggers=(), actions=(action,))
     out: dict[str, Any] = rule_to_dict(probe)["actions"][0]
-    out["actuator"] = actuator
+    if actuator is not None:
+        out["actuator"] = actuator
     return out

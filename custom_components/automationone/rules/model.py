@@ -178,7 +178,21 @@ class TurnOff:
     actuator: Ref
 
 
-type Action = TurnOn | TurnOnFor | SetPwm | Pulse | TurnOff
+DEFAULT_NOTIFY: Final = "notify.notify"
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Send a notification through HA's notify action `service`. The message may name the
+    triggering values: `{value}` (the state that triggered), `{sensor}` (its name), `{rule}`."""
+
+    message: str
+    title: str | None = None
+    service: str = DEFAULT_NOTIFY
+
+
+type ActuatorAction = TurnOn | TurnOnFor | SetPwm | Pulse | TurnOff
+type Action = ActuatorAction | Notify
 
 
 # --- the rule ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, Final
 from ..protocol.errors import ErrorCode, ProtocolError
 from ..protocol.schema import Validator, compile_schema
 from .model import (
+    DEFAULT_NOTIFY,
     Action,
     ActuatorState,
     AllOf,
@@ -29,6 +30,7 @@ from .model import (
     DeviceOnline,
     Direction,
     EntityRef,
+    Notify,
     PinRef,
     Pulse,
     Ref,
@@ -223,6 +225,8 @@ def _condition(value: Any, path: str, depth: int) -> Condition:
 
 def _action(value: Any, path: str) -> Action:
     name, d = _SCHEMAS.dispatch("action", value, path)
+    if name == "action_notify":
+        return Notify(d["message"], d.get("title"), d.get("service", DEFAULT_NOTIFY))
     ref = _ref(d["actuator"])
     if name == "action_on":
         return TurnOn(ref)
@@ -339,6 +343,13 @@ def _condition_dict(condition: Condition) -> dict[str, Any]:
 
 def _action_dict(action: Action) -> dict[str, Any]:
     out: dict[str, Any]
+    if isinstance(action, Notify):
+        out = {"type": "notify", "message": action.message}
+        if action.title is not None:
+            out["title"] = action.title
+        if action.service != DEFAULT_NOTIFY:
+            out["service"] = action.service
+        return out
     match action:
         case TurnOn():
             out = {"type": "on"}

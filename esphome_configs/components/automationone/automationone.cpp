@@ -148,6 +148,9 @@ void AutomationOneComponent::subscribe_() {
   char emergency[a1::kTopicCap];
   a1::build_emergency_topic(emergency, sizeof(emergency), this->kaiser_id_.c_str());
   mqtt::global_mqtt_client->subscribe(emergency, handler, 1);
+  a1::build_topic(emergency, sizeof(emergency), this->kaiser_id_.c_str(), this->esp_id_.c_str(),
+                  a1::TopicKind::kDeviceEmergency);
+  mqtt::global_mqtt_client->subscribe(emergency, handler, 1);  // this device only
 #endif
 }
 
@@ -338,7 +341,8 @@ void AutomationOneComponent::handle_message(const std::string &topic, const std:
   if (this->kaiser_id_ != parsed.kaiser_id ||
       (parsed.kind != a1::TopicKind::kEmergency && this->esp_id_ != parsed.esp_id))
     return;  // not ours
-  if (payload.empty() && (parsed.kind == a1::TopicKind::kConfig || parsed.kind == a1::TopicKind::kEmergency))
+  bool emergency = parsed.kind == a1::TopicKind::kEmergency || parsed.kind == a1::TopicKind::kDeviceEmergency;
+  if (payload.empty() && (parsed.kind == a1::TopicKind::kConfig || emergency))
     return;  // a retained message was cleared
   this->tick(now_ms);  // due timers fire before the event at the same instant
   const char *data = payload.data();
@@ -384,15 +388,19 @@ void AutomationOneComponent::handle_message(const std::string &topic, const std:
         this->on_system_command_(cmd);
       break;
     }
-    case a1::TopicKind::kEmergency: {
+    case a1::TopicKind::kEmergency:
+    case a1::TopicKind::kDeviceEmergency: {
       a1::Emergency em;
       error = a1::parse_emergency(data, len, this->doc_, em);
       if (!error.ok())
         break;
-      ESP_LOGW(TAG, "Emergency %s: %s", em.stop ? "STOP" : "clear", em.reason);
-      this->emergency_ = em.stop;
+      bool own = parsed.kind == a1::TopicKind::kDeviceEmergency;
+      ESP_LOGW(TAG, "Emergency %s (%s): %s", em.stop ? "STOP" : "clear", own ? "device" : "kaiser", em.reason);
+      // In emergency while either topic says stop; each is cleared only on its own topic.
+      (own ? this->device_stop_ : this->broadcast_stop_) = em.stop;
+      this->emergency_ = this->device_stop_ || this->broadcast_stop_;
       for (auto &slot : this->actuators_) {
-        if (slot.enabled && slot.safety.emergency(em.stop, now_ms)) {
+        if (slot.enabled && slot.safety.emergency(this->emergency_, now_ms)) {
           this->write_output_(slot);
           this->publish_status_(slot, a1::Refusal::kNone, 0, "");
         }

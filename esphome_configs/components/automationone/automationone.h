@@ -155,6 +155,8 @@ class AutomationOneComponent : public Component {
   bool restore_config_{true};
   std::vector<SensorSlot> sensors_;
   std::vector<ActuatorSlot> actuators_;
+  bool broadcast_stop_{false};  // the kaiser's broadcast says stop
+  bool device_stop_{false};     // this device's own emergency topic says stop
   Trigger<> identify_trigger_;
   PublishHook publish_hook_;
   ESPPreferenceObject pref_header_;

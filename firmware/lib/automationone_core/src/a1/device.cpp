@@ -382,7 +382,11 @@ void Device::on_connected() {
     const char *suffix;
     int qos;
   };
-  static const Sub kSubs[] = {{"config", 1}, {"actuator/+/command", 1}, {"sensor/+/processed", 0}, {"system/command", 1}};
+  static const Sub kSubs[] = {{"config", 1},
+                              {"actuator/+/command", 1},
+                              {"sensor/+/processed", 0},
+                              {"system/command", 1},
+                              {"emergency", 1}};
   for (const Sub &sub : kSubs) {
     copy_bounded(base + base_len, sizeof(base) - base_len, sub.suffix);
     this->hal_.mqtt->subscribe(base, sub.qos);
@@ -649,7 +653,8 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
       }
       return;
     }
-    case TopicKind::kEmergency: {
+    case TopicKind::kEmergency:
+    case TopicKind::kDeviceEmergency: {
       if (len == 0) return;  // retained emergency cleared
       Emergency e;
       Error err = parse_emergency(data, len, this->doc_, e);
@@ -657,10 +662,12 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
         this->reject(err);
         return;
       }
-      this->emergency_ = e.stop;
+      bool &source = t.kind == TopicKind::kEmergency ? this->broadcast_stop_ : this->device_stop_;
+      source = e.stop;
+      this->emergency_ = this->broadcast_stop_ || this->device_stop_;
       for (int i = 0; i < this->n_act_; i++) {
         ActSlot &slot = this->acts_[i];
-        bool changed = slot.safety.emergency(e.stop, now);
+        bool changed = slot.safety.emergency(this->emergency_, now);
         this->drive(slot);
         if (changed) this->publish_status_for(slot, Refusal::kNone, 0, "");
       }

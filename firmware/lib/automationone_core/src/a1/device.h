@@ -107,7 +107,11 @@ class Device : public MessageHandler, public ReadingSink {
   ActSlot acts_[kMaxActuators];
   int n_act_ = 0;
   ActivationLog activations_;
+  // In emergency while either the kaiser's broadcast or the device's own topic says stop;
+  // each is cleared only by a `clear` on the same topic.
   bool emergency_ = false;
+  bool broadcast_stop_ = false;
+  bool device_stop_ = false;
   uint32_t config_version_ = 0;
   uint32_t heartbeat_s_;
 

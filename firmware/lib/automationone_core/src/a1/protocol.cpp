@@ -381,7 +381,7 @@ const char *topic_kind_name(TopicKind kind) {
                                        "config",          "config/ack",       "sensor/data",
                                        "sensor/batch",    "sensor/processed", "actuator/command",
                                        "actuator/status", "system/command",   "broadcast/emergency",
-                                       "ota/status"};
+                                       "ota/status",      "emergency"};
   return kNames[static_cast<int>(kind)];
 }
 
@@ -471,7 +471,8 @@ ErrorCode parse_topic(const char *topic, size_t len, Topic &out) {
   static const Wide kWide[] = {{"announce", nullptr, TopicKind::kAnnounce},   {"status", nullptr, TopicKind::kStatus},
                                {"heartbeat", nullptr, TopicKind::kHeartbeat}, {"config", nullptr, TopicKind::kConfig},
                                {"config", "ack", TopicKind::kConfigAck},      {"sensor", "batch", TopicKind::kSensorBatch},
-                               {"system", "command", TopicKind::kSystemCommand}};
+                               {"system", "command", TopicKind::kSystemCommand},
+                               {"emergency", nullptr, TopicKind::kDeviceEmergency}};
   for (const Wide &w : kWide) {
     bool match = w.b == nullptr ? (tn == 1 && tail[0].is(w.a)) : (tn == 2 && tail[0].is(w.a) && tail[1].is(w.b));
     if (match) {

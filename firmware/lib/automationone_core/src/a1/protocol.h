@@ -50,8 +50,9 @@ enum class TopicKind : uint8_t {
   kActuatorCommand,
   kActuatorStatus,
   kSystemCommand,
-  kEmergency,
-  kOtaStatus,  // device -> HA only: built, never parsed by a device
+  kEmergency,        // kaiser/{k}/broadcast/emergency: every device of the kaiser
+  kOtaStatus,        // device -> HA only: built, never parsed by a device
+  kDeviceEmergency,  // kaiser/{k}/esp/{e}/emergency: this device only
 };
 const char *topic_kind_name(TopicKind kind);  // "announce", "config/ack", "sensor/data", ...
 
