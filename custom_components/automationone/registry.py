@@ -49,6 +49,14 @@ def relay_identifier(kaiser_id: str) -> tuple[str, str]:
 
 
 @callback
+def config_entry_ids(device: dr.DeviceEntry) -> tuple[str, ...]:
+    """The config entries of a device: one on current HA (which deprecates the set), a set on
+    HA 2025.4."""
+    if hasattr(device, "config_entry_id"):
+        return (device.config_entry_id,)
+    return tuple(device.config_entries)
+
+
 def device_by_identifier(
     hass: HomeAssistant, identifier: tuple[str, str], config_entry_id: str
 ) -> dr.DeviceEntry | None:

@@ -24,7 +24,10 @@ from homeassistant.components.recorder.models import (
     StatisticMeanType,
     StatisticMetaData,
 )
-from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.components.recorder.statistics import (
+    STATISTIC_UNIT_TO_UNIT_CONVERTER,
+    async_import_statistics,
+)
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.recorder import get_instance
@@ -141,6 +144,11 @@ class ReplayStatistics:
             unit_of_measurement=hour.unit,
             mean_type=StatisticMeanType.ARITHMETIC,
         )
+        if (
+            "unit_class" in StatisticMetaData.__annotations__
+        ):  # HA 2025.11+ wants it; 2025.4 has none
+            converter = STATISTIC_UNIT_TO_UNIT_CONVERTER.get(hour.unit)
+            metadata["unit_class"] = None if converter is None else converter.UNIT_CLASS  # type: ignore[typeddict-unknown-key]
         async_import_statistics(self.hass, metadata, [row])
         self.imported += len(hour.points)
 

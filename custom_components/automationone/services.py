@@ -27,7 +27,7 @@ from .hub import DATA_HUB
 from .processors import Calibration, CalibrationPoint, calibration_problem, new_calibration
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .protocol.device import DeviceState
-from .registry import actuator_of, subentry_of
+from .registry import actuator_of, config_entry_ids, subentry_of
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
 from .service_input import invalid
@@ -156,7 +156,7 @@ def _devices_of(hass: HomeAssistant, device_ids: list[str]) -> list[DeviceState]
         device_entry = registry.async_get(device_id)
         entries = [
             entry
-            for entry_id in (device_entry.config_entries if device_entry else ())
+            for entry_id in (config_entry_ids(device_entry) if device_entry else ())
             if (entry := hass.config_entries.async_get_entry(entry_id)) is not None
             and entry.domain == DOMAIN
             and hasattr(entry, "runtime_data")
