@@ -13,7 +13,7 @@ FUZZ_TARGETS := json protocol device
 # Share of FUZZ_EXECS per target (json and protocol are cheap, the whole device is not).
 FUZZ_EXECS ?= 10000000
 FUZZ_SHORT_S ?= 60
-FUZZ_SRCS := $(wildcard $(FW_CORE)/a1/*.cpp) $(FW_DIR)/posix/posix_hal.cpp
+FUZZ_SRCS := $(wildcard $(FW_CORE)/a1/*.cpp) $(FW_DIR)/posix/posix_hal.cpp $(FW_DIR)/posix/ota_posix.cpp
 
 DEBIAN_PACKAGES += clang-14 libfuzzer-14-dev
 EXTRA_TESTS += fuzz-short

@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const a1::JTok &t = g_doc.tok(i);
     if (t.type == a1::JType::kString) total += a1::utf8_length(g_doc.str(i), t.len);
     if (t.type == a1::JType::kObject) total += static_cast<size_t>(g_doc.find(i, "v") + 1);
-    if (t.type == a1::JType::kArray && t.count > 0) total += static_cast<size_t>(g_doc.item(i, t.count - 1));
+    if (t.type == a1::JType::kArray && t.count() > 0) total += static_cast<size_t>(g_doc.item(i, t.count() - 1));
   }
   return total == static_cast<size_t>(-1) ? 1 : 0;
 }

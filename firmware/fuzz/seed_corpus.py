@@ -26,15 +26,24 @@ def _write(folder: Path, data: bytes) -> None:
 
 
 def main(root: str, out: str) -> None:
-    vectors = json.loads(Path(root, "tests/vectors/protocol/payloads.json").read_text())
+    vectors = json.loads(
+        Path(root, "tests/vectors/protocol/payloads.json").read_text(encoding="utf-8")
+    )
     for vector in vectors["vectors"]:
-        payload = vector["payload"].encode()
+        # Raw-byte vectors (payload_hex) carry what no JSON string can: bad UTF-8.
+        payload = (
+            bytes.fromhex(vector["payload_hex"])
+            if "payload_hex" in vector
+            else vector["payload"].encode()
+        )
         _write(Path(out, "json"), payload)
         if vector["kind"] in KINDS:
             _write(Path(out, "protocol"), bytes([KINDS.index(vector["kind"])]) + payload)
         for topic in DEVICE_TOPICS.get(vector["kind"], []):
             _write(Path(out, "device"), bytes([topic]) + payload)
-    topics = json.loads(Path(root, "tests/vectors/protocol/topics.json").read_text())
+    topics = json.loads(
+        Path(root, "tests/vectors/protocol/topics.json").read_text(encoding="utf-8")
+    )
     for vector in topics["vectors"]:
         _write(Path(out, "protocol"), bytes([4]) + vector["topic"].encode())
 
