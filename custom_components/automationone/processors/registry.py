@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 import re
 from types import MappingProxyType
-from typing import Final
+from typing import ClassVar, Final, Protocol
 
 from .base import Processor
 from .builtin import BUILTIN_FACTORIES
@@ -13,67 +13,85 @@ from .builtin import BUILTIN_FACTORIES
 ID_PATTERN: Final = re.compile(r"^[a-z0-9_]{1,24}$")
 
 
-class Registry:
-    """A mapping of processor id → processor; ids are unique, built-ins cannot be replaced."""
+class _Identified(Protocol):
+    id: str
 
-    def __init__(self, processors: Iterable[Processor] = ()) -> None:
-        """A registry holding `processors`."""
-        self._by_id: dict[str, Processor] = {}
+
+class IdRegistry[T: _Identified]:
+    """A mapping of id → plug-in; ids are unique, built-ins cannot be replaced.
+
+    One mechanism for every plug-in kind (processors, predictors); `kind` names it in errors.
+    """
+
+    kind: ClassVar[str] = "plug-in"
+
+    def __init__(self, items: Iterable[T] = ()) -> None:
+        """A registry holding `items`."""
+        self._by_id: dict[str, T] = {}
         self._builtin: frozenset[str] = frozenset()
-        for processor in processors:
-            self.register(processor)
+        for item in items:
+            self.register(item)
 
-    def register(self, processor: Processor) -> None:
-        """Add `processor`; ValueError when its id is malformed or already taken."""
-        pid = processor.id
+    def register(self, item: T) -> None:
+        """Add `item`; ValueError when its id is malformed or already taken."""
+        pid = item.id
         if not isinstance(pid, str) or not ID_PATTERN.match(pid):
-            raise ValueError(f"processor id {pid!r} must match {ID_PATTERN.pattern}")
+            raise ValueError(f"{self.kind} id {pid!r} must match {ID_PATTERN.pattern}")
         if pid in self._by_id:
-            kind = "built-in" if pid in self._builtin else "registered"
-            raise ValueError(f"processor id {pid!r} clashes with a {kind} processor")
-        self._by_id[pid] = processor
+            origin = "built-in" if pid in self._builtin else "registered"
+            raise ValueError(
+                f"{self.kind} id {pid!r} clashes with a {origin} {self.kind}: already registered"
+            )
+        self._by_id[pid] = item
 
-    def unregister(self, processor_id: str) -> None:
-        """Remove a plug-in processor (built-ins stay); no error when it is absent."""
-        if processor_id not in self._builtin:
-            self._by_id.pop(processor_id, None)
+    def unregister(self, item_id: str) -> None:
+        """Remove a plug-in (built-ins stay); no error when it is absent."""
+        if item_id not in self._builtin:
+            self._by_id.pop(item_id, None)
 
-    def get(self, processor_id: str) -> Processor:
-        """The processor with this id; KeyError when unknown."""
-        return self._by_id[processor_id]
+    def get(self, item_id: str) -> T:
+        """The item with this id; KeyError when unknown."""
+        return self._by_id[item_id]
 
-    def is_builtin(self, processor_id: str) -> bool:
-        """Whether `processor_id` is a built-in processor."""
-        return processor_id in self._builtin
+    def is_builtin(self, item_id: str) -> bool:
+        """Whether `item_id` is a built-in."""
+        return item_id in self._builtin
 
     def ids(self) -> list[str]:
         """All ids, built-ins first, in registration order."""
         return list(self._by_id)
 
-    def for_device_type(self, device_type: str) -> list[Processor]:
-        """Processors reading a device `type` (both SHT31 outputs for `sht31`)."""
-        return [p for p in self._by_id.values() if p.device_type == device_type]
-
-    def __contains__(self, processor_id: object) -> bool:
+    def __contains__(self, item_id: object) -> bool:
         """Whether an id is registered."""
-        return processor_id in self._by_id
+        return item_id in self._by_id
 
-    def __iter__(self) -> Iterator[Processor]:
-        """The processors in registration order."""
+    def __iter__(self) -> Iterator[T]:
+        """The items in registration order."""
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
-        """Number of processors."""
+        """Number of items."""
         return len(self._by_id)
 
-    def _seal_builtins(self) -> None:
+    def seal_builtins(self) -> None:
+        """Mark everything registered so far as built-in."""
         self._builtin = frozenset(self._by_id)
+
+
+class Registry(IdRegistry[Processor]):
+    """Processors by id."""
+
+    kind = "processor"
+
+    def for_device_type(self, device_type: str) -> list[Processor]:
+        """Processors reading a device `type` (both SHT31 outputs for `sht31`)."""
+        return [p for p in self._by_id.values() if p.device_type == device_type]
 
 
 def builtin_registry() -> Registry:
     """A new registry with fresh instances of every built-in processor."""
     registry = Registry(factory() for factory in BUILTIN_FACTORIES)
-    registry._seal_builtins()
+    registry.seal_builtins()
     return registry
 
 
