@@ -41,6 +41,7 @@ from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_processors, get_processors
 from .protocol import Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
+from .recommendations import RecommendationManager
 from .registry import (
     esp_device,
     esp_identifier,
@@ -177,6 +178,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
     entry.async_on_unload(await async_register(hass, device))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    recommendations = RecommendationManager(hass, entry)
+    await recommendations.async_setup()
+    entry.runtime_data.recommendations = recommendations
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await async_push_config(entry)
     return True
@@ -273,6 +277,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
 async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
     await ConfigVersions(hass, entry.entry_id).async_remove()
+    await RecommendationManager(hass, entry).async_remove()
     if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:
         return  # the topics (and their conflict issue) are another board's: leave them alone
     sync_issue(hass, entry, None)
