@@ -16,9 +16,24 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_MAC, CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import voluptuous as vol
+from yarl import URL
 
+from .ai_service import (
+    CONF_PUSH_INTERVAL_MIN,
+    CONF_PUSH_URL,
+    DEFAULT_PUSH_INTERVAL_MIN,
+    webhook_url,
+)
 from .const import (
     ANNOUNCE_WAIT_S,
     BOARD_MODELS,
@@ -221,13 +236,62 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
 CONF_CONFIRM = "confirm"
 
 
+def _is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
+
+
 class DeviceMaintenanceFlow(OptionsFlow):
     """Actions too destructive for a button: a form the user must confirm (HA has no
     confirmation on a button press). Identify and restart are buttons on the device page."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """What to do with the device."""
-        return self.async_show_menu(step_id="init", menu_options=["factory_reset"])
+        return self.async_show_menu(step_id="init", menu_options=["factory_reset", "ai_service"])
+
+    async def async_step_ai_service(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The external AI service: its webhook (shown) and the optional push of readings."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            url = (user_input.get(CONF_PUSH_URL) or "").strip()
+            if url and not _is_http_url(url):
+                errors[CONF_PUSH_URL] = "invalid_url"
+            else:
+                options = {
+                    **entry.options,
+                    CONF_PUSH_INTERVAL_MIN: int(user_input[CONF_PUSH_INTERVAL_MIN]),
+                }
+                options[CONF_PUSH_URL] = url or None
+                return self.async_create_entry(data=options)
+        manager = getattr(getattr(entry, "runtime_data", None), "recommendations", None)
+        hook = webhook_url(self.hass, manager.webhook_id) if manager is not None else "-"
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_PUSH_URL): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL)
+                ),
+                vol.Required(
+                    CONF_PUSH_INTERVAL_MIN, default=DEFAULT_PUSH_INTERVAL_MIN
+                ): NumberSelector(
+                    NumberSelectorConfig(min=1, max=1440, step=1, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="ai_service",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or dict(entry.options)
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title, "webhook_url": hook},
+        )
 
     async def async_step_factory_reset(
         self, user_input: dict[str, Any] | None = None

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .data import AutomationOneConfigEntry
 
-TO_REDACT = {CONF_MAC, "mac"}
+TO_REDACT = {CONF_MAC, "mac", "webhook_id", "push_url"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -42,4 +42,20 @@ async def async_get_config_entry_diagnostics(
             }
             for actuator in entry.runtime_data.actuators.values()
         },
+        "recommendations": _recommendations(entry),
+    }
+
+
+def _recommendations(entry: AutomationOneConfigEntry) -> dict[str, Any] | None:
+    """Open recommendations, auto switches and the AI service (its secrets redacted)."""
+    manager = entry.runtime_data.recommendations
+    if manager is None:
+        return None
+    return {
+        "open": [rec.to_dict() for rec in manager.open.values()],
+        "auto": dict(manager.auto),
+        "decisions": len(manager.feedback.decisions),
+        "ai_service": async_redact_data(manager.ai_service.diagnostics(), TO_REDACT)
+        if manager.ai_service is not None
+        else None,
     }

@@ -45,6 +45,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .ai_service import AiService
 from .const import (
     CONF_CRITICAL_HIGH,
     CONF_CRITICAL_LOW,
@@ -148,6 +149,7 @@ class RecommendationManager:
         self.webhook_id = ""
         self.extra: dict[str, Any] = {}  # other parts' stored state (the push queue)
         self._listeners: list[Callable[[], None]] = []
+        self.ai_service: AiService | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -180,6 +182,8 @@ class RecommendationManager:
         )
         entry.async_on_unload(async_track_time_interval(self.hass, self._on_timer, EXPIRY_CHECK))
         entry.async_on_unload(self._async_flush)
+        self.ai_service = AiService(self.hass, entry, self)
+        await self.ai_service.async_setup()
 
     @callback
     def _async_flush(self) -> None:
@@ -320,6 +324,11 @@ class RecommendationManager:
             if rec.action is None
             else {"actuator": rec.action.name, "duration_s": rec.action.duration_s},
         }
+
+    def sync(self, rec: Recommendation) -> None:
+        """An open recommendation changed: its issue and the store follow."""
+        self._sync_issue(rec)
+        self._save()
 
     def _sync_issue(self, rec: Recommendation) -> None:
         ir.async_create_issue(
