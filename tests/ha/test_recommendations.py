@@ -5,10 +5,13 @@ runtime publishes on (the contract in predictions/outcome.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import automation
 from homeassistant.config_entries import ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -22,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_mqtt_message,
     async_fire_time_changed,
+    async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
@@ -456,3 +460,66 @@ async def test_actuator_subentry_links_the_sensor_it_corrects(
     assert added.data["corrects"] == "ph"
     assert added.data["dose_s"] == 1.5
     assert added.data["interlock_group"] == "ph"
+
+
+async def test_blueprint_sends_an_actionable_notification_and_handles_the_answer(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, tmp_path: Path
+) -> None:
+    """The shipped blueprint notifies the phone with Approve/Reject; the phone's answer
+    (`mobile_app_notification_action`) approves: the pump pulses."""
+    hass.config.config_dir = str(tmp_path)
+    config_entry = await setup(hass)  # installs the blueprints into the config dir
+    notified = async_mock_service(hass, "notify", "mobile_app_pixel_8")
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "id": "phone",
+                "alias": "phone",
+                "use_blueprint": {
+                    "path": f"{DOMAIN}/recommendation_notify.yaml",
+                    "input": {
+                        "notify_action": "notify.mobile_app_pixel_8",
+                        "kinds": ["raise_value", "lower_value"],
+                    },
+                },
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    signal = prediction_signal(config_entry.entry_id)
+
+    async def settle() -> None:
+        # A run waits for the phone's answer: block_till_done would wait for it.
+        for _ in range(100):
+            await asyncio.sleep(0)
+
+    async_dispatcher_send(hass, signal, outcome(now(), anomaly=Anomaly(9.0, "spike")))
+    await settle()
+    assert notified == []  # check_sensor is not among the chosen kinds
+    async_dispatcher_send(hass, signal, outcome(now(), LOW))
+    await settle()
+    (call,) = notified
+    rec_id = next(r.id for r in config_entry.runtime_data.recommendations.open.values()
+                  if r.kind == "raise_value")  # fmt: skip
+    assert call.data["title"] == "AutomationOne recommendation"
+    assert "pulse pH up 2 s" in call.data["message"]
+    assert call.data["data"]["actions"] == [
+        {"action": f"AUTOMATIONONE_APPROVE_{rec_id}", "title": "Approve"},
+        {"action": f"AUTOMATIONONE_REJECT_{rec_id}", "title": "Reject"},
+    ]
+    assert commands(mqtt_mock, 26) == []
+    hass.bus.async_fire("mobile_app_notification_action", {"action": "AUTOMATIONONE_OTHER_1"})
+    await settle()
+    assert commands(mqtt_mock, 26) == []
+    hass.bus.async_fire(
+        "mobile_app_notification_action", {"action": f"AUTOMATIONONE_APPROVE_{rec_id}"}
+    )
+    await hass.async_block_till_done()
+    assert commands(mqtt_mock, 26)[-1]["duration_s"] == 2.0
+    assert rec_id not in config_entry.runtime_data.recommendations.open
+    await hass.services.async_call(
+        automation.DOMAIN, "turn_off", {"entity_id": "automation.phone"}, blocking=True
+    )
