@@ -276,6 +276,7 @@ class RecommendationManager:
             rec_id=uuid.uuid4().hex[:12],
             now=now,
             margins=self.feedback.margins_for(sensor_id),
+            bands=bands_of(dict(self.entry.subentries[sensor_id].data)),
         )
         if rec is None:
             return

@@ -61,6 +61,18 @@ class Bands:
     critical_low: float | None = None
     critical_high: float | None = None
 
+    def edge(self, band: str, edge: str) -> float | None:
+        """The threshold of `band` ("warning"/"critical") at `edge` ("low"/"high")."""
+        value: float | None = getattr(self, f"{band}_{edge}", None)
+        return value
+
+    def holds(self, crossing: ThresholdCrossing) -> bool:
+        """Whether a crossing is of an edge the sensor still has (the user may have moved or
+        removed it since the fit)."""
+        if crossing.band not in ("warning", "critical") or crossing.edge not in ("low", "high"):
+            return False
+        return self.edge(crossing.band, crossing.edge) == crossing.threshold
+
 
 @dataclass(frozen=True, slots=True)
 class Corrector:
@@ -208,17 +220,22 @@ def decide(
     rec_id: str,
     now: float,
     margins: dict[str, Margin] | None = None,
+    bands: Bands | None = None,
     ttl_s: float = DEFAULT_TTL_S,
 ) -> Recommendation | None:
     """The recommendation one outcome calls for, or None.
 
     A crossing comes first (the earliest; critical before warning at the same time); an
     anomaly without a crossing asks to check the sensor. The margins of the sensor (by kind)
-    hold back what the user kept rejecting.
+    hold back what the user kept rejecting; with `bands`, a crossing of an edge the sensor no
+    longer has is ignored.
     """
     margins = margins or {}
     fc = outcome.forecast
-    crossings = sorted(outcome.crossings, key=lambda c: (c.in_s, c.band != "critical"))
+    crossings = sorted(
+        (c for c in outcome.crossings if bands is None or bands.holds(c)),
+        key=lambda c: (c.in_s, c.band != "critical"),
+    )
     for crossing in crossings:
         kind = KIND_RAISE if crossing.edge == "low" else KIND_LOWER
         margin = margins.get(kind)
