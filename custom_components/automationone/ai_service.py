@@ -172,8 +172,8 @@ class AiService:
         )
 
     def _add(self, rec: Recommendation) -> str:
-        existing = self.manager.find_open(rec.sensor_id, rec.kind)
-        if existing is not None and existing.source == SOURCE_EXTERNAL:
+        existing = self.manager.find_open(rec.sensor_id, rec.kind, SOURCE_EXTERNAL)
+        if existing is not None:
             self.manager.open[existing.id] = merge(existing, rec)
             self.manager.sync(self.manager.open[existing.id])
             return existing.id

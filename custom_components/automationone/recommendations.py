@@ -182,8 +182,15 @@ class RecommendationManager:
         )
         entry.async_on_unload(async_track_time_interval(self.hass, self._on_timer, EXPIRY_CHECK))
         entry.async_on_unload(self._async_flush)
+        entry.async_on_unload(self._clear_issues)
         self.ai_service = AiService(self.hass, entry, self)
         await self.ai_service.async_setup()
+
+    @callback
+    def _clear_issues(self) -> None:
+        """Unloaded: nothing can be decided until the entry is back (setup shows them again)."""
+        for rec_id in self.open:
+            ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_PREFIX}{rec_id}")
 
     @callback
     def _async_flush(self) -> None:
@@ -249,10 +256,15 @@ class RecommendationManager:
             return InputState(available=False, quality=None)
         return InputState(available=channel.available, quality=channel.result.quality.value)
 
-    def find_open(self, sensor_id: str, kind: str) -> Recommendation | None:
-        """The open recommendation of a sensor and kind."""
+    def find_open(self, sensor_id: str, kind: str, source: str) -> Recommendation | None:
+        """The open recommendation of a sensor, kind and source (built-in or external)."""
         return next(
-            (r for r in self.open.values() if r.sensor_id == sensor_id and r.kind == kind), None
+            (
+                r
+                for r in self.open.values()
+                if r.sensor_id == sensor_id and r.kind == kind and r.source == source
+            ),
+            None,
         )
 
     # --- making them -------------------------------------------------------------------
@@ -280,7 +292,7 @@ class RecommendationManager:
         )
         if rec is None:
             return
-        if (existing := self.find_open(sensor_id, rec.kind)) is not None:
+        if (existing := self.find_open(sensor_id, rec.kind, SOURCE_BUILTIN)) is not None:
             self.open[existing.id] = merge(existing, rec)
             self._sync_issue(self.open[existing.id])
             self._save()

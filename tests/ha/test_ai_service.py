@@ -15,6 +15,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -30,11 +31,14 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.automationone.const import DOMAIN
-from custom_components.automationone.recommendations import RecommendationManager
+from custom_components.automationone.recommendations import (
+    RecommendationManager,
+    prediction_signal,
+)
 from examples.ai_service.app import SENT, make_app
 
 from .test_actuators import commands
-from .test_recommendations import open_issues, ph_reading, setup
+from .test_recommendations import LOW, now, open_issues, outcome, ph_reading, setup
 
 pytestmark = pytest.mark.usefixtures("short_answer_wait")
 
@@ -265,3 +269,25 @@ async def test_reference_service_end_to_end(
         assert commands(mqtt_mock, 26)[-1]["duration_s"] == 2.0
     finally:
         await server.close()
+
+
+@pytest.mark.usefixtures("fixed_limiter_clock")
+async def test_external_and_builtin_recommendations_stay_apart(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """An external recommendation of the same sensor and kind neither absorbs a built-in one
+    nor runs with it; a repeated external one updates itself."""
+    config_entry = await setup(hass)
+    manager = manager_of(config_entry)
+    client = await hass_client_no_auth()
+    url = f"/api/webhook/{manager.webhook_id}"
+    first = (await (await client.post(url, json=body())).json())["accepted"]
+    again = (await (await client.post(url, json=body(confidence=0.9))).json())["accepted"]
+    assert first == again
+    assert manager.open[first[0]].confidence == 0.9
+    manager.set_auto("raise_value", True)
+    async_dispatcher_send(hass, prediction_signal(config_entry.entry_id), outcome(now(), LOW))
+    await hass.async_block_till_done()
+    await hass.async_block_till_done()
+    assert [c["duration_s"] for c in commands(mqtt_mock, 26)] == [2.0]  # the built-in dose
+    assert list(manager.open) == first  # the external one waits for a person
