@@ -67,6 +67,7 @@ from .predictions.recommend import (
     DosingGuard,
     Feedback,
     InputState,
+    Margin,
     Recommendation,
     decide,
     merge,
@@ -401,7 +402,9 @@ class RecommendationManager:
 
     def _close(self, rec: Recommendation, approved: bool, by: str) -> None:
         now = self.now()
-        self.feedback.record(
+        before = self.feedback.margins_for(rec.sensor_id).get(rec.kind)
+        was = (before.lead_s, before.min_score) if before is not None else (None, 0.0)
+        margin = self.feedback.record(
             Decision(
                 rec_id=rec.id,
                 sensor_id=rec.sensor_id,
@@ -414,6 +417,8 @@ class RecommendationManager:
                 source=rec.source,
             )
         )
+        if (margin.lead_s, margin.min_score) != was:
+            self._log(rec, f"after repeated rejections, {rec.kind} now {_margin_text(margin)}")
         self.open.pop(rec.id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_PREFIX}{rec.id}")
         verb = "approved" if approved else "rejected"
@@ -483,6 +488,16 @@ class RecommendationManager:
         self._save()
         for listener in list(self._listeners):
             listener()
+
+
+def _margin_text(margin: Margin) -> str:
+    """The adapted margin in English (logbook)."""
+    parts = []
+    if margin.lead_s is not None:
+        parts.append(f"asks only for crossings within {math.ceil(margin.lead_s / 60)} min")
+    if margin.min_score > 0:
+        parts.append(f"asks only for anomaly scores above {margin.min_score:.1f}")
+    return " and ".join(parts)
 
 
 def _dose_text(refused: DoseRefusal, rec: Recommendation) -> str:

@@ -328,10 +328,14 @@ async def test_repeated_rejections_stop_the_same_recommendation(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_client: ClientSessionGenerator
 ) -> None:
     config_entry = await setup(hass)
+    logbook = async_capture_events(hass, "logbook_entry")
     for _ in range(3):
         await publish(hass, config_entry, outcome(now(), LOW))
         (issue,) = open_issues(hass)
         assert (await fix(hass_client, issue, "reject"))["type"] == "create_entry"
+    assert "after repeated rejections, raise_value now asks only for crossings within 15 min" in [
+        e.data["message"] for e in logbook
+    ]
     await publish(hass, config_entry, outcome(now(), LOW))
     assert open_issues(hass) == []
     # A crossing much nearer than the rejected ones still asks; the pump never ran.
