@@ -164,8 +164,20 @@ class RecommendationManager:
             except (KeyError, TypeError, ValueError):
                 continue
             self.open[rec.id] = rec
-        self.feedback = Feedback.from_dict(stored.get("feedback", {}))
-        self.guard = DosingGuard.from_dict(stored.get("guard", {}))
+        try:
+            self.feedback = Feedback.from_dict(stored.get("feedback", {}))
+        except (KeyError, TypeError, ValueError):
+            _LOGGER.warning("Stored recommendation feedback of %s is unreadable", self.entry.title)
+        try:
+            self.guard = DosingGuard.from_dict(stored.get("guard", {}))
+        except (KeyError, TypeError, ValueError, IndexError):
+            # Without the dose history the daily maximum and interlocks could be exceeded:
+            # count every linked actuator as having dosed now.
+            _LOGGER.warning("Stored dose history of %s is unreadable", self.entry.title)
+            self.guard = DosingGuard()
+            for sid, sub in self.entry.subentries.items():
+                if sub.subentry_type == SUBENTRY_ACTUATOR and sub.data.get(CONF_CORRECTS):
+                    self.guard.record(corrector_of(sid, sub.title, sub.data), now)
         self.auto |= {k: bool(v) for k, v in stored.get("auto", {}).items() if k in self.auto}
         self.webhook_id = stored.get("webhook_id") or secrets.token_hex(32)
         self.extra = dict(stored.get("extra", {}))

@@ -527,3 +527,25 @@ async def test_blueprint_sends_an_actionable_notification_and_handles_the_answer
     await hass.services.async_call(
         automation.DOMAIN, "turn_off", {"entity_id": "automation.phone"}, blocking=True
     )
+
+
+async def test_an_unreadable_dose_history_errs_on_the_safe_side(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_storage: dict[str, Any]
+) -> None:
+    """A broken stored dose history counts as a dose just given: the interlock holds."""
+    config_entry = entry()
+    hass_storage[f"{DOMAIN}.recommendations.{config_entry.entry_id}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.recommendations.{config_entry.entry_id}",
+        "data": {"guard": {"doses": {"up": "garbage"}, "groups": {"ph": [1]}}},
+    }
+    await setup(hass, config_entry)
+    made = async_capture_events(hass, EVENT_RECOMMENDATION)
+    await publish(hass, config_entry, outcome(now(), LOW))
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "approve_recommendation", {"recommendation_id": made[-1].data["id"]},
+            blocking=True,
+        )  # fmt: skip
+    assert err.value.translation_key == "dosing_interlock"
+    assert commands(mqtt_mock, 26) == []
