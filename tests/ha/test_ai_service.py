@@ -5,6 +5,7 @@ diagnostics, and the reference service in examples/ai_service driven end to end.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 import json
 from typing import Any
 from unittest.mock import patch
@@ -16,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -291,3 +293,41 @@ async def test_external_and_builtin_recommendations_stay_apart(
     await hass.async_block_till_done()
     assert [c["duration_s"] for c in commands(mqtt_mock, 26)] == [2.0]  # the built-in dose
     assert list(manager.open) == first  # the external one waits for a person
+
+
+async def test_a_failed_push_is_retried_by_its_timer(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, socket_enabled: None
+) -> None:
+    answers = [503, 200]
+    received: list[int] = []
+
+    async def readings(request: web.Request) -> web.Response:
+        status = answers.pop(0)
+        if status == 200:
+            received.append(len((await request.json())["readings"]))
+        return web.Response(status=status)
+
+    app = web.Application()
+    app.router.add_post("/readings", readings)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        config_entry = await setup(hass)
+        hass.config_entries.async_update_entry(
+            config_entry,
+            options={"push_url": str(server.make_url("/readings")), "push_interval_min": 5},
+        )
+        await hass.async_block_till_done()
+        ph_reading(hass, 6.2)
+        await hass.async_block_till_done()
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5, seconds=1))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert received == []  # 503: queued for the retry in 30 s
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5, seconds=32))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert received == [1]
+        service = manager_of(config_entry).ai_service
+        assert service is not None
+        assert service.last_push == "ok"
+    finally:
+        await server.close()
