@@ -7,7 +7,8 @@ executor; a broken one becomes a repair issue, never a crash.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
@@ -15,9 +16,12 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .predictions import Predictor, load_predictor_plugins
+from .predictions import Predictor
+from .predictions.plugins import PREDICTOR_PLUGINS
 from .predictions.registry import builtin_registry as builtin_predictors
-from .processors import PluginError, Processor, builtin_registry, errors_by_file, load_plugins
+from .processors import PluginError, Processor, builtin_registry, errors_by_file
+from .processors.plugins import PROCESSOR_PLUGINS, PluginKind, load_plugin_dir
+from .processors.registry import Identified, IdRegistry
 
 DATA_PROCESSORS: HassKey[dict[str, Processor]] = HassKey(f"{DOMAIN}_processors")
 DATA_PREDICTORS: HassKey[dict[str, Predictor]] = HassKey(f"{DOMAIN}_predictors")
@@ -46,37 +50,65 @@ def _sync_issues(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PluginFolder[T: Identified]:
+    """One kind of plug-in: its folder in the config, its loader, where the result is kept
+    and the repair issues of its broken files."""
+
+    folder: Path
+    kind: PluginKind[T]
+    builtins: Callable[[], IdRegistry[T]]
+    data_key: HassKey[dict[str, T]]
+    issue_prefix: str
+    translation_key: str
+
+    async def async_load(self, hass: HomeAssistant) -> Mapping[str, T]:
+        """Built-ins and valid plug-ins by id; repair issues for the broken plug-ins."""
+        directory = Path(hass.config.path(str(self.folder)))
+        registry = self.builtins()
+        _, failures = await hass.async_add_executor_job(
+            load_plugin_dir, directory, registry, self.kind
+        )
+        _sync_issues(hass, self.issue_prefix, self.translation_key, failures)
+        loaded = {item.id: item for item in registry}
+        hass.data[self.data_key] = loaded
+        return loaded
+
+    def get(self, hass: HomeAssistant) -> Mapping[str, T]:
+        """What was loaded at start-up (built-ins only if the loader has not run)."""
+        if (loaded := hass.data.get(self.data_key)) is not None:
+            return loaded
+        return {item.id: item for item in self.builtins()}
+
+
+PROCESSOR_FOLDER: PluginFolder[Processor] = PluginFolder(
+    PLUGIN_DIR, PROCESSOR_PLUGINS, builtin_registry, DATA_PROCESSORS, "plugin_", "plugin_broken"
+)
+PREDICTOR_FOLDER: PluginFolder[Predictor] = PluginFolder(
+    PREDICTOR_DIR,
+    PREDICTOR_PLUGINS,
+    builtin_predictors,
+    DATA_PREDICTORS,
+    "predictor_plugin_",
+    "predictor_plugin_broken",
+)
+
+
 async def async_load_processors(hass: HomeAssistant) -> Mapping[str, Processor]:
-    """Built-ins and valid plug-ins by type id; repair issues for the broken plug-ins."""
-    directory = Path(hass.config.path(str(PLUGIN_DIR)))
-    types = builtin_registry()
-    _, failures = await hass.async_add_executor_job(load_plugins, directory, types)
-    _sync_issues(hass, "plugin_", "plugin_broken", failures)
-    processors = {processor.id: processor for processor in types}
-    hass.data[DATA_PROCESSORS] = processors
-    return processors
+    """Built-in and plug-in sensor types by id (see PluginFolder.async_load)."""
+    return await PROCESSOR_FOLDER.async_load(hass)
 
 
 def get_processors(hass: HomeAssistant) -> Mapping[str, Processor]:
-    """Processors loaded at start-up (built-ins only if the loader has not run)."""
-    if (loaded := hass.data.get(DATA_PROCESSORS)) is not None:
-        return loaded
-    return {processor.id: processor for processor in builtin_registry()}
+    """Sensor types loaded at start-up (built-ins only if the loader has not run)."""
+    return PROCESSOR_FOLDER.get(hass)
 
 
 async def async_load_predictors(hass: HomeAssistant) -> Mapping[str, Predictor]:
-    """Built-in and valid user predictors by id; repair issues for the broken plug-ins."""
-    directory = Path(hass.config.path(str(PREDICTOR_DIR)))
-    registry = builtin_predictors()
-    _, failures = await hass.async_add_executor_job(load_predictor_plugins, directory, registry)
-    _sync_issues(hass, "predictor_plugin_", "predictor_plugin_broken", failures)
-    predictors = {predictor.id: predictor for predictor in registry}
-    hass.data[DATA_PREDICTORS] = predictors
-    return predictors
+    """Built-in and plug-in predictors by id (see PluginFolder.async_load)."""
+    return await PREDICTOR_FOLDER.async_load(hass)
 
 
 def get_predictors(hass: HomeAssistant) -> Mapping[str, Predictor]:
     """Predictors loaded at start-up (built-ins only if the loader has not run)."""
-    if (loaded := hass.data.get(DATA_PREDICTORS)) is not None:
-        return loaded
-    return {predictor.id: predictor for predictor in builtin_predictors()}
+    return PREDICTOR_FOLDER.get(hass)
