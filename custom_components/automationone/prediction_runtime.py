@@ -45,7 +45,7 @@ from .const import (
 from .data import AutomationOneConfigEntry
 from .plugins import get_predictors
 from .predictions import HISTORY_S, PredictionOutcome, Predictor, SeriesBuffer
-from .predictions.cycle import BANDS, bands_from, fit_outcome
+from .predictions.cycle import BANDS, MAX_POINTS, bands_from, fit_outcome
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,10 +97,17 @@ def _history(hass: HomeAssistant, entity_id: str, start: datetime) -> tuple[Any,
     """The entity's numeric states since `start`, as arrays (runs in the recorder's executor)."""
     from homeassistant.components.recorder import history
 
+    # Newest first and at most what a buffer keeps (as HA's statistics sensor reads it).
     states = history.state_changes_during_period(
-        hass, start, entity_id=entity_id, no_attributes=True, include_start_time_state=True
+        hass,
+        start,
+        entity_id=entity_id,
+        no_attributes=True,
+        descending=True,
+        limit=MAX_POINTS,
+        include_start_time_state=False,
     ).get(entity_id, [])
-    readings = [r for s in states if (r := reading_of(s)) is not None]
+    readings = [r for s in reversed(states) if (r := reading_of(s)) is not None]
     t = np.fromiter((r[0] for r in readings), dtype=np.float64, count=len(readings))
     y = np.fromiter((r[1] for r in readings), dtype=np.float64, count=len(readings))
     return t, y

@@ -4,6 +4,7 @@ forecast/time-until/anomaly entities, the dispatcher signal, user predictors, op
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.automationone.prediction_runtime import latest_prediction
 from custom_components.automationone.predictions import PredictionOutcome
 
@@ -199,6 +201,11 @@ async def test_a_spike_turns_the_anomaly_sensor_on(
     assert state.state == STATE_ON
     assert state.attributes["reason"] in ("spike", "outlier")
     assert state.attributes["score"] > 6
+    diagnostics = json.loads(json.dumps(await async_get_config_entry_diagnostics(hass, entry)))
+    shown = diagnostics["predictions"]["Level"]
+    assert shown["latest"]["anomaly"]["reason"] == state.attributes["reason"]
+    assert shown["settings"]["predictor"] == "seasonal_daily"
+    assert shown["readings"] >= 91
 
 
 async def test_user_predictor_is_offered_and_a_broken_one_is_a_repair(
