@@ -134,6 +134,7 @@ class SensorPrediction:
         self.entity_id: str | None = None
         self.latest: PredictionOutcome | None = None
         self.error: str | None = None  # why the last fit gave no outcome
+        self.failing = False  # the predictor raised on the last fit
         self.fitting = False
 
     def has_band(self, band: str) -> bool:
@@ -281,7 +282,7 @@ class PredictionRuntime:
                 )
             )
         except Exception as err:  # noqa: BLE001 - a user predictor may raise anything
-            if sensor.error is None:  # logged when it starts failing, not every cycle
+            if not sensor.failing:  # logged when it starts failing, not every cycle
                 _LOGGER.warning(
                     "Predictor %s could not fit %s: %s: %s",
                     sensor.predictor.id,
@@ -290,12 +291,14 @@ class PredictionRuntime:
                     err,
                 )
             sensor.error = f"{type(err).__name__}: {err}"[:200]
+            sensor.failing = True
             return None
         finally:
             sensor.fitting = False
-        if sensor.error is not None and sensor.error != "too_few_readings":
+        if sensor.failing:
             _LOGGER.info("Predictor %s fits %s again", sensor.predictor.id, sensor.title)
         sensor.error = None
+        sensor.failing = False
         sensor.latest = outcome
         async_dispatcher_send(self.hass, self.signal, outcome)
         return outcome

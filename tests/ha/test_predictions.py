@@ -260,3 +260,42 @@ async def test_user_predictor_is_offered_and_a_broken_one_is_a_repair(
     forecast = hass.states.get(prediction_entity(hass, entry, "forecast") or "")
     assert float(forecast.state) == 7.0
     assert forecast.attributes["upper"] == 7.5
+
+
+async def test_a_predictor_that_fails_at_runtime_is_logged_once(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A user predictor that passes its trial but raises on real data: its entities stay
+    unavailable, one warning when it starts failing (not one per refit), none for others."""
+    hass.config.config_dir = str(tmp_path)
+    folder = Path(hass.config.path("automationone", "predictors"))
+    folder.mkdir(parents=True)
+    (folder / "picky.py").write_text(
+        "from custom_components.automationone.predictions import LinearTrend\n"
+        "class Picky(LinearTrend):\n"
+        "    id = 'picky'\n"
+        "    name = 'Picky'\n"
+        "    def fit(self, t, y, *, params=None):\n"
+        "        if t[-1] > 1.75e9:\n"
+        "            raise RuntimeError('not after 2025')\n"
+        "        return super().fit(t, y, params=params)\n"
+        "PREDICTOR = Picky()\n"
+    )
+    assert await async_setup_component(hass, DOMAIN, {})
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "predictor_plugin_picky.py") is None
+    freezer.move_to(T0)
+    prediction = {"enabled": True, "predictor": "picky", "horizon_s": 3600, "refit_s": 60}
+    entry = await setup(hass, entry_with(("Level", BANDED | {"prediction": prediction})))
+    await feed(hass, freezer, [1.0, 2.0, 3.0])
+    for _ in range(3):
+        await refit(hass, freezer, 60)
+    forecast = hass.states.get(prediction_entity(hass, entry, "forecast") or "")
+    assert forecast.state == "unavailable"
+    failures = [r for r in caplog.records if "could not fit" in r.getMessage()]
+    assert len(failures) == 1
+    assert "not after 2025" in failures[0].getMessage()
