@@ -71,9 +71,9 @@ _OPTIONAL_DEFAULTS: Final[dict[str, Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class PluginError:
-    """Why one plug-in file (or one processor in it) was not loaded.
+    """Why one plug-in file (or one processor or predictor in it) was not loaded.
 
-    code: `syntax_error`, `import_error`, `no_processor`, `missing_attribute`,
+    code: `syntax_error`, `import_error`, `no_processor` (`no_predictor`), `missing_attribute`,
     `bad_attribute`, `not_callable`, `trial_failed`, `bad_result`, `id_clash`.
     """
 
