@@ -20,7 +20,7 @@ async def async_get_config_entry_diagnostics(
     """Entry data, the last announce and heartbeat, what the device sent that we dropped, and
     each actuator's limits and last status."""
     device = entry.runtime_data.device
-    return {
+    diagnostics: dict[str, Any] = {
         "entry": async_redact_data(dict(entry.data), TO_REDACT),
         "device": {
             "online": device.online,
@@ -44,6 +44,19 @@ async def async_get_config_entry_diagnostics(
         },
         "recommendations": _recommendations(entry),
     }
+    predictions = entry.runtime_data.predictions
+    if predictions is not None and predictions.sensors:  # only sensors that opted in
+        diagnostics["predictions"] = {
+            sensor.title: {
+                "settings": asdict(sensor.settings),
+                "predictor_loaded": sensor.predictor is not None,
+                "readings": len(sensor.buffer),
+                "error": sensor.error,
+                "latest": asdict(sensor.latest) if sensor.latest else None,
+            }
+            for sensor in predictions.sensors.values()
+        }
+    return diagnostics
 
 
 def _recommendations(entry: AutomationOneConfigEntry) -> dict[str, Any] | None:

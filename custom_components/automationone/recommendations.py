@@ -1,7 +1,7 @@
 """Recommendations of one ESP's entry: made from predictions, shown, decided, executed.
 
-The fitting runtime publishes a `PredictionOutcome` per opted-in sensor on the dispatcher signal
-`automationone_prediction_<entry_id>` (`prediction_signal`). The manager turns it into a
+The fitting runtime (`prediction_runtime.py`) publishes a `PredictionOutcome` per opted-in
+sensor on the dispatcher signal `prediction_signal(entry_id)`. The manager turns it into a
 `Recommendation` (pure: `predictions.recommend.decide`) against the sensor's bands and the
 actuators the user linked to correct it (fields of the actuator subentry: `corrects`,
 `direction`, `dose_s`, `max_doses_per_day`, `interlock_group`, `interlock_min`).
@@ -47,20 +47,17 @@ import voluptuous as vol
 
 from .ai_service import AiService
 from .const import (
-    CONF_CRITICAL_HIGH,
-    CONF_CRITICAL_LOW,
-    CONF_WARNING_HIGH,
-    CONF_WARNING_LOW,
     DOMAIN,
     SUBENTRY_ACTUATOR,
 )
 from .device_config import actuator_config
+from .prediction_runtime import prediction_signal
+from .predictions.cycle import bands_from
 from .predictions.outcome import PredictionOutcome
 from .predictions.recommend import (
     ACTION_KINDS,
     SOURCE_BUILTIN,
     Action,
-    Bands,
     Corrector,
     Decision,
     DoseRefusal,
@@ -101,21 +98,6 @@ CORRECTOR_KEYS = (
     CONF_INTERLOCK_MIN,
 )
 DEFAULT_DOSE_S = 2.0
-
-
-def prediction_signal(entry_id: str) -> str:
-    """The dispatcher signal a fit's outcome is published on (args: `(outcome,)`)."""
-    return f"automationone_prediction_{entry_id}"
-
-
-def bands_of(data: dict[str, Any]) -> Bands:
-    """The warning and critical edges of a sensor subentry."""
-    return Bands(
-        warning_low=data.get(CONF_WARNING_LOW),
-        warning_high=data.get(CONF_WARNING_HIGH),
-        critical_low=data.get(CONF_CRITICAL_LOW),
-        critical_high=data.get(CONF_CRITICAL_HIGH),
-    )
 
 
 def corrector_of(subentry_id: str, title: str, data: Any) -> Corrector:
@@ -301,7 +283,7 @@ class RecommendationManager:
             rec_id=uuid.uuid4().hex[:12],
             now=now,
             margins=self.feedback.margins_for(sensor_id),
-            bands=bands_of(dict(self.entry.subentries[sensor_id].data)),
+            bands=bands_from(self.entry.subentries[sensor_id].data),
         )
         if rec is None:
             return

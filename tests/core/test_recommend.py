@@ -7,6 +7,7 @@ import json
 import pytest
 
 from custom_components.automationone.predictions import Anomaly, Forecast
+from custom_components.automationone.predictions.cycle import bands_from
 from custom_components.automationone.predictions.external import (
     MAX_BODY_BYTES,
     ExternalAction,
@@ -30,7 +31,6 @@ from custom_components.automationone.predictions.recommend import (
     KIND_LOWER,
     KIND_RAISE,
     REJECTIONS_TO_ADAPT,
-    Bands,
     Corrector,
     Decision,
     DosingGuard,
@@ -39,6 +39,7 @@ from custom_components.automationone.predictions.recommend import (
     Recommendation,
     confidence,
     decide,
+    holds,
     merge,
 )
 from custom_components.automationone.protocol import ActuatorConfig
@@ -115,11 +116,11 @@ def test_earliest_crossing_wins_and_critical_before_warning_at_the_same_time() -
 
 
 def test_a_crossing_of_an_edge_the_sensor_no_longer_has_is_ignored() -> None:
-    moved = Bands(warning_low=5.0, warning_high=7.0)
+    moved = bands_from({"warning_low": 5.0, "warning_high": 7.0})
     assert decide(outcome(LOW_SOON), [UP], rec_id="r", now=T0, bands=moved) is None
-    same = Bands(warning_low=5.5)
+    same = bands_from({"warning_low": 5.5})
     assert decide(outcome(LOW_SOON), [UP], rec_id="r", now=T0, bands=same) is not None
-    assert not same.holds(ThresholdCrossing("other", "low", 5.5, 0.0))
+    assert not holds(same, ThresholdCrossing("critical", "low", 5.5, 0.0))
 
 
 def test_no_linked_actuator_still_tells_what_will_happen() -> None:

@@ -33,10 +33,8 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.automationone.const import DOMAIN
-from custom_components.automationone.recommendations import (
-    RecommendationManager,
-    prediction_signal,
-)
+from custom_components.automationone.prediction_runtime import prediction_signal
+from custom_components.automationone.recommendations import RecommendationManager
 from examples.ai_service.app import SENT, make_app
 
 from .test_actuators import commands

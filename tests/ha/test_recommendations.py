@@ -33,15 +33,13 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.prediction_runtime import prediction_signal
 from custom_components.automationone.predictions import Anomaly, Forecast
 from custom_components.automationone.predictions.outcome import (
     PredictionOutcome,
     ThresholdCrossing,
 )
-from custom_components.automationone.recommendations import (
-    EVENT_RECOMMENDATION,
-    prediction_signal,
-)
+from custom_components.automationone.recommendations import EVENT_RECOMMENDATION
 
 from .common import BASE, MAC, mock_entry
 from .test_actuators import commands, message, status

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from ..protocol import ActuatorCommand, ActuatorConfig
 from ..safety import ActuatorSafety
+from .cycle import Bands
 from .outcome import PredictionOutcome, ThresholdCrossing
 
 KIND_RAISE: Final = "raise_value"
@@ -50,28 +51,6 @@ MAX_DECISIONS: Final = 500
 
 SOURCE_BUILTIN: Final = "builtin"
 SOURCE_EXTERNAL: Final = "external"
-
-
-@dataclass(frozen=True, slots=True)
-class Bands:
-    """The warning and critical band edges of a sensor (None: no edge)."""
-
-    warning_low: float | None = None
-    warning_high: float | None = None
-    critical_low: float | None = None
-    critical_high: float | None = None
-
-    def edge(self, band: str, edge: str) -> float | None:
-        """The threshold of `band` ("warning"/"critical") at `edge` ("low"/"high")."""
-        value: float | None = getattr(self, f"{band}_{edge}", None)
-        return value
-
-    def holds(self, crossing: ThresholdCrossing) -> bool:
-        """Whether a crossing is of an edge the sensor still has (the user may have moved or
-        removed it since the fit)."""
-        if crossing.band not in ("warning", "critical") or crossing.edge not in ("low", "high"):
-            return False
-        return self.edge(crossing.band, crossing.edge) == crossing.threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +133,12 @@ class Recommendation:
         return cls(**fields, action=Action(**action) if action is not None else None)
 
 
+def holds(bands: Bands, crossing: ThresholdCrossing) -> bool:
+    """Whether a crossing is of an edge the sensor still has (`cycle.bands_from` of its data
+    now: the user may have moved or removed the edge since the fit)."""
+    return bands.get((crossing.band, crossing.edge)) == crossing.threshold
+
+
 def confidence(crossing: ThresholdCrossing, lower: float, upper: float) -> float:
     """How sure the forecast band at the horizon is that the value is past the edge: the
     share of the band beyond the threshold (1 when all of it is, 0 when none is)."""
@@ -233,7 +218,7 @@ def decide(
     margins = margins or {}
     fc = outcome.forecast
     crossings = sorted(
-        (c for c in outcome.crossings if bands is None or bands.holds(c)),
+        (c for c in outcome.crossings if bands is None or holds(bands, c)),
         key=lambda c: (c.in_s, c.band != "critical"),
     )
     for crossing in crossings:
