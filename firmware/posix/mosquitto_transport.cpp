@@ -59,11 +59,10 @@ const char *MosquittoTransport::username() {
 }
 
 void MosquittoTransport::drop() {
-  if (this->mosq_ != nullptr && this->connected_) {
-    mosquitto_disconnect(this->mosq_);
-    mosquitto_loop(this->mosq_, 20, 1);
-  }
+  // Called from a message callback (the login command): libmosquitto's loop must not be
+  // entered again here, so the session is closed by the next connect().
   this->connected_ = false;
+  this->dirty_ = true;
 }
 
 MosquittoTransport::~MosquittoTransport() {
@@ -91,6 +90,8 @@ void MosquittoTransport::on_message(struct mosquitto *, void *self, const struct
 
 bool MosquittoTransport::connect(const char *client_id, const Will &will) {
   if (this->dirty_ && this->mosq_ != nullptr) {
+    mosquitto_disconnect(this->mosq_);  // clean: no last will for a change of login
+    mosquitto_loop(this->mosq_, 20, 1);
     mosquitto_destroy(this->mosq_);  // a new login: a new session with it
     this->mosq_ = nullptr;
   }
