@@ -37,6 +37,7 @@ from .device_config import (
 from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following
+from .logins import async_remove_logins, async_setup_logins
 from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_processors, get_processors
 from .protocol import Announce, ConfigAck, DeviceConfig
@@ -175,6 +176,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     entry.async_on_unload(device.add_conflict_listener(on_conflict))
     entry.async_on_unload(device.add_announce_listener(on_announce))
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
+    entry.async_on_unload(async_setup_logins(hass, entry))
     entry.async_on_unload(await async_register(hass, device))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -273,6 +275,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
 async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
     await ConfigVersions(hass, entry.entry_id).async_remove()
+    await async_remove_logins(hass, entry)  # its broker login, if it had one
     if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:
         return  # the topics (and their conflict issue) are another board's: leave them alone
     sync_issue(hass, entry, None)

@@ -100,6 +100,12 @@ def revoke_old_access(
         )
 
 
+def remove_logins(client: DynsecClient, usernames: list[str]) -> None:
+    """Delete clients (a login that was never confirmed)."""
+    for username in usernames:
+        client.check([delete_client(username)], tolerate=NOT_FOUND)
+
+
 def remove_device(client: DynsecClient, kaiser_id: str, esp_id: str, usernames: list[str]) -> None:
     """The device is deleted in HA: its logins, its role and its revocation entries go."""
     for username in usernames:
