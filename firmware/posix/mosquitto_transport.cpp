@@ -126,7 +126,10 @@ bool MosquittoTransport::connect(const char *client_id, const Will &will) {
     rc = mosquitto_reconnect(this->mosq_);
   }
   if (rc != MOSQ_ERR_SUCCESS) {
-    this->failure_ = rc == MOSQ_ERR_TLS ? Failure::kTls : Failure::kNetwork;
+    // With a CA, anything but a failed TCP connect (errno) is the handshake or the certificate
+    // (libmosquitto versions name it MOSQ_ERR_TLS or a newer handshake code).
+    bool tls = this->ca_path_[0] != '\0' && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_NO_CONN;
+    this->failure_ = rc == MOSQ_ERR_TLS || tls ? Failure::kTls : Failure::kNetwork;
     return false;
   }
   // Wait for CONNACK like PubSubClient::connect() does, so the caller can publish at once.
@@ -139,7 +142,9 @@ bool MosquittoTransport::connect(const char *client_id, const Will &will) {
     if (this->connack_ > 0) {
       this->failure_ = Failure::kRefused;  // bad user name or password, not authorised
     } else {
-      this->failure_ = rc == MOSQ_ERR_TLS ? Failure::kTls : Failure::kNetwork;
+      // TCP was up: with a CA, a session that closes before CONNACK failed its handshake.
+      bool tls = this->ca_path_[0] != '\0' && rc != MOSQ_ERR_SUCCESS;
+      this->failure_ = rc == MOSQ_ERR_TLS || tls ? Failure::kTls : Failure::kNetwork;
     }
   }
   return this->connected_;

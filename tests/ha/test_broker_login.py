@@ -34,8 +34,16 @@ def dynsec() -> Dynsec:
 
 
 @pytest.fixture
-def secure_broker(dynsec: Dynsec) -> Iterator[Broker]:
-    with Broker(dynsec=dynsec) as running:
+def plugin() -> bool:
+    """Whether the broker loads the dynamic-security plugin."""
+    return True
+
+
+@pytest.fixture
+def secure_broker(dynsec: Dynsec, plugin: bool) -> Iterator[Broker]:
+    """With the plugin (anonymous refused), or the same broker without it (anonymous allowed,
+    logins unchecked)."""
+    with Broker(dynsec=dynsec, plugin=plugin) as running:
         yield running
 
 
@@ -183,15 +191,21 @@ async def test_rotate_refused_before_secure(
     assert err.value.translation_key == "login_not_secured"
 
 
+@pytest.mark.parametrize("plugin", [False])
 async def test_broker_without_the_plugin(
-    hass: HomeAssistant, real_mqtt: Broker, request: pytest.FixtureRequest
+    hass: HomeAssistant, ha_on_secure_broker: Broker, shared_device: DeviceProcess
 ) -> None:
     """A plain broker: the form says the plugin is missing, nothing is stored."""
-    proc = simulator(real_mqtt.port, "--devices", "1", "--prefix", "plain", "--heartbeat", "1")
-    proc.start()
-    request.addfinalizer(proc.stop)
     entry = await add_discovered_device(hass)
     await wait_for(hass, lambda: entry.runtime_data.device.available, what="device online")
     result = await secure(hass, entry, admin_username=ADMIN, admin_password="x" * 16)
     assert result["errors"] == {"base": "dynsec_unavailable"}
     assert "broker_login" not in entry.data
+    # The device goes on as before.
+    device = entry.runtime_data.device
+    heartbeat = device.heartbeat
+    await wait_for(hass, lambda: device.heartbeat is not heartbeat, what="a heartbeat")
+    assert device.available
+    # Without a login there is nothing to remove on the broker: removal works as before.
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
