@@ -477,7 +477,7 @@ void Device::login_connected() {
   n = encode_login(this->pending_login_, blob, kLoginBlobCap);
   ok = n > 0 && this->hal_.storage->save(kLoginKey, blob, n) && ok;
   memset(blob, 0, kLoginBlobCap);
-  this->login_ = this->pending_login_;
+  copy_login(this->login_, this->pending_login_);
   wipe_login(this->pending_login_);
   if (!ok) copy_bounded(this->login_error_, sizeof(this->login_error_), "storage");
   this->log("logged in as ", this->login_.username);
@@ -502,26 +502,28 @@ void Device::login_failed(uint64_t now) {
   if (failure != MqttTransport::Failure::kRefused) return;
   if (++this->login_refusals_ < kRefusalsBeforeFallback) return;
   // The current login keeps being refused (deleted before this device switched): the fallback.
+  // pending_login_ is free outside a switch: it holds the fallback (no 3 KB on the stack).
   this->login_refusals_ = 0;
+  StoredLogin &fallback = this->pending_login_;
   uint8_t *blob = reinterpret_cast<uint8_t *>(this->out_);
   size_t len = 0;
-  StoredLogin fallback;
   if (!this->hal_.storage->load(kFallbackLoginKey, blob, kLoginBlobCap, len) || len == 0 ||
       !decode_login(blob, len, fallback)) {
-    fallback = StoredLogin();  // the transport's own login
+    wipe_login(fallback);  // the transport's own login
   }
-  memset(blob, 0, kLoginBlobCap);
-  if (!this->login_.set() && !fallback.set()) return;  // nothing else to try
+  if (!this->login_.set() && !fallback.set()) {
+    memset(blob, 0, kLoginBlobCap);
+    return;  // nothing else to try
+  }
   this->log("current login refused, trying the fallback");
-  StoredLogin refused = this->login_;
-  this->login_ = fallback;
   // The refused one becomes the fallback: if the broker comes back to it, so does the device.
-  size_t n = encode_login(refused, blob, kLoginBlobCap);
+  size_t n = encode_login(this->login_, blob, kLoginBlobCap);
   this->hal_.storage->save(kFallbackLoginKey, blob, n);
-  n = encode_login(this->login_, blob, kLoginBlobCap);
+  n = encode_login(fallback, blob, kLoginBlobCap);
   this->hal_.storage->save(kLoginKey, blob, n);
   memset(blob, 0, kLoginBlobCap);
-  wipe_login(refused);
+  copy_login(this->login_, fallback);
+  wipe_login(fallback);
   this->use_login(this->login_);
   this->next_connect_ms_ = now;
 }

@@ -40,13 +40,13 @@ size_t encode_login(const StoredLogin &login, uint8_t *buf, size_t cap) {
 }
 
 bool decode_login(const uint8_t *buf, size_t len, StoredLogin &out) {
-  out = StoredLogin();
+  wipe_login(out);  // field by field: no 3 KB temporary on the stack
   char port[6];
   size_t at = 0;
   if (!take(buf, len, at, out.username, sizeof(out.username)) ||
       !take(buf, len, at, out.password, sizeof(out.password)) || !take(buf, len, at, port, sizeof(port)) ||
       !take(buf, len, at, out.ca, sizeof(out.ca)) || !out.set()) {
-    out = StoredLogin();
+    wipe_login(out);
     return false;
   }
   long p = strtol(port, nullptr, 10);
@@ -57,7 +57,16 @@ bool decode_login(const uint8_t *buf, size_t len, StoredLogin &out) {
 void wipe_login(StoredLogin &login) {
   volatile char *p = login.password;
   for (size_t i = 0; i < sizeof(login.password); i++) p[i] = 0;
-  login = StoredLogin();
+  memset(login.username, 0, sizeof(login.username));
+  memset(login.ca, 0, sizeof(login.ca));
+  login.port = 0;
+}
+
+void copy_login(StoredLogin &to, const StoredLogin &from) {
+  memcpy(to.username, from.username, sizeof(to.username));
+  memcpy(to.password, from.password, sizeof(to.password));
+  memcpy(to.ca, from.ca, sizeof(to.ca));
+  to.port = from.port;
 }
 
 }  // namespace a1

@@ -14,11 +14,13 @@ struct StoredLogin {
   bool set() const { return this->username[0] != '\0'; }
 };
 
+// Cleared field by field (wipe_login), copied in place: never a 3 KB temporary on the stack.
 // "username\0password\0port\0ca\0" (a zero-length blob: no login stored).
 size_t encode_login(const StoredLogin &login, uint8_t *buf, size_t cap);
 bool decode_login(const uint8_t *buf, size_t len, StoredLogin &out);
-// Overwrites the password in memory.
+// Overwrites the password in memory and clears the rest.
 void wipe_login(StoredLogin &login);
+void copy_login(StoredLogin &to, const StoredLogin &from);
 
 constexpr size_t kLoginBlobCap = 65 + 129 + 6 + 2801 + 4;
 constexpr const char *kLoginKey = "login";
