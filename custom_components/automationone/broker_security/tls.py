@@ -133,3 +133,33 @@ def check_ca_pem(pem: str) -> str:
     if not constraints.ca:
         raise ValueError("not a CA certificate")
     return pem
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python3 tls.py --host 192.168.1.10 --out /etc/mosquitto/certs` (docs/security.md)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="A CA and a broker certificate for Mosquitto.")
+    parser.add_argument("--host", action="append", required=True, help="broker name or IP")
+    parser.add_argument("--out", required=True, help="folder for ca.crt, broker.crt, *.key")
+    args = parser.parse_args(argv)
+    now = dt.datetime.now(dt.UTC)
+    ca = generate_ca(now=now)
+    broker = generate_broker_cert(ca, args.host, now=now)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text, mode in (
+        ("ca.crt", ca.cert, 0o644),
+        ("ca.key", ca.key, 0o600),
+        ("broker.crt", broker.cert, 0o644),
+        ("broker.key", broker.key, 0o600),
+    ):
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        path.chmod(mode)
+    print(f"wrote {out}/ca.crt ca.key broker.crt broker.key")
+
+
+if __name__ == "__main__":
+    main()
