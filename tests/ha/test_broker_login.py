@@ -209,3 +209,64 @@ async def test_broker_without_the_plugin(
     # Without a login there is nothing to remove on the broker: removal works as before.
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_a_device_that_never_takes_its_login_keeps_the_old_access(
+    hass: HomeAssistant, ha_on_secure_broker: Broker, dynsec: Dynsec
+) -> None:
+    """No lock-out: a device that does not switch (older firmware, ESPHome) keeps publishing
+    and receiving under the shared login; HA records why and revokes nothing."""
+    broker = ha_on_secure_broker
+    esp_id = "legacy-01"
+    root = f"kaiser/god/esp/{esp_id}/"
+    device = Probe(broker.port, "devices", dynsec.password("devices"), client_id=esp_id).connect()
+    try:
+        assert device.subscribe(root + "system/command")
+        assert device.subscribe(root + "config")
+        announce = {
+            "v": 1, "esp_id": esp_id, "board": "esp32dev", "fw": "esphome",
+            "fw_version": "2025.1.0", "mac": "24:0A:C4:00:00:01", "login": "devices",
+        }  # fmt: skip
+        device.publish(root + "announce", json.dumps(announce).encode(), retain=True)
+        device.publish(root + "status", b"online", retain=True)
+        entry = await add_discovered_device(hass)
+        await wait_for(hass, lambda: entry.runtime_data.device.available, what="device online")
+        result = await secure(
+            hass, entry, admin_username=ADMIN, admin_password=dynsec.password(ADMIN),
+            shared_login="devices",
+        )  # fmt: skip
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        # The device got the command (it may read its own system/command) and refuses it.
+        ((_, payload),) = await hass.async_add_executor_job(
+            device.wait_for_topic, root + "system/command"
+        )
+        command = json.loads(payload)
+        assert command["cmd"] == "login"
+        assert command["username"] == f"a1-{esp_id}-1"
+        device.publish(
+            root + "announce",
+            json.dumps(announce | {"login_error": "unsupported"}).encode(),
+            retain=True,
+        )
+        await wait_for(
+            hass, lambda: login_state(entry).get("login_error") == "unsupported", what="refusal"
+        )
+        assert login_state(entry)["pending"] == f"a1-{esp_id}-1"
+        assert login_state(entry)["current"] is None
+        # Still in touch under the shared login, both ways.
+        heartbeat = {"v": 1, "uptime_s": 5, "heap_free": 100000, "rssi": -50}
+        device.publish(root + "heartbeat", json.dumps(heartbeat).encode())
+        await wait_for(
+            hass,
+            lambda: entry.runtime_data.device.heartbeat is not None
+            and entry.runtime_data.device.heartbeat.uptime_s == 5,
+            what="the heartbeat under the shared login",
+        )
+        names = await hass.async_add_executor_job(clients, broker, dynsec)
+        assert "role:a1-revoked" not in names
+        await hass.config_entries.async_remove(entry.entry_id)
+        await hass.async_block_till_done()
+        names = await hass.async_add_executor_job(clients, broker, dynsec)
+        assert f"a1-{esp_id}-1" not in names
+    finally:
+        device.close()

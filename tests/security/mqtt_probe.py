@@ -98,6 +98,13 @@ class Probe:
             if item == (topic, payload):
                 return seen
 
+    def wait_for_topic(self, topic: str) -> list[tuple[str, bytes]]:
+        """Messages up to and including the first one on `topic`, that one alone."""
+        while True:
+            item = self.messages.get(timeout=WAIT_S)
+            if item[0] == topic:
+                return [item]
+
     def drain(self) -> list[tuple[str, bytes]]:
         """What arrived so far."""
         out = []
