@@ -10,8 +10,9 @@ from homeassistant.const import CONF_MAC
 from homeassistant.core import HomeAssistant
 
 from .data import AutomationOneConfigEntry
+from .logins import REDACT as LOGIN_REDACT
 
-TO_REDACT = {CONF_MAC, "mac", "webhook_id", "push_url"}
+TO_REDACT = {CONF_MAC, "mac", "webhook_id", "push_url", *LOGIN_REDACT}
 
 
 async def async_get_config_entry_diagnostics(
