@@ -228,6 +228,8 @@ class FakeMqtt : public MqttTransport {
   int connect_calls() const { return this->calls_; }
   void inject(const char *topic, const char *payload);
   void drop() { this->connected_ = false; }
+  // A link that died under the device: still "connected", but every publish fails.
+  void fail_publishes(bool fail) { this->fail_publishes_ = fail; }
   void set_accept(bool accept) { this->accept_ = accept; }
   int published() const { return this->count_; }
   // The n-th most recent message on `topic` (0 = last), or nullptr.
@@ -242,6 +244,7 @@ class FakeMqtt : public MqttTransport {
   int subs_ = 0;
   bool connected_ = false;
   bool accept_ = true;
+  bool fail_publishes_ = false;
   int connect_calls_ = 1;
   int pending_ = 0;
   int calls_ = 0;
