@@ -683,7 +683,7 @@ class Soak:
         # HA receives for a while before the next HA or broker fault: the readings of that
         # time are what `lost_readings` checks on HA's side.
         opened = min((snap.at for snap in self.open.values()), default=time.time())
-        await asyncio.sleep(max(0.0, opened + (3 if self.quick else 8) - time.time()))
+        await asyncio.sleep(max(0.0, opened + (3 if self.quick else 5) - time.time()))
 
     async def ha_kill(self) -> str:
         await self.recovered()
