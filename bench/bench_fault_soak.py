@@ -2,13 +2,16 @@
 integration, from .venv) and `virtual-esp` devices (the firmware core on POSIX) whose actuators
 run under limits and are switched on by HA (service calls and time-pattern automations).
 
-Faults, in a seeded random order (the seed is printed), one at a time:
+Faults, in a seeded random order (the seed is printed; `--seed` repeats the order), one at a
+time; device faults also run while HA is still coming back from an HA or broker fault:
 - `ha_kill`: HA killed with SIGKILL, restarted;
 - `broker_restart`: Mosquitto stopped (SIGTERM) and started on the same port;
 - `link_drop`: a device's TCP link cut (its own proxy to the broker resets the connection and
   refuses new ones for a while, as a WiFi drop does);
 - `power_cycle`: a device killed with SIGKILL ("power off") and started again while its broker
   is unreachable; reachable again a little later.
+During a broker restart the devices reach the broker again only once the observer (below) is
+back, and after an HA or broker fault HA receives for a few seconds before the next one.
 
 Measured on the devices' own streams, by a separate MQTT client (persistent session, so a
 broker restart loses nothing it should have seen):
@@ -25,9 +28,11 @@ broker restart loses nothing it should have seen):
   Readings published while HA was down or disconnected are not HA's to record (sensor data is
   QoS 0 and HA's MQTT session is clean); they are printed as `unseen_while_ha_down`.
 - `duplicate_commands`: an accepted command (its `cmd_id`) executed twice.
+HA's UI bundle is not needed: without `hass_frontend` installed, `frontend` serves an empty tree.
 
-`--faults N` (default 1000). `make test` runs a short version (`--quick`: 12 faults, shorter
-outages), which exits 1 unless every figure is 0. The last line is
+`--faults N` (default 1000; hours on a busy machine: an HA restart takes 10-30 s).
+`make fault-soak` (part of `make test`) runs 10 with `--quick` (outages halved), which exits 1
+unless every figure is 0. `--keep` keeps the work dir (logs and records.json). The last line is
 `fault-soak: faults=N late=N stuck_on=N lost_readings=N duplicate_commands=N`.
 """
 

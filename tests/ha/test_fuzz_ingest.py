@@ -92,7 +92,9 @@ async def test_fuzzed_ingest(
 async def test_rate_limit_per_kind(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One kind of bad message flooded for 5 minutes (10/s) writes one line per minute."""
+    """Bad messages of one kind flooded for 5 minutes (10/s) write one line a minute: ours
+    (malformed JSON on two topics: one code) and HA's MQTT client's (announces it cannot
+    decode as UTF-8 before we see them)."""
     await fuzz_device(hass)
     clock = FakeClock()
     clock.patch(monkeypatch)
@@ -100,13 +102,18 @@ async def test_rate_limit_per_kind(
     root = logging.getLogger()
     root.addHandler(counter)
     try:
-        for _ in range(3000):
-            async_fire_mqtt_message(hass, f"{BASE}/heartbeat", b"{broken")
+        for i in range(3000):
+            if i % 2:
+                async_fire_mqtt_message(hass, f"{BASE}/heartbeat", b"{broken")
+            else:
+                async_fire_mqtt_message(hass, f"{BASE}/announce", b"\xff\xfe{")
             clock.now += 0.1
         await hass.async_block_till_done()
     finally:
         root.removeHandler(counter)
-    times = [t for kind, t in counter.times.items() if kind[2] == "malformed_json"]
-    assert len(times) == 1
-    assert len(times[0]) == 5  # at 0, 60, 120, 180 and 240 s
+    ours = [t for kind, t in counter.times.items() if kind[2] == "malformed_json"]
+    mqtt_client = [t for kind, t in counter.times.items() if kind[1] == log_limit.UNDECODABLE]
+    # At 0, 60, 120, 180 and 240 s.
+    assert [len(t) for t in ours] == [5]
+    assert [len(t) for t in mqtt_client] == [5]
     assert counter.too_frequent(LOG_INTERVAL_S) == []
