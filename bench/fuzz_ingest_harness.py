@@ -20,9 +20,11 @@ PAYLOADS = int(os.environ.get("FUZZ_PAYLOADS", "1000000"))
 
 
 async def test_fuzz_ingest(
-    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, enable_custom_integrations: None
+    hass: HomeAssistant, enable_custom_integrations: None, mqtt_mock: MqttMockHAClient
 ) -> None:
-    """Print the figures (nothing is asserted: the tests assert a short run)."""
+    """Print the figures (nothing is asserted: the tests assert a short run). Custom
+    integrations are enabled before MQTT is set up, so HA's MQTT discovery subscribes to our
+    manifest's announce topic as in a running HA (and as in the tests)."""
     hass.loop.set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)
     await fuzz_device(hass)
