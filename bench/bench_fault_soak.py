@@ -22,7 +22,9 @@ broker restart loses nothing it should have seen):
   only after the reconnect); a power-off ends a period at once.
 - `stuck_on`: an actuator still on at the end (HA stopped, every limit given time to fire).
 - `lost_readings`: sensor messages missing in a device's `seq` (published by the device, never
-  at the broker), plus readings that reached the broker while HA was connected and running but
+  at the broker: at QoS 0, a message sent while Mosquitto shuts down is lost and the device
+  cannot know; those are also printed apart, and the short run does not fail on them), plus
+  readings that reached the broker while HA was connected and running but
   that HA did not take in (its diagnostics: readings received and the last message's seq,
   taken before and after every HA or broker fault; buffered replays count like live ones).
   Readings published while HA was down or disconnected are not HA's to record (sensor data is
@@ -32,7 +34,8 @@ HA's UI bundle is not needed: without `hass_frontend` installed, `frontend` serv
 
 `--faults N` (default 1000; hours on a busy machine: an HA restart takes 10-30 s).
 `make fault-soak` (part of `make test`) runs 10 with `--quick` (outages halved), which exits 1
-unless every figure is 0. `--keep` keeps the work dir (logs and records.json). The last line is
+unless every figure is 0 (but for the QoS 0 messages above). `--keep` keeps the work dir
+(logs and records.json). The last line is
 `fault-soak: faults=N late=N stuck_on=N lost_readings=N duplicate_commands=N`.
 """
 
@@ -523,6 +526,10 @@ class Figures:
     periods: int = 0
     unobserved_periods: int = 0
     seq_gaps: int = 0
+    # Of the seq gaps: messages sent while Mosquitto was shutting down (it stops reading its
+    # sockets before it closes them). Sensor data is QoS 0 (docs/protocol.md): the device
+    # cannot know such a message was lost.
+    in_flight_at_broker_stop: int = 0
     ha_missed: int = 0
     ha_extra: int = 0
     unseen_while_ha_down: int = 0
@@ -557,6 +564,7 @@ class Soak:
         self.open: dict[str, Snapshot] = {}
         self.counts: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
         self.commands = 0
+        self.broker_stops: list[float] = []
         self.integration_errors: list[str] = []
         self.recovery: asyncio.Future[None] | None = None
 
@@ -715,6 +723,7 @@ class Soak:
         # persistent session does not cover a broker that is only starting).
         for device in self.devices:
             device.proxy.down = True
+        self.broker_stops.append(time.time())
         self.broker.stop()
         down = self.span(0.5, 6)
         await asyncio.sleep(down)
@@ -909,17 +918,22 @@ class Soak:
         messages = record.messages
         # seq gaps within each boot (a boot starts at seq 0: a seq not above the last one).
         last: int | None = None
+        last_arrival = 0.0
         gaps = 0
         for m in messages:
             # A boot starts at seq 0 (a seq not above the last one): 0 .. first-1 never arrived.
             missing = m.seq if last is None or m.seq <= last else m.seq - last - 1
             if missing:
                 gaps += missing
+                stop = any(last_arrival < t < m.arrival for t in self.broker_stops)
+                if stop:
+                    fig.in_flight_at_broker_stop += missing
                 fig.notes.append(
                     f"{device.esp_id}: {missing} sensor messages missing before seq {m.seq} "
-                    f"(at {m.arrival:.3f})"
+                    f"(at {m.arrival:.3f}){' across a broker stop' if stop else ''}"
                 )
             last = m.seq
+            last_arrival = m.arrival
         fig.seq_gaps += gaps
         arrivals = [m.arrival for m in messages]
 
@@ -969,14 +983,18 @@ async def _main(args: argparse.Namespace) -> int:
         f"faults by kind: {soak.counts}; HA commands sent: {soak.commands}; "
         f"on-periods checked: {figures.periods} (unobserved: {figures.unobserved_periods}); "
         f"readings checked in HA: {figures.readings_checked} (extra: {figures.ha_extra}); "
-        f"seq gaps: {figures.seq_gaps}; unseen_while_ha_down: {figures.unseen_while_ha_down}; "
+        f"seq gaps: {figures.seq_gaps} ({figures.in_flight_at_broker_stop} across a broker "
+        f"stop); unseen_while_ha_down: {figures.unseen_while_ha_down}; "
         f"observer malformed: {soak.observer.malformed if soak.observer else 0}; "
         f"integration errors in HA's log: {len(soak.integration_errors)}"
     )
     print(figures.line, flush=True)
     if not args.keep:
         shutil.rmtree(soak.workdir, ignore_errors=True)
-    bad = figures.late or figures.stuck_on or figures.lost_readings or figures.duplicate_commands
+    # The short run gates on everything but QoS 0 messages in flight when the broker stopped
+    # (a limit of the protocol, printed in lost_readings all the same).
+    unexplained = figures.lost_readings - figures.in_flight_at_broker_stop
+    bad = figures.late or figures.stuck_on or unexplained or figures.duplicate_commands
     return 1 if (bad and args.quick) else 0
 
 
