@@ -15,6 +15,7 @@ EXTRA_TESTS :=
 -include firmware/firmware.mk
 -include firmware/fuzz/fuzz.mk
 -include esphome_configs/esphome.mk
+EXTRA_TESTS += fault-soak
 
 .PHONY: test demo bench deps venv lint typecheck pytest pytest-current
 
@@ -85,3 +86,9 @@ $(VENV)/.stamp-demo: requirements_demo.txt requirements_test.txt $(VENV)/.stamp-
 # Benchmarks print figures; they never gate CI.
 bench: deps venv
 	@shopt -s nullglob; for b in bench/bench_*.py; do echo "== $$b"; PYTHONPATH=$(CURDIR) $(PY) $$b; done
+
+# A short fault-injection soak: Mosquitto, a Home Assistant process and virtual-esp devices
+# (`make bench` runs 1,000 faults); fails unless every figure is 0.
+.PHONY: fault-soak
+fault-soak: deps venv firmware-virtual-esp
+	PYTHONPATH=$(CURDIR) $(PY) bench/bench_fault_soak.py --faults 10 --quick

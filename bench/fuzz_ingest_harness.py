@@ -1,5 +1,6 @@
 """Fuzzed ingest: FUZZ_PAYLOADS payloads (default 1,000,000) on every topic kind through HA's
-MQTT entry point, against the device of tests/ha/test_fuzz_ingest.py. Run by
+MQTT entry point (its MQTT client's on_message), against the device of
+tests/ha/test_fuzz_ingest.py; every log record of every logger is counted. Run by
 bench/bench_fuzz_ingest.py under pytest; the last line is
 `fuzz-ingest: payloads=N unhandled=N state_garbage=N log_lines=N`."""
 
@@ -19,18 +20,24 @@ PAYLOADS = int(os.environ.get("FUZZ_PAYLOADS", "1000000"))
 
 
 async def test_fuzz_ingest(
-    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, enable_custom_integrations: None
+    hass: HomeAssistant, enable_custom_integrations: None, mqtt_mock: MqttMockHAClient
 ) -> None:
-    """Print the figures (nothing is asserted: the tests assert a short run)."""
+    """Print the figures (nothing is asserted: the tests assert a short run). Custom
+    integrations are enabled before MQTT is set up, so HA's MQTT discovery subscribes to our
+    manifest's announce topic as in a running HA (and as in the tests)."""
     hass.loop.set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)
     await fuzz_device(hass)
     started = time.perf_counter()
     counts = await run(hass, PAYLOADS, seed=2026, check_every=10_000)
     elapsed = time.perf_counter() - started
+    assert counts.counter is not None
+    frequent = counts.counter.too_frequent(60.0)
     print(
-        f"\n{counts.payloads} payloads in {elapsed:.0f} s; HA's MQTT client wrote "
-        f"{counts.log_lines - counts.own_lines} of the log lines (undecodable announces)"
+        f"\n{counts.payloads} payloads in {elapsed:.0f} s ({counts.payloads / elapsed:.0f}/s); "
+        f"log lines: {counts.own_lines} of the integration, "
+        f"{counts.log_lines - counts.own_lines} of HA (its MQTT client: undecodable announces, "
+        f"at most one a minute); kinds logged twice within a minute: {len(frequent)} {frequent}"
     )
     (entry,) = hass.config_entries.async_entries("automationone")
     print(f"rejected by code: {dict(entry.runtime_data.device.rejected)}")

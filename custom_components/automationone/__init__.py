@@ -37,6 +37,7 @@ from .device_config import (
 from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following
+from .log_limit import async_install as async_limit_mqtt_log
 from .logins import async_remove_logins, async_setup_logins
 from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_predictors, async_load_processors, get_processors
@@ -70,6 +71,7 @@ STALE_CHECK_INTERVAL = timedelta(seconds=5)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Load the sensor types once (built-ins and the user's plug-ins); register services."""
+    async_limit_mqtt_log(hass)
     await async_load_processors(hass)
     await async_load_predictors(hass)
     await hass.async_add_executor_job(boards)  # read boards.json once, off the event loop

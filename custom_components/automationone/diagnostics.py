@@ -34,6 +34,9 @@ async def async_get_config_entry_diagnostics(
             "rejected_messages": dict(device.rejected),
             "last_error": device.last_error,
             "emergency": device.emergency,
+            # Sensor messages taken in since HA started: readings and the last message's seq.
+            "readings_received": device.readings_received,
+            "last_reading_seq": device.last_reading_seq,
         },
         "actuators": {
             actuator.title: {

@@ -305,7 +305,7 @@ bool FakeMqtt::set_login(const char *username, const char *password, const char 
 }
 
 bool FakeMqtt::publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) {
-  if (!this->connected_) return false;
+  if (!this->connected_ || this->fail_publishes_) return false;
   Msg &m = this->msgs_[this->count_ % kKeep];
   snprintf(m.topic, sizeof(m.topic), "%s", topic);
   if (len >= sizeof(m.payload)) len = sizeof(m.payload) - 1;

@@ -229,6 +229,8 @@ class FakeMqtt : public MqttTransport {
   int connect_calls() const { return this->calls_; }
   void inject(const char *topic, const char *payload);
   void drop() override { this->connected_ = false; }
+  // A link that died under the device: still "connected", but every publish fails.
+  void fail_publishes(bool fail) { this->fail_publishes_ = fail; }
   void set_accept(bool accept) { this->accept_ = accept; }
   // Device logins: the broker accepts only these usernames ("" = the login set up); others
   // are refused (CONNACK 5). "*" accepts any.
@@ -258,6 +260,7 @@ class FakeMqtt : public MqttTransport {
   char user_[65] = {0};
   char allowed_[2][65] = {"*", "-"};
   Failure failure_ = Failure::kNone;
+  bool fail_publishes_ = false;
   int connect_calls_ = 1;
   int pending_ = 0;
   int calls_ = 0;

@@ -166,6 +166,37 @@ TEST_CASE("readings, offline buffer replayed in order with their timestamps") {
   CHECK(rig.dev->stats().replayed == Device::kBufferCapacity);
 }
 
+TEST_CASE("a reading whose publish fails (link died unnoticed) is buffered and replayed; seq has no gap") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":1,\"sensors\":[{\"gpio\":34,\"type\":\"ph\",\"interval_ms\":2000}],\"actuators\":[]}");
+  rig.run(5000);
+  int before = rig.mqtt.published();
+  rig.mqtt.fail_publishes(true);  // the socket is dead; the transport has not noticed yet
+  rig.run(6000);                  // 3 readings refused by the transport
+  CHECK(rig.dev->buffered() == 3);
+  rig.mqtt.fail_publishes(false);
+  rig.run(4100);
+  CHECK(rig.dev->buffered() == 0);
+  // Every sensor message since: seq +1 each, the refused readings replayed with their times.
+  long last_seq = -1;
+  int replays = 0;
+  for (int i = before; i < rig.mqtt.published(); i++) {
+    const FakeMqtt::Msg &m = rig.mqtt.at(i);
+    if (strstr(m.topic, "/sensor/") == nullptr) continue;
+    const char *at = strstr(m.payload, "\"seq\":");
+    REQUIRE(at != nullptr);
+    long seq = strtol(at + 6, nullptr, 10);
+    if (last_seq >= 0) CHECK(seq == last_seq + 1);
+    last_seq = seq;
+    if (strstr(m.payload, "\"replay\":true") != nullptr) replays++;
+  }
+  CHECK(replays == 3);
+  CHECK(rig.dev->stats().replayed == 3);
+}
+
 TEST_CASE("commands, refusals, unknown gpio, link-loss fail-safe and emergency over MQTT") {
   Rig rig;
   REQUIRE(rig.dev->setup());

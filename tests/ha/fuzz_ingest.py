@@ -1,6 +1,6 @@
-"""Fuzzing the integration's ingest through HA's MQTT entry point (`async_fire_mqtt_message`,
-what a broker message takes), shared by tests/ha/test_fuzz_ingest.py (a short run) and
-bench/fuzz_ingest_harness.py (>= 1,000,000 payloads).
+"""Fuzzing the integration's ingest through HA's MQTT entry point (its MQTT client's
+`on_message`, what paho calls for a broker message), shared by tests/ha/test_fuzz_ingest.py
+(a short run) and bench/fuzz_ingest_harness.py (>= 1,000,000 payloads).
 
 Payloads: the shared vectors of every kind, mutated structurally (fields replaced by values of
 other types, extremes, deep nesting, dropped or duplicated fields) and at the byte level (flips,
@@ -10,16 +10,18 @@ pins and ids. After each round every entity of the integration must show a sane 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+import itertools
 import json
 import logging
 import math
 import random
+import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+from paho.mqtt.client import MQTTMessage
 
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.protocol import Quality
@@ -57,8 +59,9 @@ class Counts:
     unhandled: int = 0
     state_garbage: int = 0
     log_lines: int = 0
-    own_lines: int = 0  # of these, the integration's own (the rest: HA's MQTT client)
+    own_lines: int = 0  # of these, the integration's own (the rest: HA's, e.g. its MQTT client)
     records: list[str] = field(default_factory=list)
+    counter: LogCounter | None = None
 
     @property
     def line(self) -> str:
@@ -178,53 +181,110 @@ def garbage(hass: HomeAssistant) -> list[str]:
     return bad
 
 
-class LogCounter(logging.Handler):
-    """Counts log records of the integration (and of HA's MQTT client, which logs exceptions
-    escaping a message callback) at INFO and above."""
+type Kind = tuple[str, str, str]
+"""A kind of log line: logger, message template, and the error code it reports (if any)."""
 
-    def __init__(self) -> None:
-        """Count nothing yet."""
+
+class LogCounter(logging.Handler):
+    """Counts every log record at INFO and above, of every logger (HA's MQTT client too): what
+    Home Assistant would write to its log. Remembers, per kind, the clock at each record."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        """Count nothing yet; `clock` stamps the records (a fake one in the tests)."""
         super().__init__(logging.INFO)
+        self.clock = clock
         self.lines = 0
         self.own = 0
-        self.records: list[str] = []
         self.unhandled = 0
+        self.records: list[str] = []
+        self.times: dict[Kind, list[float]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         """Count a record; one with a traceback is an exception nobody handled."""
-        if record.name.startswith(
-            ("custom_components.automationone", "homeassistant.components.mqtt")
-        ):
-            self.lines += 1
+        self.lines += 1
+        if record.name.startswith("custom_components.automationone"):
+            self.own += 1
+        if record.exc_info:
+            self.unhandled += 1
+        code = next((str(a.code.value) for a in _args(record) if hasattr(a, "code")), "")
+        kind = (record.name, str(record.msg), code)
+        self.times.setdefault(kind, []).append(self.clock())
+        if len(self.records) < 1000:
             self.records.append(f"{record.levelname} {record.name}: {record.getMessage()[:150]}")
-            if record.exc_info:
-                self.unhandled += 1
+
+    def too_frequent(self, interval: float) -> list[str]:
+        """Kinds that logged twice within `interval` seconds. A limiter that lets a line through
+        `interval` after the last one reads its clock a little before the record reaches this
+        handler: 1 ms of that is not counted."""
+        return [
+            f"{kind}: {len(times)} lines"
+            for kind, times in self.times.items()
+            if any(b - a < interval - 0.001 for a, b in itertools.pairwise(times))
+        ]
 
 
-async def run(hass: HomeAssistant, count: int, seed: int = 0, check_every: int = 1000) -> Counts:
-    """Fire `count` fuzzed payloads at the set-up test device; check states as it goes."""
-    counter = LogCounter()
-    for name in ("custom_components.automationone", "homeassistant.components.mqtt"):
-        logging.getLogger(name).addHandler(counter)
+def _args(record: logging.LogRecord) -> tuple[Any, ...]:
+    args = record.args
+    return args if isinstance(args, tuple) else ()
+
+
+def entry_point(hass: HomeAssistant) -> Callable[[str, bytes], None]:
+    """HA's MQTT client's `on_message`: what paho calls with every message from the broker
+    (what `async_fire_mqtt_message` calls). Taken from under the test harness's spy, whose call
+    log would grow by a million entries, with one paho message object reused (paho makes one
+    per packet; building it is most of the cost of a tiny payload)."""
+    client: Any = hass.data["mqtt"].client
+    on_message = getattr(client, "_mock_wraps", None) or client
+    on_message = on_message._async_mqtt_on_message
+    msg = MQTTMessage(topic=b"")
+
+    def fire(topic: str, payload: bytes) -> None:
+        msg._topic = topic.encode()  # as paho's packet reader sets it
+        msg.payload = payload
+        msg.timestamp = time.monotonic()
+        on_message(None, None, msg)
+
+    return fire
+
+
+async def run(
+    hass: HomeAssistant,
+    count: int,
+    seed: int = 0,
+    check_every: int = 1000,
+    clock: Callable[[], float] = time.monotonic,
+    tick: Callable[[], None] | None = None,
+) -> Counts:
+    """Fire `count` fuzzed payloads at the set-up test device; check states as it goes.
+    `tick` is called after each payload (a test's fake clock moves on)."""
+    counter = LogCounter(clock)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)  # what HA writes by default; DEBUG is not written
+    root.handlers.insert(0, counter)  # first: stamped before any other handler writes
+    fire = entry_point(hass)
     counts = Counts()
     try:
         for topic, payload in payloads(seed):
             if counts.payloads >= count:
                 break
-            async_fire_mqtt_message(hass, topic, payload)
+            fire(topic, payload)
             counts.payloads += 1
+            if tick is not None:
+                tick()
             if counts.payloads % check_every == 0:
                 await hass.async_block_till_done()
                 counts.state_garbage += len(garbage(hass))
         await hass.async_block_till_done()
         counts.state_garbage += len(garbage(hass))
     finally:
-        for name in ("custom_components.automationone", "homeassistant.components.mqtt"):
-            logging.getLogger(name).removeHandler(counter)
+        root.removeHandler(counter)
+        root.setLevel(level)
     entries = hass.config_entries.async_entries(DOMAIN)
     internal = sum(e.runtime_data.device.rejected.get("internal_error", 0) for e in entries)
     counts.unhandled = counter.unhandled + internal
     counts.log_lines = counter.lines
     counts.own_lines = counter.own
     counts.records = counter.records
+    counts.counter = counter
     return counts

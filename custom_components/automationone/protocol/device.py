@@ -95,6 +95,7 @@ class DeviceState:
     last_error: str | None = None
     config_ack: ConfigAck | None = None
     last_seq: int | None = None
+    last_reading_seq: int | None = None  # of the last sensor message taken in, replay or live
     readings_received: int = 0
     readings_unrouted: int = 0
     ota: OtaStatus | None = None  # the last firmware-update progress or result
@@ -291,6 +292,7 @@ class DeviceState:
             return
         if not data.replay:
             self.last_seq = data.seq
+        self.last_reading_seq = data.seq
         now = time.monotonic()
         handlers = self._reading_handlers
         for reading in data.readings:

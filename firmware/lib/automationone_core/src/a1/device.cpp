@@ -552,26 +552,45 @@ void Device::on_reading(const Reading &r) {
   if (this->n_pending_ < 2 * kMaxSensors) this->pending_[this->n_pending_++] = r;
 }
 
-void Device::publish_reading_now(const Reading &r, bool replay) {
+// A reading whose publish fails (the link died before the device noticed: the write is refused)
+// goes to the offline buffer and is replayed like one sampled offline; `seq` counts only
+// messages handed to the transport, so the receiver sees no gap for it.
+bool Device::publish_reading_now(const Reading &r, bool replay) {
   if (!build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kSensorData, r.gpio)) {
-    return;
+    return true;  // never sendable: dropped
   }
-  size_t n = build_sensor_data(this->out_, sizeof(this->out_), this->seq_++, this->unix_at(r.sample_ms, r.ts), replay, r);
-  this->publish(this->topic_, this->out_, n, 0, false);
+  size_t n = build_sensor_data(this->out_, sizeof(this->out_), this->seq_, this->unix_at(r.sample_ms, r.ts), replay, r);
+  if (n == 0) {
+    this->publish(this->topic_, this->out_, n, 0, false);  // logs it; never sendable
+    return true;
+  }
+  if (!this->publish(this->topic_, this->out_, n, 0, false)) return false;
+  this->seq_++;
+  return true;
 }
 
 void Device::flush_pending() {
   if (this->n_pending_ == 0) return;
+  bool sent = true;
   if (!this->link_up_) {
-    for (int i = 0; i < this->n_pending_; i++) this->buffer_.push(this->pending_[i]);
+    sent = false;
   } else if (this->n_pending_ == 1) {
-    this->publish_reading_now(this->pending_[0], false);
+    sent = this->publish_reading_now(this->pending_[0], false);
   } else if (build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kSensorBatch)) {
     // Readings of one loop pass share their sample instant: one batch message.
     const Reading &first = this->pending_[0];
-    size_t n = build_sensor_batch(this->out_, sizeof(this->out_), this->seq_++, this->unix_at(first.sample_ms, first.ts),
+    size_t n = build_sensor_batch(this->out_, sizeof(this->out_), this->seq_, this->unix_at(first.sample_ms, first.ts),
                                   false, this->pending_, this->n_pending_);
-    this->publish(this->topic_, this->out_, n, 0, false);
+    if (n == 0) {
+      this->publish(this->topic_, this->out_, n, 0, false);  // logs it; never sendable
+    } else if (this->publish(this->topic_, this->out_, n, 0, false)) {
+      this->seq_++;
+    } else {
+      sent = false;
+    }
+  }
+  if (!sent) {
+    for (int i = 0; i < this->n_pending_; i++) this->buffer_.push(this->pending_[i]);
   }
   this->n_pending_ = 0;
 }
@@ -613,7 +632,7 @@ void Device::loop() {
   this->flush_pending();
   // Replay the offline buffer in order, a few per pass so the loop stays responsive.
   for (int i = 0; i < kReplayPerLoop && this->link_up_ && !this->buffer_.empty(); i++) {
-    this->publish_reading_now(this->buffer_.front(), true);
+    if (!this->publish_reading_now(this->buffer_.front(), true)) break;  // kept for the next pass
     this->buffer_.pop();
     this->stats_.replayed++;
   }

@@ -88,7 +88,8 @@ class Device : public MessageHandler, public ReadingSink {
   void on_connected();
   void publish_status_for(ActSlot &slot, Refusal refused, double until_s, const char *cmd_id);
   void publish_unknown_gpio(uint8_t gpio, Refusal refused, const char *cmd_id);
-  void publish_reading_now(const Reading &r, bool replay);
+  // False if the transport refused it (a link that died under us): the reading is kept.
+  bool publish_reading_now(const Reading &r, bool replay);
   void flush_pending();
   void heartbeat_loop();
   void ota_command(uint64_t now);
