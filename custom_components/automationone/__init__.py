@@ -9,6 +9,7 @@ from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
@@ -19,10 +20,14 @@ from .const import (
     CONF_ESP_ID,
     CONF_GPIO,
     CONF_KAISER_ID,
+    CONF_KIND,
     CONF_MODE,
     CONF_SENSOR_TYPE,
     DOMAIN,
+    KIND_ESP,
+    KIND_RELAY,
     MODE_PROCESSED,
+    SIGNAL_RELAYS_CHANGED,
     SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
@@ -37,6 +42,11 @@ from .device_config import (
 from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following
+from .kaiser_relay import (
+    async_remove_relay_entry,
+    async_setup_relay_entry,
+    async_unload_relay_entry,
+)
 from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_processors, get_processors
 from .protocol import Announce, ConfigAck, DeviceConfig
@@ -83,20 +93,28 @@ def _publisher(hass: HomeAssistant) -> PublishFn:
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
-    """1.1 -> 1.2: the ESP's device moves into no subentry, its entities stay (registry.py)."""
+    """1.1 -> 1.2: the ESP's device moves into no subentry, its entities stay (registry.py).
+    1.2 -> 1.3: entries have a kind (`esp`, or `relay` for a Kaiser relay's entry)."""
     if entry.version > 1:
         return False  # written by a newer version of the integration
     if entry.minor_version < 2:
         if (device := esp_device(hass, entry)) is not None:
             move_to_main_entry(hass, entry, device)
         hass.config_entries.async_update_entry(entry, minor_version=2)
+    if entry.minor_version < 3:
+        hass.config_entries.async_update_entry(
+            entry, data={CONF_KIND: KIND_ESP, **entry.data}, minor_version=3
+        )
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
-    """Follow one ESP."""
+    """Follow one ESP (or a Kaiser relay: kaiser_relay.py)."""
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        await async_setup_relay_entry(hass, entry)  # type: ignore[arg-type]
+        return True
     followed = following(hass, entry.data[CONF_ESP_ID])
     owner = owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])
     if followed is not None and followed.mac != entry.data[CONF_MAC] and owner is not None:
@@ -148,6 +166,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
             hass.config_entries.async_update_entry(
                 entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
             )
+            # Its retained config now belongs below the new kaiser (same version: the device
+            # does not apply it again); the edge rules of both relays change.
+            entry.async_create_background_task(
+                hass, async_push_config(entry), "automationone_push_config"
+            )
+            async_dispatcher_send(hass, SIGNAL_RELAYS_CHANGED)
         entry.runtime_data.device_entry = register_esp_device(hass, entry, announce)
         if any(
             c.data.get(CONF_MODE) == MODE_PROCESSED for c in entry.runtime_data.channels.values()
@@ -267,11 +291,16 @@ def _subentry_snapshot(entry: AutomationOneConfigEntry) -> dict[str, tuple[str, 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
     """Stop following an ESP."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        return await async_unload_relay_entry(hass, entry)  # type: ignore[arg-type]
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        await async_remove_relay_entry(hass, entry)
+        return
     await ConfigVersions(hass, entry.entry_id).async_remove()
     if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:
         return  # the topics (and their conflict issue) are another board's: leave them alone
@@ -299,6 +328,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: AutomationOneConfigEntry, device_entry: dr.DeviceEntry
 ) -> bool:
     """Allow removing a relay device that no ESP of this entry uses any more."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        return False  # the relay entry's own device goes with the entry
     return relay_identifier(entry.data[CONF_KAISER_ID]) not in device_entry.identifiers and (
         esp_identifier(entry.data[CONF_MAC]) not in device_entry.identifiers
     )

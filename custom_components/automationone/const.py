@@ -62,3 +62,12 @@ LIMIT_MAX_S: Final = 86400
 LIMIT_MAX_PER_HOUR: Final = 3600
 
 EVENT_ACTUATOR_STOPPED: Final = "automationone_actuator_stopped"
+
+# Kinds of config entry: an ESP (the default of entries made before kinds existed) or a
+# Kaiser relay (kaiser_relay.py).
+CONF_KIND: Final = "kind"
+KIND_ESP: Final = "esp"
+KIND_RELAY: Final = "relay"
+CONF_BRIDGE: Final = "bridge"
+SIGNAL_RELAY_HANDBACK: Final = "automationone_relay_handback"
+SIGNAL_RELAYS_CHANGED: Final = "automationone_relays_changed"

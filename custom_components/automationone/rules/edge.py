@@ -12,7 +12,7 @@ before (docs/kaiser.md, "Edge rules"). Which rules may run on a relay: `edge_sco
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from ..protocol.topics import DEFAULT_KAISER_ID
@@ -301,3 +301,30 @@ class EdgeEngine:
             case AnyOf(conditions=inner):
                 return any(self._holds(c, minute) for c in inner)
         return False
+
+
+def _map_condition(condition: Condition, fn: Callable[[Ref], Ref]) -> Condition:
+    match condition:
+        case SensorInRange(sensor=ref):
+            return replace(condition, sensor=fn(ref))
+        case ActuatorState(actuator=ref):
+            return replace(condition, actuator=fn(ref))
+        case AllOf(conditions=inner):
+            return AllOf(tuple(_map_condition(c, fn) for c in inner))
+        case AnyOf(conditions=inner):
+            return AnyOf(tuple(_map_condition(c, fn) for c in inner))
+    return condition
+
+
+def map_refs(rule: Rule, fn: Callable[[Ref], Ref]) -> Rule:
+    """The rule with every sensor and actuator reference replaced by `fn(ref)` (HA turns the
+    entity ids of an automation read back into the pins a relay knows)."""
+    triggers = tuple(
+        replace(t, sensor=fn(t.sensor)) if isinstance(t, SensorTrigger) else t
+        for t in rule.triggers
+    )
+    actions = tuple(
+        a if isinstance(a, Notify) else replace(a, actuator=fn(a.actuator)) for a in rule.actions
+    )
+    conditions = tuple(_map_condition(c, fn) for c in rule.conditions)
+    return replace(rule, triggers=triggers, conditions=conditions, actions=actions)
