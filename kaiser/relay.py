@@ -94,8 +94,8 @@ class Relay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bridge_up = False
-        # The latest word on HA: its MQTT status or the integration's presence (None: none yet).
-        self.ha_online: bool | None = None
+        # The integration said it listens (`relay/ha` online) since HA's MQTT last went away.
+        self.ha_ready = False
         self.devices: dict[str, bool] = {}
         self.messages = 0
         self._messages_at = (time.monotonic(), 0)
@@ -174,8 +174,9 @@ class Relay:
 
     @property
     def ha_present(self) -> bool:
-        """HA is reachable: the bridge is up and the latest word on HA says online."""
-        return self.bridge_up and self.ha_online is True
+        """HA is reachable: the bridge is up, and the integration said it is listening
+        (`relay/ha` online) since HA's MQTT status last said offline."""
+        return self.bridge_up and self.ha_ready
 
     @property
     def edge(self) -> str:
@@ -260,8 +261,11 @@ class Relay:
             self._update_edge()
             return
         if topic == HA_STATUS_TOPIC:
-            if payload:
-                self.ha_online = parse_presence(payload)
+            # HA's last will: HA is gone. Its birth alone is not enough to stand by: the
+            # integration says `relay/ha` online once it is subscribed again.
+            if payload and not parse_presence(payload):
+                _LOGGER.info("%s: HA's MQTT status says offline", self.kaiser_id)
+                self.ha_ready = False
                 self._update_edge()
             return
         if topic.startswith(f"kaiser/{self.kaiser_id}/relay/"):
@@ -303,7 +307,8 @@ class Relay:
         elif tail == RelayKind.FIRED and payload:
             self.engine.merge_fired(parse_fired(payload))  # our own, from before a restart
         elif tail == RelayKind.HA and payload:
-            self.ha_online = parse_presence(payload)
+            self.ha_ready = parse_presence(payload)
+            _LOGGER.info("%s: HA's integration says %s", self.kaiser_id, payload.decode())
             self._update_edge()
 
     def _load_rules(self, payload: bytes) -> None:
@@ -321,7 +326,7 @@ class Relay:
             return
         old = self.engine
         self.engine = EdgeEngine(rules, fired=dict(old.fired))
-        self.engine.values.update(old.values)
+        self.engine.prime(old.values)
         self.engine.actuator_on.update(old.actuator_on)
         self.engine.online.update(old.online)
         self.decoders = decoders

@@ -41,7 +41,7 @@ from .const import (
     SIGNAL_RELAY_HANDBACK,
     SIGNAL_RELAYS_CHANGED,
 )
-from .hub import payload_bytes
+from .hub import DATA_HUB, payload_bytes
 from .kaiser_edge import RelayRules, relay_rules
 from .protocol import ProtocolError
 from .protocol.relay import (
@@ -96,6 +96,8 @@ class RelayData:
     bridge_up: bool | None = None
     edge: RelayRules = field(default_factory=RelayRules)
     published_rules: bytes | None = None
+    # `relay/ha` online was sent since HA's MQTT (re)connected.
+    ready_sent: bool = False
     ha_fired: dict[str, int] = field(default_factory=dict)
     relay_fired: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
@@ -196,6 +198,11 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
     @callback
     def on_relay(msg: mqtt.ReceiveMessage) -> None:
         payload = payload_bytes(msg.payload)
+        if not data.ready_sent and _hub_subscribed(hass):
+            # The broker delivers to our subscriptions again (the device topics' too, sent
+            # with or before this one): the relay may stand by now, not at HA's birth.
+            data.ready_sent = True
+            spawn(RelayKind.HA, b"online")
         try:
             _, kind = parse_relay_topic(msg.topic)
             if not payload:
@@ -239,7 +246,8 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
     def on_connection(connected: bool) -> None:
         if connected:
             handback()
-            spawn(RelayKind.HA, b"online")
+        else:
+            data.ready_sent = False
 
     entry.async_on_unload(mqtt.async_subscribe_connection_status(hass, on_connection))
 
@@ -271,9 +279,14 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
     entry.async_on_unload(async_track_time_interval(hass, push_rules, RULES_CHECK_INTERVAL))
     # After HA's start the automations load later: look again shortly.
     entry.async_on_unload(async_call_later(hass, 5, push_rules))
-    await publish(RelayKind.HA, b"online")
     push_rules()
     await hass.config_entries.async_forward_entry_setups(entry, RELAY_PLATFORMS)
+
+
+def _hub_subscribed(hass: HomeAssistant) -> bool:
+    """Our device subscription is made (or no ESP entry needs one)."""
+    hub = hass.data.get(DATA_HUB)
+    return hub is None or hub.unsubscribe is not None or not hub.devices
 
 
 @callback

@@ -195,6 +195,13 @@ class EdgeEngine:
             if ts > self.fired.get(rule_id, -1):
                 self.fired[rule_id] = ts
 
+    def prime(self, values: Mapping[PinRef, float | None]) -> None:
+        """Arm the triggers with values seen before (new rules start from the last value)."""
+        for ref, value in values.items():
+            self.values[ref] = value
+            for _, watch in self._watches.get(ref, ()):
+                watch.update(value)
+
     def reset_triggers(self) -> None:
         """Forget the latches: the next value of each sensor primes its trigger."""
         for watches in self._watches.values():
