@@ -62,6 +62,7 @@ async def net(
     hass: HomeAssistant,
     socket_enabled: None,
     mock_hass_config: None,
+    enable_custom_integrations: None,
     broker: Broker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Net]:
