@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_MQTT
+from homeassistant.config_entries import SOURCE_MQTT, ConfigEntryDisabler
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
@@ -97,7 +97,12 @@ async def test_relay_announce_for_another_kaiser_aborts(hass: HomeAssistant) -> 
 
 async def test_relay_options_show_the_bridge_config(hass: HomeAssistant) -> None:
     """Configure on the relay's entry shows the bridge configuration for HA's own broker."""
-    MockConfigEntry(domain="mqtt", data={"broker": "192.168.1.2", "port": 1884}).add_to_hass(hass)
+    # HA's MQTT entry, only read (disabled, so that nothing connects)
+    MockConfigEntry(
+        domain="mqtt",
+        data={"broker": "192.168.1.2", "port": 1884},
+        disabled_by=ConfigEntryDisabler.USER,
+    ).add_to_hass(hass)
     entry = relay_entry()
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
