@@ -159,12 +159,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
 
     entry.async_on_unload(async_track_time_interval(hass, check_stale, STALE_CHECK_INTERVAL))
 
+    followed_kaiser = [entry.data[CONF_KAISER_ID]]
+
     @callback
     def on_announce(announce: Announce) -> None:
         # A device may move behind a relay or get new firmware: keep the registry current.
-        if device.kaiser_id != entry.data[CONF_KAISER_ID]:
-            hass.config_entries.async_update_entry(
-                entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
+        # The discovery flow of the announce may have written the new kaiser id into the
+        # entry already: compare with the kaiser this setup followed.
+        if (old_kaiser := followed_kaiser[0]) != device.kaiser_id:
+            followed_kaiser[0] = device.kaiser_id
+            if entry.data[CONF_KAISER_ID] != device.kaiser_id:
+                hass.config_entries.async_update_entry(
+                    entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
+                )
+            # Nothing of the device may stay retained below the old kaiser: after a restart
+            # HA would read both roots and could follow the old one.
+            entry.async_create_background_task(
+                hass,
+                _async_clear_old_root(hass, entry, old_kaiser),
+                "automationone_clear_old_root",
             )
             # Its retained config now belongs below the new kaiser (same version: the device
             # does not apply it again); the edge rules of both relays change.
@@ -231,6 +244,27 @@ def _build_channels(
             temperature=temperature,
         )
     return channels
+
+
+async def _async_clear_old_root(
+    hass: HomeAssistant, entry: AutomationOneConfigEntry, kaiser_id: str
+) -> None:
+    """Clear the retained topics of the device's root below a kaiser it left."""
+    old = DeviceState(
+        esp_id=entry.data[CONF_ESP_ID],
+        kaiser_id=kaiser_id,
+        publish=_publisher(hass),
+        spawn=hass.async_create_task,
+    )
+    await old.clear_retained(
+        tuple(
+            sorted(
+                sub.data[CONF_GPIO]
+                for sub in entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_ACTUATOR
+            )
+        )
+    )
 
 
 async def async_push_config(entry: AutomationOneConfigEntry) -> None:

@@ -92,22 +92,19 @@ async def net(
             ha_link.close()
 
 
-async def add_flow(hass: HomeAssistant, step_id: str) -> ConfigEntry:
-    """Confirm the first discovery flow at `step_id`."""
-    await wait_for(
-        hass,
-        lambda: any(
-            f["step_id"] == step_id
-            for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        ),
-        within=20,
-        what=f"a discovery flow at {step_id}",
-    )
-    flow = next(
-        f
-        for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        if f["step_id"] == step_id
-    )
+async def add_flow(hass: HomeAssistant, step_id: str, name: str | None = None) -> ConfigEntry:
+    """Confirm the first discovery flow at `step_id` (of the device called `name`)."""
+
+    def found() -> dict[str, Any] | None:
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN):
+            shown = flow["context"].get("title_placeholders", {}).get("name")
+            if flow["step_id"] == step_id and name in (None, shown):
+                return dict(flow)
+        return None
+
+    await wait_for(hass, found, within=20, what=f"a discovery flow at {step_id}")
+    flow = found()
+    assert flow is not None
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     entry: ConfigEntry = result["result"]
     return entry
@@ -313,3 +310,55 @@ async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant
         lambda: ir.async_get(hass).async_get_issue(DOMAIN, bridge_issue_id(KAISER)) is None,
         what="the issue cleared",
     )
+
+
+async def test_device_moved_behind_the_relay_keeps_its_entry(hass: HomeAssistant, net: Net) -> None:
+    """An ESP on the main broker moves behind the relay (same board, now on the relay's broker
+    with its kaiser id): its entry follows (kaiser id, below the relay's device), its entities
+    keep their ids and get values again, its config is retained below the new root, and
+    nothing of it stays retained below the old one."""
+    relay_entry = await add_flow(hass, "relay_confirm")
+    fleet = Fleet(1, prefix="mv", host="127.0.0.1", port=net.main.port, heartbeat_s=1.0)
+    await fleet.start()
+    try:
+        entry = await add_flow(hass, "confirm", "mv-01")
+        assert entry.data["esp_id"] == "mv-01"
+        ph = await add_ph_sensor(hass, entry)
+        unique_id = er.async_get(hass).async_get(ph).unique_id
+        old_root = TopicRecorder()
+        net.recorders.append(old_root)
+        await old_root.start(net.main, "kaiser/god/esp/mv-01/#")
+    finally:
+        await fleet.stop()
+    moved = Fleet(
+        1, prefix="mv", host="127.0.0.1", port=net.relay_broker.port, kaiser_id=KAISER,
+        heartbeat_s=1.0,
+    )  # fmt: skip
+    await moved.start()
+    try:
+        await wait_for(hass, lambda: entry.data["kaiser_id"] == KAISER, what="the entry moved")
+        device = entry.runtime_data.device_entry
+        assert device.via_device_id == relay_entry.runtime_data.device_id
+        assert er.async_get(hass).async_get(ph).unique_id == unique_id
+        config = await net.record("esp/mv-01/config")
+        await wait_for(hass, lambda: config.messages, what="the config below the relay")
+        raw = ph_to_adc(6.0)
+        moved.devices[0].force(34, Sample(raw=raw))
+        moved.devices[0].sample_now()
+        await wait_for(
+            hass,
+            lambda: hass.states.get(ph).attributes.get("raw") == raw,
+            what="a reading through the bridge",
+        )
+        await wait_for(
+            hass,
+            lambda: ("kaiser/god/esp/mv-01/emergency", b"") in old_root.messages,
+            what="HA clearing the old root (one retained topic after the other)",
+        )
+        old = TopicRecorder()
+        net.recorders.append(old)
+        await old.start(net.main, "kaiser/god/esp/mv-01/#")
+        await hass.async_block_till_done()
+        assert [(t, p) for t, p in old.messages if p] == []
+    finally:
+        await moved.stop()
