@@ -196,8 +196,15 @@ async def _set_up_rule(
             {"type": "on_for", "actuator": {"esp_id": "gh-02", "gpio": 26}, "duration_s": 1}
         ],
     }
+    # The same trigger, but a notification: HA's alone.
+    notify = {
+        **rule,
+        "id": "ph_low_notify",
+        "name": "pH low: tell me",
+        "actions": [{"type": "notify", "message": "pH is {value}"}],
+    }
     compiled = await hass.services.async_call(
-        DOMAIN, "import_rules", {"rules": rule, "dry_run": True}, blocking=True,
+        DOMAIN, "import_rules", {"rules": [rule, notify], "dry_run": True}, blocking=True,
         return_response=True,
     )  # fmt: skip
     assert compiled is not None
@@ -215,6 +222,7 @@ async def _set_up_rule(
     )
     edge = entity(hass, "sensor", f"kaiser-{KAISER}-relay_edge")
     assert hass.states.get(edge).attributes["edge_rules"] == ["ph_low_pump"]
+    assert hass.states.get(edge).attributes["ha_only"] == {"ph_low_notify": "notify"}
     return relay_entry, esp1, ph_sensor, high, low
 
 
