@@ -24,7 +24,6 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -56,7 +55,7 @@ from custom_components.automationone.protocol.relay import (
     parse_presence,
     relay_topic,
 )
-from custom_components.automationone.rules import PinRef, RuleError, parse_rules
+from custom_components.automationone.rules import RuleError, parse_rules
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine
 
 from .sensors import SensorDecoder
@@ -359,12 +358,3 @@ class Relay:
             self.commands_sent += 1
         _LOGGER.info("%s: fired %s", self.kaiser_id, ", ".join(sorted(fired)))
         self._client.publish(self._topic(RelayKind.FIRED), encode_fired(self.engine.fired), 1, True)
-
-    def sensors(self) -> list[PinRef]:
-        """The sensors the loaded rules read."""
-        return sorted(self.engine.sensors, key=lambda r: (r.esp_id, r.gpio, r.addr or ""))
-
-
-def health_json(relay: Relay) -> bytes:
-    """The health report as JSON (for `kaiser status`-style printing)."""
-    return orjson.dumps(orjson.loads(relay.health().encode()), option=orjson.OPT_INDENT_2)

@@ -37,6 +37,7 @@ from .const import (
     CONF_KAISER_ID,
     CONF_KIND,
     DOMAIN,
+    KIND_ESP,
     KIND_RELAY,
     SIGNAL_RELAY_HANDBACK,
     SIGNAL_RELAYS_CHANGED,
@@ -62,7 +63,7 @@ from .protocol.relay import (
     relay_subscription,
     relay_topic,
 )
-from .registry import device_by_identifier
+from .registry import device_by_identifier, register_esp_device
 
 _LOGGER = logging.getLogger(__name__)
 RELAY_PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -281,6 +282,20 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
     entry.async_on_unload(async_call_later(hass, 5, push_rules))
     push_rules()
     await hass.config_entries.async_forward_entry_setups(entry, RELAY_PLATFORMS)
+    _adopt_devices(hass, kaiser_id)
+
+
+@callback
+def _adopt_devices(hass: HomeAssistant, kaiser_id: str) -> None:
+    """ESPs already behind the relay move below its device now, not at their next announce."""
+    for esp_entry in hass.config_entries.async_entries(DOMAIN):
+        if esp_entry.data.get(CONF_KIND, KIND_ESP) != KIND_ESP:
+            continue
+        if esp_entry.data[CONF_KAISER_ID] != kaiser_id or not hasattr(esp_entry, "runtime_data"):
+            continue
+        esp_entry.runtime_data.device_entry = register_esp_device(
+            hass, esp_entry, esp_entry.runtime_data.device.announce
+        )
 
 
 def _hub_subscribed(hass: HomeAssistant) -> bool:

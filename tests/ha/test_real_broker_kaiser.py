@@ -128,8 +128,13 @@ async def add_relay_and_devices(hass: HomeAssistant) -> tuple[ConfigEntry, dict[
 async def test_discovered_through_the_bridge(hass: HomeAssistant, net: Net) -> None:
     """The relay and its devices are discovered through the bridge; the devices hang below the
     relay's device; health shows the bridge, the devices and the message rate; a cut bridge is
-    a repair issue (and the bridge sensor off) until it is back."""
-    relay_entry, esps = await add_relay_and_devices(hass)
+    a repair issue (and the bridge sensor off) until it is back. The devices are added first:
+    adding the relay moves them below it at once."""
+    esps = {}
+    for _ in range(2):
+        entry = await add_flow(hass, "confirm")
+        esps[entry.data["esp_id"]] = entry
+    relay_entry = await add_flow(hass, "relay_confirm")
     assert relay_entry.data["kind"] == "relay"
     assert relay_entry.unique_id == f"kaiser-{KAISER}"
     assert set(esps) == {"gh-01", "gh-02"}
