@@ -26,6 +26,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.automationone.kaiser_relay import bridge_issue_id
 from simulator.device import Fleet, SimulatedDevice
 from simulator.signals import Sample, ph_to_adc
@@ -288,6 +289,10 @@ async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant
     """The bridge cut: HA sees the bridge down (repair issue), the relay runs the rule on its
     own, and the pump stops after the rule's duration on the device's own clock."""
     relay_entry, esp1, _, _, _ = await _set_up_rule(hass, net)
+    diagnostics = await async_get_config_entry_diagnostics(hass, relay_entry)
+    assert diagnostics["edge_rules"] == ["ph_low_pump"]
+    assert diagnostics["ha_only"] == {"ph_low_notify": "notify"}
+    assert "topic kaiser/gh1/# both 1" in str(diagnostics["bridge_config"]).splitlines()
     sent = await net.record("esp/gh-02/actuator/26/command")
     status = await net.record("esp/gh-02/actuator/26/status")
     esp1.force(34, Sample(raw=ph_to_adc(7.0)))
