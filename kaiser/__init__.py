@@ -11,7 +11,9 @@ import types
 
 # The relay needs only the integration's pure packages (protocol, rules, processors), not
 # Home Assistant, which a relay does not have: make `custom_components.automationone` a bare
-# namespace so that importing them does not run the integration's `__init__`.
+# namespace so that importing them does not run the integration's `__init__`. (So do not
+# import `kaiser` into a Home Assistant process before the integration: tests run it as a
+# process of its own.)
 _INTEGRATION = "custom_components.automationone"
 if _INTEGRATION not in sys.modules:
     _root = Path(__file__).resolve().parents[1] / "custom_components"
