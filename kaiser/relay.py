@@ -299,8 +299,11 @@ class Relay:
             self.engine.on_actuator(parsed.esp_id, parsed.gpio, status.state)
 
     def _handle_relay(self, tail: str, payload: bytes) -> None:
-        if tail == RelayKind.RULES and payload:
-            self._load_rules(payload)
+        if tail == RelayKind.RULES:
+            if payload:
+                self._load_rules(payload)
+            else:
+                self._drop_rules()
         elif tail == RelayKind.HA_FIRED and payload:
             self.engine.merge_fired(parse_fired(payload))
         elif tail == RelayKind.FIRED and payload:
@@ -333,6 +336,17 @@ class Relay:
         self.rules_version = edge.version
         _LOGGER.info("%s: %d edge rules, version %d", self.kaiser_id, len(rules), edge.version)
         self.engine.active = False
+        self._update_edge()
+        self.publish_health()
+
+    def _drop_rules(self) -> None:
+        """HA took the rules back (its relay entry was unloaded or removed): run nothing."""
+        if not self.engine.rules:
+            return
+        self.engine = EdgeEngine((), fired=dict(self.engine.fired))
+        self.decoders = {}
+        self.rules_version = None
+        _LOGGER.info("%s: no edge rules (HA took them back)", self.kaiser_id)
         self._update_edge()
         self.publish_health()
 

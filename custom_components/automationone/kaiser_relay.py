@@ -26,7 +26,7 @@ from homeassistant.components.automation import (
 )
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import CoreState, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
@@ -342,10 +342,12 @@ def _sync_bridge_issue(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
 
 
 async def async_unload_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) -> bool:
-    """Stop following the relay; tell it HA left on purpose (it runs its rules meanwhile)."""
-    if mqtt.is_connected(hass):
+    """Stop following the relay. Unloaded (or disabled) while HA runs, the relay gets no rules:
+    HA's automations keep running, so the relay must not take over with the old ones. (HA
+    stopping does not unload entries this way; its last will hands over.)"""
+    if hass.state is CoreState.running and mqtt.is_connected(hass):
         await mqtt.async_publish(
-            hass, relay_topic(entry.data[CONF_KAISER_ID], RelayKind.HA), b"offline", 1, True
+            hass, relay_topic(entry.data[CONF_KAISER_ID], RelayKind.RULES), b"", 1, True
         )
     ir.async_delete_issue(hass, DOMAIN, bridge_issue_id(entry.data[CONF_KAISER_ID]))
     return await hass.config_entries.async_unload_platforms(entry, RELAY_PLATFORMS)

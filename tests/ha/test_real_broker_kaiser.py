@@ -328,6 +328,14 @@ async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant
         lambda: ir.async_get(hass).async_get_issue(DOMAIN, bridge_issue_id(KAISER)) is None,
         what="the issue cleared",
     )
+    # The relay's entry unloaded while HA runs: HA takes the rules back, the relay runs none.
+    assert await hass.config_entries.async_unload(relay_entry.entry_id)
+    mark = len(watch.messages)
+    await wait_for(
+        hass,
+        lambda: any(json.loads(p).get("rules") == 0 for _, p in watch.messages[mark:]),
+        what="the relay without rules",
+    )
 
 
 async def test_device_moved_behind_the_relay_keeps_its_entry(hass: HomeAssistant, net: Net) -> None:
