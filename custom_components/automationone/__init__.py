@@ -9,6 +9,7 @@ from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
@@ -19,10 +20,14 @@ from .const import (
     CONF_ESP_ID,
     CONF_GPIO,
     CONF_KAISER_ID,
+    CONF_KIND,
     CONF_MODE,
     CONF_SENSOR_TYPE,
     DOMAIN,
+    KIND_ESP,
+    KIND_RELAY,
     MODE_PROCESSED,
+    SIGNAL_RELAYS_CHANGED,
     SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
@@ -37,6 +42,11 @@ from .device_config import (
 from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following
+from .kaiser_relay import (
+    async_remove_relay_entry,
+    async_setup_relay_entry,
+    async_unload_relay_entry,
+)
 from .log_limit import async_install as async_limit_mqtt_log
 from .logins import async_remove_logins, async_setup_logins
 from .mac_conflict import owner_of, placeholders, sync_issue
@@ -89,20 +99,28 @@ def _publisher(hass: HomeAssistant) -> PublishFn:
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
-    """1.1 -> 1.2: the ESP's device moves into no subentry, its entities stay (registry.py)."""
+    """1.1 -> 1.2: the ESP's device moves into no subentry, its entities stay (registry.py).
+    1.2 -> 1.3: entries have a kind (`esp`, or `relay` for a Kaiser relay's entry)."""
     if entry.version > 1:
         return False  # written by a newer version of the integration
     if entry.minor_version < 2:
         if (device := esp_device(hass, entry)) is not None:
             move_to_main_entry(hass, entry, device)
         hass.config_entries.async_update_entry(entry, minor_version=2)
+    if entry.minor_version < 3:
+        hass.config_entries.async_update_entry(
+            entry, data={CONF_KIND: KIND_ESP, **entry.data}, minor_version=3
+        )
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
-    """Follow one ESP."""
+    """Follow one ESP (or a Kaiser relay: kaiser_relay.py)."""
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        await async_setup_relay_entry(hass, entry)  # type: ignore[arg-type]
+        return True
     followed = following(hass, entry.data[CONF_ESP_ID])
     owner = owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])
     if followed is not None and followed.mac != entry.data[CONF_MAC] and owner is not None:
@@ -147,13 +165,32 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
 
     entry.async_on_unload(async_track_time_interval(hass, check_stale, STALE_CHECK_INTERVAL))
 
+    followed_kaiser = [entry.data[CONF_KAISER_ID]]
+
     @callback
     def on_announce(announce: Announce) -> None:
         # A device may move behind a relay or get new firmware: keep the registry current.
-        if device.kaiser_id != entry.data[CONF_KAISER_ID]:
-            hass.config_entries.async_update_entry(
-                entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
+        # The discovery flow of the announce may have written the new kaiser id into the
+        # entry already: compare with the kaiser this setup followed.
+        if (old_kaiser := followed_kaiser[0]) != device.kaiser_id:
+            followed_kaiser[0] = device.kaiser_id
+            if entry.data[CONF_KAISER_ID] != device.kaiser_id:
+                hass.config_entries.async_update_entry(
+                    entry, data={**entry.data, CONF_KAISER_ID: device.kaiser_id}
+                )
+            # Nothing of the device may stay retained below the old kaiser: after a restart
+            # HA would read both roots and could follow the old one.
+            entry.async_create_background_task(
+                hass,
+                _async_clear_old_root(hass, entry, old_kaiser),
+                "automationone_clear_old_root",
             )
+            # Its retained config now belongs below the new kaiser (same version: the device
+            # does not apply it again); the edge rules of both relays change.
+            entry.async_create_background_task(
+                hass, async_push_config(entry), "automationone_push_config"
+            )
+            async_dispatcher_send(hass, SIGNAL_RELAYS_CHANGED)
         entry.runtime_data.device_entry = register_esp_device(hass, entry, announce)
         if any(
             c.data.get(CONF_MODE) == MODE_PROCESSED for c in entry.runtime_data.channels.values()
@@ -222,6 +259,27 @@ def _build_channels(
     return channels
 
 
+async def _async_clear_old_root(
+    hass: HomeAssistant, entry: AutomationOneConfigEntry, kaiser_id: str
+) -> None:
+    """Clear the retained topics of the device's root below a kaiser it left."""
+    old = DeviceState(
+        esp_id=entry.data[CONF_ESP_ID],
+        kaiser_id=kaiser_id,
+        publish=_publisher(hass),
+        spawn=hass.async_create_task,
+    )
+    await old.clear_retained(
+        tuple(
+            sorted(
+                sub.data[CONF_GPIO]
+                for sub in entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_ACTUATOR
+            )
+        )
+    )
+
+
 async def async_push_config(entry: AutomationOneConfigEntry) -> None:
     """Publish the config the subentries describe, with a new version if it changed."""
     data = entry.runtime_data
@@ -280,11 +338,16 @@ def _subentry_snapshot(entry: AutomationOneConfigEntry) -> dict[str, tuple[str, 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
     """Stop following an ESP."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        return await async_unload_relay_entry(hass, entry)  # type: ignore[arg-type]
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        await async_remove_relay_entry(hass, entry)
+        return
     await ConfigVersions(hass, entry.entry_id).async_remove()
     await RecommendationManager(hass, entry).async_remove()
     await async_remove_logins(hass, entry)  # its broker login, if it had one
@@ -314,6 +377,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: AutomationOneConfigEntry, device_entry: dr.DeviceEntry
 ) -> bool:
     """Allow removing a relay device that no ESP of this entry uses any more."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        return False  # the relay entry's own device goes with the entry
     return relay_identifier(entry.data[CONF_KAISER_ID]) not in device_entry.identifiers and (
         esp_identifier(entry.data[CONF_MAC]) not in device_entry.identifiers
     )

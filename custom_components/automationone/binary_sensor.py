@@ -12,9 +12,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import CONF_KIND, KIND_RELAY
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
 from .prediction_entity import prediction_binary_sensors
+from .relay_entities import add_relay_binary_sensors
 from .sensor_channel import SensorChannel
 
 PARALLEL_UPDATES = 0
@@ -38,6 +40,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the connectivity sensor and the threshold sensors of each sensor subentry."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        add_relay_binary_sensors(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     async_add_entities([ConnectivitySensor(entry, CONNECTIVITY), EmergencySensor(entry, EMERGENCY)])
     for channel in entry.runtime_data.channels.values():
         async_add_entities(

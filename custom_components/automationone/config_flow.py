@@ -39,9 +39,13 @@ from .const import (
     ANNOUNCE_WAIT_S,
     BOARD_MODELS,
     CONF_BOARD,
+    CONF_BRIDGE,
     CONF_ESP_ID,
     CONF_KAISER_ID,
+    CONF_KIND,
     DOMAIN,
+    KIND_ESP,
+    KIND_RELAY,
 )
 from .hub import payload_bytes
 from .logins import (
@@ -66,6 +70,7 @@ from .protocol import (
     parse_topic,
     validate_id,
 )
+from .protocol.relay import RelayAnnounce, parse_relay_announce, parse_relay_topic
 from .subentry_flow import SUBENTRY_FLOWS
 
 USER_SCHEMA = vol.Schema(
@@ -80,8 +85,8 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per ESP, keyed by its MAC."""
 
     VERSION = 1
-    # 2: the ESP's device is in no subentry (async_migrate_entry).
-    MINOR_VERSION = 2
+    # 2: the ESP's device is in no subentry; 3: entries have a kind (async_migrate_entry).
+    MINOR_VERSION = 3
 
     @classmethod
     @callback
@@ -89,17 +94,23 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Sensors (and later actuators) are subentries of the ESP's entry."""
+        if config_entry.data.get(CONF_KIND) == KIND_RELAY:
+            return {}
         return dict(SUBENTRY_FLOWS)
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        """Device maintenance (Configure on the entry): the factory reset, confirmed."""
+        """Device maintenance (Configure on the entry); for a relay's entry: its Mosquitto
+        bridge configuration."""
+        if config_entry.data.get(CONF_KIND) == KIND_RELAY:
+            return RelayBridgeFlow()
         return DeviceMaintenanceFlow()
 
     def __init__(self) -> None:
         """Start with no device."""
         self._announce: Announce | None = None
+        self._relay: RelayAnnounce | None = None
         self._kaiser_id = DEFAULT_KAISER_ID
 
     async def async_step_mqtt(self, discovery_info: MqttServiceInfo) -> ConfigFlowResult:
@@ -108,6 +119,8 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
             # An empty retained announce is a device being removed, not a new one.
             return self.async_abort(reason="device_removed")
         payload = discovery_info.payload
+        if "/relay/" in discovery_info.topic:
+            return await self._async_found_relay(discovery_info.topic, payload)
         try:
             topic = parse_topic(discovery_info.topic)
             announce = parse_announce(payload if isinstance(payload, bytes | str) else b"", topic)
@@ -116,6 +129,54 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
                 reason="invalid_announce", description_placeholders={"error": str(err)}
             )
         return await self._async_found(announce, topic.kaiser_id)
+
+    async def _async_found_relay(self, topic: str, payload: object) -> ConfigFlowResult:
+        """A Kaiser relay announced itself on `kaiser/+/relay/announce`."""
+        try:
+            kaiser_id, _ = parse_relay_topic(topic)
+            relay = parse_relay_announce(
+                payload if isinstance(payload, bytes | str) else b"", kaiser_id
+            )
+        except ProtocolError as err:
+            return self.async_abort(
+                reason="invalid_announce", description_placeholders={"error": str(err)}
+            )
+        await self.async_set_unique_id(f"kaiser-{kaiser_id}")
+        self._abort_if_unique_id_configured(updates={CONF_BRIDGE: relay.bridge})
+        self._relay = relay
+        self.context["title_placeholders"] = {"name": self._relay_name}
+        return await self.async_step_relay_confirm()
+
+    @property
+    def _relay_name(self) -> str:
+        assert self._relay is not None
+        return self._relay.name or f"Kaiser {self._relay.kaiser_id}"
+
+    async def async_step_relay_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask the user to add the discovered relay."""
+        assert self._relay is not None
+        relay = self._relay
+        if user_input is not None:
+            return self.async_create_entry(
+                title=self._relay_name,
+                data={
+                    CONF_KIND: KIND_RELAY,
+                    CONF_KAISER_ID: relay.kaiser_id,
+                    CONF_BRIDGE: relay.bridge,
+                    CONF_NAME: self._relay_name,
+                },
+            )
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="relay_confirm",
+            description_placeholders={
+                "name": self._relay_name,
+                "kaiser_id": relay.kaiser_id,
+                "version": relay.sw_version,
+            },
+        )
 
     async def _async_found(
         self, announce: Announce, kaiser_id: str, *, manual: bool = False
@@ -183,6 +244,7 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(
             title=self._device_name,
             data={
+                CONF_KIND: KIND_ESP,
                 CONF_ESP_ID: announce.esp_id,
                 CONF_KAISER_ID: self._kaiser_id,
                 CONF_MAC: format_mac(announce.mac),
@@ -396,3 +458,26 @@ class DeviceMaintenanceFlow(OptionsFlow):
             errors=errors,
             description_placeholders={"name": entry.title},
         )
+
+
+class RelayBridgeFlow(OptionsFlow):
+    """Configure on a relay's entry: the Mosquitto bridge configuration to copy to the relay."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the generated configuration; nothing to change here."""
+        from .kaiser_relay import generated_bridge_config
+
+        return self.async_show_form(
+            step_id="relay_bridge",
+            description_placeholders={
+                "name": self.config_entry.title,
+                "config": generated_bridge_config(self.hass, self.config_entry),
+            },
+            last_step=True,
+        )
+
+    async def async_step_relay_bridge(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Closed after copying."""
+        return self.async_create_entry(data=dict(self.config_entry.options))

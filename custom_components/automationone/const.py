@@ -63,6 +63,15 @@ LIMIT_MAX_PER_HOUR: Final = 3600
 
 EVENT_ACTUATOR_STOPPED: Final = "automationone_actuator_stopped"
 
+# Kinds of config entry: an ESP (the default of entries made before kinds existed) or a
+# Kaiser relay (kaiser_relay.py).
+CONF_KIND: Final = "kind"
+KIND_ESP: Final = "esp"
+KIND_RELAY: Final = "relay"
+CONF_BRIDGE: Final = "bridge"
+SIGNAL_RELAY_HANDBACK: Final = "automationone_relay_handback"
+SIGNAL_RELAYS_CHANGED: Final = "automationone_relays_changed"
+
 # Predictions of a sensor subentry: data[CONF_PREDICTION] = {enabled, predictor, horizon_s,
 # refit_s} (prediction_runtime.py).
 CONF_PREDICTION: Final = "prediction"

@@ -40,15 +40,32 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
 from .actuator import DEVICE_STOP_REASONS
-from .const import DOMAIN, EVENT_ACTUATOR_STOPPED
-from .registry import connectivity_entity, is_actuator, is_processed_sensor, our_entities
+from .const import (
+    CONF_ESP_ID,
+    CONF_KAISER_ID,
+    DOMAIN,
+    EVENT_ACTUATOR_STOPPED,
+    SIGNAL_RELAY_HANDBACK,
+)
+from .registry import (
+    config_entry_ids,
+    connectivity_entity,
+    is_actuator,
+    is_processed_sensor,
+    our_entities,
+)
 from .rules.live import ThresholdWatch
 from .rules.model import Direction
 from .rules.vocabulary import (
@@ -219,7 +236,33 @@ async def async_attach_trigger(
             event.context,
         )
 
-    return async_track_state_change_event(hass, entity_id, on_change)
+    @callback
+    def on_handback(kaiser_id: str) -> None:
+        # A relay ran this device's rules while HA was away and acted on values HA did not
+        # see: the next value arms the trigger again instead of firing (docs/kaiser.md).
+        if _kaiser_of(hass, config[CONF_DEVICE_ID]) == kaiser_id:
+            watch.reset()
+
+    unsubscribe_handback = async_dispatcher_connect(hass, SIGNAL_RELAY_HANDBACK, on_handback)
+    unsubscribe_state = async_track_state_change_event(hass, entity_id, on_change)
+
+    @callback
+    def detach() -> None:
+        unsubscribe_handback()
+        unsubscribe_state()
+
+    return detach
+
+
+def _kaiser_of(hass: HomeAssistant, device_id: str) -> str | None:
+    """The kaiser id of one of our ESP devices."""
+    device = dr.async_get(hass).async_get(device_id)
+    for entry_id in config_entry_ids(device) if device is not None else ():
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is not None and entry.domain == DOMAIN and CONF_ESP_ID in entry.data:
+            kaiser_id = entry.data.get(CONF_KAISER_ID)
+            return kaiser_id if isinstance(kaiser_id, str) else None
+    return None
 
 
 def _value(state: Any) -> float | None:

@@ -9,7 +9,9 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_MAC
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_KIND, KIND_RELAY
 from .data import AutomationOneConfigEntry
+from .kaiser_relay import relay_diagnostics
 from .logins import REDACT as LOGIN_REDACT
 
 TO_REDACT = {CONF_MAC, "mac", "webhook_id", "push_url", *LOGIN_REDACT}
@@ -20,6 +22,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Entry data, the last announce and heartbeat, what the device sent that we dropped, and
     each actuator's limits and last status."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        return relay_diagnostics(hass, entry)  # type: ignore[arg-type]
     device = entry.runtime_data.device
     diagnostics: dict[str, Any] = {
         "entry": async_redact_data(dict(entry.data), TO_REDACT),

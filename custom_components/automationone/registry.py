@@ -89,7 +89,9 @@ def register_esp_device(
     registry = dr.async_get(hass)
     kaiser_id = entry.data[CONF_KAISER_ID]
     via_device_id = None
-    if kaiser_id != DEFAULT_KAISER_ID:
+    if kaiser_id != DEFAULT_KAISER_ID and (relay := _relay_device_id(hass, kaiser_id)):
+        via_device_id = relay  # the relay's own entry (kaiser_relay.py)
+    elif kaiser_id != DEFAULT_KAISER_ID:
         via_device_id = registry.async_get_or_create(
             config_entry_id=entry.entry_id,
             config_subentry_id=None,
@@ -119,6 +121,12 @@ def register_esp_device(
         updated = registry.async_update_device(device.id, via_device_id=via_device_id)
         device = updated if updated is not None else device
     return device
+
+
+def _relay_device_id(hass: HomeAssistant, kaiser_id: str) -> str | None:
+    from .kaiser_relay import relay_device_id
+
+    return relay_device_id(hass, kaiser_id)
 
 
 @callback

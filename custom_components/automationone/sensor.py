@@ -28,11 +28,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .actuator import ActuatorChannel
+from .const import CONF_KIND, KIND_RELAY
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
 from .prediction_entity import prediction_sensors
 from .processors import Result
 from .protocol import ActuatorStatus, Heartbeat
+from .relay_entities import add_relay_sensors
 from .replay_statistics import replay_statistics
 from .sensor_channel import SensorChannel
 
@@ -87,6 +89,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the heartbeat sensors, and one processed sensor per sensor subentry."""
+    if entry.data.get(CONF_KIND) == KIND_RELAY:
+        add_relay_sensors(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     entities: list[SensorEntity] = [HeartbeatSensor(entry, d) for d in HEARTBEAT_SENSORS]
     entities.append(BootTimeSensor(entry, UPTIME))
     async_add_entities(entities)

@@ -162,7 +162,7 @@ def _devices_of(hass: HomeAssistant, device_ids: list[str]) -> list[DeviceState]
             and entry.domain == DOMAIN
             and hasattr(entry, "runtime_data")
             and device_entry is not None
-            and (DOMAIN, entry.data[CONF_MAC]) in device_entry.identifiers
+            and (DOMAIN, entry.data.get(CONF_MAC)) in device_entry.identifiers
         ]
         if not entries:
             raise invalid("not_a_device", device_id=device_id)

@@ -18,6 +18,7 @@ from custom_components.automationone.const import DOMAIN
 from .common import ANNOUNCE, BASE, ESP_ID, MAC, announce, mock_entry
 
 EXPECTED_DATA = {
+    "kind": "esp",
     "esp_id": ESP_ID,
     "kaiser_id": "god",
     "mac": MAC,

@@ -134,12 +134,19 @@ async def test_moving_behind_relay_updates_entry(
     async_fire_mqtt_message(hass, f"kaiser/relay1/esp/{ESP_ID}/status", "online")
     await hass.async_block_till_done()
     await hass.services.async_call("button", "press", {"entity_id": RESTART}, blocking=True)
-    assert published(mqtt_mock)[-1] == (
+    await hass.async_block_till_done()
+    sent = published(mqtt_mock)
+    commands = [p for p in sent if p[0].endswith("/system/command")]
+    assert commands[-1] == (
         f"kaiser/relay1/esp/{ESP_ID}/system/command",
         b'{"v":1,"cmd":"restart"}',
         1,
         False,
     )
+    # Nothing stays retained below the kaiser it left; its config is retained below the new one.
+    assert (f"kaiser/god/esp/{ESP_ID}/announce", b"", 1, True) in sent
+    assert (f"kaiser/god/esp/{ESP_ID}/config", b"", 1, True) in sent
+    assert any(p[0] == f"kaiser/relay1/esp/{ESP_ID}/config" and p[1] for p in sent)
 
 
 async def test_availability_follows_lwt_and_broker(

@@ -243,6 +243,8 @@ class DeviceState:
             if not payload:  # retained status cleared
                 return False
             online = parse_status(payload)
+            if not online and topic.kaiser_id != self.kaiser_id:
+                return False  # its last will below a kaiser it moved away from
             changed = online != self.online
             self.online = online
             return changed

@@ -36,6 +36,11 @@ class ThresholdWatch:
     _above: _Latch = field(default_factory=_Latch)
     _below: _Latch = field(default_factory=_Latch)
 
+    def reset(self) -> None:
+        """Forget the latches: the next sample primes them (fires nothing)."""
+        self._above.state = None
+        self._below.state = None
+
     def update(self, value: float | None) -> bool:
         """Feed one sample; True when the trigger fires on it."""
         if value is None:

@@ -1,0 +1,323 @@
+"""Kaiser relays: the relay's own topics and payloads, and the Mosquitto bridge it needs.
+
+A relay is a Mosquitto bridged to the main broker plus the relay program (`kaiser/` at the top
+of the repository) next to it. Its topics sit beside its devices' below
+`kaiser/{kaiser_id}/relay/` (docs/protocol.md, "Kaiser relays"), so the one bridge topic
+`kaiser/{kaiser_id}/#` carries them both ways. Pure Python, no Home Assistant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+import orjson
+
+from .errors import ErrorCode, ProtocolError
+from .messages import MAX_LARGE_PAYLOAD, MAX_PAYLOAD, PROTOCOL_VERSION, decode
+from .schema import compile_schema, load_schema, validate_fast
+from .topics import validate_id
+
+MAX_RULES_PAYLOAD: Final = 65536
+# HA's MQTT birth and last will (HA's defaults); the bridge carries them to the relay.
+HA_STATUS_TOPIC: Final = "homeassistant/status"
+EDGE_STANDBY: Final = "standby"
+EDGE_ACTIVE: Final = "active"
+
+
+class RelayKind(StrEnum):
+    """A relay topic; the value is the tail below `kaiser/{kaiser_id}/relay/`."""
+
+    ANNOUNCE = "announce"
+    STATUS = "status"
+    HEALTH = "health"
+    RULES = "rules"
+    FIRED = "fired"
+    HA_FIRED = "ha_fired"
+    HA = "ha"
+
+
+_KINDS = {kind.value: kind for kind in RelayKind}
+
+
+def relay_topic(kaiser_id: str, kind: RelayKind) -> str:
+    """`kaiser/{kaiser_id}/relay/{kind}`."""
+    return f"kaiser/{validate_id(kaiser_id, 'kaiser_id')}/relay/{kind.value}"
+
+
+def relay_subscription(kaiser_id: str = "+") -> str:
+    """Everything below the relay topics of one (or every) kaiser."""
+    return f"kaiser/{kaiser_id if kaiser_id == '+' else validate_id(kaiser_id)}/relay/#"
+
+
+RELAY_ANNOUNCE_SUBSCRIPTION: Final = "kaiser/+/relay/announce"
+
+
+def parse_relay_topic(topic: str) -> tuple[str, RelayKind]:
+    """(kaiser_id, kind) of a relay topic; ProtocolError for anything else."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[0] != "kaiser" or parts[2] != "relay" or parts[3] not in _KINDS:
+        raise ProtocolError(ErrorCode.UNKNOWN_TOPIC, "topic", topic[:120])
+    return validate_id(parts[1], "kaiser_id"), _KINDS[parts[3]]
+
+
+def bridge_name(kaiser_id: str) -> str:
+    """The Mosquitto connection name (and remote client id) of a relay's bridge."""
+    return f"kaiser-{validate_id(kaiser_id, 'kaiser_id')}"
+
+
+def bridge_state_topic(name: str) -> str:
+    """Where Mosquitto publishes a bridge's state, `1` up and `0` down, retained, on both
+    brokers (on the main broker as the bridge's last will, so a relay that vanishes reads 0)."""
+    return f"$SYS/broker/connection/{name}/state"
+
+
+def parse_bridge_state(payload: bytes | str) -> bool:
+    """Mosquitto's bridge state payload: True for `1`."""
+    text = payload.decode(errors="replace") if isinstance(payload, bytes) else payload
+    if text in ("0", "1"):
+        return text == "1"
+    raise ProtocolError(ErrorCode.BAD_VALUE, "", "bridge state must be '0' or '1'")
+
+
+class _Kind:
+    def __init__(self, name: str, limit: int) -> None:
+        self.limit = limit
+        self.validate = compile_schema(load_schema(f"relay/{name}"))
+
+    def parse(self, payload: bytes | str) -> dict[str, Any]:
+        result: dict[str, Any] = validate_fast(self.validate, decode(payload, self.limit))
+        del result["v"]
+        return result
+
+
+_ANNOUNCE = _Kind("announce", MAX_PAYLOAD)
+_HEALTH = _Kind("health", MAX_PAYLOAD)
+_RULES = _Kind("rules", MAX_RULES_PAYLOAD)
+_FIRED = _Kind("fired", MAX_LARGE_PAYLOAD * 16)
+
+
+def _dumps(data: Mapping[str, Any]) -> bytes:
+    return orjson.dumps({"v": PROTOCOL_VERSION} | {k: v for k, v in data.items() if v is not None})
+
+
+@dataclass(frozen=True, slots=True)
+class RelayAnnounce:
+    """Retained hello of a relay: the MQTT discovery trigger of its HA entry."""
+
+    kaiser_id: str
+    sw_version: str
+    bridge: str
+    name: str | None = None
+    host: str | None = None
+    port: int | None = None
+
+    def encode(self) -> bytes:
+        """The payload."""
+        return _dumps(
+            {
+                "kaiser_id": self.kaiser_id,
+                "name": self.name,
+                "sw_version": self.sw_version,
+                "bridge": self.bridge,
+                "host": self.host,
+                "port": self.port,
+            }
+        )
+
+
+def parse_relay_announce(payload: bytes | str, kaiser_id: str | None = None) -> RelayAnnounce:
+    """Parse a relay announce; with `kaiser_id` (the topic's), its id must match."""
+    d = _ANNOUNCE.parse(payload)
+    if kaiser_id is not None and d["kaiser_id"] != kaiser_id:
+        raise ProtocolError(ErrorCode.ID_MISMATCH, "kaiser_id", "differs from the topic")
+    return RelayAnnounce(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayHealth:
+    """Periodic health of a relay."""
+
+    bridge: bool
+    devices: int
+    msg_s: float
+    uptime_s: int
+    edge: str
+    rules: int | None = None
+    rules_version: int | None = None
+    ts: int | None = None
+
+    def encode(self) -> bytes:
+        """The payload."""
+        return _dumps(
+            {
+                "bridge": self.bridge,
+                "devices": self.devices,
+                "msg_s": round(self.msg_s, 2),
+                "uptime_s": self.uptime_s,
+                "edge": self.edge,
+                "rules": self.rules,
+                "rules_version": self.rules_version,
+                "ts": self.ts,
+            }
+        )
+
+
+def parse_relay_health(payload: bytes | str) -> RelayHealth:
+    """Parse a relay health report."""
+    return RelayHealth(**_HEALTH.parse(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSensor:
+    """How the relay turns one sensor's readings into the values its rules compare.
+
+    `processor` is a built-in processor id; `mode` `processed` means the device sends values.
+    """
+
+    esp_id: str
+    gpio: int
+    processor: str
+    mode: str
+    addr: str | None = None
+    quantity: str | None = None
+    params: Mapping[str, Any] | None = None
+    calibration: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRules:
+    """The rules HA hands one relay: rule dicts (docs/rules.md) and the sensors they read."""
+
+    version: int
+    rules: tuple[Mapping[str, Any], ...]
+    sensors: tuple[EdgeSensor, ...] = ()
+    # HA's time zone (IANA name): time triggers and windows are in HA's local time.
+    tz: str | None = None
+
+    def encode(self) -> bytes:
+        """The payload (raises ProtocolError when it exceeds its size limit)."""
+        sensors = [
+            {
+                "esp_id": s.esp_id,
+                "gpio": s.gpio,
+                "addr": s.addr,
+                "quantity": s.quantity,
+                "processor": s.processor,
+                "mode": s.mode,
+                "params": dict(s.params) if s.params is not None else None,
+                "calibration": dict(s.calibration) if s.calibration is not None else None,
+            }
+            for s in self.sensors
+        ]
+        payload = _dumps(
+            {
+                "version": self.version,
+                "tz": self.tz,
+                "rules": [dict(r) for r in self.rules],
+                "sensors": [{k: v for k, v in s.items() if v is not None} for s in sensors],
+            }
+        )
+        if len(payload) > MAX_RULES_PAYLOAD:
+            raise ProtocolError(ErrorCode.TOO_LARGE, "", f"{len(payload)} bytes")
+        return payload
+
+
+def _object(value: Any, path: str) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProtocolError(ErrorCode.WRONG_TYPE, path, "object")
+    return value
+
+
+def parse_edge_rules(payload: bytes | str) -> EdgeRules:
+    """Parse the rules payload (the rules themselves are checked by `rules.parse_rules`)."""
+    d = _RULES.parse(payload)
+    for i, rule in enumerate(d["rules"]):
+        _object(rule, f"rules[{i}]")
+    sensors = []
+    for i, s in enumerate(d["sensors"]):
+        params = _object(s.pop("params", None), f"sensors[{i}].params")
+        calibration = _object(s.pop("calibration", None), f"sensors[{i}].calibration")
+        sensors.append(EdgeSensor(**s, params=params, calibration=calibration))
+    return EdgeRules(d["version"], tuple(d["rules"]), tuple(sensors), d.get("tz"))
+
+
+def encode_fired(fired: Mapping[str, int]) -> bytes:
+    """`relay/fired` and `relay/ha_fired`: rule id -> Unix ms of its last firing."""
+    return _dumps({"fired": [{"rule": r, "ts": ts} for r, ts in sorted(fired.items())]})
+
+
+def parse_fired(payload: bytes | str) -> dict[str, int]:
+    """Inverse of `encode_fired`."""
+    return {item["rule"]: item["ts"] for item in _FIRED.parse(payload)["fired"]}
+
+
+def parse_presence(payload: bytes | str) -> bool:
+    """`online`/`offline` of HA's status, the integration's presence or a relay's status."""
+    text = payload.decode(errors="replace") if isinstance(payload, bytes) else payload
+    if text in ("online", "offline"):
+        return text == "online"
+    raise ProtocolError(ErrorCode.BAD_VALUE, "", "must be 'online' or 'offline'")
+
+
+# --- the bridge -------------------------------------------------------------------------
+
+BRIDGE_KEEPALIVE_S: Final = 15
+
+
+def bridge_config(
+    kaiser_id: str,
+    main_host: str,
+    main_port: int = 1883,
+    *,
+    listener_port: int = 1883,
+    listener_host: str | None = None,
+    ha_status_topic: str = HA_STATUS_TOPIC,
+    persistence_dir: str | None = "/var/lib/mosquitto/",
+) -> str:
+    """The mosquitto.conf of a relay: its listener for devices and the bridge to the main
+    broker (docs/kaiser.md explains every line). Logins and TLS: see the `# TLS` lines."""
+    name = bridge_name(kaiser_id)
+    listen = f"listener {listener_port}" + (f" {listener_host}" if listener_host else "")
+    return "\n".join(
+        [
+            f"# Kaiser relay {kaiser_id}: generated by AutomationOne (docs/kaiser.md)",
+            listen,
+            "allow_anonymous true",
+            "set_tcp_nodelay true",
+            *(
+                ["persistence true", f"persistence_location {persistence_dir}"]
+                if persistence_dir is not None
+                else ["persistence false"]
+            ),
+            "# Messages for devices that are away, and for the bridge while the link is down",
+            "max_queued_messages 10000",
+            "max_inflight_messages 100",
+            "queue_qos0_messages false",
+            "",
+            f"connection {name}",
+            f"address {main_host}:{main_port}",
+            f"remote_clientid {name}",
+            f"local_clientid {name}-local",
+            "# Persistent session: the main broker keeps our subscriptions and queues QoS 1",
+            "cleansession false",
+            "bridge_protocol_version mqttv311",
+            "try_private true",
+            "notifications true",
+            f"keepalive_interval {BRIDGE_KEEPALIVE_S}",
+            "restart_timeout 2 30",
+            "start_type automatic",
+            f"topic kaiser/{kaiser_id}/# both 1",
+            f"topic {ha_status_topic} in 1",
+            "# TLS (when the main broker requires it):",
+            "#   bridge_cafile /etc/mosquitto/certs/ca.crt",
+            "#   bridge_certfile /etc/mosquitto/certs/relay.crt",
+            "#   bridge_keyfile /etc/mosquitto/certs/relay.key",
+            "#   remote_username / remote_password",
+            "",
+        ]
+    )

@@ -1,0 +1,5 @@
+"""`python -m kaiser`."""
+
+from .cli import main
+
+main()

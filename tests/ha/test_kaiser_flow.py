@@ -1,0 +1,115 @@
+"""The Kaiser relay's config flow (discovery from its announce) and its bridge options flow."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_MQTT, ConfigEntryDisabler
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.automationone.config_flow import AutomationOneConfigFlow
+from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.protocol.relay import RelayAnnounce
+
+TOPIC = "kaiser/gh1/relay/announce"
+ANNOUNCE = RelayAnnounce("gh1", "0.1.0", "kaiser-gh1", "Greenhouse relay").encode()
+
+
+def discovery(payload: bytes, topic: str = TOPIC) -> MqttServiceInfo:
+    """Discovery info as HA's MQTT integration hands it over."""
+    return MqttServiceInfo(
+        topic=topic,
+        payload=payload,
+        qos=1,
+        retain=True,
+        subscribed_topic="kaiser/+/relay/announce",
+        timestamp=0,
+    )
+
+
+def relay_entry(**data: str) -> MockConfigEntry:
+    """A relay's entry as the flow makes it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Greenhouse relay",
+        unique_id="kaiser-gh1",
+        version=1,
+        minor_version=3,
+        data={"kind": "relay", "kaiser_id": "gh1", "bridge": "kaiser-gh1", **data},
+    )
+
+
+async def test_relay_discovery_creates_a_relay_entry(hass: HomeAssistant) -> None:
+    """A relay's announce → confirm → an entry of kind relay keyed by the kaiser id."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(ANNOUNCE)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "relay_confirm"
+    assert result["description_placeholders"] == {
+        "name": "Greenhouse relay",
+        "kaiser_id": "gh1",
+        "version": "0.1.0",
+    }
+    with patch("custom_components.automationone.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        "kind": "relay",
+        "kaiser_id": "gh1",
+        "bridge": "kaiser-gh1",
+        "name": "Greenhouse relay",
+    }
+    assert result["result"].unique_id == "kaiser-gh1"
+    assert AutomationOneConfigFlow.async_get_supported_subentry_types(result["result"]) == {}
+
+
+async def test_relay_without_name_and_rediscovery(hass: HomeAssistant) -> None:
+    """No name: "Kaiser <id>"; a configured relay's announce updates its bridge and aborts."""
+    unnamed = RelayAnnounce("gh1", "0.1.0", "kaiser-gh1").encode()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(unnamed)
+    )
+    assert result["description_placeholders"]["name"] == "Kaiser gh1"
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    entry = relay_entry()
+    entry.add_to_hass(hass)
+    renamed = RelayAnnounce("gh1", "0.1.1", "bridge-two").encode()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(renamed)
+    )
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
+    assert entry.data["bridge"] == "bridge-two"
+
+
+async def test_relay_announce_for_another_kaiser_aborts(hass: HomeAssistant) -> None:
+    """An announce whose kaiser id is not its topic's is refused."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_MQTT},
+        data=discovery(ANNOUNCE, "kaiser/gh2/relay/announce"),
+    )
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "invalid_announce")
+
+
+async def test_relay_options_show_the_bridge_config(hass: HomeAssistant) -> None:
+    """Configure on the relay's entry shows the bridge configuration for HA's own broker."""
+    # HA's MQTT entry, only read (disabled, so that nothing connects)
+    MockConfigEntry(
+        domain="mqtt",
+        data={"broker": "192.168.1.2", "port": 1884},
+        disabled_by=ConfigEntryDisabler.USER,
+    ).add_to_hass(hass)
+    entry = relay_entry()
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "relay_bridge")
+    config = result["description_placeholders"]["config"].splitlines()
+    assert "address 192.168.1.2:1884" in config
+    assert "topic kaiser/gh1/# both 1" in config
+    assert "cleansession false" in config
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY

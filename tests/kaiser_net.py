@@ -1,0 +1,190 @@
+"""Real processes for Kaiser relay tests: a main broker, a relay broker bridged to it with the
+configuration the relay program generates (docs/kaiser.md), links that can be cut, and the
+relay program itself.
+
+A `Link` is a TCP forwarder on loopback: `cut()` closes every connection through it at once
+(the far end sees the socket close, as when a cable is pulled and the peer notices) and
+refuses new ones until `restore()`. HA's MQTT connection runs through one (cut: the main
+broker publishes HA's last will, as when HA is killed), the bridge through another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import contextlib
+import os
+from pathlib import Path
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from custom_components.automationone.protocol.relay import bridge_config
+
+from .broker import Broker, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Link:
+    """A cuttable TCP forwarder from a free loopback port to `target_port`."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._server.settimeout(0.1)
+        self._open = threading.Event()
+        self._open.set()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not self._open.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), 2)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            for sock in (client, upstream):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones."""
+        self._open.clear()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def restore(self) -> None:
+        """Accept connections again."""
+        self._open.set()
+
+    def close(self) -> None:
+        self.cut()
+        self._stop.set()
+        self._server.close()
+        self._thread.join(2)
+
+
+class RelayBroker:
+    """The relay's Mosquitto, bridged to the main broker through `link` as docs/kaiser.md
+    says (the generated config, on a free loopback port, without persistence on disk)."""
+
+    def __init__(self, kaiser_id: str, main_port: int) -> None:
+        self.kaiser_id = kaiser_id
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix=f"a1-relay-{kaiser_id}-"))
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.config = bridge_config(
+            kaiser_id,
+            "127.0.0.1",
+            main_port,
+            listener_port=self.port,
+            listener_host="127.0.0.1",
+            persistence_dir=None,
+        )
+
+    def start(self) -> RelayBroker:
+        conf = self._dir / "mosquitto.conf"
+        # A test restarts the bridge within a second, not the 2-30 s back-off of the docs.
+        conf.write_text(
+            self.config.replace("restart_timeout 2 30", "restart_timeout 1 1"), encoding="utf-8"
+        )
+        log = (self._dir / "mosquitto.log").open("wb")
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), 0.2),
+            ):
+                return self
+            time.sleep(0.02)
+        raise RuntimeError((self._dir / "mosquitto.log").read_text(encoding="utf-8"))
+
+    def log(self) -> str:
+        return (self._dir / "mosquitto.log").read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class RelayProcess:
+    """`python -m kaiser run` against a relay broker."""
+
+    def __init__(self, broker: RelayBroker, *extra: str) -> None:
+        self.args = [
+            sys.executable, "-m", "kaiser", "run", "--kaiser-id", broker.kaiser_id,
+            "--host", broker.host, "--port", str(broker.port), "--health", "1",
+            "--device-host", broker.host, "--device-port", str(broker.port), *extra,
+        ]  # fmt: skip
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RelayProcess:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.proc = subprocess.Popen(self.args, cwd=REPO, env=env)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@contextlib.contextmanager
+def bridged(kaiser_id: str, main: Broker) -> Iterator[tuple[RelayBroker, Link]]:
+    """A relay broker bridged to `main` through a cuttable link."""
+    link = Link(main.port)
+    relay = RelayBroker(kaiser_id, link.port).start()
+    try:
+        yield relay, link
+    finally:
+        relay.stop()
+        link.close()
