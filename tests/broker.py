@@ -32,6 +32,9 @@ def free_port() -> int:
 class Broker:
     """A Mosquitto process; `start()` returns once it accepts connections."""
 
+    # More configuration lines after BROKER_CONFIG (e.g. a bridge), set by subclasses.
+    extra_config = ""
+
     def __init__(self, port: int | None = None) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -41,7 +44,7 @@ class Broker:
     def start(self) -> Broker:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         conf = self._dir / "mosquitto.conf"
-        conf.write_text(BROKER_CONFIG.format(port=self.port), encoding="utf-8")
+        conf.write_text(BROKER_CONFIG.format(port=self.port) + self.extra_config, encoding="utf-8")
         log = (self._dir / "mosquitto.log").open("wb")
         self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + 10

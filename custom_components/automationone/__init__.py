@@ -98,8 +98,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
     followed = following(hass, entry.data[CONF_ESP_ID])
-    owner = owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])
-    if followed is not None and followed.mac != entry.data[CONF_MAC] and owner is not None:
+    if (
+        followed is not None
+        and followed.mac != entry.data[CONF_MAC]
+        # Only then look for the owner: a scan of every entry, per entry set up.
+        and (owner := owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])) is not None
+    ):
         # Two entries for one topic root (made before this was refused): follow only one.
         raise ConfigEntryError(
             translation_domain=DOMAIN,

@@ -91,12 +91,17 @@ class Hub:
             return
         self.set_emergency(topic.kaiser_id, stopped)
 
-    def set_emergency(self, kaiser_id: str, stopped: bool) -> None:
-        """Record the emergency state of a kaiser and pass it to its devices."""
+    def set_emergency(
+        self, kaiser_id: str, stopped: bool, *, notify: bool = True
+    ) -> list[DeviceState]:
+        """Record the emergency state of a kaiser and pass it to its devices; the devices it
+        changed (with `notify=False` their listeners are told by `DeviceState.notify`)."""
         self.emergency[kaiser_id] = stopped
-        for device in self.devices.values():
-            if device.kaiser_id == kaiser_id:
-                device.set_emergency(stopped)
+        return [
+            device
+            for device in self.devices.values()
+            if device.kaiser_id == kaiser_id and device.set_emergency(stopped, notify=notify)
+        ]
 
     def remember(self, topic: Topic, payload: bytes) -> None:
         """Keep the latest retained-kind message per device, bounded against id floods."""
