@@ -12,7 +12,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.broker import Broker
 
+# QoS 1 both ways (queued while the link is down) on one connection: Mosquitto's default of
+# 20 messages in flight would cap the bridge at 20 per round trip, which a loaded machine
+# stretches to tens of milliseconds.
 BRIDGE_CONFIG = """\
+max_inflight_messages 1000
 connection relay-{kaiser_id}
 address 127.0.0.1:{main_port}
 topic kaiser/{kaiser_id}/# both 1

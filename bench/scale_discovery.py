@@ -1,5 +1,5 @@
 """The anchor's devices for the scale benchmark: HA's own MQTT discovery of N devices with M
-sensors each (discovery config and a retained state per sensor), published as fast as the
+sensors each (discovery config and state per sensor, both retained), published as fast as the
 broker takes them. Prints nothing; exits when everything is published."""
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def main() -> None:
                 "device": {"identifiers": [f"scale-{device:03d}"], "name": f"scale {device:03d}"},
             }
             infos.append(
-                client.publish(f"homeassistant/sensor/{object_id}/config", json.dumps(config), 1)
+                client.publish(
+                    f"homeassistant/sensor/{object_id}/config", json.dumps(config), 1, retain=True
+                )
             )
             infos.append(client.publish(state_topic, str(2000 + sensor), 1, retain=True))
     for info in infos:
