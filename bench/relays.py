@@ -34,7 +34,10 @@ class RelayBroker(Broker):
         """Bridge `kaiser/{kaiser_id}/#` to the broker on `main_port`."""
         super().__init__()
         self.kaiser_id = kaiser_id
-        self.extra_config = BRIDGE_CONFIG.format(kaiser_id=kaiser_id, main_port=main_port)
+        self.bridge = BRIDGE_CONFIG.format(kaiser_id=kaiser_id, main_port=main_port)
+
+    def _config(self) -> str:
+        return super()._config() + self.bridge
 
 
 def wait_bridged(main_port: int, relay: RelayBroker, within: float = 20.0) -> None:

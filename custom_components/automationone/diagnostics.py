@@ -10,8 +10,9 @@ from homeassistant.const import CONF_MAC
 from homeassistant.core import HomeAssistant
 
 from .data import AutomationOneConfigEntry
+from .logins import REDACT as LOGIN_REDACT
 
-TO_REDACT = {CONF_MAC, "mac"}
+TO_REDACT = {CONF_MAC, "mac", "webhook_id", "push_url", *LOGIN_REDACT}
 
 
 async def async_get_config_entry_diagnostics(
@@ -20,7 +21,7 @@ async def async_get_config_entry_diagnostics(
     """Entry data, the last announce and heartbeat, what the device sent that we dropped, and
     each actuator's limits and last status."""
     device = entry.runtime_data.device
-    return {
+    diagnostics: dict[str, Any] = {
         "entry": async_redact_data(dict(entry.data), TO_REDACT),
         "device": {
             "online": device.online,
@@ -42,4 +43,33 @@ async def async_get_config_entry_diagnostics(
             }
             for actuator in entry.runtime_data.actuators.values()
         },
+        "recommendations": _recommendations(entry),
+    }
+    predictions = entry.runtime_data.predictions
+    if predictions is not None and predictions.sensors:  # only sensors that opted in
+        diagnostics["predictions"] = {
+            sensor.title: {
+                "settings": asdict(sensor.settings),
+                "predictor_loaded": sensor.predictor is not None,
+                "readings": len(sensor.buffer),
+                "error": sensor.error,
+                "latest": asdict(sensor.latest) if sensor.latest else None,
+            }
+            for sensor in predictions.sensors.values()
+        }
+    return diagnostics
+
+
+def _recommendations(entry: AutomationOneConfigEntry) -> dict[str, Any] | None:
+    """Open recommendations, auto switches and the AI service (its secrets redacted)."""
+    manager = entry.runtime_data.recommendations
+    if manager is None:
+        return None
+    return {
+        "open": [rec.to_dict() for rec in manager.open.values()],
+        "auto": dict(manager.auto),
+        "decisions": len(manager.feedback.decisions),
+        "ai_service": async_redact_data(manager.ai_service.diagnostics(), TO_REDACT)
+        if manager.ai_service is not None
+        else None,
     }
