@@ -23,7 +23,11 @@ def p50_p99(values: Sequence[float]) -> tuple[float, float]:
 
 
 def linear_device(
-    esp_id: str, mac: str, gpios: Iterable[int], params: dict[str, Any] = IDENTITY
+    esp_id: str,
+    mac: str,
+    gpios: Iterable[int],
+    params: dict[str, Any] = IDENTITY,
+    kaiser_id: str = "god",
 ) -> MockConfigEntry:
     """The entry of `esp_id` with one linear sensor per GPIO (value = raw by default),
     processed in HA, so one raw reading makes one state."""
@@ -33,7 +37,7 @@ def linear_device(
         unique_id=mac,
         data={
             "esp_id": esp_id,
-            "kaiser_id": "god",
+            "kaiser_id": kaiser_id,
             "mac": mac,
             "board": "esp32dev",
             "name": esp_id,

@@ -23,6 +23,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from bench.common import linear_device, p50_p99
+from bench.rule_latency_harness import CpuShare
 from custom_components.automationone.const import DOMAIN
 from tests.broker import Broker
 
@@ -88,6 +89,21 @@ async def test_ingest_wire(
         print(line)
 
 
+class LoopLag:
+    """How late a 10 ms timer fires on HA's loop: the backlog a message waits behind (HA's
+    MQTT client handles up to 500 packets per socket read, all at once)."""
+
+    def __init__(self) -> None:
+        self.lags_ms: list[float] = []
+
+    async def run(self) -> None:
+        """Sample until cancelled."""
+        while True:
+            due = time.monotonic() + 0.01
+            await asyncio.sleep(0.01)
+            self.lags_ms.append((time.monotonic() - due) * 1000)
+
+
 async def run_phase(
     hass: HomeAssistant,
     broker: Broker,
@@ -100,6 +116,10 @@ async def run_phase(
     devices = [e.runtime_data.device for e in entries]
     before = sum(d.readings_received for d in devices)
     log = tmp_path / f"sent-{change_every}.json"
+    lag = LoopLag()
+    lagging = hass.async_create_background_task(lag.run(), "loop lag")
+    assert broker._proc is not None  # private, but only its pid is read
+    cpu = CpuShare([broker._proc.pid])
     generator = await asyncio.create_subprocess_exec(
         sys.executable,
         str(Path(__file__).with_name("wire_load.py")),
@@ -115,6 +135,8 @@ async def run_phase(
             break
         await asyncio.sleep(0.05)
     await hass.async_block_till_done()
+    cores_ours, cores_others = cpu.stop()
+    lagging.cancel()
     processed = sum(d.readings_received for d in devices) - before
     sent = json.loads(log.read_text())
     # A state write belongs to the first message that carried its value.
@@ -130,6 +152,12 @@ async def run_phase(
     print(
         f"\nvalue changes every {change_every} reading(s): {expected} readings sent, "
         f"{processed} processed, {len(received)} states written"
+    )
+    lag_p50, lag_p99 = p50_p99(sorted(lag.lags_ms))
+    print(
+        f"HA's event loop lag (a 10 ms timer's lateness): p50 {lag_p50:.1f} ms p99 {lag_p99:.1f}"
+        f" ms max {max(lag.lags_ms):.1f} ms; CPU: HA, the load and the broker"
+        f" {cores_ours:.2f} cores, other processes {cores_others:.2f} cores (of 2)"
     )
     return (
         f"ingest-wire: offered={OFFERED} achieved={achieved:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f}"

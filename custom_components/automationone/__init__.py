@@ -122,8 +122,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         await async_setup_relay_entry(hass, entry)  # type: ignore[arg-type]
         return True
     followed = following(hass, entry.data[CONF_ESP_ID])
-    owner = owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])
-    if followed is not None and followed.mac != entry.data[CONF_MAC] and owner is not None:
+    if (
+        followed is not None
+        and followed.mac != entry.data[CONF_MAC]
+        # Only then look for the owner: a scan of every entry, per entry set up.
+        and (owner := owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC])) is not None
+    ):
         # Two entries for one topic root (made before this was refused): follow only one.
         raise ConfigEntryError(
             translation_domain=DOMAIN,

@@ -81,6 +81,11 @@ class EmergencySensor(AutomationOneEntity, BinarySensorEntity):
             "house_stop": self.device.kaiser_emergency,
         }
 
+    async def async_added_to_hass(self) -> None:
+        """Follow the device, and its emergency (which the device's other listeners skip)."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.device.add_emergency_listener(self.async_write_ha_state))
+
 
 class ConnectivitySensor(AutomationOneEntity, BinarySensorEntity):
     """On while the device is online; it stays available to show 'disconnected'."""

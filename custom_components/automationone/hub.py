@@ -30,6 +30,9 @@ DATA_HUB: HassKey[Hub] = HassKey(DOMAIN)
 # messages once, when the shared subscription is made, which may be before the entry exists.
 REMEMBERED_KINDS = (TopicKind.ANNOUNCE, TopicKind.STATUS, TopicKind.DEVICE_EMERGENCY)
 MAX_REMEMBERED_DEVICES = 4096
+# Parsed topics by their text: a device sends on a handful of topics, so the ingest path
+# parses each once. Bounded against floods of made-up topics (then it starts over).
+MAX_CACHED_TOPICS = 16384
 
 
 def payload_bytes(payload: str | bytes | bytearray) -> bytes:
@@ -51,17 +54,25 @@ class Hub:
     remembered: OrderedDict[str, dict[TopicKind, tuple[Topic, bytes]]] = field(
         default_factory=OrderedDict
     )
+    topics: dict[str, Topic] = field(default_factory=dict)
 
     @callback
     def route(self, msg: mqtt.ReceiveMessage) -> None:
         """Hand a message to its device; drop it if no entry follows that device."""
-        try:
-            topic = parse_topic(msg.topic)
-        except ProtocolError as err:
-            self.dropped_topics += 1
-            _LOGGER.debug("Ignoring %s: %s", msg.topic[:120], err)
-            return
-        payload = payload_bytes(msg.payload)
+        topic = self.topics.get(msg.topic)
+        if topic is None:
+            try:
+                topic = parse_topic(msg.topic)
+            except ProtocolError as err:
+                self.dropped_topics += 1
+                _LOGGER.debug("Ignoring %s: %s", msg.topic[:120], err)
+                return
+            if len(self.topics) >= MAX_CACHED_TOPICS:
+                self.topics.clear()
+            self.topics[msg.topic] = topic
+        payload = msg.payload
+        if type(payload) is not bytes:
+            payload = payload_bytes(payload)
         if topic.kind in REMEMBERED_KINDS:
             self.remember(topic, payload)
         device = self.devices.get(topic.esp_id)
@@ -80,12 +91,17 @@ class Hub:
             return
         self.set_emergency(topic.kaiser_id, stopped)
 
-    def set_emergency(self, kaiser_id: str, stopped: bool) -> None:
-        """Record the emergency state of a kaiser and pass it to its devices."""
+    def set_emergency(
+        self, kaiser_id: str, stopped: bool, *, notify: bool = True
+    ) -> list[DeviceState]:
+        """Record the emergency state of a kaiser and pass it to its devices; the devices it
+        changed (with `notify=False` their listeners are told by `DeviceState.notify`)."""
         self.emergency[kaiser_id] = stopped
-        for device in self.devices.values():
-            if device.kaiser_id == kaiser_id:
-                device.set_emergency(stopped)
+        return [
+            device
+            for device in self.devices.values()
+            if device.kaiser_id == kaiser_id and device.set_emergency(stopped, notify=notify)
+        ]
 
     def remember(self, topic: Topic, payload: bytes) -> None:
         """Keep the latest retained-kind message per device, bounded against id floods."""

@@ -74,6 +74,9 @@ class SensorChannel:
     compensation: str | None = None
     _params: Params | None = None
     _params_for: object = None
+    # From `data`, read once instead of per reading.
+    _processed_mode: bool = False
+    _echo: bool = False
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _replay_listeners: list[ReplayListener] = field(default_factory=list)
 
@@ -82,6 +85,11 @@ class SensorChannel:
         if (stored := self.data.get(CONF_CALIBRATION)) is not None:
             self.calibration = Calibration.from_dict(stored)
         self.filter = make_filter(self.data.get(CONF_FILTER, "none"))
+        self._read_flags()
+
+    def _read_flags(self) -> None:
+        self._processed_mode = self.data.get(CONF_MODE, MODE_RAW) == MODE_PROCESSED
+        self._echo = bool(self.data.get(CONF_ECHO))
 
     def set_data(self, data: Mapping[str, Any]) -> None:
         """The subentry's new data with a new (or no) calibration, applied from the next
@@ -89,6 +97,7 @@ class SensorChannel:
         self.data = data
         stored = data.get(CONF_CALIBRATION)
         self.calibration = None if stored is None else Calibration.from_dict(stored)
+        self._read_flags()
 
     def params(self) -> Params:
         """The user's parameters over the ADC model that fits the device's announce."""
@@ -125,7 +134,7 @@ class SensorChannel:
 
     def on_reading(self, reading: Reading, message: SensorData, now: float) -> None:
         """Process one reading; listeners hear of it only when something shown changed."""
-        if (reading.value is not None) != (self.data.get(CONF_MODE, MODE_RAW) == MODE_PROCESSED):
+        if (reading.value is not None) != self._processed_mode:
             self.device.reject_reading(self._mode_mismatch(reading))
             return
         if message.replay:
@@ -149,7 +158,7 @@ class SensorChannel:
         self.stale = False
         if changed:
             self._notify()
-        if self.data.get(CONF_ECHO) and result.value is not None and result.unit is not None:
+        if self._echo and result.value is not None and result.unit is not None:
             self.device_publish_processed(message.seq, result)
 
     def _process(self, reading: Reading) -> Result:

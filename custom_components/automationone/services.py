@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.components import mqtt
@@ -143,10 +144,22 @@ async def async_broadcast_emergency(
     )
     payload = encode(message)
     hub = hass.data.get(DATA_HUB)
-    for kaiser_id in sorted(kaiser_ids):
-        if hub is not None:
-            hub.set_emergency(kaiser_id, stop)  # do not wait for the broker's echo
-        await mqtt.async_publish(hass, emergency_topic(kaiser_id), payload, 1, True)
+    kaisers = sorted(kaiser_ids)
+    changed: list[DeviceState] = []
+    if hub is not None:  # HA refuses commands at once, without waiting for the broker's echo
+        for kaiser_id in kaisers:
+            changed.extend(hub.set_emergency(kaiser_id, stop, notify=False))
+    try:
+        # Every broadcast goes out together, before hundreds of entities are redrawn.
+        await asyncio.gather(
+            *(
+                mqtt.async_publish(hass, emergency_topic(kaiser_id), payload, 1, True)
+                for kaiser_id in kaisers
+            )
+        )
+    finally:
+        for device in changed:
+            device.notify()
 
 
 def _devices_of(hass: HomeAssistant, device_ids: list[str]) -> list[DeviceState]:

@@ -101,6 +101,7 @@ class DeviceState:
     ota: OtaStatus | None = None  # the last firmware-update progress or result
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _availability_listeners: list[Callable[[], None]] = field(default_factory=list)
+    _emergency_listeners: list[Callable[[], None]] = field(default_factory=list)
     _was_available: bool = False
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
@@ -129,6 +130,14 @@ class DeviceState:
         """Call `listener` only when `available` flips (cheaper than every heartbeat)."""
         self._availability_listeners.append(listener)
         return lambda: self._availability_listeners.remove(listener)
+
+    def add_emergency_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when `emergency` (or which stop holds it) changes. An emergency
+        changes nothing else the device shows, so the other listeners are not called: a
+        house-wide stop of hundreds of devices redraws one entity per device, after the
+        broadcast went out."""
+        self._emergency_listeners.append(listener)
+        return lambda: self._emergency_listeners.remove(listener)
 
     def add_announce_listener(self, listener: Callable[[Announce], None]) -> Callable[[], None]:
         """Call `listener` with every valid announce (e.g. to update the device registry)."""
@@ -179,17 +188,27 @@ class DeviceState:
             self.broker_connected = connected
             self._notify()
 
-    def set_emergency(self, stopped: bool) -> None:
-        """The kaiser's emergency broadcast says stop (True) or clear (False)."""
-        if stopped != self.kaiser_emergency:
-            self.kaiser_emergency = stopped
-            self._notify()
+    def set_emergency(self, stopped: bool, *, notify: bool = True) -> bool:
+        """The kaiser's emergency broadcast says stop (True) or clear (False); whether that
+        changed anything. With `notify=False` the listeners hear of it from `notify()`: the
+        state holds at once, telling every entity can wait until the broadcast is out."""
+        if stopped == self.kaiser_emergency:
+            return False
+        self.kaiser_emergency = stopped
+        if notify:
+            self.notify()
+        return True
+
+    def notify(self) -> None:
+        """Tell the emergency listeners about a change made with `notify=False`."""
+        for listener in list(self._emergency_listeners):
+            listener()
 
     def set_device_emergency(self, stopped: bool) -> None:
         """The device's own emergency topic says stop (True) or clear (False)."""
         if stopped != self.device_emergency:
             self.device_emergency = stopped
-            self._notify()
+            self.notify()
 
     async def publish_emergency(self, emergency: Emergency) -> None:
         """Stop or clear this device alone (retained: it holds across reconnects and
@@ -250,9 +269,8 @@ class DeviceState:
             return changed
         if kind is TopicKind.DEVICE_EMERGENCY:  # ours echoed back, or another client's
             stopped = bool(payload) and parse_emergency(payload).action == "stop"
-            changed = stopped != self.device_emergency
-            self.device_emergency = stopped
-            return changed
+            self.set_device_emergency(stopped)
+            return False
         if kind is TopicKind.OTA_STATUS:
             self.ota = parse_ota_status(payload)
             return True

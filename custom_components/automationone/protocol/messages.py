@@ -142,8 +142,13 @@ def decode(payload: bytes | str, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
         if _has_infinity(lenient):
             raise ProtocolError(ErrorCode.NOT_FINITE, "", "number overflows") from None
         raise ProtocolError(ErrorCode.MALFORMED_JSON, "", str(err)) from None
-    # Fewer brackets than levels cannot nest too deep: the walk runs only for larger payloads.
-    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _nested_too_deep(data):
+    # Valid JSON nested deeper than MAX_DEPTH has more than MAX_DEPTH opening and as many
+    # closing brackets: only larger payloads are counted, and walked if there are that many.
+    if (
+        size > 2 * MAX_DEPTH
+        and raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+        and _nested_too_deep(data)
+    ):
         raise _too_deep_error()
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.NOT_OBJECT, "", "payload must be a JSON object")
@@ -161,7 +166,8 @@ class _Kind:
     def __init__(self, schema: str, limit: int = MAX_PAYLOAD) -> None:
         self.schema = schema
         self.limit = limit
-        self.validate: Validator = compile_schema(load_schema(schema))
+        self.spec: dict[str, Any] = load_schema(schema)
+        self.validate: Validator = compile_schema(self.spec)
 
     def parse(self, payload: bytes | str) -> dict[str, Any]:
         result: dict[str, Any] = validate_fast(self.validate, decode(payload, self.limit))
@@ -386,9 +392,12 @@ class Reading:
     quantity: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SensorData:
-    """Readings of one message (one for sensor/{gpio}/data, several for sensor/batch)."""
+    """Readings of one message (one for sensor/{gpio}/data, several for sensor/batch).
+
+    Not frozen, for the same reason as Reading (one per message); treat it as read-only.
+    """
 
     seq: int
     readings: tuple[Reading, ...]
@@ -409,15 +418,73 @@ def _reading(d: dict[str, Any], gpio: int) -> Reading:
     )
 
 
+def _bounds(
+    kind: _Kind, *path: str, low: str = "minimum", high: str = "maximum"
+) -> tuple[int, int]:
+    """(minimum, maximum) of a property in a kind's schema file."""
+    schema = kind.spec
+    for key in path:
+        schema = schema[key]
+    return schema[low], schema[high]
+
+
+# The common shapes of the ingest path, checked inline with the schema files' bounds before
+# the general validator runs: `{"v": 1, "seq": <integer>, "raw": <integer>}` and a batch of
+# `{"gpio": <integer>, "raw": <integer>}` items. Anything else takes the validator.
+_SEQ_MIN, _SEQ_MAX = _bounds(_SENSOR_DATA, "properties", "seq")
+_RAW_MIN, _RAW_MAX = _bounds(_SENSOR_DATA, "properties", "raw")
+_ITEM = ("properties", "readings", "items", "properties")
+_BATCH_GPIO_MIN, _BATCH_GPIO_MAX = _bounds(_SENSOR_BATCH, *_ITEM, "gpio")
+_BATCH_RAW_MIN, _BATCH_RAW_MAX = _bounds(_SENSOR_BATCH, *_ITEM, "raw")
+_BATCH_SEQ = _bounds(_SENSOR_BATCH, "properties", "seq")
+_BATCH_ITEMS = _bounds(_SENSOR_BATCH, "properties", "readings", low="minItems", high="maxItems")
+
+
 def parse_sensor_data(payload: bytes | str, gpio: int) -> SensorData:
     """Parse `sensor/{gpio}/data` (the pin comes from the topic)."""
-    d = _SENSOR_DATA.parse(payload)
+    d = decode(payload, _SENSOR_DATA.limit)  # a JSON object with "v": 1
+    if (
+        len(d) == 3
+        and type(seq := d.get("seq")) is int  # bool is not an int here
+        and type(raw := d.get("raw")) is int
+        and _SEQ_MIN <= seq <= _SEQ_MAX
+        and _RAW_MIN <= raw <= _RAW_MAX
+    ):
+        return SensorData(seq, (Reading(gpio, raw),))
+    d = validate_fast(_SENSOR_DATA.validate, d)
     return SensorData(d["seq"], (_reading(d, gpio),), d.get("ts"), d.get("replay", False))
+
+
+def _plain_batch(readings: Any) -> tuple[Reading, ...] | None:
+    """The readings of a batch of only `{"gpio": <integer>, "raw": <integer>}` items."""
+    if type(readings) is not list or not _BATCH_ITEMS[0] <= len(readings) <= _BATCH_ITEMS[1]:
+        return None
+    out = []
+    for item in readings:
+        if (
+            type(item) is not dict
+            or len(item) != 2
+            or type(gpio := item.get("gpio")) is not int
+            or type(raw := item.get("raw")) is not int
+            or not _BATCH_GPIO_MIN <= gpio <= _BATCH_GPIO_MAX
+            or not _BATCH_RAW_MIN <= raw <= _BATCH_RAW_MAX
+        ):
+            return None
+        out.append(Reading(gpio, raw))
+    return tuple(out)
 
 
 def parse_sensor_batch(payload: bytes | str) -> SensorData:
     """Parse `sensor/batch`."""
-    d = _SENSOR_BATCH.parse(payload)
+    d = decode(payload, _SENSOR_BATCH.limit)
+    if (
+        len(d) == 3
+        and type(seq := d.get("seq")) is int
+        and _BATCH_SEQ[0] <= seq <= _BATCH_SEQ[1]
+        and (plain := _plain_batch(d.get("readings"))) is not None
+    ):
+        return SensorData(seq, plain)
+    d = validate_fast(_SENSOR_BATCH.validate, d)
     readings = tuple(_reading(r, r["gpio"]) for r in d["readings"])
     return SensorData(d["seq"], readings, d.get("ts"), d.get("replay", False))
 

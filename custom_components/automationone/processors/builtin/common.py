@@ -31,6 +31,7 @@ ZERO_C_IN_K: Final = 273.15
 REFERENCE_C: Final = 25.0
 NERNST_SLOPE_25C_MV: Final = 59.16  # 2.303 R T / F at 298.15 K, mV per pH unit
 _MODEL_CACHE_SIZE: Final = 64
+_IDENTITY_CACHE_SIZE: Final = 8192  # (calibration, params) pairs: one per sensor of a type
 
 
 def nernst_slope(temperature_c: float) -> float:
@@ -75,9 +76,13 @@ class CachedProcessor[M](BaseProcessor):
 
     def __init__(self) -> None:
         self._models: dict[tuple[Any, ...], tuple[M, bool]] = {}
-        # The live path calls with the same calibration and params objects every time: check
-        # identity first and skip building the cache key (sorting the params) per reading.
-        self._last: tuple[Calibration | None, Params | None, tuple[M, bool]] | None = None
+        # The live path calls with the same calibration and params objects every time (one
+        # pair per sensor using this processor): look them up by identity first and skip
+        # building the cache key (sorting the params) per reading. The objects are kept with
+        # their model, so an id cannot be reused while it is cached.
+        self._by_identity: dict[
+            tuple[int, int], tuple[Calibration | None, Params | None, tuple[M, bool]]
+        ] = {}
 
     def _build(self, calibration: Calibration | None, params: Params | None) -> tuple[M, bool]:
         """(model, calibrated) for these inputs."""
@@ -85,16 +90,19 @@ class CachedProcessor[M](BaseProcessor):
 
     def model(self, calibration: Calibration | None, params: Params | None) -> tuple[M, bool]:
         """The cached model and whether it counts as calibrated."""
-        last = self._last
-        if last is not None and last[0] is calibration and last[1] is params:
-            return last[2]
+        ids = (id(calibration), id(params))
+        known = self._by_identity.get(ids)
+        if known is not None and known[0] is calibration and known[1] is params:
+            return known[2]
         key = (calibration, _freeze(params))
         found = self._models.get(key)
         if found is None:
             if len(self._models) >= _MODEL_CACHE_SIZE:
                 self._models.clear()
             found = self._models[key] = self._build(calibration, params)
-        self._last = (calibration, params, found)
+        if len(self._by_identity) >= _IDENTITY_CACHE_SIZE:
+            self._by_identity.clear()
+        self._by_identity[ids] = (calibration, params, found)
         return found
 
     def _str(self, params: Params | None, key: str) -> str:
