@@ -603,14 +603,27 @@ Error parse_config(const char *data, size_t len, JsonDoc &doc, DeviceConfig &out
   return err;
 }
 
+// The position of the string token `tok` in `names`, or -1.
+static int name_index(const JsonDoc &doc, int tok, const char *const *names, int count) {
+  for (int i = 0; i < count; i++) {
+    if (doc.str_eq(tok, names[i])) return i;
+  }
+  return -1;
+}
+
 Error parse_actuator_command(const char *data, size_t len, JsonDoc &doc, ActuatorCommand &out) {
   Error err = validate_payload(PayloadKind::kActuatorCommand, data, len, doc);
   if (!err.ok()) return err;
   int action = doc.find(0, "action");
   static const char *const kActions[] = {"on", "off", "set", "pulse"};
-  for (int i = 0; i < 4; i++) {
-    if (doc.str_eq(action, kActions[i])) out.action = static_cast<Action>(i);
+  int index = name_index(doc, action, kActions, 4);
+  // The schema's enum already refused other names; if the table ever drifts from it, an
+  // unknown action is refused here rather than read as "on".
+  if (index < 0) {
+    err.set(ErrorCode::kBadValue, "action");
+    return err;
   }
+  out.action = static_cast<Action>(index);
   int value = doc.find(0, "value");
   int duration = doc.find(0, "duration_s");
   // Rules beyond the schema (docs/protocol.md).
@@ -634,9 +647,12 @@ Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCom
   if (!err.ok()) return err;
   int cmd = doc.find(0, "cmd");
   static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify", "login"};
-  for (int i = 0; i < 5; i++) {
-    if (doc.str_eq(cmd, kCmds[i])) out.cmd = static_cast<SysCmd>(i);
+  int index = name_index(doc, cmd, kCmds, 5);
+  if (index < 0) {  // never read an unknown command as a restart
+    err.set(ErrorCode::kBadValue, "cmd");
+    return err;
   }
+  out.cmd = static_cast<SysCmd>(index);
   int url = doc.find(0, "url");
   if (out.cmd == SysCmd::kOta && url < 0) {
     err.set(ErrorCode::kMissingField, "url");
