@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from homeassistant.components import mqtt
@@ -25,6 +27,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 from yarl import URL
 
@@ -34,7 +37,7 @@ from .ai_service import (
     DEFAULT_PUSH_INTERVAL_MIN,
     webhook_url,
 )
-from .broker_security.tls import check_ca_pem
+from .broker_security.tls import check_ca_pem, write_certificates
 from .const import (
     ANNOUNCE_WAIT_S,
     BOARD_MODELS,
@@ -54,6 +57,7 @@ from .logins import (
     CONF_BROKER_LOGIN,
     CONF_CA,
     CONF_SHARED_LOGIN,
+    CONF_TLS_HOSTS,
     CONF_TLS_PORT,
     AdminLogin,
     LoginSetupError,
@@ -323,10 +327,14 @@ class DeviceMaintenanceFlow(OptionsFlow):
     """Actions too destructive for a button: a form the user must confirm (HA has no
     confirmation on a button press). Identify and restart are buttons on the device page."""
 
+    _tls_error = ""
+    _tls_ca = ""
+
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """What to do with the device."""
         return self.async_show_menu(
-            step_id="init", menu_options=["factory_reset", "secure_login", "ai_service"]
+            step_id="init",
+            menu_options=["factory_reset", "secure_login", "tls_certificates", "ai_service"],
         )
 
     def _known_admin(self) -> AdminLogin | None:
@@ -395,6 +403,47 @@ class DeviceMaintenanceFlow(OptionsFlow):
             data_schema=schema,
             errors=errors,
             description_placeholders=placeholders,
+        )
+
+    async def async_step_tls_certificates(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A CA and a broker certificate for Mosquitto's TLS listener, written to the config."""
+        folder = Path(self.hass.config.path(DOMAIN, "tls"))
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            hosts = [h.strip() for h in str(user_input[CONF_TLS_HOSTS]).split(",") if h.strip()]
+            try:
+                ca = await self.hass.async_add_executor_job(
+                    partial(write_certificates, folder, hosts, now=dt_util.utcnow())
+                )
+            except (OSError, ValueError) as err:
+                errors["base"] = "tls_failed"
+                self._tls_error = str(err)
+            else:
+                self._tls_ca = ca.cert
+                return await self.async_step_tls_written()
+        mqtt = self.hass.config_entries.async_entries("mqtt")
+        default_host = str(mqtt[0].data.get("broker", "")) if mqtt else ""
+        schema = vol.Schema({vol.Required(CONF_TLS_HOSTS, default=default_host): str})
+        return self.async_show_form(
+            step_id="tls_certificates",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"folder": str(folder), "error": self._tls_error},
+        )
+
+    async def async_step_tls_written(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Where the files are and the listener lines for mosquitto.conf."""
+        if user_input is not None:
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        folder = self.hass.config.path(DOMAIN, "tls")
+        return self.async_show_form(
+            step_id="tls_written",
+            data_schema=vol.Schema({}),
+            description_placeholders={"folder": folder, "ca": self._tls_ca},
         )
 
     async def async_step_ai_service(

@@ -37,6 +37,7 @@ CONF_ADMIN_PASSWORD: Final = "admin_password"  # noqa: S105 (a key, not a passwo
 CONF_SHARED_LOGIN: Final = "shared_login"
 CONF_CA: Final = "ca"
 CONF_TLS_PORT: Final = "tls_port"
+CONF_TLS_HOSTS: Final = "tls_hosts"
 # What diagnostics must never show.
 REDACT: Final = {CONF_ADMIN_PASSWORD, "password"}
 

@@ -460,7 +460,12 @@ async def test_identify_button_and_confirmed_factory_reset(
     )
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["factory_reset", "secure_login", "ai_service"]
+    assert result["menu_options"] == [
+        "factory_reset",
+        "secure_login",
+        "tls_certificates",
+        "ai_service",
+    ]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "factory_reset"}
     )
@@ -482,3 +487,42 @@ async def test_identify_button_and_confirmed_factory_reset(
     assert [c.args for c in mqtt_mock.async_publish.call_args_list] == [
         (f"{BASE}/system/command", b'{"v":1,"cmd":"factory_reset"}', 1, False)
     ]
+
+
+async def test_tls_certificates_from_the_configure_dialog(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The broker's CA and certificate are made from the UI (no script): written to
+    <config>/automationone/tls with private keys 0600, and the certificate names the hosts."""
+    from cryptography import x509
+
+    entry = await setup_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "tls_certificates"}
+    )
+    assert result["step_id"] == "tls_certificates"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tls_hosts": "mqtt.local, 192.168.1.10"}
+    )
+    assert result["step_id"] == "tls_written"
+    folder = hass.config.path(DOMAIN, "tls")
+    ca_pem = result["description_placeholders"]["ca"]
+
+    def read() -> tuple[str, x509.Certificate, int]:
+        with open(f"{folder}/broker.crt", "rb") as file:
+            broker = x509.load_pem_x509_certificate(file.read())
+        with open(f"{folder}/ca.crt", encoding="utf-8") as file:
+            ca = file.read()
+        import os
+
+        return ca, broker, os.stat(f"{folder}/broker.key").st_mode & 0o777
+
+    ca, broker, key_mode = await hass.async_add_executor_job(read)
+    assert ca == ca_pem
+    assert key_mode == 0o600
+    names = broker.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "mqtt.local" in names.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["192.168.1.10"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY

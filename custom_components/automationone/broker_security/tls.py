@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import datetime as dt
 import ipaddress
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -135,19 +136,10 @@ def check_ca_pem(pem: str) -> str:
     return pem
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """`python3 tls.py --host 192.168.1.10 --out /etc/mosquitto/certs` (docs/security.md)."""
-    import argparse
-    from pathlib import Path
-
-    parser = argparse.ArgumentParser(description="A CA and a broker certificate for Mosquitto.")
-    parser.add_argument("--host", action="append", required=True, help="broker name or IP")
-    parser.add_argument("--out", required=True, help="folder for ca.crt, broker.crt, *.key")
-    args = parser.parse_args(argv)
-    now = dt.datetime.now(dt.UTC)
+def write_certificates(out: Path, hosts: Sequence[str], *, now: dt.datetime) -> Pem:
+    """Write ca.crt, ca.key, broker.crt and broker.key into `out` (keys 0600); the CA back."""
     ca = generate_ca(now=now)
-    broker = generate_broker_cert(ca, args.host, now=now)
-    out = Path(args.out)
+    broker = generate_broker_cert(ca, hosts, now=now)
     out.mkdir(parents=True, exist_ok=True)
     for name, text, mode in (
         ("ca.crt", ca.cert, 0o644),
@@ -158,6 +150,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         path = out / name
         path.write_text(text, encoding="utf-8")
         path.chmod(mode)
+    return ca
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python3 tls.py --host 192.168.1.10 --out /etc/mosquitto/certs` (docs/security.md)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A CA and a broker certificate for Mosquitto.")
+    parser.add_argument("--host", action="append", required=True, help="broker name or IP")
+    parser.add_argument("--out", required=True, help="folder for ca.crt, broker.crt, *.key")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    write_certificates(out, args.host, now=dt.datetime.now(dt.UTC))
     print(f"wrote {out}/ca.crt ca.key broker.crt broker.key")
 
 
