@@ -3,7 +3,8 @@
 For each sensor subentry whose data opts in (`data["prediction"]["enabled"]`), the runtime
 - loads the last 7 days of the sensor entity's history from the recorder once (in the
   recorder's executor, as HA's statistics sensor does), then follows its state changes;
-- every `refit_s` (default 5 min) fits the chosen predictor on that history in the executor
+- every `refit_s` (default 5 min) fits the chosen predictor on that history in the executor,
+  with the sensor's stored decisions on its recommendations as the fit's `feedback`
   (`predictions.cycle.fit_outcome`: forecast at the horizon, the warning/critical band edges it
   reaches, the anomaly state of the latest reading);
 - keeps the outcome (`latest_prediction`) and sends it with the dispatcher signal
@@ -268,6 +269,11 @@ class PredictionRuntime:
         if t.size < 2:
             sensor.error = "too_few_readings"
             return None
+        recommendations = self.entry.runtime_data.recommendations
+        feedback = (
+            () if recommendations is None
+            else tuple(recommendations.feedback.decisions_for(sensor.subentry_id))
+        )  # fmt: skip
         sensor.fitting = True
         try:
             outcome = await self.hass.async_add_executor_job(
@@ -279,6 +285,7 @@ class PredictionRuntime:
                     subentry_id=sensor.subentry_id,
                     horizon_s=float(sensor.settings.horizon_s),
                     bands=sensor.bands,
+                    feedback=feedback,
                 )
             )
         except Exception as err:  # noqa: BLE001 - a user predictor may raise anything
