@@ -16,6 +16,7 @@ from .actuator import ActuatorChannel
 from .blueprint_install import async_install_blueprints
 from .const import (
     CONF_CALIBRATION,
+    CONF_CALIBRATION_HISTORY,
     CONF_ESP_ID,
     CONF_GPIO,
     CONF_KAISER_ID,
@@ -259,14 +260,15 @@ async def _async_reload(hass: HomeAssistant, entry: AutomationOneConfigEntry) ->
 
 
 def _only_calibration(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
-    """Whether a subentry's (title, data) changed in its calibration only."""
+    """Whether a subentry's (title, data) changed in its calibration (and its history) only."""
     if before is None or after is None or before[0] != after[0]:
         return False
     old, new = before[1], after[1]
     assert isinstance(old, dict)
     assert isinstance(new, dict)
-    return {k: v for k, v in old.items() if k != CONF_CALIBRATION} == {
-        k: v for k, v in new.items() if k != CONF_CALIBRATION
+    calibration = (CONF_CALIBRATION, CONF_CALIBRATION_HISTORY)
+    return {k: v for k, v in old.items() if k not in calibration} == {
+        k: v for k, v in new.items() if k not in calibration
     }
 
 

@@ -31,6 +31,7 @@ from .actuator import ActuatorChannel
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
 from .prediction_entity import prediction_sensors
+from .probe_sensor import probe_sensors
 from .processors import Result
 from .protocol import ActuatorStatus, Heartbeat
 from .replay_statistics import replay_statistics
@@ -102,6 +103,9 @@ async def async_setup_entry(
     # Forecast and time-until sensors of the sensors with predictions (prediction_entity.py).
     for subentry_id, entities in prediction_sensors(entry, value_description).items():
         async_add_entities(entities, config_subentry_id=subentry_id)
+    # Probe slope of the pH sensors from their calibration history (probe_sensor.py).
+    for subentry_id, probes in probe_sensors(entry).items():
+        async_add_entities(probes, config_subentry_id=subentry_id)
 
 
 class HeartbeatSensor(AutomationOneEntity, SensorEntity):
