@@ -103,6 +103,13 @@ async def async_setup_entry(
     # Forecast and time-until sensors of the sensors with predictions (prediction_entity.py).
     for subentry_id, entities in prediction_sensors(entry, value_description).items():
         async_add_entities(entities, config_subentry_id=subentry_id)
+    if (runtime := entry.runtime_data.predictions) is not None:
+
+        def add_predictions(only: str) -> None:
+            for sid, found in prediction_sensors(entry, value_description, only).items():
+                async_add_entities(found, config_subentry_id=sid)
+
+        runtime.entity_adders.append(add_predictions)
     # Probe slope of the pH sensors from their calibration history (probe_sensor.py).
     for subentry_id, probes in probe_sensors(entry).items():
         async_add_entities(probes, config_subentry_id=subentry_id)

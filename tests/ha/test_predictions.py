@@ -19,6 +19,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -346,3 +347,55 @@ async def test_a_user_predictor_receives_the_sensors_decisions_at_its_next_fit(
     feedback.record(Decision("x", "other_sensor", "raise_value", False, now, "user", 60.0))
     await refit(hass, freezer, 60)
     assert float(hass.states.get(forecast_id).state) == 2.5
+
+
+async def test_saving_the_predictions_step_applies_it_without_a_reload(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Opt-in adds the prediction entities, a new horizon refits the held history at once
+    (same entities), opt-out removes them and stops the refits: the entry is not reloaded,
+    the sensor itself never goes unavailable."""
+    freezer.move_to(T0)
+    entry = await setup(hass, entry_with(("Level", BANDED)))
+    (sid,) = entry.subentries
+    data = entry.runtime_data
+    level = entity(hass, entry, "Level")
+    await feed(hass, freezer, [float(v) for v in range(100)])  # 1 cm a minute, ends at 99
+    await async_wait_recording_done(hass)
+    changes = async_capture_events(hass, "state_changed")
+
+    await set_predictions(
+        hass, entry, enabled=True, predictor="linear_trend", horizon_min=120, refit_min=5
+    )
+    assert entry.runtime_data is data
+    forecast = prediction_entity(hass, entry, "forecast")
+    assert forecast is not None
+    assert prediction_entity(hass, entry, "anomaly") is not None
+    assert float(hass.states.get(forecast).state) == pytest.approx(99 + 120, abs=0.5)
+
+    await set_predictions(
+        hass, entry, enabled=True, predictor="linear_trend", horizon_min=60, refit_min=5
+    )
+    assert entry.runtime_data is data
+    assert prediction_entity(hass, entry, "forecast") == forecast
+    assert float(hass.states.get(forecast).state) == pytest.approx(99 + 60, abs=0.5)
+    assert hass.states.get(forecast).attributes["horizon_s"] == 3600
+
+    sent: list[PredictionOutcome] = []
+    async_dispatcher_connect(hass, f"automationone_prediction_{entry.entry_id}", sent.append)
+    await set_predictions(hass, entry, enabled=False, predictor="linear_trend", horizon_min=60,
+                          refit_min=5)  # fmt: skip
+    assert entry.runtime_data is data
+    assert prediction_entity(hass, entry, "forecast") is None
+    assert hass.states.get(forecast) is None
+    unavailable = [
+        e.data["entity_id"]
+        for e in changes
+        if e.data["new_state"] is not None and e.data["new_state"].state == "unavailable"
+    ]
+    assert level not in unavailable  # a reload would have made it unavailable meanwhile
+    await refit(hass, freezer, 600)
+    assert sent == []  # the old schedule stopped
