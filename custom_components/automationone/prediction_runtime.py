@@ -344,6 +344,8 @@ class PredictionRuntime:
             return None
         finally:
             sensor.fitting = False
+        if self.sensors.get(sensor.subentry_id) is not sensor:
+            return None  # its settings were saved (or it opted out) while it fitted
         if sensor.failing:
             _LOGGER.info("Predictor %s fits %s again", sensor.predictor.id, sensor.title)
         sensor.error = None
