@@ -17,11 +17,13 @@ from .actuator import ActuatorChannel
 from .blueprint_install import async_install_blueprints
 from .const import (
     CONF_CALIBRATION,
+    CONF_CALIBRATION_HISTORY,
     CONF_ESP_ID,
     CONF_GPIO,
     CONF_KAISER_ID,
     CONF_KIND,
     CONF_MODE,
+    CONF_PREDICTION,
     CONF_SENSOR_TYPE,
     DOMAIN,
     KIND_ESP,
@@ -321,18 +323,44 @@ async def _async_reload(hass: HomeAssistant, entry: AutomationOneConfigEntry) ->
         if desired_sensors(entry) != pushed:  # only if the device's own config holds it
             await async_push_config(entry)
         return
+    predictions = data.predictions
+    if (
+        predictions is not None
+        and predictions.can_apply
+        and changed <= data.channels.keys()
+        and all(_only_prediction(data.subentries.get(sid), snapshot.get(sid)) for sid in changed)
+    ):
+        # The Predictions step changes what is fitted and which prediction entities the sensor
+        # has, nothing the device or the sensor's own entities use: apply it in place.
+        data.subentries = snapshot
+        for sid in changed:
+            predictions.async_apply(sid)
+        return
     await hass.config_entries.async_reload(entry.entry_id)
 
 
-def _only_calibration(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
-    """Whether a subentry's (title, data) changed in its calibration only."""
+def _only_prediction(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
+    """Whether a subentry's (title, data) changed in its prediction settings only."""
     if before is None or after is None or before[0] != after[0]:
         return False
     old, new = before[1], after[1]
     assert isinstance(old, dict)
     assert isinstance(new, dict)
-    return {k: v for k, v in old.items() if k != CONF_CALIBRATION} == {
-        k: v for k, v in new.items() if k != CONF_CALIBRATION
+    return {k: v for k, v in old.items() if k != CONF_PREDICTION} == {
+        k: v for k, v in new.items() if k != CONF_PREDICTION
+    }
+
+
+def _only_calibration(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
+    """Whether a subentry's (title, data) changed in its calibration (and its history) only."""
+    if before is None or after is None or before[0] != after[0]:
+        return False
+    old, new = before[1], after[1]
+    assert isinstance(old, dict)
+    assert isinstance(new, dict)
+    calibration = (CONF_CALIBRATION, CONF_CALIBRATION_HISTORY)
+    return {k: v for k, v in old.items() if k not in calibration} == {
+        k: v for k, v in new.items() if k not in calibration
     }
 
 

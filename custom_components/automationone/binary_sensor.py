@@ -55,6 +55,13 @@ async def async_setup_entry(
         )
     for subentry_id, anomaly in prediction_binary_sensors(entry).items():
         async_add_entities([anomaly], config_subentry_id=subentry_id)
+    if (runtime := entry.runtime_data.predictions) is not None:
+
+        def add_predictions(only: str) -> None:
+            for sid, found in prediction_binary_sensors(entry, only).items():
+                async_add_entities([found], config_subentry_id=sid)
+
+        runtime.entity_adders.append(add_predictions)
 
 
 class EmergencySensor(AutomationOneEntity, BinarySensorEntity):

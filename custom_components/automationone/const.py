@@ -87,3 +87,6 @@ HORIZON_MAX_S: Final = 7 * 86400
 REFIT_MIN_S: Final = 60
 REFIT_MAX_S: Final = 86400
 SIGNAL_PREDICTION: Final = "automationone_prediction_{}"
+
+# A sensor subentry's earlier calibrations (newest last, bounded): the pH probe's ageing.
+CONF_CALIBRATION_HISTORY: Final = "calibration_history"

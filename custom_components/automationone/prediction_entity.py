@@ -51,19 +51,24 @@ class PredictionEntity(AutomationOneEntity):
         """Named after the sensor (e.g. "Tank pH forecast")."""
         super().__init__(entry, description, sensor.subentry_id)
         self.runtime = runtime
-        self.sensor = sensor
+        self.subentry_id = sensor.subentry_id
         self._follows_device_updates = False
         self._attr_translation_placeholders = {"sensor": sensor.title}
 
     @property
+    def sensor(self) -> SensorPrediction | None:
+        """The sensor's prediction state now (replaced when its settings are saved)."""
+        return self.runtime.sensors.get(self.subentry_id)
+
+    @property
     def outcome(self) -> PredictionOutcome | None:
         """The latest outcome of the sensor."""
-        return self.sensor.latest
+        return None if self.sensor is None else self.sensor.latest
 
     @property
     def available(self) -> bool:
         """Available once the sensor's history was fitted."""
-        return self.sensor.latest is not None
+        return self.outcome is not None
 
     async def async_added_to_hass(self) -> None:
         """Redraw on each outcome of this sensor."""
@@ -74,7 +79,7 @@ class PredictionEntity(AutomationOneEntity):
 
     @callback
     def _on_outcome(self, outcome: PredictionOutcome) -> None:
-        if outcome.subentry_id == self.sensor.subentry_id:
+        if outcome.subentry_id == self.subentry_id:
             self.async_write_ha_state()
 
 
@@ -180,13 +185,17 @@ class AnomalySensor(PredictionEntity, BinarySensorEntity):
 def prediction_sensors(
     entry: AutomationOneConfigEntry,
     value_description: Callable[[SensorChannel, str], SensorEntityDescription],
+    only: str | None = None,
 ) -> dict[str, list[SensorEntity]]:
-    """The forecast and time-until sensors of each opted-in sensor, by subentry id."""
+    """The forecast and time-until sensors of each opted-in sensor (or of `only`), by
+    subentry id."""
     runtime = entry.runtime_data.predictions
     if runtime is None:
         return {}
     found: dict[str, list[SensorEntity]] = {}
     for sid, sensor in runtime.sensors.items():
+        if only is not None and sid != only:
+            continue
         channel = entry.runtime_data.channels[sid]
         forecast = replace(
             value_description(channel, f"{sid}-{FORECAST_KEY}"),
@@ -203,8 +212,10 @@ def prediction_sensors(
     return found
 
 
-def prediction_binary_sensors(entry: AutomationOneConfigEntry) -> dict[str, AnomalySensor]:
-    """The anomaly sensor of each opted-in sensor, by subentry id."""
+def prediction_binary_sensors(
+    entry: AutomationOneConfigEntry, only: str | None = None
+) -> dict[str, AnomalySensor]:
+    """The anomaly sensor of each opted-in sensor (or of `only`), by subentry id."""
     runtime = entry.runtime_data.predictions
     if runtime is None:
         return {}
@@ -220,4 +231,5 @@ def prediction_binary_sensors(entry: AutomationOneConfigEntry) -> dict[str, Anom
             ),
         )
         for sid, sensor in runtime.sensors.items()
+        if only is None or sid == only
     }

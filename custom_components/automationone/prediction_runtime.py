@@ -3,7 +3,8 @@
 For each sensor subentry whose data opts in (`data["prediction"]["enabled"]`), the runtime
 - loads the last 7 days of the sensor entity's history from the recorder once (in the
   recorder's executor, as HA's statistics sensor does), then follows its state changes;
-- every `refit_s` (default 5 min) fits the chosen predictor on that history in the executor
+- every `refit_s` (default 5 min) fits the chosen predictor on that history in the executor,
+  with the sensor's stored decisions on its recommendations as the fit's `feedback`
   (`predictions.cycle.fit_outcome`: forecast at the horizon, the warning/critical band edges it
   reaches, the anomaly state of the latest reading);
 - keeps the outcome (`latest_prediction`) and sends it with the dispatcher signal
@@ -150,23 +151,31 @@ class PredictionRuntime:
         self.hass = hass
         self.entry = entry
         self.signal = prediction_signal(entry.entry_id)
-        predictors = get_predictors(hass)
         self.sensors: dict[str, SensorPrediction] = {}
-        for subentry_id, subentry in entry.subentries.items():
-            if subentry.subentry_type != SUBENTRY_SENSOR:
-                continue
-            if subentry_id not in entry.runtime_data.channels:
-                continue
-            if (settings := PredictionSettings.of(subentry.data)) is None:
-                continue
-            self.sensors[subentry_id] = SensorPrediction(
-                subentry_id,
-                subentry.title,
-                settings,
-                bands_from(subentry.data),
-                predictors.get(settings.predictor),
-            )
-        self._unsubs: list[Callable[[], None]] = []
+        for subentry_id in entry.subentries:
+            if (sensor := self._sensor_of(subentry_id)) is not None:
+                self.sensors[subentry_id] = sensor
+        self._unsubs: dict[str, list[Callable[[], None]]] = {}
+        # The sensor and binary_sensor platforms' "add the prediction entities of this
+        # subentry" (registered at their setup; used when a sensor opts in without a reload).
+        self.entity_adders: list[Callable[[str], None]] = []
+
+    def _sensor_of(self, subentry_id: str) -> SensorPrediction | None:
+        """A new prediction state of an opted-in sensor subentry with a channel; else None."""
+        subentry = self.entry.subentries.get(subentry_id)
+        if subentry is None or subentry.subentry_type != SUBENTRY_SENSOR:
+            return None
+        if subentry_id not in self.entry.runtime_data.channels:
+            return None
+        if (settings := PredictionSettings.of(subentry.data)) is None:
+            return None
+        return SensorPrediction(
+            subentry_id,
+            subentry.title,
+            settings,
+            bands_from(subentry.data),
+            get_predictors(self.hass).get(settings.predictor),
+        )
 
     def latest(self, subentry_id: str) -> PredictionOutcome | None:
         """The newest outcome of a subentry."""
@@ -200,34 +209,68 @@ class PredictionRuntime:
     async def async_start(self) -> None:
         """Find each sensor's entity, load its history, fit once, then on its schedule."""
         self.remove_stale_entities()
-        registry = er.async_get(self.hass)
+        for sensor in self.sensors.values():
+            self._start(sensor, load_history=True)
+
+    def _start(self, sensor: SensorPrediction, *, load_history: bool) -> None:
+        sid = sensor.subentry_id
         mac = self.entry.data[CONF_MAC]
-        for sid, sensor in self.sensors.items():
-            sensor.entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{mac}-{sid}")
-            if sensor.entity_id is None:
-                continue
-            self._unsubs.append(
-                async_track_state_change_event(
-                    self.hass, [sensor.entity_id], functools.partial(self._on_state, sensor)
-                )
-            )
-            self._unsubs.append(
-                async_track_time_interval(
-                    self.hass,
-                    functools.partial(self._on_timer, sensor),
-                    timedelta(seconds=sensor.settings.refit_s),
-                    name=f"automationone prediction {sid}",
-                )
-            )
-            self.entry.async_create_background_task(
-                self.hass, self._async_first_fit(sensor), f"automationone prediction {sid}"
-            )
+        sensor.entity_id = er.async_get(self.hass).async_get_entity_id(
+            "sensor", DOMAIN, f"{mac}-{sid}"
+        )
+        if sensor.entity_id is None:
+            return
+        self._unsubs[sid] = [
+            async_track_state_change_event(
+                self.hass, [sensor.entity_id], functools.partial(self._on_state, sensor)
+            ),
+            async_track_time_interval(
+                self.hass,
+                functools.partial(self._on_timer, sensor),
+                timedelta(seconds=sensor.settings.refit_s),
+                name=f"automationone prediction {sid}",
+            ),
+        ]
+        first = self._async_first_fit(sensor) if load_history else self.async_refit(sensor)
+        self.entry.async_create_background_task(self.hass, first, f"automationone prediction {sid}")
+
+    def _stop(self, subentry_id: str) -> None:
+        for unsub in self._unsubs.pop(subentry_id, []):
+            unsub()
 
     @callback
     def async_stop(self) -> None:
         """Stop following and fitting."""
-        while self._unsubs:
-            self._unsubs.pop()()
+        for sid in list(self._unsubs):
+            self._stop(sid)
+
+    @property
+    def can_apply(self) -> bool:
+        """Whether saved prediction settings can be applied without a reload (both entity
+        platforms registered their adders)."""
+        return len(self.entity_adders) == 2
+
+    @callback
+    def async_apply(self, subentry_id: str) -> None:
+        """A sensor subentry's prediction settings were saved: stop its fitting, start it
+        with the new settings (the history it holds is kept), add the entities of a sensor
+        that opted in and remove those of one that opted out."""
+        old = self.sensors.pop(subentry_id, None)
+        self._stop(subentry_id)
+        new = self._sensor_of(subentry_id)
+        if new is None:
+            self.remove_stale_entities()
+            if old is not None:  # its entities are gone; recommendations hear of no outcome
+                _LOGGER.debug("Predictions of %s turned off", old.title)
+            return
+        if old is not None:
+            t, y = old.buffer.snapshot()
+            new.buffer.extend(t, y)
+        self.sensors[subentry_id] = new
+        if old is None:
+            for add in self.entity_adders:
+                add(subentry_id)
+        self._start(new, load_history=old is None)
 
     @callback
     def _on_state(self, sensor: SensorPrediction, event: Event[EventStateChangedData]) -> None:
@@ -268,6 +311,11 @@ class PredictionRuntime:
         if t.size < 2:
             sensor.error = "too_few_readings"
             return None
+        recommendations = self.entry.runtime_data.recommendations
+        feedback = (
+            () if recommendations is None
+            else tuple(recommendations.feedback.decisions_for(sensor.subentry_id))
+        )  # fmt: skip
         sensor.fitting = True
         try:
             outcome = await self.hass.async_add_executor_job(
@@ -279,6 +327,7 @@ class PredictionRuntime:
                     subentry_id=sensor.subentry_id,
                     horizon_s=float(sensor.settings.horizon_s),
                     bands=sensor.bands,
+                    feedback=feedback,
                 )
             )
         except Exception as err:  # noqa: BLE001 - a user predictor may raise anything
@@ -295,6 +344,8 @@ class PredictionRuntime:
             return None
         finally:
             sensor.fitting = False
+        if self.sensors.get(sensor.subentry_id) is not sensor:
+            return None  # its settings were saved (or it opted out) while it fitted
         if sensor.failing:
             _LOGGER.info("Predictor %s fits %s again", sensor.predictor.id, sensor.title)
         sensor.error = None

@@ -52,6 +52,7 @@ from .const import (
 )
 from .device_config import actuator_config
 from .prediction_runtime import prediction_signal
+from .predictions.base import Decision
 from .predictions.cycle import bands_from
 from .predictions.outcome import PredictionOutcome
 from .predictions.recommend import (
@@ -59,7 +60,6 @@ from .predictions.recommend import (
     SOURCE_BUILTIN,
     Action,
     Corrector,
-    Decision,
     DoseRefusal,
     DosingGuard,
     Feedback,

@@ -32,6 +32,7 @@ from .const import CONF_KIND, KIND_RELAY
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
 from .prediction_entity import prediction_sensors
+from .probe_sensor import probe_sensors
 from .processors import Result
 from .protocol import ActuatorStatus, Heartbeat
 from .relay_entities import add_relay_sensors
@@ -107,6 +108,16 @@ async def async_setup_entry(
     # Forecast and time-until sensors of the sensors with predictions (prediction_entity.py).
     for subentry_id, entities in prediction_sensors(entry, value_description).items():
         async_add_entities(entities, config_subentry_id=subentry_id)
+    if (runtime := entry.runtime_data.predictions) is not None:
+
+        def add_predictions(only: str) -> None:
+            for sid, found in prediction_sensors(entry, value_description, only).items():
+                async_add_entities(found, config_subentry_id=sid)
+
+        runtime.entity_adders.append(add_predictions)
+    # Probe slope of the pH sensors from their calibration history (probe_sensor.py).
+    for subentry_id, probes in probe_sensors(entry).items():
+        async_add_entities(probes, config_subentry_id=subentry_id)
 
 
 class HeartbeatSensor(AutomationOneEntity, SensorEntity):

@@ -25,6 +25,7 @@ import voluptuous as vol
 from .const import CONF_CALIBRATION, CONF_KAISER_ID, DOMAIN
 from .data import AutomationOneConfigEntry
 from .hub import DATA_HUB
+from .probe_sensor import with_calibration
 from .processors import Calibration, CalibrationPoint, calibration_problem, new_calibration
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .protocol.device import DeviceState
@@ -92,8 +93,9 @@ async def _async_calibrate(call: ServiceCall) -> ServiceResponse:
     calibration = new_calibration(
         points, temperature_c=temperature, created=dt_util.utcnow().isoformat(timespec="seconds")
     )
-    data[CONF_CALIBRATION] = calibration.to_dict()
-    hass.config_entries.async_update_subentry(entry, subentry, data=data)
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data=with_calibration(data, calibration)
+    )
     result: dict[str, Any] = {"calibration": calibration.to_dict()}
     return result
 

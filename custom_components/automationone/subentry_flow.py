@@ -66,6 +66,7 @@ from .pins import (
     validate_sensor_pins,
 )
 from .plugins import get_predictors, get_processors
+from .probe_sensor import with_calibration
 from .processors import (
     FILTER_KINDS,
     Calibration,
@@ -466,9 +467,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
             created=dt_util.utcnow().isoformat(timespec="seconds"),
         )
         return self.async_update_and_abort(
-            self._entry,
-            subentry,
-            data_updates={CONF_CALIBRATION: calibration.to_dict()},
+            self._entry, subentry, data=with_calibration(subentry.data, calibration)
         )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.automationone.predictions import (
     BUILTIN_PREDICTORS,
+    Decision,
     LinearTrend,
     SeriesBuffer,
     bands_from,
@@ -16,6 +17,7 @@ from custom_components.automationone.predictions import (
     fit_outcome,
     load_predictor_plugins,
 )
+from custom_components.automationone.predictions.plugins import accepts_feedback
 
 T0 = 1_765_000_000.0
 
@@ -122,3 +124,64 @@ def test_user_predictors_load_and_broken_ones_are_reported(tmp_path: Path) -> No
     model = registry.get("mean").fit(np.array([T0, T0 + 60.0]), np.array([1.0, 3.0]))
     assert model.forecast(60.0).value == 2.0
     assert set(BUILTIN_PREDICTORS) == {"linear_trend", "seasonal_daily"}
+
+
+LEARNER = GOOD.replace(
+    """    def fit(self, t, y, *, params=None):
+        return MeanModel(float(t[-1]), float(np.nanmean(y)))""",
+    """    def fit(self, t, y, *, params=None, feedback=()):
+        rejected = sum(1 for d in feedback if not d.approved)
+        return MeanModel(float(t[-1]), float(np.nanmean(y)) + 100.0 * rejected)""",
+).replace('id = "mean"', 'id = "learner"')
+KWARGS = GOOD.replace("*, params=None):", "**kwargs):").replace('id = "mean"', 'id = "kwargs"')
+
+
+def test_user_predictors_get_the_decisions_only_when_their_fit_takes_them(
+    tmp_path: Path,
+) -> None:
+    """`fit_outcome` passes the sensor's decisions; a plug-in whose fit has no `feedback`
+    keyword is called without it (read from its signature at load), one with `**kwargs` gets it."""
+    _write(tmp_path, "mean.py", GOOD)
+    _write(tmp_path, "learner.py", LEARNER)
+    _write(tmp_path, "kwargs.py", KWARGS)
+    registry = builtin_registry()
+    loaded, errors = load_predictor_plugins(tmp_path, registry)
+    assert errors == []
+    takes = {p.id: p.takes_feedback for p in loaded}  # type: ignore[attr-defined]
+    assert takes == {"kwargs": True, "learner": True, "mean": False}
+    decisions = (
+        Decision("r1", "ph", "check_sensor", False, T0, "user", None, 5.0),
+        Decision("r2", "ph", "raise_value", True, T0 + 1, "user", 600.0),
+        Decision("r3", "ph", "check_sensor", False, T0 + 2, "user", None, 6.0),
+    )
+    t, y = np.array([T0, T0 + 60.0]), np.array([1.0, 3.0])
+    for pid, expected in (("mean", 2.0), ("learner", 202.0), ("kwargs", 2.0)):
+        outcome = fit_outcome(
+            registry.get(pid), t, y, subentry_id="ph", horizon_s=60.0, bands={},
+            feedback=decisions,
+        )  # fmt: skip
+        assert outcome.forecast.value == expected, pid
+    # Built-ins take the keyword and fit the same with or without it.
+    for predictor in BUILTIN_PREDICTORS.values():
+        tt = T0 + 60.0 * np.arange(200.0)
+        yy = 7.0 + 0.001 * np.arange(200.0)
+        plain = predictor.fit(tt, yy).forecast(600.0)
+        assert predictor.fit(tt, yy, feedback=decisions).forecast(600.0) == plain
+
+
+def test_accepts_feedback_reads_the_signature() -> None:
+    """Named keyword or **kwargs: yes; positional-only or absent: no; no signature: no."""
+
+    def named(t, y, *, params=None, feedback=()):  # type: ignore[no-untyped-def]
+        return None
+
+    def positional_only(t, y, feedback, /):  # type: ignore[no-untyped-def]
+        return None
+
+    def plain(t, y, *, params=None):  # type: ignore[no-untyped-def]
+        return None
+
+    assert accepts_feedback(named)
+    assert not accepts_feedback(positional_only)
+    assert not accepts_feedback(plain)
+    assert not accepts_feedback(len)  # a C builtin: positional-only

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from custom_components.automationone.predictions import Anomaly, Forecast
+from custom_components.automationone.predictions.base import Decision
 from custom_components.automationone.predictions.cycle import bands_from
 from custom_components.automationone.predictions.external import (
     MAX_BODY_BYTES,
@@ -32,7 +33,6 @@ from custom_components.automationone.predictions.recommend import (
     KIND_RAISE,
     REJECTIONS_TO_ADAPT,
     Corrector,
-    Decision,
     DosingGuard,
     Feedback,
     InputState,

@@ -19,6 +19,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -29,7 +30,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.automationone.prediction_runtime import latest_prediction
-from custom_components.automationone.predictions import PredictionOutcome
+from custom_components.automationone.predictions import Decision, PredictionOutcome
 
 from .common import MAC
 from .test_device_trigger import LEVEL
@@ -299,3 +300,102 @@ async def test_a_predictor_that_fails_at_runtime_is_logged_once(
     failures = [r for r in caplog.records if "could not fit" in r.getMessage()]
     assert len(failures) == 1
     assert "not after 2025" in failures[0].getMessage()
+
+
+async def test_a_user_predictor_receives_the_sensors_decisions_at_its_next_fit(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    """The stored decisions of this sensor (not another's) reach a plug-in whose fit takes
+    `feedback`: its forecast here is the number of rejections it was given."""
+    hass.config.config_dir = str(tmp_path)
+    folder = Path(hass.config.path("automationone", "predictors"))
+    folder.mkdir(parents=True)
+    (folder / "learner.py").write_text(
+        "import numpy as np\n"
+        "from custom_components.automationone.predictions import Anomaly, BaseModel\n"
+        "class Model(BaseModel):\n"
+        "    def __init__(self, t_end, value):\n"
+        "        self.t_end, self.value, self._anomaly = t_end, value, Anomaly(0.0, None)\n"
+        "    def predict(self, t):\n"
+        "        return np.full(np.shape(t), self.value), np.full(np.shape(t), 0.5)\n"
+        "class Learner:\n"
+        "    id = 'learner'\n"
+        "    name = 'Counts rejections'\n"
+        "    def fit(self, t, y, *, params=None, feedback=()):\n"
+        "        kinds = {d.kind for d in feedback if not d.approved}\n"
+        "        n = sum(1 for d in feedback if not d.approved)\n"
+        "        return Model(float(t[-1]), n + (0.5 if kinds == {'check_sensor'} else 0.0))\n"
+        "PREDICTOR = Learner()\n"
+    )
+    assert await async_setup_component(hass, DOMAIN, {})
+    freezer.move_to(T0)
+    prediction = {"enabled": True, "predictor": "learner", "horizon_s": 3600, "refit_s": 60}
+    entry = await setup(hass, entry_with(("Level", BANDED | {"prediction": prediction})))
+    (sid,) = entry.subentries
+    await feed(hass, freezer, [1.0, 2.0])
+    await refit(hass, freezer, 60)
+    forecast_id = prediction_entity(hass, entry, "forecast") or ""
+    assert float(hass.states.get(forecast_id).state) == 0.0
+    feedback = entry.runtime_data.recommendations.feedback
+    now = T0.timestamp()
+    for k in range(2):
+        feedback.record(Decision(f"r{k}", sid, "check_sensor", False, now + k, "user", None, 4.0))
+    feedback.record(Decision("x", "other_sensor", "raise_value", False, now, "user", 60.0))
+    await refit(hass, freezer, 60)
+    assert float(hass.states.get(forecast_id).state) == 2.5
+
+
+async def test_saving_the_predictions_step_applies_it_without_a_reload(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Opt-in adds the prediction entities, a new horizon refits the held history at once
+    (same entities), opt-out removes them and stops the refits: the entry is not reloaded,
+    the sensor itself never goes unavailable."""
+    freezer.move_to(T0)
+    entry = await setup(hass, entry_with(("Level", BANDED)))
+    (sid,) = entry.subentries
+    data = entry.runtime_data
+    level = entity(hass, entry, "Level")
+    await feed(hass, freezer, [float(v) for v in range(100)])  # 1 cm a minute, ends at 99
+    await async_wait_recording_done(hass)
+    changes = async_capture_events(hass, "state_changed")
+
+    await set_predictions(
+        hass, entry, enabled=True, predictor="linear_trend", horizon_min=120, refit_min=5
+    )
+    assert entry.runtime_data is data
+    forecast = prediction_entity(hass, entry, "forecast")
+    assert forecast is not None
+    assert prediction_entity(hass, entry, "anomaly") is not None
+    assert float(hass.states.get(forecast).state) == pytest.approx(99 + 120, abs=0.5)
+
+    await set_predictions(
+        hass, entry, enabled=True, predictor="linear_trend", horizon_min=60, refit_min=5
+    )
+    assert entry.runtime_data is data
+    assert prediction_entity(hass, entry, "forecast") == forecast
+    assert float(hass.states.get(forecast).state) == pytest.approx(99 + 60, abs=0.5)
+    assert hass.states.get(forecast).attributes["horizon_s"] == 3600
+
+    sent: list[PredictionOutcome] = []
+    async_dispatcher_connect(hass, f"automationone_prediction_{entry.entry_id}", sent.append)
+    await set_predictions(hass, entry, enabled=False, predictor="linear_trend", horizon_min=60,
+                          refit_min=5)  # fmt: skip
+    assert entry.runtime_data is data
+    assert prediction_entity(hass, entry, "forecast") is None
+    assert hass.states.get(forecast) is None
+    unavailable = [
+        e.data["entity_id"]
+        for e in changes
+        if e.data["new_state"] is not None and e.data["new_state"].state == "unavailable"
+    ]
+    assert level not in unavailable  # a reload would have made it unavailable meanwhile
+    await refit(hass, freezer, 600)
+    assert sent == []  # the old schedule stopped

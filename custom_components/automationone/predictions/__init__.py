@@ -8,7 +8,7 @@ follows a pH probe's slope over its calibration history. `cycle` is one refit of
 """
 
 from .anomaly import ANOMALY_PARAMS, REASONS, Detection, detect, flat_runs, robust_scores
-from .base import Anomaly, BaseModel, BasePredictor, Forecast, Model, Predictor
+from .base import Anomaly, BaseModel, BasePredictor, Decision, Forecast, Model, Predictor
 from .cycle import HISTORY_S, SeriesBuffer, bands_from, crossings, fit_outcome
 from .outcome import PredictionOutcome, ThresholdCrossing
 from .plugins import PluginPredictor, check_predictor, load_predictor_plugins
@@ -25,6 +25,7 @@ __all__ = [
     "Anomaly",
     "BaseModel",
     "BasePredictor",
+    "Decision",
     "Detection",
     "Forecast",
     "LinearTrend",

@@ -10,6 +10,7 @@ Parameters use the processors' `Param` (the UI builds forms from them the same w
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 from typing import Final, Protocol, runtime_checkable
@@ -53,6 +54,27 @@ class Anomaly:
         return self.reason is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A person's (or the auto-action's) decision on a recommendation.
+
+    Kept by `recommend.Feedback` and passed to the predictor's next fit of that sensor
+    (`Predictor.fit(..., feedback=...)`): `t` (s) when it was decided, `kind` of the
+    recommendation (`raise_value`, `lower_value`, `check_sensor`), `approved`, and what the
+    recommendation saw (`in_s` until the crossing, `anomaly_score`).
+    """
+
+    rec_id: str
+    sensor_id: str
+    kind: str
+    approved: bool
+    t: float
+    by: str  # "user", "service", "auto", "notification"
+    in_s: float | None = None
+    anomaly_score: float | None = None
+    source: str = "builtin"  # or "external" (recommend.SOURCE_*)
+
+
 @runtime_checkable
 class Model(Protocol):
     """A fitted predictor."""
@@ -83,13 +105,22 @@ class Predictor(Protocol):
 
     `id` matches `[a-z0-9_]{1,24}`; `params` are offered in the UI with their defaults.
     `fit` raises ValueError when the series cannot be fitted (too short, no finite values).
+    `feedback` is the sensor's decisions on its recommendations, oldest first (the built-ins
+    ignore it: their margins adapt in `recommend.Feedback`; a user predictor may learn from it).
     """
 
     id: str
     name: str
     params: tuple[Param, ...]
 
-    def fit(self, t: FloatArray, y: FloatArray, *, params: Params | None = None) -> Model:
+    def fit(
+        self,
+        t: FloatArray,
+        y: FloatArray,
+        *,
+        params: Params | None = None,
+        feedback: Sequence[Decision] = (),
+    ) -> Model:
         """Fit on timestamps `t` (s, ascending) and values `y` (NaN = missing)."""
         ...
 

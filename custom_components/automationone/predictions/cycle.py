@@ -7,13 +7,13 @@ loop and runs `fit_outcome` in the executor. The benchmark times the same two ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
 
 from ..processors.base import Params
-from .base import FloatArray, Predictor
+from .base import Decision, FloatArray, Predictor
 from .outcome import PredictionOutcome, ThresholdCrossing
 
 BANDS: Final = ("warning", "critical")
@@ -125,9 +125,12 @@ def fit_outcome(
     horizon_s: float,
     bands: Bands,
     params: Params | None = None,
+    feedback: Sequence[Decision] = (),
 ) -> PredictionOutcome:
-    """Fit `predictor` on (t, y) and say what it forecasts; ValueError when it cannot fit."""
-    model = predictor.fit(t, y, params=params)
+    """Fit `predictor` on (t, y) and say what it forecasts; ValueError when it cannot fit.
+
+    `feedback`: the sensor's decisions on its recommendations, passed to the fit."""
+    model = predictor.fit(t, y, params=params, feedback=feedback)
     return PredictionOutcome(
         subentry_id=subentry_id,
         predictor=predictor.id,

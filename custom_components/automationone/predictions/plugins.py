@@ -19,6 +19,11 @@ Contract of a plug-in file `<name>.py` (any library the user installed may be im
 
     PREDICTOR = Mean()          # or PREDICTORS = [Mean(), ...]
 
+A `fit` that also takes a `feedback` keyword (`def fit(self, t, y, *, params=None,
+feedback=())`) gets the sensor's decisions on its recommendations, oldest first, as a tuple
+of `Decision` (`t`, `kind`, `approved`, `in_s`, `anomaly_score`, ...); one without it is
+called as before (read from the signature once, at load).
+
 A predictor needs `id` (`[a-z0-9_]{1,24}`, not a built-in's), `name` and a callable `fit`;
 `params` defaults to (). The model `fit` returns must have the `Model` interface (`t_end`,
 `predict`, `forecast`, `time_to_threshold`, `anomaly`); deriving from `BaseModel` gives all
@@ -30,6 +35,8 @@ it in an executor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+import inspect
 import math
 from pathlib import Path
 from typing import Any, Final
@@ -39,7 +46,7 @@ import numpy as np
 from ..processors.base import Param, Params
 from ..processors.plugins import PluginError, PluginKind, error_line, load_plugin_dir
 from ..processors.registry import ID_PATTERN
-from .base import Anomaly, FloatArray, Model, Predictor
+from .base import Anomaly, Decision, FloatArray, Model, Predictor
 from .registry import Registry, builtin_registry
 
 MODULE_PREFIX: Final = "automationone_user_predictor_"
@@ -52,17 +59,42 @@ class PluginPredictor:
     """Wraps a duck-typed plug-in object so it has the full `Predictor` interface."""
 
     def __init__(self, inner: Any, source: Path) -> None:
-        """Copy the plug-in's attributes (`params` defaults to ())."""
+        """Copy the plug-in's attributes (`params` defaults to ()); whether its `fit` takes
+        `feedback` is read from its signature once, here."""
         self.inner = inner
         self.source = source
         self.id: str = inner.id
         self.name: str = inner.name
         self.params: tuple[Param, ...] = tuple(getattr(inner, "params", ()))
+        self.takes_feedback = accepts_feedback(inner.fit)
 
-    def fit(self, t: FloatArray, y: FloatArray, *, params: Params | None = None) -> Model:
-        """The plug-in's fit."""
-        model: Model = self.inner.fit(t, y, params=params)
+    def fit(
+        self,
+        t: FloatArray,
+        y: FloatArray,
+        *,
+        params: Params | None = None,
+        feedback: Sequence[Decision] = (),
+    ) -> Model:
+        """The plug-in's fit (given `feedback` only when its signature accepts it)."""
+        if self.takes_feedback:
+            model: Model = self.inner.fit(t, y, params=params, feedback=tuple(feedback))
+        else:
+            model = self.inner.fit(t, y, params=params)
         return model
+
+
+def accepts_feedback(fit: Any) -> bool:
+    """Whether a plug-in's `fit` takes a `feedback` keyword (by name or `**kwargs`)."""
+    try:
+        parameters = inspect.signature(fit).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a C callable): do not pass it
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == "feedback" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
 
 
 def check_predictor(obj: Any, path: Path) -> PluginError | None:

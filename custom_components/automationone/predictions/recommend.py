@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from ..protocol import ActuatorCommand, ActuatorConfig
 from ..safety import ActuatorSafety
+from .base import Decision
 from .cycle import Bands
 from .outcome import PredictionOutcome, ThresholdCrossing
 
@@ -279,21 +280,6 @@ def merge(open_rec: Recommendation, new: Recommendation) -> Recommendation:
     """A new recommendation of the same sensor and kind while one is open: the open one
     (same id and creation) with the new forecast and expiry."""
     return replace(new, id=open_rec.id, created=open_rec.created, source=open_rec.source)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A person's (or the auto-action's) decision on a recommendation."""
-
-    rec_id: str
-    sensor_id: str
-    kind: str
-    approved: bool
-    t: float
-    by: str  # "user", "service", "auto", "notification"
-    in_s: float | None = None
-    anomaly_score: float | None = None
-    source: str = SOURCE_BUILTIN
 
 
 class Feedback:

@@ -17,6 +17,7 @@ Anomalies are scored on the deseasonalised series (see `anomaly`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
 from typing import Final
 
@@ -25,7 +26,7 @@ import numpy.typing as npt
 
 from ..processors.base import Param, Params
 from .anomaly import ANOMALY_PARAMS, MAD_TO_SIGMA, detect_tail, noise_scale
-from .base import BaseModel, BasePredictor, FloatArray, clean_series
+from .base import BaseModel, BasePredictor, Decision, FloatArray, clean_series
 
 DAY_S: Final = 86400.0
 BAND_Z: Final = 1.96
@@ -127,7 +128,14 @@ class SeasonalSmoothing(BasePredictor):
         *ANOMALY_PARAMS,
     )  # fmt: skip
 
-    def fit(self, t: FloatArray, y: FloatArray, *, params: Params | None = None) -> SeasonalModel:
+    def fit(
+        self,
+        t: FloatArray,
+        y: FloatArray,
+        *,
+        params: Params | None = None,
+        feedback: Sequence[Decision] = (),
+    ) -> SeasonalModel:
         """Fit on the history; without 1.5 periods of data the profile is flat (no season)."""
         t, y = clean_series(t, y)
         period = self.num(params, "period_s")

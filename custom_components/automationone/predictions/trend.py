@@ -3,13 +3,14 @@ emptying, a battery draining)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
 
 from ..processors.base import Param, Params
 from .anomaly import ANOMALY_PARAMS, detect_tail
-from .base import BaseModel, BasePredictor, FloatArray, clean_series
+from .base import BaseModel, BasePredictor, Decision, FloatArray, clean_series
 
 BAND_Z: Final = 1.96  # 95 % band under normal errors
 
@@ -50,7 +51,12 @@ class LinearTrend(BasePredictor):
     )  # fmt: skip
 
     def fit(
-        self, t: FloatArray, y: FloatArray, *, params: Params | None = None
+        self,
+        t: FloatArray,
+        y: FloatArray,
+        *,
+        params: Params | None = None,
+        feedback: Sequence[Decision] = (),
     ) -> LinearTrendModel:
         """Fit the line; ValueError with fewer than two readings."""
         t, y = clean_series(t, y)
