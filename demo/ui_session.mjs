@@ -51,3 +51,17 @@ export async function logIn(page, beforeSubmit = async () => {}) {
   await page.getByRole("button", { name: /log in/i }).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/auth/"), { timeout: 30000 });
 }
+
+// The page's errors as `browser: ...` lines (a frontend that stays on "Loading..." says why
+// here): console errors, uncaught exceptions, failed requests and HTTP errors.
+export function watchConsole(page) {
+  const say = (text) => console.log(`browser: ${text}`.slice(0, 400));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") say(`console.${msg.type()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => say(`page error: ${err.message}`));
+  page.on("requestfailed", (req) => say(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  page.on("response", (resp) => {
+    if (resp.status() >= 400) say(`HTTP ${resp.status()} ${resp.url()}`);
+  });
+}
