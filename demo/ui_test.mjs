@@ -41,6 +41,7 @@ stdin.on("line", (line) => {
 });
 const simPh = (gpio, ph) =>
   new Promise((resolve) => {
+    if (process.env.UI_TEST_NO_SIM) return resolve("skipped"); // run by hand, no driver
     if (replies.length) return resolve(replies.shift());
     waiting = resolve;
     console.log(`sim: ph ${gpio} ${ph}`);
@@ -104,18 +105,37 @@ const dialog = () => page.locator("dialog-data-entry-flow");
 const submit = async () => {
   await dialog().getByRole("button", { name: /^(Submit|Absenden|OK)$/i }).last().click();
 };
-// HA's select in a flow form: open it, return the option texts, pick one by a matcher.
-async function pickInSelect(label, choose) {
-  const select = dialog().getByRole("combobox", { name: label }).first();
+// HA's select (2025.4: mwc-select with role option; 2026.10: a menu of menuitems): open it,
+// return the option texts and the locator of its items.
+async function openSelect(select, scope = page) {
   await select.click();
-  const listbox = page.getByRole("option");
-  await listbox.first().waitFor({ timeout: 10000 });
-  const options = (await listbox.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+  const items = scope.getByRole("menuitem").or(scope.getByRole("option"));
+  await items.first().waitFor({ timeout: 15000 });
+  const options = (await items.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+  return { options, items };
+}
+// The select labelled `label` in the flow form: pick the first option `choose` accepts.
+async function pickInSelect(label, choose) {
+  const select = dialog().locator("ha-select").filter({ hasText: label }).first();
+  const { options, items } = await openSelect(select, dialog());
   const wanted = options.find(choose);
   if (wanted === undefined) throw new Error(`no option of ${options.join(", ")} fits`);
-  await page.getByRole("option", { name: wanted, exact: true }).first().click();
+  await items.filter({ hasText: new RegExp(`^\\s*${escape(wanted)}\\s*$`) }).first().click();
   return { options, picked: wanted };
 }
+
+// What the profile page's language picker does: the frontend's language event, which stores
+// the language in the user's profile (frontend user data) too.
+const setLanguage = async (language) => {
+  await page.evaluate(
+    (detail) =>
+      document
+        .querySelector("home-assistant")
+        .dispatchEvent(new CustomEvent("hass-language-select", { detail, bubbles: true, composed: true })),
+    language,
+  );
+  await page.waitForTimeout(1500);
+};
 
 let entryId;
 let deviceId;
@@ -140,6 +160,7 @@ try {
     return `Home Assistant ${config.version}`;
   });
   if (!loggedIn) throw new Error("not logged in: nothing else can be checked");
+  if (process.env.UI_TEST_NO_SIM) await setLanguage("en"); // by hand: an earlier run's German
   await shot("logged-in");
 
   // --- 2. the device under Discovered, add it -----------------------------------------------
@@ -163,20 +184,23 @@ try {
     );
     entryId = entry.entry_id;
     // The success step (area picker) closes with Finish.
-    const finish = dialog().getByRole("button", { name: /^(Finish|Fertig)$/i });
-    await finish.first().click({ timeout: 10000 }).catch(() => {});
+    await shot("added");
+    await page.getByRole("button", { name: /finish/i }).first().click({ timeout: 10000 });
     return entry.title;
   });
 
   const integrationPage = async () => {
     await page.goto(url + "/config/integrations/integration/automationone");
-    await page.getByText(/Add sensor|Sensor hinzufügen/).first().waitFor({ timeout: 30000 });
+    await page
+      .getByRole("button", { name: /Add sensor|Sensor hinzufügen/ })
+      .first()
+      .waitFor({ timeout: 30000 });
   };
 
   // --- 3. Add sensor -> pH on an ADC1 pin, a value appears ----------------------------------
   await step("Add sensor -> pH", async () => {
     await integrationPage();
-    await page.getByText("Add sensor").first().click();
+    await page.getByRole("button", { name: "Add sensor" }).first().click();
     await dialog().getByText("Add a sensor").first().waitFor({ timeout: 20000 });
     const { picked } = await pickInSelect(/Sensor type/, (t) => /\bpH\b/.test(t));
     await shot("sensor-type");
@@ -257,7 +281,10 @@ try {
     const text = (await captured.first().innerText()).trim();
     await shot("calibrate-2");
     await dialog().getByText("Save the calibration").first().click();
-    await dialog().getByText("The sensor was updated.").first().waitFor({ timeout: 20000 });
+    await dialog()
+      .getByText(/The sensor was updated|Reconfiguration was successful/)
+      .first()
+      .waitFor({ timeout: 20000 });
     await dialog().getByRole("button", { name: /^(Finish|Close|OK)$/i }).first().click().catch(() => {});
     return text;
   });
@@ -265,9 +292,11 @@ try {
   // --- 5. Add actuator -> pump ---------------------------------------------------------------
   await step("Add actuator -> pump", async () => {
     await integrationPage();
-    await page.getByText("Add actuator").first().click();
+    await page.getByRole("button", { name: "Add actuator" }).first().click();
     await dialog().getByText("Add an actuator").first().waitFor({ timeout: 20000 });
-    await pickInSelect(/Actuator type/, (t) => /^Pump/.test(t));
+    const radio = dialog().getByRole("radio", { name: /^Pump/ });
+    if (await radio.count()) await radio.first().check(); // 2026.10: radio buttons
+    else await pickInSelect(/Actuator type/, (t) => /^Pump/.test(t));
     await submit();
     await dialog().getByText(/which limits must the device enforce/).first().waitFor({ timeout: 20000 });
     const { picked } = await pickInSelect(/GPIO pin/, () => true);
@@ -284,53 +313,64 @@ try {
   });
 
   // --- 6. the automation editor --------------------------------------------------------------
-  const pickDevice = async (scope) => {
-    const picker = page.locator(`${scope} ha-device-picker`).first();
+  // HA 2026.10: "Add trigger" opens a dialog (By target / By type; Device under By type), the
+  // block's editor is a sidebar and its pickers are lists; 2025.4: a menu, inline, selects.
+  const addDeviceBlock = async (kind, description) => {
+    await page.getByRole("button", { name: new RegExp(`Add ${kind}`, "i") }).first().click();
+    const byType = page.getByRole("button", { name: "By type" });
+    await byType.or(page.getByText(description)).first().waitFor({ timeout: 15000 });
+    if (await byType.count()) {
+      await byType.first().click();
+      await page.getByRole("button", { name: "Device", exact: true }).first().click();
+    }
+    await page.getByText(description).last().click();
+    const picker = page.locator("ha-device-picker").last();
     await picker.click();
     await page.keyboard.type(ESP);
-    await page.getByRole("option", { name: new RegExp(escape(ESP)) }).first().click();
+    await page
+      .getByRole("option", { name: new RegExp(escape(ESP)) }) // 2025.4: a combo box
+      .or(picker.getByText(ESP, { exact: true })) // 2026.10: the picker's own list
+      .first()
+      .click();
   };
+  // What a picker lists now (options, menu items or list items), from the accessibility tree.
+  const listed = async () =>
+    (await page.locator("body").ariaSnapshot())
+      .split("\n")
+      .map((l) => l.match(/- (?:listitem|option|menuitem)(?: "([^"]*)")?:? ?(.*)$/))
+      .filter(Boolean)
+      .map((m) => (m[1] || m[2] || "").trim())
+      .filter((t, i, all) => t && !/^(Trigger|Action) /.test(t) && all.indexOf(t) === i);
   await step("automation editor: our triggers for the device", async () => {
     await page.goto(url + "/config/automation/edit/new");
-    await page.getByRole("button", { name: /Add trigger/i }).first().click({ timeout: 30000 });
-    await page.getByText("When something happens to a device").first().click();
-    await pickDevice("ha-automation-trigger");
-    await page.locator("ha-device-trigger-picker ha-select").first().click();
-    await page.getByRole("option", { name: /crosses a value/ }).first().waitFor({ timeout: 15000 });
-    const offered = (await page.getByRole("option").allInnerTexts()).map((t) => t.trim());
+    await addDeviceBlock("trigger", /hen something happens to a device/);
+    await page.locator("ha-device-trigger-picker").last().click();
+    await page.getByText(/pH crosses a value/).last().waitFor({ timeout: 15000 });
+    const offered = await listed();
     await shot("triggers");
-    const ours = offered.filter((t) => /crosses a value|rises above|falls below|went offline/.test(t));
+    const ours = offered.filter((t) => / a value|quality became bad|went offline/.test(t));
     if (!ours.some((t) => /pH crosses a value/.test(t))) throw new Error(offered.join(" | "));
-    await page.keyboard.press("Escape");
+    await page.getByText(/pH crosses a value/).last().click();
+    await page.getByRole("spinbutton", { name: /Hysteresis/ }).first().waitFor({ timeout: 10000 });
     return ours.join(" | ");
   });
   await step("automation editor: our actions for the device", async () => {
-    await page.getByRole("button", { name: /Add action/i }).first().click();
-    await page.getByText("Do something on a device").first().click();
-    await pickDevice("ha-automation-action");
-    await page.locator("ha-device-action-picker ha-select").first().click();
-    const onFor = page.getByRole("option", { name: /Pump for a duration/ });
-    await onFor.first().waitFor({ timeout: 15000 });
-    const offered = (await page.getByRole("option").allInnerTexts()).map((t) => t.trim());
+    await addDeviceBlock("action", /(Do|Does) something on a device/);
+    await page.locator("ha-device-action-picker").last().click();
+    await page.getByText(/Pump for a duration/).last().waitFor({ timeout: 15000 });
+    const offered = await listed();
     await shot("actions");
+    const ours = offered.filter((t) => /Pump/.test(t));
+    if (!ours.some((t) => /Turn on .*Pump for a duration/.test(t))) throw new Error(offered.join(" | "));
     await page.keyboard.press("Escape");
-    return offered.filter((t) => /Pump/.test(t)).join(" | ");
+    return ours.join(" | ");
   });
 
   // --- 7. German -----------------------------------------------------------------------------
   await step("German UI (profile language de) shows German strings", async () => {
     await page.goto(url + "/profile/general");
     await page.waitForTimeout(1000);
-    // What the profile page's language picker does: the frontend's language event, stored in
-    // the user's profile (frontend user data) as well.
-    await page.evaluate(() =>
-      document
-        .querySelector("home-assistant")
-        .dispatchEvent(
-          new CustomEvent("hass-language-select", { detail: "de", bubbles: true, composed: true }),
-        ),
-    );
-    await page.waitForTimeout(1500);
+    await setLanguage("de");
     await page.goto(url + "/config/integrations/integration/automationone");
     await page.getByText("Sensor hinzufügen").first().waitFor({ timeout: 30000 });
     await page.getByText("Aktor hinzufügen").first().waitFor({ timeout: 5000 });
