@@ -54,14 +54,20 @@ export async function logIn(page, beforeSubmit = async () => {}) {
 
 // The page's errors as `browser: ...` lines (a frontend that stays on "Loading..." says why
 // here): console errors, uncaught exceptions, failed requests and HTTP errors.
+// Brand icons are fetched from the internet through HA (404 offline): not reported.
 export function watchConsole(page) {
   const say = (text) => console.log(`browser: ${text}`.slice(0, 400));
+  let brand404 = false;
   page.on("console", (msg) => {
+    const noise = brand404 && /Failed to load resource: .* 404/.test(msg.text());
+    brand404 = false;
+    if (noise) return;
     if (msg.type() === "error" || msg.type() === "warning") say(`console.${msg.type()}: ${msg.text()}`);
   });
   page.on("pageerror", (err) => say(`page error: ${err.message}`));
   page.on("requestfailed", (req) => say(`request failed: ${req.url()} ${req.failure()?.errorText}`));
   page.on("response", (resp) => {
-    if (resp.status() >= 400) say(`HTTP ${resp.status()} ${resp.url()}`);
+    if (resp.status() === 404 && resp.url().includes("/api/brands/")) brand404 = true;
+    else if (resp.status() >= 400) say(`HTTP ${resp.status()} ${resp.url()}`);
   });
 }

@@ -333,6 +333,19 @@ try {
       .first()
       .click();
   };
+  // Open a picker until `text` shows (it ignores clicks while it still loads its list).
+  const openPicker = async (picker, text) => {
+    for (let attempt = 1; ; attempt++) {
+      await picker.click();
+      try {
+        await page.getByText(text).last().waitFor({ timeout: 5000 });
+        return;
+      } catch (err) {
+        if (attempt === 4) throw err;
+        await page.waitForTimeout(1000); // the next click opens it (or closes a stuck one)
+      }
+    }
+  };
   // What a picker lists now (options, menu items or list items), from the accessibility tree.
   const listed = async () =>
     (await page.locator("body").ariaSnapshot())
@@ -344,8 +357,7 @@ try {
   await step("automation editor: our triggers for the device", async () => {
     await page.goto(url + "/config/automation/edit/new");
     await addDeviceBlock("trigger", /hen something happens to a device/);
-    await page.locator("ha-device-trigger-picker").last().click();
-    await page.getByText(/pH crosses a value/).last().waitFor({ timeout: 15000 });
+    await openPicker(page.locator("ha-device-trigger-picker").last(), /pH crosses a value/);
     const offered = await listed();
     await shot("triggers");
     const ours = offered.filter((t) => / a value|quality became bad|went offline/.test(t));
@@ -356,8 +368,7 @@ try {
   });
   await step("automation editor: our actions for the device", async () => {
     await addDeviceBlock("action", /(Do|Does) something on a device/);
-    await page.locator("ha-device-action-picker").last().click();
-    await page.getByText(/Pump for a duration/).last().waitFor({ timeout: 15000 });
+    await openPicker(page.locator("ha-device-action-picker").last(), /Pump for a duration/);
     const offered = await listed();
     await shot("actions");
     const ours = offered.filter((t) => /Pump/.test(t));
