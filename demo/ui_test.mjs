@@ -9,7 +9,18 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { here, launch, logIn, screenshot, url, watchConsole } from "./ui_session.mjs";
+import {
+  addDeviceBlock,
+  escape,
+  here,
+  launch,
+  listed,
+  logIn,
+  openPicker,
+  screenshot,
+  url,
+  watchConsole,
+} from "./ui_session.mjs";
 
 const context = JSON.parse(readFileSync(process.env.UI_TEST_CONTEXT, "utf8"));
 const ESP = context.esp_id;
@@ -26,7 +37,6 @@ const adc1 = new Set(
     .filter(([, p]) => p.adc1 !== null && p.adc1 !== undefined)
     .map(([gpio]) => String(gpio)),
 );
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 // --- the driver's side channel: the simulated probe -----------------------------------------
 const stdin = createInterface({ input: process.stdin });
@@ -313,52 +323,11 @@ try {
   });
 
   // --- 6. the automation editor --------------------------------------------------------------
-  // HA 2026.10: "Add trigger" opens a dialog (By target / By type; Device under By type), the
-  // block's editor is a sidebar and its pickers are lists; 2025.4: a menu, inline, selects.
-  const addDeviceBlock = async (kind, description) => {
-    await page.getByRole("button", { name: new RegExp(`Add ${kind}`, "i") }).first().click();
-    const byType = page.getByRole("button", { name: "By type" });
-    await byType.or(page.getByText(description)).first().waitFor({ timeout: 15000 });
-    if (await byType.count()) {
-      await byType.first().click();
-      await page.getByRole("button", { name: "Device", exact: true }).first().click();
-    }
-    await page.getByText(description).last().click();
-    const picker = page.locator("ha-device-picker").last();
-    await picker.click();
-    await page.keyboard.type(ESP);
-    await page
-      .getByRole("option", { name: new RegExp(escape(ESP)) }) // 2025.4: a combo box
-      .or(picker.getByText(ESP, { exact: true })) // 2026.10: the picker's own list
-      .first()
-      .click();
-  };
-  // Open a picker until `text` shows (it ignores clicks while it still loads its list).
-  const openPicker = async (picker, text) => {
-    for (let attempt = 1; ; attempt++) {
-      await picker.click();
-      try {
-        await page.getByText(text).last().waitFor({ timeout: 5000 });
-        return;
-      } catch (err) {
-        if (attempt === 4) throw err;
-        await page.waitForTimeout(1000); // the next click opens it (or closes a stuck one)
-      }
-    }
-  };
-  // What a picker lists now (options, menu items or list items), from the accessibility tree.
-  const listed = async () =>
-    (await page.locator("body").ariaSnapshot())
-      .split("\n")
-      .map((l) => l.match(/- (?:listitem|option|menuitem)(?: "([^"]*)")?:? ?(.*)$/))
-      .filter(Boolean)
-      .map((m) => (m[1] || m[2] || "").trim())
-      .filter((t, i, all) => t && !/^(Trigger|Action) /.test(t) && all.indexOf(t) === i);
   await step("automation editor: our triggers for the device", async () => {
     await page.goto(url + "/config/automation/edit/new");
-    await addDeviceBlock("trigger", /hen something happens to a device/);
-    await openPicker(page.locator("ha-device-trigger-picker").last(), /pH crosses a value/);
-    const offered = await listed();
+    await addDeviceBlock(page, "trigger", ESP);
+    await openPicker(page, page.locator("ha-device-trigger-picker").last(), /pH crosses a value/);
+    const offered = await listed(page);
     await shot("triggers");
     const ours = offered.filter((t) => / a value|quality became bad|went offline/.test(t));
     if (!ours.some((t) => /pH crosses a value/.test(t))) throw new Error(offered.join(" | "));
@@ -367,9 +336,9 @@ try {
     return ours.join(" | ");
   });
   await step("automation editor: our actions for the device", async () => {
-    await addDeviceBlock("action", /(Do|Does) something on a device/);
-    await openPicker(page.locator("ha-device-action-picker").last(), /Pump for a duration/);
-    const offered = await listed();
+    await addDeviceBlock(page, "action", ESP);
+    await openPicker(page, page.locator("ha-device-action-picker").last(), /Pump for a duration/);
+    const offered = await listed(page);
     await shot("actions");
     const ours = offered.filter((t) => /Pump/.test(t));
     if (!ours.some((t) => /Turn on .*Pump for a duration/.test(t))) throw new Error(offered.join(" | "));
