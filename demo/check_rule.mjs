@@ -130,7 +130,11 @@ try {
   ok(`action "Turn on ${B.name} ${B.pump_name} for a duration" offered and picked`);
   // The action's duration field (HA renders a positive_time_period_dict as hh:mm:ss boxes).
   // (2025.4 inline in the action row, 2026.10 in the editor's sidebar)
-  const seconds = page.locator("ha-duration-input").last().locator("ha-textfield#sec input");
+  const durationInput = page.locator("ha-duration-input").last();
+  const seconds = durationInput
+    .locator("ha-textfield#sec input")
+    .or(durationInput.getByRole("spinbutton", { name: /^ss/ }))
+    .first();
   let durationInEditor = true;
   try {
     await seconds.waitFor({ timeout: 10000 });
@@ -167,6 +171,8 @@ try {
 
   // --- save with a name, the threshold at the latest reading ----------------------------------
   threshold = await latest();
+  // 2026.10 edits one block at a time in its sidebar: the trigger's row opens it again.
+  if (!(await valueBox.isVisible())) await page.getByText(/crosses a value/).first().click();
   await valueBox.fill(String(threshold));
   console.log(`threshold set to ${A.sensor}'s latest reading ${threshold}`);
   await page.getByRole("button", { name: /^Save$/i }).last().click();

@@ -90,7 +90,16 @@ export async function addDeviceBlock(page, kind, name) {
   await page.getByText(description).last().click();
   const picker = page.locator("ha-device-picker").last();
   await picker.click();
-  await page.keyboard.type(name);
+  // 2026.10: the list's own search box (typing elsewhere hits the frontend's shortcuts: "d"
+  // opens the device search); 2025.4: the combo box has the focus.
+  const search = picker.getByRole("textbox");
+  const hasSearch = await search
+    .first()
+    .waitFor({ timeout: 3000 })
+    .then(() => true)
+    .catch(() => false);
+  if (hasSearch) await search.first().fill(name);
+  else await page.keyboard.type(name);
   await page
     .getByRole("option", { name: new RegExp(escape(name)) }) // 2025.4: a combo box
     .or(picker.getByText(name, { exact: true })) // 2026.10: the picker's own list
