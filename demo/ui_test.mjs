@@ -326,8 +326,18 @@ try {
   await step("automation editor: our triggers for the device", async () => {
     await page.goto(url + "/config/automation/edit/new");
     await addDeviceBlock(page, "trigger", ESP);
-    await openPicker(page, page.locator("ha-device-trigger-picker").last(), /pH crosses a value/);
-    const offered = await listed(page);
+    const picker = page.locator("ha-device-trigger-picker").last();
+    await openPicker(page, picker, /pH crosses a value/);
+    const offered = await until(
+      "the trigger list",
+      async () => {
+        const items = await listed(page);
+        if (items.some((t) => /pH crosses a value/.test(t))) return items;
+        await picker.click();
+        return undefined;
+      },
+      15000,
+    ).catch(async () => listed(page));
     await shot("triggers");
     const ours = offered.filter((t) => / a value|quality became bad|went offline/.test(t));
     if (!ours.some((t) => /pH crosses a value/.test(t))) throw new Error(offered.join(" | "));
@@ -337,8 +347,19 @@ try {
   });
   await step("automation editor: our actions for the device", async () => {
     await addDeviceBlock(page, "action", ESP);
-    await openPicker(page, page.locator("ha-device-action-picker").last(), /Pump for a duration/);
-    const offered = await listed(page);
+    const picker = page.locator("ha-device-action-picker").last();
+    await openPicker(page, picker, /Pump for a duration/);
+    // The picker's field may show the text too: wait for the list itself.
+    const offered = await until(
+      "the action list",
+      async () => {
+        const items = await listed(page);
+        if (items.some((t) => /Turn on .*Pump for a duration/.test(t))) return items;
+        await picker.click();
+        return undefined;
+      },
+      15000,
+    ).catch(async () => listed(page));
     await shot("actions");
     const ours = offered.filter((t) => /Pump/.test(t));
     if (!ours.some((t) => /Turn on .*Pump for a duration/.test(t))) throw new Error(offered.join(" | "));
