@@ -127,7 +127,13 @@ class Child:
 
     @classmethod
     async def start(
-        cls, name: str, argv: list[str], logfile: Path, env: dict[str, str] | None = None
+        cls,
+        name: str,
+        argv: list[str],
+        logfile: Path,
+        env: dict[str, str] | None = None,
+        *,
+        remember: bool = True,
     ) -> Child:
         with logfile.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
@@ -140,7 +146,8 @@ class Child:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-        _remember_pid(proc.pid, argv)
+        if remember:  # in demo/run/pids.json, for the next demo's stop_leftovers()
+            _remember_pid(proc.pid, argv)
         return cls(name, proc, logfile, argv)
 
     def alive(self) -> bool:

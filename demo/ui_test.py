@@ -81,7 +81,9 @@ class UiTest:
         else:
             argv = [sys.executable, "-m", "homeassistant", "-c", str(HA_DIR)]
             env = {"DEMO_HA_PORT": str(port), "DEMO_HA_HOST": HOST}
-        child = await Child.start("Home Assistant", argv, RUN / "homeassistant.out", env)
+        child = await Child.start(
+            "Home Assistant", argv, RUN / "homeassistant.out", env, remember=False
+        )
         self.children.append(child)
         return child
 
