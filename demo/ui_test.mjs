@@ -199,18 +199,29 @@ try {
     return entry.title;
   });
 
+  // The integration page; 2026.10 has "Add sensor"/"Add actuator" buttons in its header,
+  // 2025.4 has them in the entry's menu.
   const integrationPage = async () => {
     await page.goto(url + "/config/integrations/integration/automationone");
     await page
       .getByRole("button", { name: /Add sensor|Sensor hinzufügen/ })
+      .or(page.getByRole("button", { name: "Menu" }))
       .first()
       .waitFor({ timeout: 30000 });
+  };
+  const openSubentryFlow = async (label) => {
+    await integrationPage();
+    const button = page.getByRole("button", { name: label });
+    if (await button.count()) await button.first().click();
+    else {
+      await page.getByRole("button", { name: "Menu" }).first().click();
+      await page.getByRole("menuitem", { name: label }).first().click();
+    }
   };
 
   // --- 3. Add sensor -> pH on an ADC1 pin, a value appears ----------------------------------
   await step("Add sensor -> pH", async () => {
-    await integrationPage();
-    await page.getByRole("button", { name: "Add sensor" }).first().click();
+    await openSubentryFlow("Add sensor");
     await dialog().getByText("Add a sensor").first().waitFor({ timeout: 20000 });
     const { picked } = await pickInSelect(/Sensor type/, (t) => /\bpH\b/.test(t));
     await shot("sensor-type");
@@ -301,8 +312,7 @@ try {
 
   // --- 5. Add actuator -> pump ---------------------------------------------------------------
   await step("Add actuator -> pump", async () => {
-    await integrationPage();
-    await page.getByRole("button", { name: "Add actuator" }).first().click();
+    await openSubentryFlow("Add actuator");
     await dialog().getByText("Add an actuator").first().waitFor({ timeout: 20000 });
     const radio = dialog().getByRole("radio", { name: /^Pump/ });
     if (await radio.count()) await radio.first().check(); // 2026.10: radio buttons
