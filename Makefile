@@ -16,8 +16,10 @@ EXTRA_TESTS :=
 -include firmware/fuzz/fuzz.mk
 -include esphome_configs/esphome.mk
 EXTRA_TESTS += fault-soak
+# The real frontend in headless Chromium (ui-test below).
+EXTRA_TESTS += ui-test
 
-.PHONY: test demo bench deps venv lint typecheck pytest pytest-current
+.PHONY: test demo bench deps venv lint typecheck pytest pytest-current ui-test
 
 test: deps venv lint typecheck pytest pytest-current $(EXTRA_TESTS)
 
@@ -82,6 +84,14 @@ demo: deps venv $(VENV)/.stamp-demo
 $(VENV)/.stamp-demo: requirements_demo.txt requirements_test.txt $(VENV)/.stamp-requirements
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements_demo.txt
 	touch $@
+
+# Home Assistant's real frontend in headless Chromium (Debian chromium + npm playwright-core,
+# installed when missing) against a real HA 2026.10.4 with the integration, Mosquitto and a
+# simulated device: demo/ui_test.py. UI_TEST_ARGS=--ha=minimum runs it on HA 2025.4.4 (.venv).
+UI_TEST_ARGS :=
+ui-test: deps venv $(if $(findstring minimum,$(UI_TEST_ARGS)),$(VENV)/.stamp-demo)
+	@$(CURRENT_HA) demo-deps
+	$(PY) -m demo.ui_test $(UI_TEST_ARGS)
 
 # Benchmarks print figures; they never gate CI.
 bench: deps venv

@@ -17,7 +17,17 @@
 // failure. The rule is deleted at the end unless KEEP_RULE=1.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { here, launch, logIn, screenshot, url } from "./ui_session.mjs";
+import {
+  addDeviceBlock,
+  escape,
+  here,
+  launch,
+  listed,
+  logIn,
+  openPicker,
+  screenshot,
+  url,
+} from "./ui_session.mjs";
 
 const setup = JSON.parse(readFileSync(path.join(here, "run", "check-rule.json"), "utf8"));
 
@@ -28,7 +38,6 @@ const WAIT_S = 60;
 const RETUNE_S = 20;
 const A = setup.device_a;
 const B = setup.device_b;
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const failures = [];
 const ok = (what) => console.log(`ok: ${what}`);
@@ -90,21 +99,12 @@ try {
   // --- the editor: trigger ------------------------------------------------------------------
   await page.goto(url + "/config/automation/edit/new");
   await page.getByText(/Add trigger/i).first().waitFor({ timeout: 30000 });
-  await page.getByRole("button", { name: /Add trigger/i }).first().click();
-  await page.getByText("When something happens to a device").click();
-  const devicePicker = page.getByRole("combobox", { name: /Device/ }).first();
-  await devicePicker.click();
-  await devicePicker.fill(A.name);
-  await page.getByRole("option", { name: new RegExp(escape(A.name)) }).first().click();
-  await page.locator("ha-device-trigger-picker ha-select").click();
-  const crosses = page.getByRole("option", {
-    name: new RegExp(`${escape(A.sensor_name)} crosses a value`),
-  });
-  await crosses.first().waitFor({ timeout: 10000 });
-  const offered = await page.getByRole("option").allInnerTexts();
-  const ours = offered.filter((t) => / a value| quality became bad|went offline/.test(t));
-  console.log(`trigger list of ${A.name}: ${ours.map((t) => t.trim()).join(" | ")}`);
-  await crosses.first().click();
+  await addDeviceBlock(page, "trigger", A.name);
+  const crossesText = new RegExp(`${escape(A.sensor_name)} crosses a value`);
+  await openPicker(page, page.locator("ha-device-trigger-picker").last(), crossesText);
+  const ours = (await listed(page)).filter((t) => / a value| quality became bad|went offline/.test(t));
+  console.log(`trigger list of ${A.name}: ${ours.join(" | ")}`);
+  await page.getByText(crossesText).last().click();
   ok(`trigger "${A.name} ${A.sensor_name} crosses a value" offered and picked`);
   const valueBox = page.getByRole("spinbutton", { name: /^Value/ });
   const hysteresisBox = page.getByRole("spinbutton", { name: /^Hysteresis/ });
@@ -121,25 +121,20 @@ try {
   await shot("rule-1-trigger");
 
   // --- the editor: action -------------------------------------------------------------------
-  await page.getByRole("button", { name: /Add action/i }).first().click();
-  await page.getByText("Do something on a device").click();
-  const actionDevice = page.locator("ha-automation-action ha-device-picker input").first();
-  await actionDevice.click();
-  await actionDevice.fill(B.name);
-  await page.getByRole("option", { name: new RegExp(escape(B.name)) }).first().click();
-  await page.locator("ha-device-action-picker ha-select").click();
-  const onFor = page.getByRole("option", {
-    name: new RegExp(`Turn on ${escape(B.name)} ${escape(B.pump_name)} for a duration`),
-  });
-  await onFor.first().waitFor({ timeout: 10000 });
-  const actions = (await page.getByRole("option").allInnerTexts())
-    .map((t) => t.trim())
-    .filter((t) => t.includes(B.pump_name));
+  await addDeviceBlock(page, "action", B.name);
+  const onForText = new RegExp(`Turn on ${escape(B.name)} ${escape(B.pump_name)} for a duration`);
+  await openPicker(page, page.locator("ha-device-action-picker").last(), onForText);
+  const actions = (await listed(page)).filter((t) => t.includes(B.pump_name));
   console.log(`action list of ${B.name}: ${actions.join(" | ")}`);
-  await onFor.first().click();
+  await page.getByText(onForText).last().click();
   ok(`action "Turn on ${B.name} ${B.pump_name} for a duration" offered and picked`);
   // The action's duration field (HA renders a positive_time_period_dict as hh:mm:ss boxes).
-  const seconds = page.locator("ha-automation-action ha-duration-input ha-textfield#sec input");
+  // (2025.4 inline in the action row, 2026.10 in the editor's sidebar)
+  const durationInput = page.locator("ha-duration-input").last();
+  const seconds = durationInput
+    .locator("ha-textfield#sec input")
+    .or(durationInput.getByRole("spinbutton", { name: /^ss/ }))
+    .first();
   let durationInEditor = true;
   try {
     await seconds.waitFor({ timeout: 10000 });
@@ -176,6 +171,8 @@ try {
 
   // --- save with a name, the threshold at the latest reading ----------------------------------
   threshold = await latest();
+  // 2026.10 edits one block at a time in its sidebar: the trigger's row opens it again.
+  if (!(await valueBox.isVisible())) await page.getByText(/crosses a value/).first().click();
   await valueBox.fill(String(threshold));
   console.log(`threshold set to ${A.sensor}'s latest reading ${threshold}`);
   await page.getByRole("button", { name: /^Save$/i }).last().click();

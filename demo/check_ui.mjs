@@ -38,7 +38,11 @@ try {
   await page.waitForTimeout(1500);
   await shot("3-automationone");
 
-  const device = page.locator("a[href*='/config/devices/device/']").first();
+  // 2025.4: links to the device pages; 2026.10: a row per device (ha-config-entry-device-row).
+  const rows = page.getByRole("button", { name: / entities.*Edit device/ });
+  const links = page.locator("a[href*='/config/devices/device/']");
+  await rows.or(links).first().waitFor({ timeout: 10000 }).catch(() => {});
+  const device = (await rows.count()) ? rows.first() : links.first();
   try {
     await device.waitFor({ timeout: 10000 });
     await device.click();

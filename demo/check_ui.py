@@ -30,8 +30,14 @@ def ensure_playwright() -> bool:
         )
     if not (MODULES / "node_modules" / "playwright-core").exists():
         if not shutil.which("npm"):
-            print("npm not found: apt-get install nodejs npm", file=sys.stderr)
-            return False
+            # Only when npm is missing: Debian's npm conflicts with a nodesource node.
+            print("installing Debian nodejs npm ...", flush=True)
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "nodejs", "npm"],
+                check=True,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
         MODULES.mkdir(parents=True, exist_ok=True)
         (MODULES / "package.json").write_text('{"private": true}\n')
         subprocess.run(

@@ -127,7 +127,13 @@ class Child:
 
     @classmethod
     async def start(
-        cls, name: str, argv: list[str], logfile: Path, env: dict[str, str] | None = None
+        cls,
+        name: str,
+        argv: list[str],
+        logfile: Path,
+        env: dict[str, str] | None = None,
+        *,
+        remember: bool = True,
     ) -> Child:
         with logfile.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
@@ -140,7 +146,8 @@ class Child:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-        _remember_pid(proc.pid, argv)
+        if remember:  # in demo/run/pids.json, for the next demo's stop_leftovers()
+            _remember_pid(proc.pid, argv)
         return cls(name, proc, logfile, argv)
 
     def alive(self) -> bool:
@@ -149,8 +156,10 @@ class Child:
     async def stop(self, limit: float) -> None:
         if not self.alive():
             return
+        # The whole process group (each child has its own session): the current HA runs under
+        # `unshare --fork`, which blocks SIGTERM itself and would not pass it on.
         with contextlib.suppress(ProcessLookupError):
-            self.proc.terminate()
+            os.killpg(self.proc.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(self.proc.wait(), limit)
         except TimeoutError:
@@ -213,43 +222,8 @@ class Demo:
         if self.args.fresh and HA_DIR.exists():
             log("--fresh: removing demo/run/ha")
             shutil.rmtree(HA_DIR)
-        (HA_DIR / "custom_components").mkdir(parents=True, exist_ok=True)
-        (HA_DIR / ".storage").mkdir(exist_ok=True)
-        configuration = (DEMO / "configuration.yaml").read_text()
-        if self.args.ha != "minimum":
-            configuration = _without_http(configuration)
-        (HA_DIR / "configuration.yaml").write_text(configuration)
-        for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
-            target = HA_DIR / name
-            if not target.exists():
-                target.write_text("[]\n" if name == "automations.yaml" else "{}\n")
-        link = HA_DIR / "custom_components" / "automationone"
-        if link.is_symlink() or link.exists():
-            if link.is_symlink() and link.resolve() == INTEGRATION.resolve():
-                pass
-            elif link.is_symlink():
-                link.unlink()
-            else:
-                shutil.rmtree(link)
-        if not link.exists():
-            link.symlink_to(INTEGRATION)
+        write_ha_config(HA_DIR, current=self.args.ha != "minimum")
         _offer_demo_firmware()
-        onboarding = HA_DIR / ".storage" / "onboarding"
-        if not onboarding.exists():
-            # Marking the core-config step done up front keeps its side effect away: finishing
-            # it through the API starts flows for met, radio_browser, google_translate and
-            # shopping_list, whose requirements HA would download at run time. The demo sets
-            # the core configuration itself over the websocket API instead.
-            onboarding.write_text(
-                json.dumps(
-                    {
-                        "version": 4,
-                        "minor_version": 1,
-                        "key": "onboarding",
-                        "data": {"done": ["core_config"]},
-                    }
-                )
-            )
         return self._mqtt_port_in_storage()
 
     @staticmethod
@@ -496,6 +470,47 @@ class Demo:
         log("stopped")
 
 
+def write_ha_config(ha_dir: Path, *, current: bool) -> None:
+    """configuration.yaml (without `http:` on the current HA, see _write_http_store), the
+    editor's files, the integration symlinked in and onboarding's core-config step done."""
+    (ha_dir / "custom_components").mkdir(parents=True, exist_ok=True)
+    (ha_dir / ".storage").mkdir(exist_ok=True)
+    configuration = (DEMO / "configuration.yaml").read_text()
+    if current:
+        configuration = _without_http(configuration)
+    (ha_dir / "configuration.yaml").write_text(configuration)
+    for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
+        target = ha_dir / name
+        if not target.exists():
+            target.write_text("[]\n" if name == "automations.yaml" else "{}\n")
+    link = ha_dir / "custom_components" / "automationone"
+    if link.is_symlink() or link.exists():
+        if link.is_symlink() and link.resolve() == INTEGRATION.resolve():
+            pass
+        elif link.is_symlink():
+            link.unlink()
+        else:
+            shutil.rmtree(link)
+    if not link.exists():
+        link.symlink_to(INTEGRATION)
+    onboarding = ha_dir / ".storage" / "onboarding"
+    if not onboarding.exists():
+        # Marking the core-config step done up front keeps its side effect away: finishing
+        # it through the API starts flows for met, radio_browser, google_translate and
+        # shopping_list, whose requirements HA would download at run time. The demo sets
+        # the core configuration itself over the websocket API instead.
+        onboarding.write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "minor_version": 1,
+                    "key": "onboarding",
+                    "data": {"done": ["core_config"]},
+                }
+            )
+        )
+
+
 def _offer_demo_firmware() -> None:
     """A simulated 0.2.0 image per board, so each device's Firmware update entity offers one
     (docs/protocol.md "Firmware updates"); kept if the user changed the folder."""
@@ -603,7 +618,7 @@ def _without_http(configuration: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write_http_store(host: str, port: int) -> None:
+def _write_http_store(host: str, port: int, ha_dir: Path = HA_DIR) -> None:
     """HA 2026.10's stored HTTP settings: confirmed (stable), no trial pending, YAML done."""
     created = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     # HA's defaults (http.config.HTTP_STORAGE_SCHEMA({})) with the demo's host and port.
@@ -617,7 +632,7 @@ def _write_http_store(host: str, port: int) -> None:
         "use_x_frame_options": True,
         "created_at": created,
     }
-    (HA_DIR / ".storage" / "http").write_text(
+    (ha_dir / ".storage" / "http").write_text(
         json.dumps(
             {
                 "version": 2,

@@ -77,8 +77,10 @@ demo_deps() {
   stamp=$ROOT/.demo-$( (cat "$DEMO_REQUIREMENTS") | sha256sum | cut -c1-12)
   [ -e "$stamp" ] && return
   # libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without
-  # it. The mirror may serve an unstable snapshot whose Release file has expired.
-  in_root "$ROOT" -- "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libturbojpeg0 >/dev/null && /opt/ha/bin/pip install -q --disable-pip-version-check -r '$DEMO_REQUIREMENTS'"
+  # it. g++ and python3.14-dev build pymicro-vad and pyspeex-noise (no Python 3.14 wheels; see
+  # requirements_demo_current.txt). The mirror may serve an unstable snapshot whose Release file
+  # has expired.
+  in_root "$ROOT" -- "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libturbojpeg0 g++ python3.14-dev >/dev/null && /opt/ha/bin/pip install -q --disable-pip-version-check -r '$DEMO_REQUIREMENTS'"
   touch "$stamp"
 }
 
