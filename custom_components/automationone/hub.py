@@ -1,7 +1,8 @@
 """One MQTT subscription for all AutomationOne devices, routed by ESP id.
 
-A subscription per device or entity would not scale to hundreds of devices (DESIGN.md), so the
-first entry subscribes to every device topic and the last one to unload unsubscribes.
+A subscription per device or entity would not scale to hundreds of devices, so the first entry
+subscribes to every device topic and the last one to unload unsubscribes
+(docs/architecture.md, "One subscription for all devices").
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Hub:
     remembered: OrderedDict[str, dict[TopicKind, tuple[Topic, bytes]]] = field(
         default_factory=OrderedDict
     )
+    # HA's broker link: its loss is logged once for all devices, and its return once.
+    link_lost_logged: bool = False
 
     @callback
     def route(self, msg: mqtt.ReceiveMessage) -> None:
@@ -98,7 +101,16 @@ class Hub:
 
     @callback
     def connection_changed(self, connected: bool) -> None:
-        """Tell every device that HA's broker link went up or down."""
+        """Tell every device that HA's broker link went up or down (logged once each way)."""
+        if not connected and not self.link_lost_logged:
+            self.link_lost_logged = True
+            _LOGGER.info(
+                "Lost the MQTT broker: %d AutomationOne devices are unavailable until it is back",
+                len(self.devices),
+            )
+        elif connected and self.link_lost_logged:
+            self.link_lost_logged = False
+            _LOGGER.info("The MQTT broker is back: following %d devices again", len(self.devices))
         for device in self.devices.values():
             device.set_broker_connected(connected)
 

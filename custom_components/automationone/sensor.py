@@ -49,6 +49,9 @@ class HeartbeatSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Heartbeat], int | None]
 
 
+# RSSI and free memory are for diagnosing a device, not for every dashboard: disabled by
+# default (entity-disabled-by-default). Only new entities start disabled; one already in the
+# registry keeps its enabled state (HA applies the default on first registration only).
 HEARTBEAT_SENSORS = (
     HeartbeatSensorDescription(
         key="rssi",
@@ -57,6 +60,7 @@ HEARTBEAT_SENSORS = (
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda hb: hb.rssi,
     ),
     HeartbeatSensorDescription(
@@ -68,6 +72,7 @@ HEARTBEAT_SENSORS = (
         suggested_display_precision=1,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda hb: hb.heap_free,
     ),
 )
