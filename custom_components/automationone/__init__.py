@@ -36,7 +36,7 @@ from .device_config import (
 )
 from .firmware_server import async_setup_firmware
 from .gpio import boards
-from .hub import async_register, following
+from .hub import async_register, following, forget_rejected, rejected_counter
 from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_processors, get_processors
 from .protocol import Announce, ConfigAck, DeviceConfig
@@ -112,6 +112,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         mac=entry.data[CONF_MAC].lower(),
         publish=_publisher(hass),
         spawn=lambda coro: entry.async_create_background_task(hass, coro, "automationone publish"),
+        rejected=rejected_counter(hass, entry.data[CONF_MAC]),
     )
     versions = ConfigVersions(hass, entry.entry_id)
     await versions.async_load()
@@ -273,6 +274,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
 async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
     await ConfigVersions(hass, entry.entry_id).async_remove()
+    forget_rejected(hass, entry.data[CONF_MAC])
     if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:
         return  # the topics (and their conflict issue) are another board's: leave them alone
     sync_issue(hass, entry, None)

@@ -7,7 +7,7 @@ subscribes to every device topic and the last one to unload unsubscribes
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
@@ -26,6 +26,9 @@ EMERGENCY_SUBSCRIPTION = "kaiser/+/broadcast/emergency"
 _LOGGER = logging.getLogger(__name__)
 
 DATA_HUB: HassKey[Hub] = HassKey(DOMAIN)
+# Rejected-message counters per device (MAC), kept while HA runs: an entry reload (a new
+# sensor, a moved pin) must not reset what the diagnostics show.
+DATA_REJECTED: HassKey[dict[str, Counter[str]]] = HassKey(f"{DOMAIN}_rejected")
 
 # Retained kinds remembered for devices no entry follows yet: the broker sends retained
 # messages once, when the shared subscription is made, which may be before the entry exists.
@@ -113,6 +116,16 @@ class Hub:
             _LOGGER.info("The MQTT broker is back: following %d devices again", len(self.devices))
         for device in self.devices.values():
             device.set_broker_connected(connected)
+
+
+def rejected_counter(hass: HomeAssistant, mac: str) -> Counter[str]:
+    """The rejected-message counters of the device with `mac` (one object across reloads)."""
+    return hass.data.setdefault(DATA_REJECTED, {}).setdefault(mac.lower(), Counter())
+
+
+def forget_rejected(hass: HomeAssistant, mac: str) -> None:
+    """Drop the counters of a removed device."""
+    hass.data.get(DATA_REJECTED, {}).pop(mac.lower(), None)
 
 
 def following(hass: HomeAssistant, esp_id: str) -> DeviceState | None:

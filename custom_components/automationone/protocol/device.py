@@ -94,6 +94,7 @@ class DeviceState:
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     config_ack: ConfigAck | None = None
+    pushed_config: DeviceConfig | None = None  # the last config published to the device
     last_seq: int | None = None
     readings_received: int = 0
     readings_unrouted: int = 0
@@ -375,6 +376,7 @@ class DeviceState:
         if len(payload) > MAX_LARGE_PAYLOAD:
             raise ValueError(f"config of {len(payload)} bytes exceeds {MAX_LARGE_PAYLOAD}")
         await self.publish(self.topic(TopicKind.CONFIG), payload, 1, True)
+        self.pushed_config = config
 
     async def clear_retained(self, actuator_gpios: tuple[int, ...] = ()) -> None:
         """Remove every retained message of this device (and its actuators' statuses)."""
