@@ -30,7 +30,7 @@ from homeassistant.util import dt as dt_util
 from .actuator import ActuatorChannel
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
-from .processors import Result
+from .processors import RawKind, Result
 from .protocol import ActuatorStatus, Heartbeat
 from .replay_statistics import replay_statistics
 from .sensor_channel import SensorChannel
@@ -96,7 +96,8 @@ async def async_setup_entry(
     async_add_entities(entities)
     for channel in entry.runtime_data.channels.values():
         async_add_entities(
-            [ProcessedSensor(entry, channel)], config_subentry_id=channel.subentry_id
+            [ProcessedSensor(entry, channel), RawSensor(entry, channel)],
+            config_subentry_id=channel.subentry_id,
         )
     for actuator in entry.runtime_data.actuators.values():
         async_add_entities(
@@ -210,6 +211,51 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
         replay_statistics(self.hass).add(
             self.entity_id, self.unit_of_measurement, ts_ms, result.value
         )
+
+
+class RawSensor(AutomationOneEntity, SensorEntity):
+    """What the device measured before processing (an ADC count, a distance, a chip's words),
+    recorded once enabled: to check a probe or a calibration against its history. The raw
+    value is also an (unrecorded) attribute of the processed sensor."""
+
+    def __init__(self, entry: AutomationOneConfigEntry, channel: SensorChannel) -> None:
+        """Diagnostic and disabled by default; numeric raw values get statistics too."""
+        words = channel.processor.raw_kind == RawKind.WORDS
+        super().__init__(
+            entry,
+            SensorEntityDescription(
+                key=f"{channel.subentry_id}-raw",
+                translation_key="raw",
+                entity_category=EntityCategory.DIAGNOSTIC,
+                entity_registry_enabled_default=False,
+                state_class=None if words else SensorStateClass.MEASUREMENT,
+            ),
+            channel.subentry_id,
+        )
+        self.channel = channel
+        self.words = words
+        self._follows_device_updates = False
+        self._attr_translation_placeholders = {"sensor": channel.title}
+
+    @property
+    def available(self) -> bool:
+        """With its sensor."""
+        return self.channel.available
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The raw number; a chip's words as hex (`0x6e8c 0x5a21`)."""
+        raw = self.channel.raw
+        if isinstance(raw, tuple):
+            return " ".join(f"0x{word:04x}" for word in raw)
+        if self.words or isinstance(raw, bool) or not isinstance(raw, int | float):
+            return None
+        return raw
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the channel."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -148,8 +148,13 @@ class SensorChannel:
         result = self._process(reading)
         if reading.value is None and self.filter is not None and result.value is not None:
             result = Result(self.filter.update(result.value), result.unit, result.quality)
+        changed = (
+            result != self.result
+            or self.stale
+            or self.compensation != compensation
+            or reading.raw != self.raw  # the raw sensor shows it
+        )
         self.raw = reading.raw
-        changed = result != self.result or self.stale or self.compensation != compensation
         self.result = result
         self.stale = False
         if self.stale_logged:
