@@ -14,6 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .actuator import ActuatorChannel
 from .blueprint_install import async_install_blueprints
+from .board_image import async_setup_board_view
 from .const import (
     CONF_CALIBRATION,
     CONF_ESP_ID,
@@ -55,6 +56,7 @@ from .temperature_source import SourceTemperature, read_temperature
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.IMAGE,
     Platform.LIGHT,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -72,6 +74,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     await async_install_blueprints(hass)
     await async_setup_firmware(hass)
+    async_setup_board_view(hass)
     return True
 
 
