@@ -10,8 +10,9 @@
 - `anomaly:` 7 days of 1-min greenhouse readings with injected faults (spikes, stuck-sensor
   flatlines, offset steps); alarms are runs of flagged readings; an alarm is true when it
   overlaps a fault window; delay is from fault start to its first alarm.
-- `predict-fit:` 100 sensors x 7 days at 1-minute resolution: CPU time of one refit cycle
-  (fit + latest-reading anomaly state for every sensor).
+- `predict-fit:` 100 sensors x 7 days at 1-minute resolution: CPU time of one refit cycle as
+  the HA runtime runs it (`predictions.cycle`: buffer snapshot, fit, forecast, band crossings,
+  latest-reading anomaly state for every sensor).
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custom_components.automationone.predictions import SeasonalSmoothing, detect
+from custom_components.automationone.predictions import (
+    SeasonalSmoothing,
+    SeriesBuffer,
+    bands_from,
+    detect,
+    fit_outcome,
+)
 
 DAY = 86400.0
 START = 1_760_000_000.0
@@ -160,13 +167,25 @@ def anomaly_case() -> None:
 
 
 def refit_case() -> None:
-    """Print the `predict-fit:` line."""
-    sensors = [greenhouse(7, 60.0, seed=100 + k)[:2] for k in range(100)]
+    """Print the `predict-fit:` line: the runtime's cycle (prediction_runtime.py) on every
+    sensor: buffer snapshot, fit, forecast at the horizon, band crossings, anomaly state."""
+    bands = bands_from({"warning_low": 12.0, "warning_high": 28.0, "critical_high": 32.0})
+    buffers = []
+    for k in range(100):
+        t, y = greenhouse(7, 60.0, seed=100 + k)[:2]
+        buffer = SeriesBuffer()
+        buffer.extend(t, y)
+        buffers.append(buffer)
     predictor = SeasonalSmoothing()
-    predictor.fit(*sensors[0])  # warm-up (imports, caches)
+
+    def cycle() -> None:
+        for k, buffer in enumerate(buffers):
+            t, y = buffer.snapshot()
+            fit_outcome(predictor, t, y, subentry_id=str(k), horizon_s=3600.0, bands=bands)
+
+    fit_outcome(predictor, *buffers[0].snapshot(), subentry_id="0", horizon_s=3600.0, bands=bands)
     t0 = time.process_time()
-    for t, y in sensors:
-        predictor.fit(t, y).anomaly()
+    cycle()
     cpu = time.process_time() - t0
     print(f"predict-fit: sensors=100 days=7 cpu_s={cpu:.2f}")
 

@@ -39,7 +39,8 @@ from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following, forget_rejected, rejected_counter
 from .mac_conflict import owner_of, placeholders, sync_issue
-from .plugins import async_load_processors, get_processors
+from .plugins import async_load_predictors, async_load_processors, get_processors
+from .prediction_runtime import PredictionRuntime
 from .protocol import Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
 from .registry import (
@@ -70,6 +71,7 @@ STALE_CHECK_INTERVAL = timedelta(seconds=5)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Load the sensor types once (built-ins and the user's plug-ins); register services."""
     await async_load_processors(hass)
+    await async_load_predictors(hass)
     await hass.async_add_executor_job(boards)  # read boards.json once, off the event loop
     async_setup_services(hass)
     await async_install_blueprints(hass)
@@ -181,7 +183,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
     entry.async_on_unload(await async_register(hass, device))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    predictions = entry.runtime_data.predictions = PredictionRuntime(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await predictions.async_start()
+    entry.async_on_unload(predictions.async_stop)
     await async_push_config(entry)
     return True
 

@@ -14,6 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
+from .prediction_entity import prediction_binary_sensors
 from .sensor_channel import SensorChannel
 
 PARALLEL_UPDATES = 0
@@ -47,6 +48,8 @@ async def async_setup_entry(
             ],
             config_subentry_id=channel.subentry_id,
         )
+    for subentry_id, anomaly in prediction_binary_sensors(entry).items():
+        async_add_entities([anomaly], config_subentry_id=subentry_id)
 
 
 class EmergencySensor(AutomationOneEntity, BinarySensorEntity):

@@ -62,3 +62,19 @@ LIMIT_MAX_S: Final = 86400
 LIMIT_MAX_PER_HOUR: Final = 3600
 
 EVENT_ACTUATOR_STOPPED: Final = "automationone_actuator_stopped"
+
+# Predictions of a sensor subentry: data[CONF_PREDICTION] = {enabled, predictor, horizon_s,
+# refit_s} (prediction_runtime.py).
+CONF_PREDICTION: Final = "prediction"
+CONF_PREDICT_ENABLED: Final = "enabled"
+CONF_PREDICTOR: Final = "predictor"
+CONF_HORIZON_S: Final = "horizon_s"
+CONF_REFIT_S: Final = "refit_s"
+DEFAULT_PREDICTOR: Final = "seasonal_daily"
+DEFAULT_HORIZON_S: Final = 7200
+DEFAULT_REFIT_S: Final = 300
+HORIZON_MIN_S: Final = 300
+HORIZON_MAX_S: Final = 7 * 86400
+REFIT_MIN_S: Final = 60
+REFIT_MAX_S: Final = 86400
+SIGNAL_PREDICTION: Final = "automationone_prediction_{}"

@@ -13,6 +13,7 @@ from .protocol.device import DeviceState
 if TYPE_CHECKING:
     from .actuator import ActuatorChannel
     from .device_config import ConfigVersions
+    from .prediction_runtime import PredictionRuntime
     from .sensor_channel import SensorChannel
 
 type AutomationOneConfigEntry = ConfigEntry[AutomationOneData]
@@ -30,3 +31,5 @@ class AutomationOneData:
     subentries: dict[str, tuple[str, object]]
     channels: dict[str, SensorChannel]
     actuators: dict[str, ActuatorChannel]
+    # Predictions of the opted-in sensor subentries (prediction_runtime.py).
+    predictions: PredictionRuntime | None = None

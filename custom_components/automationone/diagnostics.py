@@ -26,53 +26,63 @@ async def async_get_config_entry_diagnostics(
     """Everything a bug report about one device needs, redacted."""
     data = entry.runtime_data
     device = data.device
-    return async_redact_data(
-        {
-            "entry": dict(entry.data),
-            "subentries": [
-                {
-                    "subentry_id": subentry_id,
-                    "type": subentry.subentry_type,
-                    "title": subentry.title,
-                    "unique_id": subentry.unique_id,
-                    "data": dict(subentry.data),
-                }
-                for subentry_id, subentry in entry.subentries.items()
-            ],
-            "device": {
-                "online": device.online,
-                "broker_connected": device.broker_connected,
-                "available": device.available,
-                "kaiser_id": device.kaiser_id,
-                "announce": asdict(device.announce) if device.announce else None,
-                "heartbeat": asdict(device.heartbeat) if device.heartbeat else None,
-                "rejected_messages": dict(sorted(device.rejected.items())),
-                "last_error": device.last_error,
-                "readings_received": device.readings_received,
-                "readings_unrouted": device.readings_unrouted,
-                "emergency": device.emergency,
-                "device_emergency": device.device_emergency,
-                "house_emergency": device.kaiser_emergency,
-                "ota": asdict(device.ota) if device.ota else None,
-            },
-            "config": {
-                "version": data.versions.version,
-                "pushed": asdict(device.pushed_config) if device.pushed_config else None,
-                "ack": asdict(device.config_ack) if device.config_ack else None,
-            },
-            "sensors": {channel.title: _sensor(channel) for channel in data.channels.values()},
-            "actuators": {
-                actuator.title: {
-                    "config": asdict(actuator.config),
-                    "available": actuator.available,
-                    "status": asdict(actuator.status) if actuator.status else None,
-                    "refused_pin": actuator.refused_pin,
-                }
-                for actuator in data.actuators.values()
-            },
+    diagnostics: dict[str, Any] = {
+        "entry": dict(entry.data),
+        "subentries": [
+            {
+                "subentry_id": subentry_id,
+                "type": subentry.subentry_type,
+                "title": subentry.title,
+                "unique_id": subentry.unique_id,
+                "data": dict(subentry.data),
+            }
+            for subentry_id, subentry in entry.subentries.items()
+        ],
+        "device": {
+            "online": device.online,
+            "broker_connected": device.broker_connected,
+            "available": device.available,
+            "kaiser_id": device.kaiser_id,
+            "announce": asdict(device.announce) if device.announce else None,
+            "heartbeat": asdict(device.heartbeat) if device.heartbeat else None,
+            "rejected_messages": dict(sorted(device.rejected.items())),
+            "last_error": device.last_error,
+            "readings_received": device.readings_received,
+            "readings_unrouted": device.readings_unrouted,
+            "emergency": device.emergency,
+            "device_emergency": device.device_emergency,
+            "house_emergency": device.kaiser_emergency,
+            "ota": asdict(device.ota) if device.ota else None,
         },
-        TO_REDACT,
-    )
+        "config": {
+            "version": data.versions.version,
+            "pushed": asdict(device.pushed_config) if device.pushed_config else None,
+            "ack": asdict(device.config_ack) if device.config_ack else None,
+        },
+        "sensors": {channel.title: _sensor(channel) for channel in data.channels.values()},
+        "actuators": {
+            actuator.title: {
+                "config": asdict(actuator.config),
+                "available": actuator.available,
+                "status": asdict(actuator.status) if actuator.status else None,
+                "refused_pin": actuator.refused_pin,
+            }
+            for actuator in data.actuators.values()
+        },
+    }
+    predictions = data.predictions
+    if predictions is not None and predictions.sensors:  # only sensors that opted in
+        diagnostics["predictions"] = {
+            sensor.title: {
+                "settings": asdict(sensor.settings),
+                "predictor_loaded": sensor.predictor is not None,
+                "readings": len(sensor.buffer),
+                "error": sensor.error,
+                "latest": asdict(sensor.latest) if sensor.latest else None,
+            }
+            for sensor in predictions.sensors.values()
+        }
+    return async_redact_data(diagnostics, TO_REDACT)
 
 
 def _sensor(channel: SensorChannel) -> dict[str, Any]:

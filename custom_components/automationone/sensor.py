@@ -30,6 +30,7 @@ from homeassistant.util import dt as dt_util
 from .actuator import ActuatorChannel
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
+from .prediction_entity import prediction_sensors
 from .processors import RawKind, Result
 from .protocol import ActuatorStatus, Heartbeat
 from .replay_statistics import replay_statistics
@@ -104,6 +105,9 @@ async def async_setup_entry(
             [ActuatorCounter(entry, actuator, d) for d in COUNTERS],
             config_subentry_id=actuator.subentry_id,
         )
+    # Forecast and time-until sensors of the sensors with predictions (prediction_entity.py).
+    for subentry_id, entities in prediction_sensors(entry, value_description).items():
+        async_add_entities(entities, config_subentry_id=subentry_id)
 
 
 class HeartbeatSensor(AutomationOneEntity, SensorEntity):
@@ -152,23 +156,7 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
 
     def __init__(self, entry: AutomationOneConfigEntry, channel: SensorChannel) -> None:
         """Describe the sensor from its processor."""
-        processor = channel.processor
-        device_class = _enum_or_none(SensorDeviceClass, processor.device_class)
-        super().__init__(
-            entry,
-            SensorEntityDescription(
-                key=channel.subentry_id,
-                device_class=device_class,
-                state_class=_enum_or_none(SensorStateClass, processor.state_class),
-                # Unitless device classes (pH, AQI) take no unit; the processor's "pH" still
-                # goes to the device with an echoed value.
-                native_unit_of_measurement=None
-                if DEVICE_CLASS_UNITS.get(device_class) == {None}  # type: ignore[arg-type]
-                else processor.unit,
-                suggested_display_precision=processor.display_precision,
-            ),
-            channel.subentry_id,
-        )
+        super().__init__(entry, value_description(channel), channel.subentry_id)
         self.channel = channel
         self._follows_device_updates = False
         # The user named the sensor when adding it (e.g. "Tank pH").
@@ -370,6 +358,24 @@ class ActuatorCounter(AutomationOneEntity, RestoreSensor):
         self._total += value if last is None or value < last else value - last
         self._device_value = value
         return True
+
+
+def value_description(channel: SensorChannel, key: str | None = None) -> SensorEntityDescription:
+    """How a sensor's value is shown (device class, unit, precision of its processor); the
+    forecast of it (prediction_entity.py) is shown the same way, under its own `key`."""
+    processor = channel.processor
+    device_class = _enum_or_none(SensorDeviceClass, processor.device_class)
+    return SensorEntityDescription(
+        key=channel.subentry_id if key is None else key,
+        device_class=device_class,
+        state_class=_enum_or_none(SensorStateClass, processor.state_class),
+        # Unitless device classes (pH, AQI) take no unit; the processor's "pH" still goes to
+        # the device with an echoed value.
+        native_unit_of_measurement=None
+        if DEVICE_CLASS_UNITS.get(device_class) == {None}  # type: ignore[arg-type]
+        else processor.unit,
+        suggested_display_precision=processor.display_precision,
+    )
 
 
 def _enum_or_none[E: StrEnum](enum: type[E], value: str | None) -> E | None:

@@ -25,24 +25,36 @@ from .const import (
     CONF_FAILSAFE_S,
     CONF_FILTER,
     CONF_GPIO,
+    CONF_HORIZON_S,
     CONF_INTERVAL_S,
     CONF_INVERTED,
     CONF_MAX_PER_HOUR,
     CONF_MAX_RUNTIME_S,
     CONF_MODE,
     CONF_PARAMS,
+    CONF_PREDICT_ENABLED,
+    CONF_PREDICTION,
+    CONF_PREDICTOR,
+    CONF_REFIT_S,
     CONF_SAFE_STATE,
     CONF_SCL,
     CONF_SENSOR_TYPE,
     CONF_TEMPERATURE_ENTITY,
     CONF_WARNING_HIGH,
     CONF_WARNING_LOW,
+    DEFAULT_HORIZON_S,
+    DEFAULT_PREDICTOR,
+    DEFAULT_REFIT_S,
+    HORIZON_MAX_S,
+    HORIZON_MIN_S,
     INTERVAL_MAX_S,
     INTERVAL_MIN_S,
     LIMIT_MAX_PER_HOUR,
     LIMIT_MAX_S,
     MODE_PROCESSED,
     MODE_RAW,
+    REFIT_MAX_S,
+    REFIT_MIN_S,
     SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
@@ -54,7 +66,7 @@ from .pins import (
     validate_actuator_pin,
     validate_sensor_pins,
 )
-from .plugins import get_processors
+from .plugins import get_predictors, get_processors
 from .processors import (
     FILTER_KINDS,
     Calibration,
@@ -69,6 +81,9 @@ from .processors import (
 from .temperature_source import read_temperature
 
 CONF_REFERENCE = "reference"
+# Fields of the predictions step (stored in seconds: CONF_HORIZON_S, CONF_REFIT_S).
+FIELD_HORIZON_MIN = "horizon_min"
+FIELD_REFIT_MIN = "refit_min"
 THRESHOLD_KEYS = (CONF_WARNING_LOW, CONF_WARNING_HIGH, CONF_CRITICAL_LOW, CONF_CRITICAL_HIGH)
 ADDR_PATTERN = r"[0-9a-f]{16}|0x[0-9a-f]{2}"
 
@@ -325,7 +340,7 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self._name = subentry.title
         return self.async_show_menu(
             step_id="reconfigure",
-            menu_options=["reconfigure_settings", "calibrate"],
+            menu_options=["reconfigure_settings", "calibrate", "predictions"],
             description_placeholders={"name": subentry.title},
         )
 
@@ -333,7 +348,58 @@ class SensorSubentryFlow(_PinSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Move the sensor to another pin or change its settings; history stays."""
-        return await self._async_reconfigure("reconfigure_settings", user_input, CONF_CALIBRATION)
+        return await self._async_reconfigure(
+            "reconfigure_settings", user_input, CONF_CALIBRATION, CONF_PREDICTION
+        )
+
+    async def async_step_predictions(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Opt in to forecasts, time-until-band and anomaly detection; horizon, predictor."""
+        subentry = self._get_reconfigure_subentry()
+        if user_input is not None:
+            prediction = {
+                CONF_PREDICT_ENABLED: bool(user_input[CONF_PREDICT_ENABLED]),
+                CONF_PREDICTOR: user_input[CONF_PREDICTOR],
+                CONF_HORIZON_S: round(float(user_input[FIELD_HORIZON_MIN]) * 60),
+                CONF_REFIT_S: round(float(user_input[FIELD_REFIT_MIN]) * 60),
+            }
+            return self.async_update_and_abort(
+                self._entry, subentry, data_updates={CONF_PREDICTION: prediction}
+            )
+        current = subentry.data.get(CONF_PREDICTION) or {}
+        predictors = get_predictors(self.hass)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PREDICT_ENABLED, default=False): bool,
+                vol.Required(CONF_PREDICTOR, default=DEFAULT_PREDICTOR): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=[
+                            selector.SelectOptionDict(value=pid, label=p.name)
+                            for pid, p in predictors.items()
+                        ],
+                        mode=selector.SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(FIELD_HORIZON_MIN, default=DEFAULT_HORIZON_S // 60): _number(
+                    HORIZON_MIN_S // 60, HORIZON_MAX_S // 60, 1
+                ),
+                vol.Required(FIELD_REFIT_MIN, default=DEFAULT_REFIT_S // 60): _number(
+                    REFIT_MIN_S // 60, REFIT_MAX_S // 60, 1
+                ),
+            }
+        )
+        suggested = {
+            CONF_PREDICT_ENABLED: current.get(CONF_PREDICT_ENABLED, False),
+            CONF_PREDICTOR: current.get(CONF_PREDICTOR, DEFAULT_PREDICTOR),
+            FIELD_HORIZON_MIN: current.get(CONF_HORIZON_S, DEFAULT_HORIZON_S) / 60,
+            FIELD_REFIT_MIN: current.get(CONF_REFIT_S, DEFAULT_REFIT_S) / 60,
+        }
+        return self.async_show_form(
+            step_id="predictions",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            description_placeholders={"name": subentry.title},
+        )
 
     async def async_step_calibrate(
         self, user_input: dict[str, Any] | None = None

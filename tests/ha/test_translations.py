@@ -94,6 +94,8 @@ def _subentry_types(class_name: str) -> str:
 
 def _sites() -> list[Site]:
     sites: list[Site] = []
+    placeholders: dict[str, set[str]] = {}
+    imports: dict[str, set[str]] = {}
     for path in sorted(CODE.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         flow_root = {"config_flow.py": "config", "subentry_flow.py": "config_subentries"}.get(
@@ -121,9 +123,18 @@ def _sites() -> list[Site]:
                         entity_keys |= _keys(node.value) or set()
                     if isinstance(node, ast.Call):
                         sites += _call_sites(path.name, section, func, node, tree)
-        if path.name in {"sensor.py", "binary_sensor.py", "switch.py", "light.py", "button.py"}:
-            platform = path.stem
-            sites.append(Site(path.name, rf"entity\.{platform}\.\w+\.name", frozenset(entity_keys)))
+        placeholders[path.stem] = entity_keys
+        imports[path.stem] = {
+            node.module
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        }
+    for platform in ("sensor", "binary_sensor", "switch", "light", "button"):
+        # A platform's entities may be defined in a module it imports (prediction_entity.py).
+        provided = placeholders[platform].union(
+            *(placeholders.get(m, set()) for m in imports[platform])
+        )
+        sites.append(Site(f"{platform}.py", rf"entity\.{platform}\.\w+\.name", frozenset(provided)))
     return sites
 
 

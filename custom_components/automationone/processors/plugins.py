@@ -26,6 +26,7 @@ breaking the rest. `load_plugins` does file I/O: call it in an executor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 import importlib.util
 import math
@@ -51,7 +52,7 @@ from .base import (
     RawValue,
     Result,
 )
-from .registry import ID_PATTERN, Registry, builtin_registry
+from .registry import ID_PATTERN, Identified, IdRegistry, Registry, builtin_registry
 
 MODULE_PREFIX: Final = "automationone_user_processor_"
 QUANTITY_PATTERN: Final = re.compile(r"^[a-z_]{1,16}$")
@@ -70,9 +71,9 @@ _OPTIONAL_DEFAULTS: Final[dict[str, Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class PluginError:
-    """Why one plug-in file (or one processor in it) was not loaded.
+    """Why one plug-in file (or one processor or predictor in it) was not loaded.
 
-    code: `syntax_error`, `import_error`, `no_processor`, `missing_attribute`,
+    code: `syntax_error`, `import_error`, `no_processor` (`no_predictor`), `missing_attribute`,
     `bad_attribute`, `not_callable`, `trial_failed`, `bad_result`, `id_clash`.
     """
 
@@ -147,14 +148,14 @@ class PluginProcessor(BaseProcessor):
         return super().calibration_value(raw)
 
 
-def _error_line(err: BaseException, path: Path) -> int | None:
+def error_line(err: BaseException, path: Path) -> int | None:
     for frame in reversed(traceback.extract_tb(err.__traceback__)):
         if frame.filename == str(path):
             return frame.lineno
     return None
 
 
-def _import(path: Path) -> ModuleType | PluginError:
+def _import(path: Path, prefix: str) -> ModuleType | PluginError:
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -163,7 +164,7 @@ def _import(path: Path) -> ModuleType | PluginError:
         code = compile(source, str(path), "exec")
     except SyntaxError as err:
         return PluginError(path, "syntax_error", err.msg, err.lineno)
-    name = MODULE_PREFIX + path.stem
+    name = prefix + path.stem
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None:
         return PluginError(path, "import_error", "not importable")
@@ -174,7 +175,7 @@ def _import(path: Path) -> ModuleType | PluginError:
     except Exception as err:  # noqa: BLE001 - any error of a plug-in becomes its report
         sys.modules.pop(name, None)
         return PluginError(
-            path, "import_error", f"{type(err).__name__}: {err}", _error_line(err, path)
+            path, "import_error", f"{type(err).__name__}: {err}", error_line(err, path)
         )
     return module
 
@@ -216,7 +217,7 @@ def check_processor(obj: Any, path: Path) -> PluginError | None:
     return None
 
 
-def _trial(processor: PluginProcessor, path: Path) -> PluginError | None:
+def _trial(processor: Processor, path: Path) -> PluginError | None:
     try:
         result = processor.process(processor.sample_raw)
     except Exception as err:  # noqa: BLE001 - a raising plug-in becomes its report
@@ -224,7 +225,7 @@ def _trial(processor: PluginProcessor, path: Path) -> PluginError | None:
             path,
             "trial_failed",
             f"process({processor.sample_raw!r}) raised {type(err).__name__}: {err}",
-            _error_line(err, path),
+            error_line(err, path),
             processor.id,
         )
     value = getattr(result, "value", math.nan)
@@ -244,59 +245,97 @@ def _trial(processor: PluginProcessor, path: Path) -> PluginError | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class PluginKind[T]:
+    """What tells one kind of plug-in from another (processors, predictors) for the loader.
+
+    A file defines `<SINGULAR>` or `<SINGULAR>S` (e.g. PROCESSOR / PROCESSORS); `check` says
+    why an object is not of the kind, `wrap` gives it the full interface, `trial` tries it.
+    """
+
+    noun: str  # "processor": in error codes (`no_processor`) and messages
+    module_prefix: str
+    check: Callable[[Any, Path], PluginError | None]
+    wrap: Callable[[Any, Path], T]
+    trial: Callable[[T, Path], PluginError | None]
+
+    @property
+    def singular(self) -> str:
+        """The module attribute holding one plug-in."""
+        return self.noun.upper()
+
+
+def load_plugin_dir[T: Identified](
+    directory: Path, registry: IdRegistry[T], kind: PluginKind[T]
+) -> tuple[list[T], list[PluginError]]:
+    """Import every `*.py` in `directory`, check its plug-ins of `kind`, register the valid ones.
+
+    Returns the loaded plug-ins and one PluginError per broken file or plug-in, in file-name
+    order. Never raises for a bad plug-in; a missing directory yields nothing. Files starting
+    with `_` or `.` are skipped.
+    """
+    loaded: list[T] = []
+    errors: list[PluginError] = []
+    if not directory.is_dir():
+        return loaded, errors
+    one, many = kind.singular, f"{kind.singular}S"
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith(("_", ".")):
+            continue
+        module = _import(path, kind.module_prefix)
+        if isinstance(module, PluginError):
+            errors.append(module)
+            continue
+        candidates: list[Any]
+        if hasattr(module, many):
+            try:
+                candidates = list(getattr(module, many))
+            except TypeError:
+                errors.append(PluginError(path, "bad_attribute", f"{many} is not iterable"))
+                continue
+        elif hasattr(module, one):
+            candidates = [getattr(module, one)]
+        else:
+            errors.append(PluginError(path, f"no_{kind.noun}", f"defines neither {one} nor {many}"))
+            continue
+        for obj in candidates:
+            problem = kind.check(obj, path)
+            if problem is not None:
+                errors.append(problem)
+                continue
+            item = kind.wrap(obj, path)
+            problem = kind.trial(item, path)
+            if problem is not None:
+                errors.append(problem)
+                continue
+            try:
+                registry.register(item)
+            except ValueError as err:
+                errors.append(PluginError(path, "id_clash", str(err), None, item.id))
+                continue
+            loaded.append(item)
+    return loaded, errors
+
+
+PROCESSOR_PLUGINS: Final = PluginKind[Processor](
+    noun="processor",
+    module_prefix=MODULE_PREFIX,
+    check=check_processor,
+    wrap=PluginProcessor,
+    trial=_trial,
+)
+
+
 def load_plugins(
     directory: Path, registry: Registry | None = None
 ) -> tuple[list[Processor], list[PluginError]]:
     """Import every `*.py` in `directory`, check its processors, and register the valid ones.
 
     Registers into `registry` (a new built-in registry when None, which only serves to refuse
-    clashes with built-in ids). Returns the loaded processors and one PluginError per broken
-    file or processor, in file-name order. Never raises for a bad plug-in; a missing directory
-    yields nothing. Files starting with `_` or `.` are skipped.
+    clashes with built-in ids). See `load_plugin_dir`.
     """
     target = builtin_registry() if registry is None else registry
-    loaded: list[Processor] = []
-    errors: list[PluginError] = []
-    if not directory.is_dir():
-        return loaded, errors
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith(("_", ".")):
-            continue
-        module = _import(path)
-        if isinstance(module, PluginError):
-            errors.append(module)
-            continue
-        candidates: list[Any]
-        if hasattr(module, "PROCESSORS"):
-            try:
-                candidates = list(module.PROCESSORS)
-            except TypeError:
-                errors.append(PluginError(path, "bad_attribute", "PROCESSORS is not iterable"))
-                continue
-        elif hasattr(module, "PROCESSOR"):
-            candidates = [module.PROCESSOR]
-        else:
-            errors.append(
-                PluginError(path, "no_processor", "defines neither PROCESSOR nor PROCESSORS")
-            )
-            continue
-        for obj in candidates:
-            problem = check_processor(obj, path)
-            if problem is not None:
-                errors.append(problem)
-                continue
-            processor = PluginProcessor(obj, path)
-            problem = _trial(processor, path)
-            if problem is not None:
-                errors.append(problem)
-                continue
-            try:
-                target.register(processor)
-            except ValueError as err:
-                errors.append(PluginError(path, "id_clash", str(err), None, processor.id))
-                continue
-            loaded.append(processor)
-    return loaded, errors
+    return load_plugin_dir(directory, target, PROCESSOR_PLUGINS)
 
 
 def errors_by_file(errors: list[PluginError]) -> dict[str, str]:

@@ -13,11 +13,13 @@ from .builtin import BUILTIN_FACTORIES
 ID_PATTERN: Final = re.compile(r"^[a-z0-9_]{1,24}$")
 
 
-class _Identified(Protocol):
+class Identified(Protocol):
+    """Anything with a plug-in id."""
+
     id: str
 
 
-class IdRegistry[T: _Identified]:
+class IdRegistry[T: Identified]:
     """A mapping of id → plug-in; ids are unique, built-ins cannot be replaced.
 
     One mechanism for every plug-in kind (processors, predictors); `kind` names it in errors.
