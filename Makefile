@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests and the demo need; installed only when missing.
 DEBIAN_PACKAGES := mosquitto mosquitto-clients
 # Pure core packages: no homeassistant imports, mypy --strict.
-CORE_PACKAGES := custom_components/automationone/protocol custom_components/automationone/safety simulator custom_components/automationone/processors custom_components/automationone/gpio custom_components/automationone/rules custom_components/automationone/predictions
+CORE_PACKAGES := custom_components/automationone/protocol custom_components/automationone/safety simulator custom_components/automationone/processors custom_components/automationone/gpio custom_components/automationone/rules custom_components/automationone/predictions custom_components/automationone/broker_security
 
 .DEFAULT_GOAL := test
 

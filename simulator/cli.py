@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--heartbeat", type=float, default=60.0, help="heartbeat period in seconds (default 60)"
     )
     parser.add_argument("--batch", action="store_true", help="send sensor/batch messages")
+    parser.add_argument("--username", help="broker login of every device (default anonymous)")
+    parser.add_argument("--password", help="its password")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated signals")
     parser.add_argument(
         "--log-level",
@@ -75,6 +77,8 @@ async def run(args: argparse.Namespace) -> None:
         heartbeat_s=args.heartbeat,
         batch=args.batch,
         seed=args.seed,
+        username=args.username,
+        password=args.password,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 import hashlib
 import logging
 import random
@@ -113,6 +113,19 @@ class DeviceOptions:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     restart_delay_s: float = 1.0
+    username: str | None = None  # the login set up (portal / build); None: anonymous
+    password: str | None = None
+    login_timeout_s: float = 30.0  # docs/protocol.md "Device login"
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A delivered broker login, as the firmware stores it (never logged)."""
+
+    username: str
+    password: str = field(repr=False)
+    ca: str | None = None
+    port: int | None = None
 
 
 class _Sensor:
@@ -161,6 +174,14 @@ class SimulatedDevice:
         self._forced: dict[int, Sample] = {}
         self.fw_version = FW_VERSION  # the image in flash: an update changes it
         self._ota: asyncio.Task[None] | None = None
+        # Device login (docs/protocol.md): the one in use (None: the options'), the one being
+        # tried, the fallback; like NVS they survive a restart, not a factory reset.
+        self.login: Login | None = None
+        self._pending_login: Login | None = None
+        self._fallback_login: Login | None = None
+        self._login_deadline = 0.0
+        self._login_refusals = 0
+        self.login_error: str | None = None
         self._boot()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -273,6 +294,8 @@ class SimulatedDevice:
             try:
                 client = await self._connect()
             except MqttError as err:
+                if self._login_failed(err):
+                    continue  # back to the old login at once
                 wait = delay * self._rng.uniform(0.8, 1.2)
                 _LOGGER.info("%s: %s; retrying in %.1f s", self.esp_id, err, wait)
                 await asyncio.sleep(wait)
@@ -281,18 +304,52 @@ class SimulatedDevice:
             delay = self.options.reconnect_min_s
             await client.closed.wait()
 
+    def _trying(self) -> Login | None:
+        """The login of the next connect: the pending one, else the current (None: set up)."""
+        return self._pending_login or self.login
+
+    def _login_failed(self, err: MqttError) -> bool:
+        """A connect failed: revert a pending login or use the fallback. True: retry now."""
+        if self._pending_login is not None:
+            expired = time.monotonic() >= self._login_deadline
+            if not (err.refused or err.tls or expired):
+                return False
+            self.login_error = "refused" if err.refused else ("tls" if err.tls else "timeout")
+            _LOGGER.warning("%s: delivered login not taken: %s", self.esp_id, self.login_error)
+            self._pending_login = None
+            return True
+        if not err.refused:
+            return False
+        self._login_refusals += 1
+        if self._login_refusals < 3 or (self.login is None and self._fallback_login is None):
+            return False
+        _LOGGER.warning("%s: current login refused, trying the fallback", self.esp_id)
+        self._login_refusals = 0
+        self.login, self._fallback_login = self._fallback_login, self.login
+        return True
+
     async def _connect(self) -> AsyncMqttClient:
         options = self.options
+        login = self._trying()
         client = AsyncMqttClient(
             self.esp_id,
             self._on_message,
             self._on_lost,
             will=(self._topic(TopicKind.STATUS), STATUS_OFFLINE.encode(), 1, True),
             keepalive=options.keepalive,
+            username=login.username if login else options.username,
+            password=login.password if login else options.password,
+            ca=login.ca if login else None,
         )
         self._client = client
         try:
-            await client.connect(options.host, options.port)
+            await client.connect(options.host, (login.port if login else None) or options.port)
+            if self._pending_login is not None:
+                # Accepted: the new login is the current one, the old one the fallback.
+                self._fallback_login, self.login = self.login, self._pending_login
+                self._pending_login = None
+                self.login_error = None
+            self._login_refusals = 0
             now = time.monotonic()
             self._link = True
             for machine in self.actuators.values():
@@ -365,6 +422,8 @@ class SimulatedDevice:
                 batch=self.options.batch,
                 on_device=True,
             ),
+            login=self.login.username if self.login else self.options.username,
+            login_error=self.login_error,
         )
 
     def _publish_status(self, gpio: int, status: ActuatorStatus, retain: bool = True) -> None:
@@ -620,9 +679,24 @@ class SimulatedDevice:
             _LOGGER.warning("%s: %s", self.esp_id, command.cmd)
             if command.cmd == "factory_reset":
                 self._stored = None
+                self.login = self._fallback_login = self._pending_login = None
             asyncio.get_running_loop().create_task(self._restart())
         elif command.cmd == "ota":
             self._start_ota(command)
+        elif command.cmd == "login":
+            self._take_login(command)
+
+    def _take_login(self, command: SystemCommand) -> None:
+        """Try a delivered login: drop the session, connect with it (docs/protocol.md)."""
+        assert command.username is not None
+        assert command.password is not None
+        self._pending_login = Login(command.username, command.password, command.ca, command.port)
+        self._login_deadline = time.monotonic() + self.options.login_timeout_s
+        self.login_error = None
+        _LOGGER.info("%s: trying the delivered login %s", self.esp_id, command.username)
+        client = self._client
+        if client is not None:
+            asyncio.get_running_loop().create_task(client.disconnect())
 
     # --- firmware update (as the firmware core's a1/ota) ---------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import contextlib
 import logging
 import socket
+import ssl
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -30,6 +31,12 @@ type MessageHandler = Callable[[str, bytes, bool], None]
 class MqttError(Exception):
     """The broker refused the connection or a subscription, or did not answer in time."""
 
+    def __init__(self, message: str, *, refused: bool = False, tls: bool = False) -> None:
+        """`refused`: the broker refused the login; `tls`: the TLS handshake failed."""
+        super().__init__(message)
+        self.refused = refused
+        self.tls = tls
+
 
 class AsyncMqttClient:
     """One MQTT connection (client id, last will) on the running event loop."""
@@ -42,6 +49,9 @@ class AsyncMqttClient:
         *,
         will: tuple[str, bytes, int, bool] | None = None,
         keepalive: int = 60,
+        username: str | None = None,
+        password: str | None = None,
+        ca: str | None = None,
     ) -> None:
         """Prepare a client; `connect` opens the connection."""
         self._loop = asyncio.get_running_loop()
@@ -57,6 +67,11 @@ class AsyncMqttClient:
         if will is not None:
             topic, payload, qos, retain = will
             self._client.will_set(topic, payload, qos, retain)
+        if username is not None:
+            self._client.username_pw_set(username, password)
+        if ca is not None:
+            # Verified TLS (docs/protocol.md "Device login"): chain to `ca`, host name checked.
+            self._client.tls_set_context(ssl.create_default_context(cadata=ca))
         self._client.on_socket_open = self._socket_open
         self._client.on_socket_close = self._socket_close
         self._client.on_socket_register_write = self._register_write
@@ -80,6 +95,8 @@ class AsyncMqttClient:
         try:
             # A blocking TCP connect: quick on the LAN/loopback this simulator is made for.
             self._client.connect(host, port, self._keepalive)
+        except ssl.SSLError as err:
+            raise MqttError(f"TLS to {host}:{port} failed: {err}", tls=True) from err
         except (OSError, ValueError) as err:
             raise MqttError(f"connect to {host}:{port} failed: {err}") from err
         try:
@@ -89,7 +106,7 @@ class AsyncMqttClient:
             raise MqttError("no CONNACK") from None
         if code.is_failure:
             self.abort()
-            raise MqttError(f"connection refused: {code}")
+            raise MqttError(f"connection refused: {code}", refused=True)
         if self._closed.is_set():
             raise MqttError("connection closed right after CONNACK")
         self.connected = True

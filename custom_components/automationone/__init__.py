@@ -38,11 +38,13 @@ from .device_config import (
 from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following, forget_rejected, rejected_counter
+from .logins import async_remove_logins, async_setup_logins
 from .mac_conflict import owner_of, placeholders, sync_issue
 from .plugins import async_load_predictors, async_load_processors, get_processors
 from .prediction_runtime import PredictionRuntime
 from .protocol import Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
+from .recommendations import RecommendationManager
 from .registry import (
     esp_device,
     esp_identifier,
@@ -181,8 +183,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     entry.async_on_unload(device.add_conflict_listener(on_conflict))
     entry.async_on_unload(device.add_announce_listener(on_announce))
     entry.async_on_unload(device.add_ack_listener(on_config_ack))
+    entry.async_on_unload(async_setup_logins(hass, entry))
     entry.async_on_unload(await async_register(hass, device))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    recommendations = RecommendationManager(hass, entry)
+    await recommendations.async_setup()
+    entry.runtime_data.recommendations = recommendations
     predictions = entry.runtime_data.predictions = PredictionRuntime(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await predictions.async_start()
@@ -283,6 +289,8 @@ async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
     """Clear the device's retained topics, so it is not rediscovered from stale messages."""
     await ConfigVersions(hass, entry.entry_id).async_remove()
     forget_rejected(hass, entry.data[CONF_MAC])
+    await RecommendationManager(hass, entry).async_remove()
+    await async_remove_logins(hass, entry)  # its broker login, if it had one
     if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:
         return  # the topics (and their conflict issue) are another board's: leave them alone
     sync_issue(hass, entry, None)

@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
+from .logins import async_rotate
 from .protocol import Emergency
 
 PARALLEL_UPDATES = 1
@@ -35,6 +36,11 @@ IDENTIFY = ButtonEntityDescription(
     entity_category=EntityCategory.CONFIG,
 )
 
+ROTATE_LOGIN = ButtonEntityDescription(
+    key="rotate_broker_login",
+    translation_key="rotate_broker_login",
+    entity_category=EntityCategory.CONFIG,
+)
 EMERGENCY_STOP = ButtonEntityDescription(key="emergency_stop", translation_key="emergency_stop")
 CLEAR_EMERGENCY = ButtonEntityDescription(key="clear_emergency", translation_key="clear_emergency")
 
@@ -51,8 +57,25 @@ async def async_setup_entry(
             IdentifyButton(entry, IDENTIFY),
             EmergencyButton(entry, EMERGENCY_STOP, stop=True),
             EmergencyButton(entry, CLEAR_EMERGENCY, stop=False),
+            RotateLoginButton(entry, ROTATE_LOGIN),
         ]
     )
+
+
+class RotateLoginButton(AutomationOneEntity, ButtonEntity):
+    """A new broker login for the device; the old one is deleted once it switched
+    (docs/security.md). Refused until the device was secured (entry's Configure)."""
+
+    def __init__(
+        self, entry: AutomationOneConfigEntry, description: ButtonEntityDescription
+    ) -> None:
+        """Remember the entry: the login state lives in its data."""
+        super().__init__(entry, description)
+        self.entry = entry
+
+    async def async_press(self) -> None:
+        """Create, deliver and (on the device's announce) confirm a new login."""
+        await async_rotate(self.hass, self.entry)
 
 
 class RestartButton(AutomationOneEntity, ButtonEntity):

@@ -16,9 +16,25 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_MAC, CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import voluptuous as vol
+from yarl import URL
 
+from .ai_service import (
+    CONF_PUSH_INTERVAL_MIN,
+    CONF_PUSH_URL,
+    DEFAULT_PUSH_INTERVAL_MIN,
+    webhook_url,
+)
+from .broker_security.tls import check_ca_pem
 from .const import (
     ANNOUNCE_WAIT_S,
     BOARD_MODELS,
@@ -28,6 +44,17 @@ from .const import (
     DOMAIN,
 )
 from .hub import payload_bytes
+from .logins import (
+    CONF_ADMIN_PASSWORD,
+    CONF_ADMIN_USERNAME,
+    CONF_BROKER_LOGIN,
+    CONF_CA,
+    CONF_SHARED_LOGIN,
+    CONF_TLS_PORT,
+    AdminLogin,
+    LoginSetupError,
+    async_start_login,
+)
 from .mac_conflict import owner_of, placeholders
 from .protocol import (
     DEFAULT_KAISER_ID,
@@ -221,13 +248,132 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
 CONF_CONFIRM = "confirm"
 
 
+def _is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
+
+
 class DeviceMaintenanceFlow(OptionsFlow):
     """Actions too destructive for a button: a form the user must confirm (HA has no
     confirmation on a button press). Identify and restart are buttons on the device page."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """What to do with the device."""
-        return self.async_show_menu(step_id="init", menu_options=["factory_reset"])
+        return self.async_show_menu(
+            step_id="init", menu_options=["factory_reset", "secure_login", "ai_service"]
+        )
+
+    def _known_admin(self) -> AdminLogin | None:
+        """The admin login another (or this) secured device of the broker stored."""
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            state = entry.data.get(CONF_BROKER_LOGIN)
+            if isinstance(state, dict) and state.get(CONF_ADMIN_USERNAME):
+                return AdminLogin(state[CONF_ADMIN_USERNAME], state[CONF_ADMIN_PASSWORD])
+        return None
+
+    async def async_step_secure_login(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Give the device its own broker login (docs/security.md)."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        placeholders = {"name": entry.title, "error": ""}
+        known = self._known_admin()
+        if user_input is not None:
+            username = user_input[CONF_ADMIN_USERNAME].strip()
+            password = user_input.get(CONF_ADMIN_PASSWORD) or ""
+            if not password and known is not None and known.username == username:
+                password = known.password  # the admin login another device stored
+            ca = (user_input.get(CONF_CA) or "").strip() or None
+            port = user_input.get(CONF_TLS_PORT)
+            try:
+                if not password:
+                    raise LoginSetupError("admin_password_missing")  # noqa: TRY301
+                if ca is not None:
+                    try:
+                        check_ca_pem(ca + "\n")
+                    except ValueError as err:
+                        raise LoginSetupError("bad_ca", str(err)) from None
+                if not hasattr(entry, "runtime_data"):
+                    raise LoginSetupError("device_offline")  # noqa: TRY301
+                await async_start_login(
+                    self.hass,
+                    entry,
+                    AdminLogin(username, password),
+                    shared_login=(user_input.get(CONF_SHARED_LOGIN) or "").strip() or None,
+                    ca=ca + "\n" if ca else None,
+                    tls_port=int(port) if port else None,
+                )
+            except LoginSetupError as err:
+                errors["base"] = err.key
+                placeholders["error"] = err.detail
+            else:
+                return self.async_create_entry(data=dict(entry.options))
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_ADMIN_USERNAME, default=known.username if known else vol.UNDEFINED
+                ): str,
+                vol.Optional(CONF_ADMIN_PASSWORD): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.PASSWORD)
+                ),
+                vol.Optional(CONF_SHARED_LOGIN): str,
+                vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
+                vol.Optional(CONF_TLS_PORT): NumberSelector(
+                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="secure_login",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_ai_service(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The external AI service: its webhook (shown) and the optional push of readings."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            url = (user_input.get(CONF_PUSH_URL) or "").strip()
+            if url and not _is_http_url(url):
+                errors[CONF_PUSH_URL] = "invalid_url"
+            else:
+                options = {
+                    **entry.options,
+                    CONF_PUSH_INTERVAL_MIN: int(user_input[CONF_PUSH_INTERVAL_MIN]),
+                }
+                options[CONF_PUSH_URL] = url or None
+                return self.async_create_entry(data=options)
+        manager = getattr(getattr(entry, "runtime_data", None), "recommendations", None)
+        hook = webhook_url(self.hass, manager.webhook_id) if manager is not None else "-"
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_PUSH_URL): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL)
+                ),
+                vol.Required(
+                    CONF_PUSH_INTERVAL_MIN, default=DEFAULT_PUSH_INTERVAL_MIN
+                ): NumberSelector(
+                    NumberSelectorConfig(min=1, max=1440, step=1, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="ai_service",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or dict(entry.options)
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title, "webhook_url": hook},
+        )
 
     async def async_step_factory_reset(
         self, user_input: dict[str, Any] | None = None

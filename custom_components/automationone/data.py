@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .actuator import ActuatorChannel
     from .device_config import ConfigVersions
     from .prediction_runtime import PredictionRuntime
+    from .recommendations import RecommendationManager
     from .sensor_channel import SensorChannel
 
 type AutomationOneConfigEntry = ConfigEntry[AutomationOneData]
@@ -33,3 +34,5 @@ class AutomationOneData:
     actuators: dict[str, ActuatorChannel]
     # Predictions of the opted-in sensor subentries (prediction_runtime.py).
     predictions: PredictionRuntime | None = None
+    # Recommendations from predictions, their decisions and auto-actions (recommendations.py).
+    recommendations: RecommendationManager | None = None

@@ -15,9 +15,20 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_FILTER
 from .data import AutomationOneConfigEntry
+from .logins import REDACT as LOGIN_REDACT
 from .sensor_channel import SensorChannel
 
-TO_REDACT = {CONF_MAC, "mac", "other_mac", "url", "token", "password"}
+TO_REDACT = {
+    CONF_MAC,
+    "mac",
+    "other_mac",
+    "url",
+    "token",
+    "password",
+    "webhook_id",
+    "push_url",
+    *LOGIN_REDACT,
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -69,6 +80,7 @@ async def async_get_config_entry_diagnostics(
             }
             for actuator in data.actuators.values()
         },
+        "recommendations": _recommendations(entry),
     }
     predictions = data.predictions
     if predictions is not None and predictions.sensors:  # only sensors that opted in
@@ -108,4 +120,19 @@ def _sensor(channel: SensorChannel) -> dict[str, Any]:
         "filter_rejected": bool(channel.filter is not None and channel.filter.rejected),
         "calibration_points": 0 if channel.calibration is None else len(channel.calibration.points),
         "temperature_compensation": channel.compensation,
+    }
+
+
+def _recommendations(entry: AutomationOneConfigEntry) -> dict[str, Any] | None:
+    """Open recommendations, auto switches and the AI service (its secrets redacted)."""
+    manager = entry.runtime_data.recommendations
+    if manager is None:
+        return None
+    return {
+        "open": [rec.to_dict() for rec in manager.open.values()],
+        "auto": dict(manager.auto),
+        "decisions": len(manager.feedback.decisions),
+        "ai_service": async_redact_data(manager.ai_service.diagnostics(), TO_REDACT)
+        if manager.ai_service is not None
+        else None,
     }

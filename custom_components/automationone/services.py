@@ -27,6 +27,7 @@ from .hub import DATA_HUB
 from .processors import Calibration, CalibrationPoint, calibration_problem, new_calibration
 from .protocol import DEFAULT_KAISER_ID, Emergency, emergency_topic, encode
 from .protocol.device import DeviceState
+from .recommendations import async_setup_recommendation_services
 from .registry import actuator_of, config_entry_ids, subentry_of
 from .rule_import import IMPORT_RULES_SCHEMA, SERVICE_IMPORT_RULES, async_import_rules
 from .sensor_channel import SensorChannel
@@ -223,3 +224,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=SIMULATE_RULE_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    async_setup_recommendation_services(hass)

@@ -78,6 +78,15 @@ from .processors import (
     calibration_problem,
     new_calibration,
 )
+from .recommendations import (
+    CONF_CORRECTS,
+    CONF_DIRECTION,
+    CONF_DOSE_S,
+    CONF_INTERLOCK_GROUP,
+    CONF_INTERLOCK_MIN,
+    CONF_MAX_DOSES_PER_DAY,
+    DEFAULT_DOSE_S,
+)
 from .temperature_source import read_temperature
 
 CONF_REFERENCE = "reference"
@@ -532,6 +541,7 @@ class ActuatorSubentryFlow(_PinSubentryFlow):
         }
         for key, default, maximum in ACTUATOR_LIMITS:
             fields[vol.Required(key, default=default)] = _number(0, maximum, 1)
+        fields |= self._corrector_fields()
         suggested = {k: str(v) if k == CONF_GPIO else v for k, v in current.items()}
         return self.add_suggested_values_to_schema(vol.Schema(fields), suggested)
 
@@ -544,7 +554,37 @@ class ActuatorSubentryFlow(_PinSubentryFlow):
         }
         for key, _, _ in ACTUATOR_LIMITS:
             data[key] = int(user_input[key])
+        if user_input.get(CONF_CORRECTS):
+            # Linked to correct a sensor (recommendations.py): how much one dose is.
+            data[CONF_CORRECTS] = user_input[CONF_CORRECTS]
+            data[CONF_DIRECTION] = user_input.get(CONF_DIRECTION, "up")
+            data[CONF_DOSE_S] = float(user_input.get(CONF_DOSE_S, DEFAULT_DOSE_S))
+            data[CONF_MAX_DOSES_PER_DAY] = int(user_input.get(CONF_MAX_DOSES_PER_DAY, 0))
+            data[CONF_INTERLOCK_GROUP] = (user_input.get(CONF_INTERLOCK_GROUP) or "").strip()
+            data[CONF_INTERLOCK_MIN] = int(user_input.get(CONF_INTERLOCK_MIN, 0))
         return data
+
+    def _corrector_fields(self) -> dict[Any, Any]:
+        """Optional: the sensor this actuator corrects, which way, and the dosing limits."""
+        sensors = [
+            selector.SelectOptionDict(value=sid, label=sub.title)
+            for sid, sub in self._entry.subentries.items()
+            if sub.subentry_type == SUBENTRY_SENSOR
+        ]
+        return {
+            vol.Optional(CONF_CORRECTS): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=sensors, mode=selector.SelectSelectorMode.DROPDOWN
+                )
+            ),
+            vol.Optional(CONF_DIRECTION, default="up"): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=["up", "down"], translation_key="direction")
+            ),
+            vol.Optional(CONF_DOSE_S, default=DEFAULT_DOSE_S): _number(0.1, 3600),
+            vol.Optional(CONF_MAX_DOSES_PER_DAY, default=0): _number(0, 1000, 1),
+            vol.Optional(CONF_INTERLOCK_GROUP): selector.TextSelector(),
+            vol.Optional(CONF_INTERLOCK_MIN, default=0): _number(0, 1440, 1),
+        }
 
     def _validate(self, data: dict[str, Any], exclude: str | None) -> dict[str, str]:
         assert self._type is not None

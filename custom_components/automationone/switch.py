@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import AutomationOneConfigEntry
 from .entity import ActuatorEntity
+from .recommendation_switch import auto_switches
 
 PARALLEL_UPDATES = 0
 
@@ -19,7 +20,8 @@ async def async_setup_entry(
     entry: AutomationOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One switch per digital actuator."""
+    """One switch per digital actuator; the auto-action switches of recommendations."""
+    async_add_entities(auto_switches(entry))
     for channel in entry.runtime_data.actuators.values():
         if channel.config.type == "pwm":
             continue

@@ -1,8 +1,10 @@
 #include "mosquitto_transport.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 namespace a1 {
 namespace posix {
@@ -15,7 +17,8 @@ uint64_t mono_ms() {
 }
 }  // namespace
 
-MosquittoTransport::MosquittoTransport(const char *host, int port, int keepalive_s) : port_(port), keepalive_s_(keepalive_s) {
+MosquittoTransport::MosquittoTransport(const char *host, int port, int keepalive_s)
+    : port_(port), base_port_(port), keepalive_s_(keepalive_s) {
   snprintf(this->host_, sizeof(this->host_), "%s", host);
   mosquitto_lib_init();
 }
@@ -25,7 +28,45 @@ void MosquittoTransport::set_credentials(const char *user, const char *password)
   this->password_ = password;
 }
 
+bool MosquittoTransport::set_login(const char *username, const char *password, const char *ca, uint16_t port) {
+  if (this->ca_path_[0] != '\0') unlink(this->ca_path_);
+  this->ca_path_[0] = '\0';
+  memset(this->login_password_, 0, sizeof(this->login_password_));
+  this->login_user_[0] = '\0';
+  this->port_ = port != 0 ? port : this->base_port_;
+  this->dirty_ = true;
+  if (username == nullptr) return true;  // back to the login set up
+  snprintf(this->login_user_, sizeof(this->login_user_), "%s", username);
+  snprintf(this->login_password_, sizeof(this->login_password_), "%s", password != nullptr ? password : "");
+  if (ca != nullptr && ca[0] != '\0') {
+    snprintf(this->ca_path_, sizeof(this->ca_path_), "/tmp/a1-ca-XXXXXX");
+    int fd = mkstemp(this->ca_path_);
+    if (fd < 0) {
+      this->ca_path_[0] = '\0';
+      return false;
+    }
+    size_t len = strlen(ca);
+    bool ok = write(fd, ca, len) == static_cast<ssize_t>(len);
+    close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const char *MosquittoTransport::username() {
+  if (this->login_user_[0] != '\0') return this->login_user_;
+  return this->user_;
+}
+
+void MosquittoTransport::drop() {
+  // Called from a message callback (the login command): libmosquitto's loop must not be
+  // entered again here, so the session is closed by the next connect().
+  this->connected_ = false;
+  this->dirty_ = true;
+}
+
 MosquittoTransport::~MosquittoTransport() {
+  if (this->ca_path_[0] != '\0') unlink(this->ca_path_);
   if (this->mosq_ != nullptr) mosquitto_destroy(this->mosq_);
   mosquitto_lib_cleanup();
 }
@@ -48,6 +89,15 @@ void MosquittoTransport::on_message(struct mosquitto *, void *self, const struct
 }
 
 bool MosquittoTransport::connect(const char *client_id, const Will &will) {
+  if (this->dirty_ && this->mosq_ != nullptr) {
+    mosquitto_disconnect(this->mosq_);  // clean: no last will for a change of login
+    mosquitto_loop(this->mosq_, 20, 1);
+    mosquitto_destroy(this->mosq_);  // a new login: a new session with it
+    this->mosq_ = nullptr;
+  }
+  this->dirty_ = false;
+  this->failure_ = Failure::kNone;
+  int rc = MOSQ_ERR_SUCCESS;
   if (this->mosq_ == nullptr) {
     this->mosq_ = mosquitto_new(client_id, true, this);
     if (this->mosq_ == nullptr) return false;
@@ -55,18 +105,47 @@ bool MosquittoTransport::connect(const char *client_id, const Will &will) {
     mosquitto_connect_callback_set(this->mosq_, &MosquittoTransport::on_connect);
     mosquitto_disconnect_callback_set(this->mosq_, &MosquittoTransport::on_disconnect);
     mosquitto_message_callback_set(this->mosq_, &MosquittoTransport::on_message);
-    if (this->user_ != nullptr) mosquitto_username_pw_set(this->mosq_, this->user_, this->password_);
+    if (this->login_user_[0] != '\0') {
+      mosquitto_username_pw_set(this->mosq_, this->login_user_, this->login_password_);
+    } else if (this->user_ != nullptr) {
+      mosquitto_username_pw_set(this->mosq_, this->user_, this->password_);
+    }
+    if (this->ca_path_[0] != '\0') {
+      // Verified TLS: the broker's certificate must chain to the CA and name the host.
+      if (mosquitto_tls_set(this->mosq_, this->ca_path_, nullptr, nullptr, nullptr, nullptr) != MOSQ_ERR_SUCCESS) {
+        this->failure_ = Failure::kTls;
+        return false;
+      }
+      mosquitto_tls_insecure_set(this->mosq_, false);
+    }
     mosquitto_will_set(this->mosq_, will.topic, static_cast<int>(strlen(will.payload)), will.payload, will.qos, will.retain);
     this->connack_ = -1;
-    if (mosquitto_connect(this->mosq_, this->host_, this->port_, this->keepalive_s_) != MOSQ_ERR_SUCCESS) return false;
+    rc = mosquitto_connect(this->mosq_, this->host_, this->port_, this->keepalive_s_);
   } else {
     this->connack_ = -1;
-    if (mosquitto_reconnect(this->mosq_) != MOSQ_ERR_SUCCESS) return false;
+    rc = mosquitto_reconnect(this->mosq_);
+  }
+  if (rc != MOSQ_ERR_SUCCESS) {
+    // With a CA, anything but a failed TCP connect (errno) is the handshake or the certificate
+    // (libmosquitto versions name it MOSQ_ERR_TLS or a newer handshake code).
+    bool tls = this->ca_path_[0] != '\0' && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_NO_CONN;
+    this->failure_ = rc == MOSQ_ERR_TLS || tls ? Failure::kTls : Failure::kNetwork;
+    return false;
   }
   // Wait for CONNACK like PubSubClient::connect() does, so the caller can publish at once.
   uint64_t deadline = mono_ms() + 3000;
   while (this->connack_ < 0 && mono_ms() < deadline) {
-    if (mosquitto_loop(this->mosq_, 50, 1) != MOSQ_ERR_SUCCESS) break;
+    rc = mosquitto_loop(this->mosq_, 50, 1);
+    if (rc != MOSQ_ERR_SUCCESS) break;
+  }
+  if (!this->connected_) {
+    if (this->connack_ > 0) {
+      this->failure_ = Failure::kRefused;  // bad user name or password, not authorised
+    } else {
+      // TCP was up: with a CA, a session that closes before CONNACK failed its handshake.
+      bool tls = this->ca_path_[0] != '\0' && rc != MOSQ_ERR_SUCCESS;
+      this->failure_ = rc == MOSQ_ERR_TLS || tls ? Failure::kTls : Failure::kNetwork;
+    }
   }
   return this->connected_;
 }

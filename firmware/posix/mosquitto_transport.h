@@ -18,6 +18,10 @@ class MosquittoTransport : public MqttTransport {
   bool publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) override;
   bool subscribe(const char *topic, int qos) override;
   void loop() override;
+  bool set_login(const char *username, const char *password, const char *ca, uint16_t port) override;
+  const char *username() override;
+  void drop() override;
+  Failure last_failure() override { return this->failure_; }
   // Waits up to timeout_ms for network traffic (the virtual device's idle sleep).
   void wait(int timeout_ms);
   // Clean shutdown: publish `offline` ourselves (a clean disconnect suppresses the will).
@@ -29,9 +33,16 @@ class MosquittoTransport : public MqttTransport {
   static void on_message(struct mosquitto *m, void *self, const struct mosquitto_message *msg);
 
   char host_[128];
-  const char *user_ = nullptr;
+  const char *user_ = nullptr;  // as set up (command line)
   const char *password_ = nullptr;
   int port_;
+  int base_port_;
+  // A delivered login (docs/protocol.md "Device login"); empty: the one set up.
+  char login_user_[65] = {0};
+  char login_password_[129] = {0};
+  char ca_path_[64] = {0};  // the CA PEM in a private temp file: TLS, verified
+  bool dirty_ = false;      // a new login: the next connect() starts a new session
+  Failure failure_ = Failure::kNone;
   int keepalive_s_;
   struct mosquitto *mosq_ = nullptr;
   bool connected_ = false;

@@ -289,8 +289,19 @@ bool FakeMqtt::connect(const char *client_id, const Will &will) {
   snprintf(this->will_topic, sizeof(this->will_topic), "%s", will.topic);
   if (this->pending_ == 0) this->pending_ = this->connect_calls_;
   if (--this->pending_ > 0) return false;  // still connecting in the background
-  this->connected_ = this->accept_;
+  bool known = strcmp(this->allowed_[0], "*") == 0 || strcmp(this->allowed_[0], this->user_) == 0 ||
+               strcmp(this->allowed_[1], this->user_) == 0;
+  this->connected_ = this->accept_ && known;
+  this->failure_ = this->connected_ ? Failure::kNone : (known ? Failure::kNetwork : Failure::kRefused);
   return this->connected_;
+}
+
+bool FakeMqtt::set_login(const char *username, const char *password, const char *ca, uint16_t port) {
+  snprintf(this->user_, sizeof(this->user_), "%s", username != nullptr ? username : "");
+  snprintf(this->password, sizeof(this->password), "%s", password != nullptr ? password : "");
+  snprintf(this->ca, sizeof(this->ca), "%s", ca != nullptr ? ca : "");
+  this->port = port;
+  return true;
 }
 
 bool FakeMqtt::publish(const char *topic, const uint8_t *payload, size_t len, int qos, bool retain) {

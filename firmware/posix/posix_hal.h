@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "a1/boot.h"
 #include "a1/hal.h"
@@ -227,8 +228,20 @@ class FakeMqtt : public MqttTransport {
   void set_connect_calls(int calls) { this->connect_calls_ = calls; }
   int connect_calls() const { return this->calls_; }
   void inject(const char *topic, const char *payload);
-  void drop() { this->connected_ = false; }
+  void drop() override { this->connected_ = false; }
   void set_accept(bool accept) { this->accept_ = accept; }
+  // Device logins: the broker accepts only these usernames ("" = the login set up); others
+  // are refused (CONNACK 5). "*" accepts any.
+  bool set_login(const char *username, const char *password, const char *ca, uint16_t port) override;
+  const char *username() override { return this->user_[0] != '\0' ? this->user_ : nullptr; }
+  Failure last_failure() override { return this->failure_; }
+  void set_broker_logins(const char *a, const char *b = "-") {
+    snprintf(this->allowed_[0], sizeof(this->allowed_[0]), "%s", a);
+    snprintf(this->allowed_[1], sizeof(this->allowed_[1]), "%s", b);
+  }
+  char password[129] = {0};  // of the login in use (what the broker would check)
+  char ca[2801] = {0};
+  uint16_t port = 0;
   int published() const { return this->count_; }
   // The n-th most recent message on `topic` (0 = last), or nullptr.
   const Msg *last(const char *topic, int n = 0) const;
@@ -242,6 +255,9 @@ class FakeMqtt : public MqttTransport {
   int subs_ = 0;
   bool connected_ = false;
   bool accept_ = true;
+  char user_[65] = {0};
+  char allowed_[2][65] = {"*", "-"};
+  Failure failure_ = Failure::kNone;
   int connect_calls_ = 1;
   int pending_ = 0;
   int calls_ = 0;

@@ -158,22 +158,57 @@ PubSubTransport *PubSubTransport::instance_ = nullptr;
 
 void PubSubTransport::begin(const char *host, uint16_t port, const char *user, const char *password, bool tls) {
   instance_ = this;
-  this->user_ = user != nullptr && user[0] != '\0' ? user : nullptr;
-  this->password_ = password != nullptr && password[0] != '\0' ? password : nullptr;
-  this->tls_ = tls;
-  if (tls) {
-#ifdef A1_MQTT_CA_CERT
-    this->wifi_tls_.setCACert(A1_MQTT_CA_CERT);
-#else
-    this->wifi_tls_.setInsecure();  // encrypted but not authenticated: build with -DA1_MQTT_CA_CERT
-#endif
-    this->client_.setClient(this->wifi_tls_);
-  }
-  this->client_.setServer(host, port);
+  this->user_ = this->base_user_ = user != nullptr && user[0] != '\0' ? user : nullptr;
+  this->password_ = this->base_password_ = password != nullptr && password[0] != '\0' ? password : nullptr;
+  this->tls_ = this->base_tls_ = tls;
+  this->host_ = host;
+  this->port_ = this->base_port_ = port;
+  this->apply_transport();
   this->client_.setBufferSize(kBufferSize);
   this->client_.setKeepAlive(15);
   this->client_.setSocketTimeout(5);
   this->client_.setCallback(&PubSubTransport::on_message);
+}
+
+void PubSubTransport::apply_transport() {
+  if (this->tls_) {
+    if (this->ca_[0] != '\0') {
+      this->wifi_tls_.setCACert(this->ca_);  // verified against the delivered CA
+    } else {
+#ifdef A1_MQTT_CA_CERT
+      this->wifi_tls_.setCACert(A1_MQTT_CA_CERT);
+#else
+      this->wifi_tls_.setInsecure();  // encrypted but not authenticated: build with -DA1_MQTT_CA_CERT
+#endif
+    }
+    this->client_.setClient(this->wifi_tls_);
+  } else {
+    this->client_.setClient(this->wifi_);
+  }
+  this->client_.setServer(this->host_, this->port_);
+}
+
+bool PubSubTransport::set_login(const char *username, const char *password, const char *ca, uint16_t port) {
+  if (this->state_.load() == kConnecting) return false;
+  memset(this->login_password_, 0, sizeof(this->login_password_));
+  if (username == nullptr) {
+    this->user_ = this->base_user_;
+    this->password_ = this->base_password_;
+    this->tls_ = this->base_tls_;
+    this->ca_[0] = '\0';
+    this->port_ = this->base_port_;
+  } else {
+    strlcpy(this->login_user_, username, sizeof(this->login_user_));
+    strlcpy(this->login_password_, password != nullptr ? password : "", sizeof(this->login_password_));
+    strlcpy(this->ca_, ca != nullptr ? ca : "", sizeof(this->ca_));
+    this->user_ = this->login_user_;
+    this->password_ = this->login_password_;
+    this->tls_ = this->ca_[0] != '\0' || this->base_tls_;
+    this->port_ = port != 0 ? port : this->base_port_;
+  }
+  if (this->state_.load() == kIdle && this->client_.connected()) this->client_.disconnect();
+  this->apply_transport();
+  return true;
 }
 
 void PubSubTransport::on_message(char *topic, uint8_t *payload, unsigned int len) {
@@ -185,6 +220,12 @@ bool PubSubTransport::connect(const char *client_id, const Will &will) {
   if (state == kConnecting) return false;
   if (state == kDone) {
     this->state_.store(kIdle);
+    int st = this->client_.state();
+    // A failed TLS handshake looks like a failed TCP connect here: the 30 s switch timeout
+    // covers it (docs/protocol.md "Device login").
+    this->failure_ = this->result_ ? Failure::kNone
+                     : (st == MQTT_CONNECT_BAD_CREDENTIALS || st == MQTT_CONNECT_UNAUTHORIZED) ? Failure::kRefused
+                                                                                                : Failure::kNetwork;
     if (this->result_) {
       // TCP_NODELAY: no Nagle delay per message.
       if (this->tls_) {

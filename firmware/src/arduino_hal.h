@@ -105,9 +105,18 @@ class PubSubTransport : public MqttTransport {
   void loop() override {
     if (this->state_.load() == kIdle) this->client_.loop();
   }
+  // A delivered login (docs/protocol.md "Device login"): used from the next connect() on; a CA
+  // switches to verified TLS at run time (the build's -DA1_MQTT_CA_CERT stays the default).
+  bool set_login(const char *username, const char *password, const char *ca, uint16_t port) override;
+  const char *username() override { return this->user_; }
+  void drop() override {
+    if (this->state_.load() == kIdle) this->client_.disconnect();
+  }
+  Failure last_failure() override { return this->failure_; }
 
  private:
   enum State : uint8_t { kIdle, kConnecting, kDone };
+  void apply_transport();
   static void on_message(char *topic, uint8_t *payload, unsigned int len);
   static void connect_task(void *self);
   static PubSubTransport *instance_;
@@ -122,6 +131,17 @@ class PubSubTransport : public MqttTransport {
   bool tls_ = false;
   const char *user_ = nullptr;
   const char *password_ = nullptr;
+  // As set up by begin(), to return to when a delivered login is dropped.
+  const char *base_user_ = nullptr;
+  const char *base_password_ = nullptr;
+  bool base_tls_ = false;
+  const char *host_ = nullptr;
+  uint16_t port_ = 1883;
+  uint16_t base_port_ = 1883;
+  char login_user_[65] = {0};
+  char login_password_[129] = {0};
+  char ca_[2801] = {0};
+  Failure failure_ = Failure::kNone;
   PubSubClient client_{wifi_};
 };
 

@@ -452,3 +452,77 @@ TEST_CASE("log lines keep their separators") {
   rig.mqtt.inject("kaiser/god/broadcast/emergency", "{\"v\":1,\"action\":\"clear\",\"reason\":\"done\"}");
   CHECK(std::string(rig.board.system.last_log()) == "emergency clear: done");
 }
+
+namespace {
+const char *kLogin =
+    "{\"v\":1,\"cmd\":\"login\",\"username\":\"a1-esp-test-1\",\"password\":\"0123456789abcdefXYZ\","
+    "\"port\":8883,\"ca\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"}";
+}  // namespace
+
+TEST_CASE("login: accepted, stored, announced; survives a restart") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  REQUIRE(r.dev->link_up());
+  CHECK(r.last("announce").find("\"login\"") == std::string::npos);  // the set-up login: none
+  r.mqtt.set_broker_logins("", "a1-esp-test-1");
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kLogin);
+  CHECK(r.dev->login_switching());
+  r.run(500);
+  REQUIRE(r.dev->link_up());
+  CHECK(!r.dev->login_switching());
+  CHECK(std::string(r.mqtt.password) == "0123456789abcdefXYZ");
+  CHECK(r.mqtt.port == 8883);
+  CHECK(std::string(r.mqtt.ca).find("BEGIN CERTIFICATE") != std::string::npos);
+  std::string announce = r.last("announce");
+  CHECK(announce.find("\"login\":\"a1-esp-test-1\"") != std::string::npos);
+  CHECK(announce.find("login_error") == std::string::npos);
+  CHECK(announce.find("0123456789abcdef") == std::string::npos);  // never the password
+  // A restart (same storage): the device logs in with the stored login at once.
+  Device again(r.hal, DeviceOptions{"god", "esp-test", "esp32dev"});
+  r.mqtt.set_login(nullptr, nullptr, nullptr, 0);
+  REQUIRE(again.setup());
+  CHECK(std::string(r.mqtt.username() ? r.mqtt.username() : "") == "a1-esp-test-1");
+}
+
+TEST_CASE("login: refused by the broker -> back to the old login, login_error refused") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  REQUIRE(r.dev->link_up());
+  r.mqtt.set_broker_logins("");  // the broker knows only the set-up login
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kLogin);
+  r.run(3000);
+  REQUIRE(r.dev->link_up());
+  CHECK(!r.dev->login_switching());
+  CHECK(r.mqtt.username() == nullptr);
+  std::string announce = r.last("announce");
+  CHECK(announce.find("\"login_error\":\"refused\"") != std::string::npos);
+  CHECK(announce.find("\"login\"") == std::string::npos);
+}
+
+TEST_CASE("login: no answer within 30 s -> timeout, old login; a deleted login falls back") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  r.mqtt.set_broker_logins("", "a1-esp-test-1");
+  r.mqtt.set_accept(false);  // the network is gone while switching
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kLogin);
+  r.run(31000);
+  CHECK(!r.dev->login_switching());
+  CHECK(std::string(r.dev->login_error()) == "timeout");
+  r.mqtt.set_accept(true);
+  r.run(35000);
+  REQUIRE(r.dev->link_up());
+  CHECK(r.mqtt.username() == nullptr);
+  // Switch for real, then the broker deletes the new login: after 3 refusals, the fallback.
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kLogin);
+  r.run(1000);
+  REQUIRE(r.dev->link_up());
+  REQUIRE(std::string(r.mqtt.username()) == "a1-esp-test-1");
+  r.mqtt.set_broker_logins("");
+  r.mqtt.drop();
+  r.run(120000);
+  REQUIRE(r.dev->link_up());
+  CHECK(r.mqtt.username() == nullptr);
+}

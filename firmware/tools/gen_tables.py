@@ -20,7 +20,7 @@ KINDS = [
     "announce", "heartbeat", "config", "config_ack", "sensor_data", "sensor_batch",
     "processed", "actuator_command", "actuator_status", "system_command", "emergency",
 ]  # fmt: skip
-LARGE = {"config", "config_ack", "sensor_batch"}
+LARGE = {"config", "config_ack", "sensor_batch", "system_command"}
 
 # Patterns the schemas use. A new pattern fails the build here until the C++ side knows it.
 SPECIAL_PATTERNS = {

@@ -456,7 +456,7 @@ async def test_identify_button_and_confirmed_factory_reset(
     )
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["factory_reset"]
+    assert result["menu_options"] == ["factory_reset", "secure_login", "ai_service"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "factory_reset"}
     )

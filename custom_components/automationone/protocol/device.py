@@ -357,6 +357,10 @@ class DeviceState:
             self.topic(TopicKind.SYSTEM_COMMAND), encode(SystemCommand(cmd=cmd)), 1, False
         )
 
+    async def send_system_command(self, command: SystemCommand) -> None:
+        """Send a full `system/command` (QoS 1, never retained: a `login` carries a secret)."""
+        await self.publish(self.topic(TopicKind.SYSTEM_COMMAND), encode(command), 1, False)
+
     async def install_firmware(self, command: SystemCommand) -> None:
         """Send `system/command` `ota`: the device downloads, checks and installs the image."""
         self.ota = None

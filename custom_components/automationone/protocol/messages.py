@@ -178,7 +178,7 @@ _SENSOR_BATCH = _Kind("sensor_batch", MAX_LARGE_PAYLOAD)
 _PROCESSED = _Kind("processed")
 _ACTUATOR_COMMAND = _Kind("actuator_command")
 _ACTUATOR_STATUS = _Kind("actuator_status")
-_SYSTEM_COMMAND = _Kind("system_command")
+_SYSTEM_COMMAND = _Kind("system_command", MAX_LARGE_PAYLOAD)  # a login may carry a CA
 _EMERGENCY = _Kind("emergency")
 _OTA_STATUS = _Kind("ota_status")
 
@@ -226,6 +226,9 @@ class Announce:
     kaiser_id: str | None = None
     name: str | None = None
     caps: Capabilities | None = None
+    # The broker username of this connection, and why the last delivered login was not taken.
+    login: str | None = None
+    login_error: str | None = None
 
 
 def parse_announce(payload: bytes | str, topic: Topic | None = None) -> Announce:
@@ -245,6 +248,8 @@ def parse_announce(payload: bytes | str, topic: Topic | None = None) -> Announce
         kaiser_id=d.get("kaiser_id"),
         name=d.get("name"),
         caps=Capabilities(**d["caps"]) if "caps" in d else None,
+        login=d.get("login"),
+        login_error=d.get("login_error"),
     )
 
 
@@ -506,14 +511,38 @@ class SystemCommand:
     board: str | None = None
     version: str | None = None
     size: int | None = None
+    # login (docs/protocol.md, Device login): secret, never logged or retained
+    username: str | None = None
+    password: str | None = None
+    ca: str | None = None
+    port: int | None = None
     cmd_id: str | None = None
+
+    def __repr__(self) -> str:
+        """Without the password (a command may end up in a log or a traceback)."""
+        shown = ", ".join(
+            f"{f.name}={'<redacted>' if f.name == 'password' else getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) is not None
+        )
+        return f"SystemCommand({shown})"
+
+
+_LOGIN_FIELDS = ("username", "password", "ca", "port")
 
 
 def parse_system_command(payload: bytes | str) -> SystemCommand:
-    """Parse a system command; `ota` needs a URL."""
+    """Parse a system command; `ota` needs a URL, `login` a username and password."""
     d = _SYSTEM_COMMAND.parse(payload)
     if d["cmd"] == "ota" and "url" not in d:
         raise ProtocolError(ErrorCode.MISSING_FIELD, "url", "required for 'ota'")
+    if d["cmd"] == "login":
+        for key in ("username", "password"):
+            if key not in d:
+                raise ProtocolError(ErrorCode.MISSING_FIELD, key, "required for 'login'")
+    else:
+        for key in _LOGIN_FIELDS:  # the login fields of another command are ignored
+            d.pop(key, None)
     return SystemCommand(**d)
 
 

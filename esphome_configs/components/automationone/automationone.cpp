@@ -238,7 +238,9 @@ void AutomationOneComponent::publish_hello(uint64_t now_ms) {
                         static_cast<int>(this->actuators_.size()),
                         false,
                         0,
-                        false};
+                        false,
+                        nullptr,
+                        this->login_error_};
   size_t n = a1::build_announce(this->out_, sizeof(this->out_), info);
   this->publish_(this->topic_(a1::TopicKind::kAnnounce), this->out_, n, 1, true);
   this->publish_(this->topic_(a1::TopicKind::kStatus), "online", 6, 1, true);
@@ -612,6 +614,13 @@ void AutomationOneComponent::on_system_command_(const a1::SystemCommand &cmd) {
     case a1::SysCmd::kIdentify:
       ESP_LOGI(TAG, "Identify");
       this->identify_trigger_.trigger();
+      break;
+    case a1::SysCmd::kLogin:
+      // ESPHome's MQTT login comes from the YAML (docs/security.md, ESPHome devices): the
+      // delivered one is not applied; the announce says so. The password is never logged.
+      ESP_LOGW(TAG, "A broker login was delivered; set it in secrets.yaml (user %s)", cmd.username);
+      this->login_error_ = "unsupported";
+      this->publish_hello(this->now_ms_);
       break;
   }
 }

@@ -1,5 +1,7 @@
 #pragma once
 #include "WiFi.h"
+#define MQTT_CONNECT_BAD_CREDENTIALS 4
+#define MQTT_CONNECT_UNAUTHORIZED 5
 #define MQTT_CALLBACK_SIGNATURE std::function<void(char *, uint8_t *, unsigned int)> callback
 class PubSubClient {
  public:
@@ -16,4 +18,6 @@ class PubSubClient {
   boolean publish(const char *topic, const uint8_t *payload, unsigned int plength, boolean retained);
   boolean subscribe(const char *topic, uint8_t qos);
   boolean loop();
+  void disconnect();
+  int state();
 };

@@ -141,6 +141,16 @@ bool Device::setup() {
   }
   this->hal_.mqtt->set_handler(this);
   size_t len = 0;
+  {
+    // The stored login (docs/protocol.md "Device login"), read through the outgoing buffer.
+    uint8_t *blob = reinterpret_cast<uint8_t *>(this->out_);
+    if (this->hal_.storage->load(kLoginKey, blob, kLoginBlobCap, len) && len > 0 &&
+        decode_login(blob, len, this->login_)) {
+      this->use_login(this->login_);
+    }
+    memset(this->out_, 0, kLoginBlobCap);
+    len = 0;
+  }
   // The outgoing buffer is free at setup: load the stored config into it (parse copies it).
   uint8_t *stored = reinterpret_cast<uint8_t *>(this->out_);
   if (this->hal_.storage->load("config", stored, sizeof(this->out_) - 1, len) && len > 0) {
@@ -345,21 +355,31 @@ void Device::link_loop() {
   bool wifi = this->hal_.wifi->connected();
   this->hal_.mqtt->loop();
   bool up = wifi && this->hal_.mqtt->connected();
+  bool fresh = false;  // a new session: subscribe and announce again
   if (!up && wifi && now >= this->next_connect_ms_) {
     char will_topic[kTopicCap];
     build_topic(will_topic, sizeof(will_topic), this->kaiser_id_, this->esp_id_, TopicKind::kStatus);
     Will will{will_topic, "offline", 1, true};
     if (this->hal_.mqtt->connect(this->esp_id_, will)) {
       up = true;
+      fresh = true;
       this->backoff_ms_ = 1000;
+      this->login_connected();
     } else if (this->hal_.mqtt->connecting()) {
       // An attempt runs in the background: ask again on the next pass, no back-off.
     } else {
       this->next_connect_ms_ = now + this->backoff_ms_;
       this->backoff_ms_ = this->backoff_ms_ >= 16000 ? 30000 : this->backoff_ms_ * 2;
+      this->login_failed(now);
     }
   }
-  if (up == this->link_up_) return;
+  if (this->login_switching_ && !up && now >= this->login_deadline_ms_) this->login_failed(now);
+  if (up == this->link_up_) {
+    // A new login closes the session and opens another within one pass: the link never
+    // looked down, but the new session has no subscriptions yet.
+    if (fresh) this->on_connected();
+    return;
+  }
   this->link_up_ = up;
   for (int i = 0; i < this->n_act_; i++) {
     ActSlot &slot = this->acts_[i];
@@ -394,17 +414,118 @@ void Device::on_connected() {
   build_emergency_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_);
   this->hal_.mqtt->subscribe(this->topic_, 1);
 
-  AnnounceInfo info{this->esp_id_,  this->kaiser_id_,  this->options_.name, this->board_->name,
-                    kFirmwareFamily, this->options_.fw_version, this->mac_, kMaxSensors,
-                    kMaxActuators,  true,              static_cast<int>(kBufferCapacity), true};
-  build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kAnnounce);
-  size_t n = build_announce(this->out_, sizeof(this->out_), info);
-  this->publish(this->topic_, this->out_, n, 1, true);
+  this->publish_announce();
   build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kStatus);
   this->publish(this->topic_, "online", 6, 1, true);
   for (int i = 0; i < this->n_act_; i++) this->publish_status_for(this->acts_[i], Refusal::kNone, 0, "");
   this->next_heartbeat_ms_ = this->hal_.clock->millis();
   this->log("connected as ", this->esp_id_);
+}
+
+void Device::publish_announce() {
+  AnnounceInfo info{this->esp_id_,  this->kaiser_id_,  this->options_.name, this->board_->name,
+                    kFirmwareFamily, this->options_.fw_version, this->mac_, kMaxSensors,
+                    kMaxActuators,  true,              static_cast<int>(kBufferCapacity), true,
+                    this->hal_.mqtt->username(), this->login_error_};
+  build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kAnnounce);
+  size_t n = build_announce(this->out_, sizeof(this->out_), info);
+  this->publish(this->topic_, this->out_, n, 1, true);
+}
+
+// ---- device login (docs/protocol.md "Device login") ----
+
+void Device::use_login(const StoredLogin &login) {
+  if (login.set()) {
+    this->hal_.mqtt->set_login(login.username, login.password, login.ca, login.port);
+  } else {
+    this->hal_.mqtt->set_login(nullptr, nullptr, nullptr, 0);
+  }
+}
+
+void Device::login_command(uint64_t now) {
+  SystemCommand &cmd = this->sys_scratch_;
+  StoredLogin &next = this->pending_login_;
+  wipe_login(next);
+  copy_bounded(next.username, sizeof(next.username), cmd.username);
+  copy_bounded(next.password, sizeof(next.password), cmd.password);
+  copy_bounded(next.ca, sizeof(next.ca), cmd.ca);
+  next.port = cmd.port;
+  memset(cmd.password, 0, sizeof(cmd.password));
+  if (!this->hal_.mqtt->set_login(next.username, next.password, next.ca, next.port)) {
+    wipe_login(next);
+    copy_bounded(this->login_error_, sizeof(this->login_error_), "unsupported");
+    this->publish_announce();
+    return;
+  }
+  this->log("trying the delivered login ", next.username);
+  this->login_switching_ = true;
+  this->login_deadline_ms_ = now + kLoginSwitchTimeoutMs;
+  this->login_error_[0] = '\0';
+  this->hal_.mqtt->drop();
+  this->next_connect_ms_ = now;
+  this->backoff_ms_ = 1000;
+}
+
+void Device::login_connected() {
+  this->login_refusals_ = 0;
+  if (!this->login_switching_) return;
+  this->login_switching_ = false;
+  // Accepted: the new login becomes the current one, the old one the fallback.
+  uint8_t *blob = reinterpret_cast<uint8_t *>(this->out_);
+  size_t n = encode_login(this->login_, blob, kLoginBlobCap);
+  bool ok = this->hal_.storage->save(kFallbackLoginKey, blob, n);
+  n = encode_login(this->pending_login_, blob, kLoginBlobCap);
+  ok = n > 0 && this->hal_.storage->save(kLoginKey, blob, n) && ok;
+  memset(blob, 0, kLoginBlobCap);
+  copy_login(this->login_, this->pending_login_);
+  wipe_login(this->pending_login_);
+  if (!ok) copy_bounded(this->login_error_, sizeof(this->login_error_), "storage");
+  this->log("logged in as ", this->login_.username);
+}
+
+void Device::login_failed(uint64_t now) {
+  MqttTransport::Failure failure = this->hal_.mqtt->last_failure();
+  if (this->login_switching_) {
+    bool refused = failure == MqttTransport::Failure::kRefused;
+    bool tls = failure == MqttTransport::Failure::kTls;
+    if (!refused && !tls && now < this->login_deadline_ms_) return;  // the network: try again
+    // Not accepted: back to the current login, nothing else changes.
+    copy_bounded(this->login_error_, sizeof(this->login_error_), refused ? "refused" : (tls ? "tls" : "timeout"));
+    this->log("delivered login not taken: ", this->login_error_);
+    this->login_switching_ = false;
+    wipe_login(this->pending_login_);
+    this->use_login(this->login_);
+    this->next_connect_ms_ = now;
+    this->backoff_ms_ = 1000;
+    return;
+  }
+  if (failure != MqttTransport::Failure::kRefused) return;
+  if (++this->login_refusals_ < kRefusalsBeforeFallback) return;
+  // The current login keeps being refused (deleted before this device switched): the fallback.
+  // pending_login_ is free outside a switch: it holds the fallback (no 3 KB on the stack).
+  this->login_refusals_ = 0;
+  StoredLogin &fallback = this->pending_login_;
+  uint8_t *blob = reinterpret_cast<uint8_t *>(this->out_);
+  size_t len = 0;
+  if (!this->hal_.storage->load(kFallbackLoginKey, blob, kLoginBlobCap, len) || len == 0 ||
+      !decode_login(blob, len, fallback)) {
+    wipe_login(fallback);  // the transport's own login
+  }
+  if (!this->login_.set() && !fallback.set()) {
+    memset(blob, 0, kLoginBlobCap);
+    return;  // nothing else to try
+  }
+  this->log("current login refused, trying the fallback");
+  // The refused one becomes the fallback: if the broker comes back to it, so does the device.
+  size_t n = encode_login(this->login_, blob, kLoginBlobCap);
+  this->hal_.storage->save(kFallbackLoginKey, blob, n);
+  n = encode_login(fallback, blob, kLoginBlobCap);
+  this->hal_.storage->save(kLoginKey, blob, n);
+  memset(blob, 0, kLoginBlobCap);
+  copy_login(this->login_, fallback);
+  wipe_login(fallback);
+  this->use_login(this->login_);
+  this->next_connect_ms_ = now;
 }
 
 bool Device::publish(const char *topic, const char *payload, size_t len, int qos, bool retain) {
@@ -649,6 +770,9 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
           return;
         case SysCmd::kIdentify:
           this->hal_.system->identify();
+          return;
+        case SysCmd::kLogin:
+          this->login_command(now);
           return;
       }
       return;

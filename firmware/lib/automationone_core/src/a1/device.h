@@ -9,6 +9,7 @@
 #include "a1/component.h"
 #include "a1/hal.h"
 #include "a1/json.h"
+#include "a1/login.h"
 #include "a1/messages.h"
 #include "a1/ota.h"
 #include "a1/protocol.h"
@@ -66,6 +67,9 @@ class Device : public MessageHandler, public ReadingSink {
   const SensorBank &sensors() const { return this->sensors_; }
   bool restart_requested() const { return this->restart_requested_; }
   const OtaUpdate &ota() const { return this->ota_; }
+  // Device login (docs/protocol.md "Device login"): a delivered login is being tried.
+  bool login_switching() const { return this->login_switching_; }
+  const char *login_error() const { return this->login_error_; }
   // After an installed update: the restart waits this long so `installed` reaches the broker.
   static constexpr uint32_t kOtaRestartDelayMs = 500;
 
@@ -90,6 +94,11 @@ class Device : public MessageHandler, public ReadingSink {
   void ota_command(uint64_t now);
   void ota_loop(uint64_t now);
   void publish_ota(const OtaReport &report);
+  void publish_announce();
+  void login_command(uint64_t now);
+  void login_connected();
+  void login_failed(uint64_t now);
+  void use_login(const StoredLogin &login);
   bool publish(const char *topic, const char *payload, size_t len, int qos, bool retain);
   void reject(const Error &err);
   void log(const char *a, const char *b = "", const char *c = "");
@@ -136,6 +145,14 @@ class Device : public MessageHandler, public ReadingSink {
   SystemCommand sys_scratch_;
   char topic_[kTopicCap] = {0};
   char out_[JsonDoc::kMaxPayload + 1] = {0};
+
+  // The login in use (unset: the transport's own) and the one being tried.
+  StoredLogin login_;
+  StoredLogin pending_login_;
+  bool login_switching_ = false;
+  uint64_t login_deadline_ms_ = 0;
+  int login_refusals_ = 0;
+  char login_error_[12] = {0};
 };
 
 }  // namespace a1

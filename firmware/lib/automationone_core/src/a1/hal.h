@@ -92,6 +92,19 @@ class MqttTransport {
   virtual bool subscribe(const char *topic, int qos) = 0;
   virtual void loop() = 0;  // network work; delivers messages to the handler
 
+  // Device logins (docs/protocol.md "Device login"). The login for the next connect():
+  // username nullptr = the one the transport was set up with (portal, build, command line);
+  // ca: PEM to verify the broker with TLS (nullptr or empty: as set up); port 0: as set up.
+  // False: this transport cannot change its login (the device answers `unsupported`).
+  virtual bool set_login(const char *username, const char *password, const char *ca, uint16_t port) {
+    (void)username, (void)password, (void)ca, (void)port;
+    return false;
+  }
+  virtual const char *username() { return nullptr; }  // of the login in use; nullptr: anonymous
+  virtual void drop() {}                                // close the connection (a new login follows)
+  enum class Failure : uint8_t { kNone, kNetwork, kRefused, kTls };
+  virtual Failure last_failure() { return Failure::kNetwork; }  // why the last connect() failed
+
  protected:
   MessageHandler *handler_ = nullptr;
 };

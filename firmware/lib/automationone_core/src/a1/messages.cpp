@@ -34,6 +34,8 @@ size_t build_announce(char *buf, size_t cap, const AnnounceInfo &a) {
       .kv_int("buffer", a.buffer)
       .kv_bool("on_device", a.on_device)
       .end_object();
+  if (a.login != nullptr && a.login[0] != '\0') w.kv("login", a.login);
+  if (a.login_error != nullptr && a.login_error[0] != '\0') w.kv("login_error", a.login_error);
   w.end_object();
   return done(w);
 }

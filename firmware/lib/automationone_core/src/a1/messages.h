@@ -23,6 +23,8 @@ struct AnnounceInfo {
   bool batch;
   int buffer;
   bool on_device;
+  const char *login = nullptr;        // broker username of this connection; nullptr/empty: none
+  const char *login_error = nullptr;  // why the last delivered login was not taken
 };
 
 struct HeartbeatInfo {

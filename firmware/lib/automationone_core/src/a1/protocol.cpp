@@ -632,8 +632,8 @@ Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCom
   Error err = validate_payload(PayloadKind::kSystemCommand, data, len, doc);
   if (!err.ok()) return err;
   int cmd = doc.find(0, "cmd");
-  static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify"};
-  for (int i = 0; i < 4; i++) {
+  static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify", "login"};
+  for (int i = 0; i < 5; i++) {
     if (doc.str_eq(cmd, kCmds[i])) out.cmd = static_cast<SysCmd>(i);
   }
   int url = doc.find(0, "url");
@@ -647,6 +647,18 @@ Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCom
   copy_str(out.board, sizeof(out.board), doc, doc.find(0, "board"));
   copy_str(out.version, sizeof(out.version), doc, doc.find(0, "version"));
   out.size = static_cast<uint32_t>(num_or(doc, doc.find(0, "size"), 0));
+  if (out.cmd == SysCmd::kLogin) {
+    int username = doc.find(0, "username");
+    int password = doc.find(0, "password");
+    if (username < 0 || password < 0) {
+      err.set(ErrorCode::kMissingField, username < 0 ? "username" : "password");
+      return err;
+    }
+    copy_str(out.username, sizeof(out.username), doc, username);
+    copy_str(out.password, sizeof(out.password), doc, password);
+    copy_str(out.ca, sizeof(out.ca), doc, doc.find(0, "ca"));
+    out.port = static_cast<uint16_t>(num_or(doc, doc.find(0, "port"), 0));
+  }
   return err;
 }
 

@@ -106,7 +106,7 @@ constexpr int kMaxActuators = 16;
 
 enum class ActuatorType : uint8_t { kRelay, kPump, kValve, kPwm };
 enum class Action : uint8_t { kOn, kOff, kSet, kPulse };
-enum class SysCmd : uint8_t { kRestart, kFactoryReset, kOta, kIdentify };
+enum class SysCmd : uint8_t { kRestart, kFactoryReset, kOta, kIdentify, kLogin };
 
 struct SensorConfig {
   uint8_t gpio = 0;
@@ -155,6 +155,11 @@ struct SystemCommand {
   char board[33] = {0};
   char version[33] = {0};
   uint32_t size = 0;
+  // login only (docs/protocol.md "Device login"): secret, never logged; empty / 0 when not given.
+  char username[65] = {0};
+  char password[129] = {0};
+  char ca[2801] = {0};
+  uint16_t port = 0;
 };
 
 struct Emergency {

@@ -1,0 +1,117 @@
+"""The broker side of a device's login: create, confirm (revoke the old access), remove.
+
+Every step is idempotent (a retry after a lost answer finds its work done), so HA can repeat
+one after a restart. docs/security.md describes the sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .client import DynsecClient
+from .dynsec import (
+    ALREADY_EXISTS,
+    NOT_FOUND,
+    REVOKED_ROLE,
+    REVOKED_ROLE_PRIORITY,
+    add_client_role,
+    add_role_acl,
+    client_name,
+    create_client,
+    create_role,
+    delete_client,
+    delete_role,
+    device_acls,
+    get_client,
+    list_clients,
+    new_password,
+    remove_role_acl,
+    revoked_acls,
+    role_name,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewLogin:
+    """A login just created on the broker; the password exists only here and in the command."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        """Never show the password (logs, tracebacks)."""
+        return f"NewLogin(username={self.username!r}, password=<redacted>)"
+
+
+def check_plugin(client: DynsecClient) -> None:
+    """Raises DynsecUnavailableError when no plugin answers (or DynsecError if refused)."""
+    client.check([list_clients()])
+
+
+def create_login(client: DynsecClient, kaiser_id: str, esp_id: str, generation: int) -> NewLogin:
+    """The device's role (kept if it exists) and a fresh client of `generation`."""
+    role = role_name(kaiser_id, esp_id)
+    username = client_name(esp_id, generation)
+    password = new_password()
+    client.check(
+        [create_role(role, device_acls(kaiser_id, esp_id), textname=f"AutomationOne {esp_id}")],
+        tolerate=ALREADY_EXISTS,
+    )
+    # A client of this name left from an attempt whose answer got lost: replace it.
+    client.check([delete_client(username)], tolerate=NOT_FOUND)
+    client.check(
+        [
+            create_client(
+                username,
+                password,
+                clientid=esp_id,
+                roles=[(role, 0)],
+                textname=f"AutomationOne {esp_id}",
+            )
+        ]
+    )
+    return NewLogin(username, password)
+
+
+def revoke_old_access(
+    client: DynsecClient,
+    kaiser_id: str,
+    esp_id: str,
+    *,
+    previous_username: str | None,
+    shared_login: str | None,
+) -> None:
+    """The device runs under its own login now: the previous one stops working."""
+    if previous_username is not None:
+        client.check([delete_client(previous_username)], tolerate=NOT_FOUND)
+    if shared_login:
+        client.check(
+            [create_role(REVOKED_ROLE, (), textname="AutomationOne: revoked")],
+            tolerate=ALREADY_EXISTS,
+        )
+        (found,) = client.check([get_client(shared_login)])
+        roles = found.data.get("client", {}).get("roles", [])
+        if not any(isinstance(r, dict) and r.get("rolename") == REVOKED_ROLE for r in roles):
+            # (a second addClientRole of the same role is "Internal error" in Mosquitto 2.0)
+            client.check([add_client_role(shared_login, REVOKED_ROLE, REVOKED_ROLE_PRIORITY)])
+        client.check(
+            [add_role_acl(REVOKED_ROLE, acl) for acl in revoked_acls(kaiser_id, esp_id)],
+            tolerate=ALREADY_EXISTS,
+        )
+
+
+def remove_logins(client: DynsecClient, usernames: list[str]) -> None:
+    """Delete clients (a login that was never confirmed)."""
+    for username in usernames:
+        client.check([delete_client(username)], tolerate=NOT_FOUND)
+
+
+def remove_device(client: DynsecClient, kaiser_id: str, esp_id: str, usernames: list[str]) -> None:
+    """The device is deleted in HA: its logins, its role and its revocation entries go."""
+    for username in usernames:
+        client.check([delete_client(username)], tolerate=NOT_FOUND)
+    client.check([delete_role(role_name(kaiser_id, esp_id))], tolerate=NOT_FOUND)
+    client.check(
+        [remove_role_acl(REVOKED_ROLE, acl) for acl in revoked_acls(kaiser_id, esp_id)],
+        tolerate=NOT_FOUND,
+    )

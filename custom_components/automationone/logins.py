@@ -1,0 +1,280 @@
+"""A broker login per device (docs/security.md): secure, confirm, rotate, remove.
+
+The broker side is `broker_security/` (no HA imports); this module keeps the state in the
+entry's data under `broker_login`, talks to the broker in an executor with the stored
+dynamic-security admin login, and never logs or shows a password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import logging
+import secrets
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .broker_security import devices
+from .broker_security.client import (
+    AdminLoginRefusedError,
+    BrokerAddress,
+    BrokerUnreachableError,
+    DynsecClient,
+    DynsecUnavailableError,
+)
+from .broker_security.dynsec import DynsecError
+from .const import CONF_ESP_ID, CONF_KAISER_ID, DOMAIN
+from .data import AutomationOneConfigEntry
+from .protocol import Announce, SystemCommand
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_BROKER_LOGIN: Final = "broker_login"
+CONF_ADMIN_USERNAME: Final = "admin_username"
+CONF_ADMIN_PASSWORD: Final = "admin_password"  # noqa: S105 (a key, not a password)
+CONF_SHARED_LOGIN: Final = "shared_login"
+CONF_CA: Final = "ca"
+CONF_TLS_PORT: Final = "tls_port"
+# What diagnostics must never show.
+REDACT: Final = {CONF_ADMIN_PASSWORD, "password"}
+
+
+class LoginSetupError(Exception):
+    """A refusal the form shows: `key` is a translation key of options.error."""
+
+    def __init__(self, key: str, detail: str = "") -> None:
+        """`detail` goes into the `{error}` placeholder (never a secret)."""
+        super().__init__(key)
+        self.key = key
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class AdminLogin:
+    """The broker's dynamic-security admin login, as the user entered it."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        """Never the password."""
+        return f"AdminLogin(username={self.username!r})"
+
+
+def _mqtt_data(hass: HomeAssistant) -> dict[str, Any]:
+    entries = hass.config_entries.async_entries("mqtt")
+    return dict(entries[0].data) if entries else {}
+
+
+def ha_mqtt_username(hass: HomeAssistant) -> str | None:
+    """The login of Home Assistant's own MQTT client."""
+    username = _mqtt_data(hass).get("username")
+    return str(username) if username else None
+
+
+def _address(hass: HomeAssistant, admin: AdminLogin) -> BrokerAddress:
+    data = _mqtt_data(hass)
+    if "broker" not in data:
+        raise LoginSetupError("broker_unreachable", "no MQTT entry")
+    return BrokerAddress(
+        host=str(data["broker"]),
+        port=int(data.get("port", 1883)),
+        username=admin.username,
+        password=admin.password,
+    )
+
+
+def _run(address: BrokerAddress, job: Callable[[DynsecClient], Any]) -> Any:
+    """In an executor: connect with the admin login, run `job`, map failures to form keys."""
+    try:
+        with DynsecClient(address) as client:
+            return job(client)
+    except BrokerUnreachableError as err:
+        raise LoginSetupError("broker_unreachable", str(err)) from None
+    except AdminLoginRefusedError as err:
+        raise LoginSetupError("admin_refused", str(err)) from None
+    except DynsecUnavailableError as err:
+        raise LoginSetupError("dynsec_unavailable", str(err)) from None
+    except DynsecError as err:
+        raise LoginSetupError("dynsec_refused", f"{err.command}: {err.error}") from None
+
+
+def _state(entry: AutomationOneConfigEntry) -> dict[str, Any] | None:
+    state = entry.data.get(CONF_BROKER_LOGIN)
+    return dict(state) if isinstance(state, dict) else None
+
+
+def _save(hass: HomeAssistant, entry: AutomationOneConfigEntry, state: dict[str, Any]) -> None:
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_BROKER_LOGIN: state})
+
+
+async def async_start_login(
+    hass: HomeAssistant,
+    entry: AutomationOneConfigEntry,
+    admin: AdminLogin,
+    *,
+    shared_login: str | None,
+    ca: str | None = None,
+    tls_port: int | None = None,
+) -> str:
+    """Create the device's next login on the broker and deliver it; returns its username.
+
+    Nothing is revoked here: the old access goes once the device announces under the new
+    login (`async_setup_logins`).
+    """
+    device = entry.runtime_data.device
+    if not device.available:
+        raise LoginSetupError("device_offline")
+    if shared_login and shared_login == ha_mqtt_username(hass):
+        raise LoginSetupError("shared_is_ha")
+    state = _state(entry) or {}
+    generation = int(state.get("generation", 0)) + 1
+    kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
+    stale = state.get("pending")
+
+    def job(client: DynsecClient) -> devices.NewLogin:
+        devices.check_plugin(client)
+        if stale:  # delivered before, never confirmed: replaced by the new one
+            devices.remove_logins(client, [stale])
+        return devices.create_login(client, kaiser_id, esp_id, generation)
+
+    login: devices.NewLogin = await hass.async_add_executor_job(_run, _address(hass, admin), job)
+    _save(
+        hass,
+        entry,
+        {
+            CONF_ADMIN_USERNAME: admin.username,
+            CONF_ADMIN_PASSWORD: admin.password,
+            CONF_SHARED_LOGIN: shared_login or state.get(CONF_SHARED_LOGIN) or None,
+            CONF_CA: ca if ca is not None else state.get(CONF_CA),
+            CONF_TLS_PORT: tls_port if tls_port is not None else state.get(CONF_TLS_PORT),
+            "generation": generation,
+            "current": state.get("current"),
+            "pending": login.username,
+            "login_error": None,
+        },
+    )
+    saved = _state(entry)
+    assert saved is not None
+    await device.send_system_command(
+        SystemCommand(
+            cmd="login",
+            username=login.username,
+            password=login.password,
+            ca=saved[CONF_CA],
+            port=saved[CONF_TLS_PORT],
+            cmd_id=f"login-{secrets.token_hex(4)}",
+        )
+    )
+    _LOGGER.info("Delivered broker login %s to %s", login.username, esp_id)
+    return login.username
+
+
+def _stored_admin(entry: AutomationOneConfigEntry) -> AdminLogin | None:
+    state = _state(entry)
+    if state is None:
+        return None
+    return AdminLogin(state[CONF_ADMIN_USERNAME], state[CONF_ADMIN_PASSWORD])
+
+
+async def async_rotate(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
+    """The rotate button: a new login with the stored admin login."""
+    admin = _stored_admin(entry)
+    if admin is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="login_not_secured")
+    try:
+        await async_start_login(hass, entry, admin, shared_login=None)
+    except LoginSetupError as err:
+        if err.key == "device_offline":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="device_unavailable"
+            ) from None
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=f"login_{err.key}",
+            translation_placeholders={"error": err.detail},
+        ) from None
+
+
+async def async_confirm(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
+    """The device announced under its pending login: revoke the old access, make it current."""
+    state = _state(entry)
+    admin = _stored_admin(entry)
+    if state is None or admin is None or not state.get("pending"):
+        return False
+    kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
+    previous = state.get("current")
+    # The shared login loses this device's topics on the first switch only.
+    shared = state.get(CONF_SHARED_LOGIN) if previous is None else None
+
+    def job(client: DynsecClient) -> None:
+        devices.revoke_old_access(
+            client, kaiser_id, esp_id, previous_username=previous, shared_login=shared
+        )
+
+    await hass.async_add_executor_job(_run, _address(hass, admin), job)
+    _save(hass, entry, {**state, "current": state["pending"], "pending": None, "login_error": None})
+    _LOGGER.info("%s runs under its own broker login %s", esp_id, state["pending"])
+    return True
+
+
+@callback
+def async_setup_logins(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> Callable[[], None]:
+    """Watch the device's announces for the confirmation (or refusal) of a delivered login."""
+    device = entry.runtime_data.device
+    busy = False
+
+    async def confirm() -> None:
+        nonlocal busy
+        try:
+            await async_confirm(hass, entry)
+        except LoginSetupError as err:
+            # Tried again on the next announce (every reconnect announces).
+            _LOGGER.warning("Could not finish the broker login of %s: %s", device.esp_id, err.key)
+        finally:
+            busy = False
+
+    @callback
+    def on_announce(announce: Announce) -> None:
+        nonlocal busy
+        state = _state(entry)
+        if state is None or not state.get("pending"):
+            return
+        if announce.login == state["pending"]:
+            if not busy:
+                busy = True
+                entry.async_create_background_task(hass, confirm(), "automationone_login")
+        elif announce.login_error and announce.login_error != state.get("login_error"):
+            _LOGGER.warning(
+                "%s did not take its broker login: %s", device.esp_id, announce.login_error
+            )
+            _save(hass, entry, {**state, "login_error": announce.login_error})
+
+    if device.announce is not None:
+        on_announce(device.announce)
+    return device.add_announce_listener(on_announce)
+
+
+async def async_remove_logins(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
+    """The entry is deleted: its broker clients, role and revocation entries go too."""
+    state = _state(entry)
+    admin = _stored_admin(entry)
+    if state is None or admin is None:
+        return
+    usernames = [u for u in (state.get("current"), state.get("pending")) if u]
+    kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
+
+    def job(client: DynsecClient) -> None:
+        devices.remove_device(client, kaiser_id, esp_id, usernames)
+
+    try:
+        await hass.async_add_executor_job(_run, _address(hass, admin), job)
+    except LoginSetupError as err:
+        _LOGGER.warning(
+            "Could not remove the broker login of %s (%s): delete %s on the broker by hand",
+            esp_id,
+            err.key,
+            ", ".join(usernames),
+        )

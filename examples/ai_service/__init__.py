@@ -1,0 +1,1 @@
+"""A reference external AI service for AutomationOne (docs/ai_service.md)."""
