@@ -625,8 +625,12 @@ class Soak:
         client = await self.ha.ready()
         if first:
             states = await client.request("GET", "/api/states")
+            # The actuators' switches only (each device also has auto-action switches).
+            suffixes = tuple(f"_{a['actuator_type']}_{a['gpio']}" for a in ACTUATORS)
             self.switches = sorted(
-                s["entity_id"] for s in states if s["entity_id"].startswith("switch.soak_")
+                s["entity_id"]
+                for s in states
+                if s["entity_id"].startswith("switch.soak_") and s["entity_id"].endswith(suffixes)
             )
             if len(self.switches) != len(self.devices) * len(ACTUATORS):
                 raise HassError(f"expected one switch per actuator, got {self.switches}")

@@ -10,9 +10,9 @@ command with its status, as a real device does).
 Anchor, same HA, same broker, same load, events interleaved with ours: HA's own MQTT sensor
 (discovery + `value_template`) -> native `numeric_state` automations -> `mqtt.publish` of the
 same command to a second pump of the simulated device.
-The load is one reading per message (1,000 messages/s, as DESIGN.md's anchor; 3,000 for the
-`rule-latency-3000` line), every reading a new value, so HA writes that many states/s. Idle
-phases come first, for comparison.
+The load is one reading per message (1,000 messages/s, the anchor of docs/architecture.md,
+"Latency and load"; 3,000 for the `rule-latency-3000` line), every reading a new value, so HA
+writes that many states/s. Idle phases come first, for comparison.
 
 bench/rule_latency_probe.py (its own process) publishes the readings and timestamps the
 commands; bench/wire_load.py makes the background load. Run by `make bench` through
@@ -56,10 +56,11 @@ BENCH = Path(__file__).parent
 EVENTS = int(os.environ.get("RULE_LATENCY_EVENTS", "2000"))  # measured events per chain
 WARMUP = 100
 GAP_MS = (5.0, 10.0)  # pause between an event's device answer and the next reading
-# Before the load starts (DESIGN.md has an idle anchor too): readings as close as under load,
-# and readings >= 50 ms apart. HA's MQTT socket has no TCP_NODELAY: with nothing else on the
-# wire, a command sent within the broker's delayed-ACK time (40 ms) after HA's PUBACK of the
-# device's status waits for that ACK (Nagle). Load traffic carries the ACK at once.
+# Before the load starts (docs/architecture.md has an idle anchor too): readings as close as
+# under load, and readings >= 50 ms apart. HA's MQTT socket has no TCP_NODELAY: with nothing
+# else on the wire, a command sent within the broker's delayed-ACK time (40 ms) after HA's
+# PUBACK of the device's status waits for that ACK (Nagle). Load traffic carries the ACK at
+# once.
 IDLE_EVENTS = 200
 IDLE_SPACED_GAP_MS = (50.0, 60.0)
 LOAD_DEVICES = 100

@@ -22,7 +22,8 @@ BROKER_CONFIG = """\
 listener {port} 127.0.0.1
 allow_anonymous true
 persistence false
-# Without it Nagle + delayed ACK add ~40 ms per message under load (DESIGN.md).
+# Without it Nagle + delayed ACK add ~40 ms per message under load (docs/architecture.md,
+# "Latency and load").
 set_tcp_nodelay true
 max_queued_messages 100000
 """

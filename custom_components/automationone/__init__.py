@@ -15,6 +15,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .actuator import ActuatorChannel
 from .blueprint_install import async_install_blueprints
+from .board_image import async_setup_board_view
 from .const import (
     CONF_CALIBRATION,
     CONF_CALIBRATION_HISTORY,
@@ -43,7 +44,7 @@ from .device_config import (
 )
 from .firmware_server import async_setup_firmware
 from .gpio import boards
-from .hub import async_register, following
+from .hub import async_register, following, forget_rejected, rejected_counter
 from .kaiser_relay import (
     async_remove_relay_entry,
     async_setup_relay_entry,
@@ -71,6 +72,7 @@ from .temperature_source import SourceTemperature, read_temperature
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.IMAGE,
     Platform.LIGHT,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -90,6 +92,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     await async_install_blueprints(hass)
     await async_setup_firmware(hass)
+    async_setup_board_view(hass)
     return True
 
 
@@ -142,6 +145,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
         mac=entry.data[CONF_MAC].lower(),
         publish=_publisher(hass),
         spawn=lambda coro: entry.async_create_background_task(hass, coro, "automationone publish"),
+        rejected=rejected_counter(hass, entry.data[CONF_MAC]),
     )
     versions = ConfigVersions(hass, entry.entry_id)
     await versions.async_load()
@@ -381,6 +385,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: AutomationOneConfigEntr
         await async_remove_relay_entry(hass, entry)
         return
     await ConfigVersions(hass, entry.entry_id).async_remove()
+    forget_rejected(hass, entry.data[CONF_MAC])
     await RecommendationManager(hass, entry).async_remove()
     await async_remove_logins(hass, entry)  # its broker login, if it had one
     if owner_of(hass, entry.data[CONF_ESP_ID], entry.data[CONF_MAC]) is not None:

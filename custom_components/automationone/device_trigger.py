@@ -146,11 +146,17 @@ async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType)
     """A sensor trigger needs its entity and its threshold, the others their entity."""
     config = TRIGGER_SCHEMA(config)
     if config[CONF_TYPE] in (QUALITY_BAD, ACTUATOR_STOPPED) and CONF_ENTITY_ID not in config:
-        raise InvalidDeviceAutomationConfig(f"{config[CONF_TYPE]} needs {CONF_ENTITY_ID}")
+        raise InvalidDeviceAutomationConfig(
+            translation_domain=DOMAIN,
+            translation_key="trigger_needs_entity",
+            translation_placeholders={"type": config[CONF_TYPE]},
+        )
     spec = SENSOR_TRIGGERS.get(config[CONF_TYPE])
     if spec is not None and (CONF_ENTITY_ID not in config or spec[1] not in config):
         raise InvalidDeviceAutomationConfig(
-            f"{config[CONF_TYPE]} needs {CONF_ENTITY_ID} and {spec[1]}"
+            translation_domain=DOMAIN,
+            translation_key="trigger_needs_threshold",
+            translation_placeholders={"type": config[CONF_TYPE], "field": spec[1]},
         )
     return config
 
@@ -165,7 +171,9 @@ async def async_attach_trigger(
     if config[CONF_TYPE] == DEVICE_OFFLINE:
         connectivity = connectivity_entity(hass, config[CONF_DEVICE_ID])
         if connectivity is None:
-            raise InvalidDeviceAutomationConfig("the device has no connectivity sensor")
+            raise InvalidDeviceAutomationConfig(
+                translation_domain=DOMAIN, translation_key="trigger_no_connectivity"
+            )
         state_config = state_trigger.TRIGGER_STATE_SCHEMA(
             {
                 CONF_PLATFORM: "state",
@@ -180,7 +188,11 @@ async def async_attach_trigger(
 
     entity_id = er.async_resolve_entity_id(er.async_get(hass), config[CONF_ENTITY_ID])
     if entity_id is None:
-        raise InvalidDeviceAutomationConfig(f"unknown entity {config[CONF_ENTITY_ID]}")
+        raise InvalidDeviceAutomationConfig(
+            translation_domain=DOMAIN,
+            translation_key="trigger_unknown_entity",
+            translation_placeholders={"entity_id": str(config[CONF_ENTITY_ID])},
+        )
     if config[CONF_TYPE] == QUALITY_BAD:
         state_config = state_trigger.TRIGGER_STATE_SCHEMA(
             {

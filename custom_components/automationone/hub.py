@@ -1,12 +1,13 @@
 """One MQTT subscription for all AutomationOne devices, routed by ESP id.
 
-A subscription per device or entity would not scale to hundreds of devices (DESIGN.md), so the
-first entry subscribes to every device topic and the last one to unload unsubscribes.
+A subscription per device or entity would not scale to hundreds of devices, so the first entry
+subscribes to every device topic and the last one to unload unsubscribes
+(docs/architecture.md, "One subscription for all devices").
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
@@ -25,6 +26,9 @@ EMERGENCY_SUBSCRIPTION = "kaiser/+/broadcast/emergency"
 _LOGGER = logging.getLogger(__name__)
 
 DATA_HUB: HassKey[Hub] = HassKey(DOMAIN)
+# Rejected-message counters per device (MAC), kept while HA runs: an entry reload (a new
+# sensor, a moved pin) must not reset what the diagnostics show.
+DATA_REJECTED: HassKey[dict[str, Counter[str]]] = HassKey(f"{DOMAIN}_rejected")
 
 # Retained kinds remembered for devices no entry follows yet: the broker sends retained
 # messages once, when the shared subscription is made, which may be before the entry exists.
@@ -55,6 +59,8 @@ class Hub:
         default_factory=OrderedDict
     )
     topics: dict[str, Topic] = field(default_factory=dict)
+    # HA's broker link: its loss is logged once for all devices, and its return once.
+    link_lost_logged: bool = False
 
     @callback
     def route(self, msg: mqtt.ReceiveMessage) -> None:
@@ -114,9 +120,28 @@ class Hub:
 
     @callback
     def connection_changed(self, connected: bool) -> None:
-        """Tell every device that HA's broker link went up or down."""
+        """Tell every device that HA's broker link went up or down (logged once each way)."""
+        if not connected and not self.link_lost_logged:
+            self.link_lost_logged = True
+            _LOGGER.info(
+                "Lost the MQTT broker: %d AutomationOne devices are unavailable until it is back",
+                len(self.devices),
+            )
+        elif connected and self.link_lost_logged:
+            self.link_lost_logged = False
+            _LOGGER.info("The MQTT broker is back: following %d devices again", len(self.devices))
         for device in self.devices.values():
             device.set_broker_connected(connected)
+
+
+def rejected_counter(hass: HomeAssistant, mac: str) -> Counter[str]:
+    """The rejected-message counters of the device with `mac` (one object across reloads)."""
+    return hass.data.setdefault(DATA_REJECTED, {}).setdefault(mac.lower(), Counter())
+
+
+def forget_rejected(hass: HomeAssistant, mac: str) -> None:
+    """Drop the counters of a removed device."""
+    hass.data.get(DATA_REJECTED, {}).pop(mac.lower(), None)
 
 
 def following(hass: HomeAssistant, esp_id: str) -> DeviceState | None:

@@ -33,7 +33,7 @@ from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
 from .prediction_entity import prediction_sensors
 from .probe_sensor import probe_sensors
-from .processors import Result
+from .processors import RawKind, Result
 from .protocol import ActuatorStatus, Heartbeat
 from .relay_entities import add_relay_sensors
 from .replay_statistics import replay_statistics
@@ -53,6 +53,9 @@ class HeartbeatSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Heartbeat], int | None]
 
 
+# RSSI and free memory are for diagnosing a device, not for every dashboard: disabled by
+# default (entity-disabled-by-default). Only new entities start disabled; one already in the
+# registry keeps its enabled state (HA applies the default on first registration only).
 HEARTBEAT_SENSORS = (
     HeartbeatSensorDescription(
         key="rssi",
@@ -61,6 +64,7 @@ HEARTBEAT_SENSORS = (
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda hb: hb.rssi,
     ),
     HeartbeatSensorDescription(
@@ -72,6 +76,7 @@ HEARTBEAT_SENSORS = (
         suggested_display_precision=1,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda hb: hb.heap_free,
     ),
 )
@@ -98,7 +103,8 @@ async def async_setup_entry(
     async_add_entities(entities)
     for channel in entry.runtime_data.channels.values():
         async_add_entities(
-            [ProcessedSensor(entry, channel)], config_subentry_id=channel.subentry_id
+            [ProcessedSensor(entry, channel), RawSensor(entry, channel)],
+            config_subentry_id=channel.subentry_id,
         )
     for actuator in entry.runtime_data.actuators.values():
         async_add_entities(
@@ -209,6 +215,51 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
         replay_statistics(self.hass).add(
             self.entity_id, self.unit_of_measurement, ts_ms, result.value
         )
+
+
+class RawSensor(AutomationOneEntity, SensorEntity):
+    """What the device measured before processing (an ADC count, a distance, a chip's words),
+    recorded once enabled: to check a probe or a calibration against its history. The raw
+    value is also an (unrecorded) attribute of the processed sensor."""
+
+    def __init__(self, entry: AutomationOneConfigEntry, channel: SensorChannel) -> None:
+        """Diagnostic and disabled by default; numeric raw values get statistics too."""
+        words = channel.processor.raw_kind == RawKind.WORDS
+        super().__init__(
+            entry,
+            SensorEntityDescription(
+                key=f"{channel.subentry_id}-raw",
+                translation_key="raw",
+                entity_category=EntityCategory.DIAGNOSTIC,
+                entity_registry_enabled_default=False,
+                state_class=None if words else SensorStateClass.MEASUREMENT,
+            ),
+            channel.subentry_id,
+        )
+        self.channel = channel
+        self.words = words
+        self._follows_device_updates = False
+        self._attr_translation_placeholders = {"sensor": channel.title}
+
+    @property
+    def available(self) -> bool:
+        """With its sensor."""
+        return self.channel.available
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The raw number; a chip's words as hex (`0x6e8c 0x5a21`)."""
+        raw = self.channel.raw
+        if isinstance(raw, tuple):
+            return " ".join(f"0x{word:04x}" for word in raw)
+        if self.words or isinstance(raw, bool) or not isinstance(raw, int | float):
+            return None
+        return raw
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the channel."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.channel.add_listener(self.async_write_ha_state))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+import logging
 import time
 from typing import Any
 
@@ -44,6 +45,8 @@ from .protocol import (
 from .protocol.device import DeviceState
 from .temperature_source import SourceTemperature
 
+_LOGGER = logging.getLogger(__name__)
+
 type TemperatureFn = Callable[[str], SourceTemperature]
 """Reads a temperature (°C) from another entity by its id, or why there is none."""
 
@@ -72,6 +75,8 @@ class SensorChannel:
     filter: Filter | None = None
     # Temperature compensation: `applied`, why not (the source's problem), or None (unused).
     compensation: str | None = None
+    # "no readings" logged (once), "readings again" not yet
+    stale_logged: bool = False
     _params: Params | None = None
     _params_for: object = None
     # From `data`, read once instead of per reading.
@@ -152,10 +157,23 @@ class SensorChannel:
         result = self._process(reading)
         if reading.value is None and self.filter is not None and result.value is not None:
             result = Result(self.filter.update(result.value), result.unit, result.quality)
+        changed = (
+            result != self.result
+            or self.stale
+            or self.compensation != compensation
+            or reading.raw != self.raw  # the raw sensor shows it
+        )
         self.raw = reading.raw
-        changed = result != self.result or self.stale or self.compensation != compensation
         self.result = result
         self.stale = False
+        if self.stale_logged:
+            self.stale_logged = False
+            _LOGGER.info(
+                "%s (GPIO %s) of %s sends readings again",
+                self.title,
+                reading.gpio,
+                self.device.esp_id,
+            )
         if changed:
             self._notify()
         if self._echo and result.value is not None and result.unit is not None:
@@ -226,6 +244,17 @@ class SensorChannel:
         stale = self.last_rx is None or now - self.last_rx > limit
         if stale != self.stale:
             self.stale = stale
+            if stale and self.device.available and not self.stale_logged:
+                # Logged once, and only while the device is online: an offline device is
+                # logged by itself, not once per sensor.
+                self.stale_logged = True
+                _LOGGER.info(
+                    "%s (GPIO %s) of %s sent no reading for %d s: unavailable until it does",
+                    self.title,
+                    self.data[CONF_GPIO],
+                    self.device.esp_id,
+                    limit,
+                )
             self._notify()
 
     def set_refused(self, error: str | None) -> None:

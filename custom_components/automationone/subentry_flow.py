@@ -11,6 +11,7 @@ from homeassistant.helpers import selector
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .board_image import board_markdown
 from .const import (
     ACTUATOR_TYPES,
     CONF_ACTUATOR_TYPE,
@@ -164,7 +165,10 @@ class _PinSubentryFlow(ConfigSubentryFlow):
             step_id="settings",
             data_schema=self._settings_schema(user_input or {}, exclude=None),
             errors=errors,
-            description_placeholders={"name": self._name or ""},
+            description_placeholders={
+                "name": self._name or "",
+                "board": board_markdown(self.hass, self._entry),
+            },
         )
 
     async def _async_reconfigure(
@@ -187,7 +191,10 @@ class _PinSubentryFlow(ConfigSubentryFlow):
                 user_input or dict(subentry.data), exclude=subentry.subentry_id
             ),
             errors=errors,
-            description_placeholders={"name": subentry.title},
+            description_placeholders={
+                "name": subentry.title,
+                "board": board_markdown(self.hass, self._entry),
+            },
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from unittest.mock import patch
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
@@ -32,6 +32,18 @@ def no_misc_loop_on_mocked_client(request: pytest.FixtureRequest) -> Iterator[No
         yield
         return
     with patch("homeassistant.components.mqtt.client.MQTT._async_start_misc_periodic"):
+        yield
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Entities disabled by default (WiFi signal, free memory, raw readings) start enabled, as
+    HA core's fixture of that name does."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
         yield
 
 

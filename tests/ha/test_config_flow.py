@@ -159,6 +159,17 @@ async def test_user_finds_retained_announce(
     await hass.async_block_till_done()
 
 
+async def _recovers_to_entry(hass: HomeAssistant, flow_id: str) -> None:
+    """From an error form, a good id with a retained announce ends in the entry."""
+    result = await _configure_while_announcing(hass, flow_id, ANNOUNCE)
+    assert result["step_id"] == "confirm"
+    with patch("custom_components.automationone.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == EXPECTED_DATA
+    await hass.async_block_till_done()
+
+
 async def test_user_invalid_announce_then_recovers(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
@@ -184,27 +195,30 @@ async def test_user_invalid_announce_then_recovers(
 async def test_user_invalid_id(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, esp_id: str, kaiser_id: str
 ) -> None:
-    """Ids that could be MQTT wildcards or separators are refused on the form."""
+    """Ids that could be MQTT wildcards or separators are refused on the form; a good id
+    then goes on to the entry."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"esp_id": esp_id, "kaiser_id": kaiser_id}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_id"}
+    await _recovers_to_entry(hass, result["flow_id"])
 
 
 async def test_user_no_announce(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    """No retained announce within the wait is an error on the form."""
+    """No retained announce within the wait is an error on the form; the user retries."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     with patch("custom_components.automationone.config_flow.ANNOUNCE_WAIT_S", 0.05):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"esp_id": ESP_ID, "kaiser_id": "god"}
         )
     assert result["errors"] == {"base": "no_announce"}
+    await _recovers_to_entry(hass, result["flow_id"])
 
 
 async def test_user_mqtt_not_connected(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    """A broker HA cannot reach is an error on the form."""
+    """A broker HA cannot reach is an error on the form; once it is back, the user retries."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     with patch(
         "custom_components.automationone.config_flow.mqtt.async_wait_for_mqtt_client",
@@ -214,6 +228,7 @@ async def test_user_mqtt_not_connected(hass: HomeAssistant, mqtt_mock: MqttMockH
             result["flow_id"], {"esp_id": ESP_ID, "kaiser_id": "god"}
         )
     assert result["errors"] == {"base": "mqtt_not_connected"}
+    await _recovers_to_entry(hass, result["flow_id"])
 
 
 async def test_user_already_configured(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:

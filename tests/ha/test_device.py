@@ -60,6 +60,7 @@ def online(hass: HomeAssistant, heartbeat: str = HEARTBEAT) -> None:
     async_fire_mqtt_message(hass, f"{BASE}/heartbeat", heartbeat)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR])
 async def test_entities_snapshot(
     hass: HomeAssistant,
@@ -149,6 +150,7 @@ async def test_moving_behind_relay_updates_entry(
     assert any(p[0] == f"kaiser/relay1/esp/{ESP_ID}/config" and p[1] for p in sent)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_availability_follows_lwt_and_broker(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
@@ -235,6 +237,7 @@ async def test_uptime_moves_only_on_restart(
     ],
     ids=["malformed", "nan", "out-of-range", "oversized", "bad-status", "foreign-announce"],
 )
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_bad_messages_change_nothing(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, topic: str, payload: str
 ) -> None:

@@ -50,6 +50,7 @@ def entity_id(hass: HomeAssistant, entry: ConfigEntry, key: str) -> str:
     return found
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_discover_add_follow_and_lwt(
     hass: HomeAssistant, real_mqtt: Broker, device: DeviceProcess
 ) -> None:

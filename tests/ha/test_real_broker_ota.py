@@ -62,6 +62,9 @@ async def firmware_dir(
     (views are registered at integration setup, before the server starts, as in HA)."""
     hass.config.config_dir = str(tmp_path)
     assert await async_setup_component(hass, DOMAIN, {})
+    # The test client freezes the router (HA's own server does not): components whose views
+    # an entry's platforms need come first (the board picture's image entity).
+    assert await async_setup_component(hass, "image", {})
     client = await hass_client_no_auth()
     hass.config.internal_url = f"http://127.0.0.1:{client.port}"
     return tmp_path / "automationone" / "firmware"

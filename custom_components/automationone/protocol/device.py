@@ -94,6 +94,7 @@ class DeviceState:
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     config_ack: ConfigAck | None = None
+    pushed_config: DeviceConfig | None = None  # the last config published to the device
     last_seq: int | None = None
     last_reading_seq: int | None = None  # of the last sensor message taken in, replay or live
     readings_received: int = 0
@@ -103,6 +104,7 @@ class DeviceState:
     _availability_listeners: list[Callable[[], None]] = field(default_factory=list)
     _emergency_listeners: list[Callable[[], None]] = field(default_factory=list)
     _was_available: bool = False
+    _unavailable_logged: bool = False  # "offline" logged, "back online" not yet
     _announce_listeners: list[Callable[[Announce], None]] = field(default_factory=list)
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
     _conflict_listeners: list[Callable[[str | None], None]] = field(default_factory=list)
@@ -344,12 +346,23 @@ class DeviceState:
         return True
 
     def _notify(self) -> None:
+        self._log_availability()
         if self.available != self._was_available:
             self._was_available = self.available
             for availability_listener in list(self._availability_listeners):
                 availability_listener()
         for listener in list(self._listeners):
             listener()
+
+    def _log_availability(self) -> None:
+        """Log once at info when the device says it is offline (its status or last will), and
+        once when it is back. HA's own broker link is logged once for all devices (hub.py)."""
+        if self.online is False and self.broker_connected and not self._unavailable_logged:
+            self._unavailable_logged = True
+            _LOGGER.info("%s is offline (its status or last will says so)", self.esp_id)
+        elif self.available and self._unavailable_logged:
+            self._unavailable_logged = False
+            _LOGGER.info("%s is back online", self.esp_id)
 
     def topic(self, kind: TopicKind, gpio: int | None = None) -> str:
         """A topic of this device under its current kaiser."""
@@ -389,6 +402,7 @@ class DeviceState:
         if len(payload) > MAX_LARGE_PAYLOAD:
             raise ValueError(f"config of {len(payload)} bytes exceeds {MAX_LARGE_PAYLOAD}")
         await self.publish(self.topic(TopicKind.CONFIG), payload, 1, True)
+        self.pushed_config = config
 
     async def clear_retained(self, actuator_gpios: tuple[int, ...] = ()) -> None:
         """Remove every retained message of this device (and its actuators' statuses)."""
