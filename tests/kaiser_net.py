@@ -18,9 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 
 from custom_components.automationone.protocol.relay import bridge_config
 
@@ -99,16 +97,13 @@ class Link:
         self._thread.join(2)
 
 
-class RelayBroker:
+class RelayBroker(Broker):
     """The relay's Mosquitto, bridged to the main broker through `link` as docs/kaiser.md
     says (the generated config, on a free loopback port, without persistence on disk)."""
 
     def __init__(self, kaiser_id: str, main_port: int) -> None:
+        super().__init__()
         self.kaiser_id = kaiser_id
-        self.host = "127.0.0.1"
-        self.port = free_port()
-        self._dir = Path(tempfile.mkdtemp(prefix=f"a1-relay-{kaiser_id}-"))
-        self._proc: subprocess.Popen[bytes] | None = None
         self.config = bridge_config(
             kaiser_id,
             "127.0.0.1",
@@ -118,37 +113,12 @@ class RelayBroker:
             persistence_dir=None,
         )
 
-    def start(self) -> RelayBroker:
-        conf = self._dir / "mosquitto.conf"
+    def _config(self) -> str:
         # A test restarts the bridge within a second, not the 2-30 s back-off of the docs.
-        conf.write_text(
-            self.config.replace("restart_timeout 2 30", "restart_timeout 1 1"), encoding="utf-8"
-        )
-        log = (self._dir / "mosquitto.log").open("wb")
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.2),
-            ):
-                return self
-            time.sleep(0.02)
-        raise RuntimeError((self._dir / "mosquitto.log").read_text(encoding="utf-8"))
-
-    def log(self) -> str:
-        return (self._dir / "mosquitto.log").read_text(encoding="utf-8", errors="replace")
+        return self.config.replace("restart_timeout 2 30", "restart_timeout 1 1")
 
     def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        super().stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
