@@ -55,6 +55,25 @@ def test_processor_gives_the_vector(vector: dict[str, Any]) -> None:
             assert result.value == pytest.approx(case["value"], rel=1e-12, abs=1e-12), case
 
 
+def _close(got: Any, want: Any) -> bool:
+    """`got` equals `want`, floats within rounding of each other (1e-9 relative, 1e-14)."""
+    if isinstance(want, dict):
+        return (
+            isinstance(got, dict)
+            and got.keys() == want.keys()
+            and all(_close(got[k], want[k]) for k in want)
+        )
+    if isinstance(want, list):
+        return (
+            isinstance(got, list)
+            and len(got) == len(want)
+            and all(_close(g, w) for g, w in zip(got, want, strict=True))
+        )
+    if isinstance(want, float) and not isinstance(got, bool):
+        return got == pytest.approx(want, rel=1e-9, abs=1e-14)
+    return bool(type(got) is type(want) and got == want)
+
+
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_pushed_proc_is_the_vector_and_a_valid_config(vector: dict[str, Any]) -> None:
     """HA derives the vector's `proc`, and a config carrying it parses back to the same."""
@@ -63,7 +82,8 @@ def test_pushed_proc_is_the_vector_and_a_valid_config(vector: dict[str, Any]) ->
         processor, _calibration(vector), vector["params"] or None, vector["temperature_gpio"]
     )
     assert program is not None
-    assert _to_json(program) == vector["proc"]
+    # The fit's last bits depend on the machine's BLAS (numpy.polyfit): equal to rounding.
+    assert _close(_to_json(program), vector["proc"])
     sensor = p.SensorConfig(
         gpio=34, type=processor.device_type, interval_ms=5000, mode="processed", proc=program
     )
