@@ -66,6 +66,8 @@ async def async_get_config_entry_diagnostics(
             "emergency": device.emergency,
             # The seq of the last sensor message taken in since HA started.
             "last_reading_seq": device.last_reading_seq,
+            # Resent messages (sent again after a reconnect) already taken in, so dropped.
+            "resends_dropped": device.resends_dropped,
             "device_emergency": device.device_emergency,
             "house_emergency": device.kaiser_emergency,
             "ota": asdict(device.ota) if device.ota else None,

@@ -63,6 +63,10 @@ LOG_INTERVAL_S = 60.0
 INTERNAL_ERROR = "internal_error"
 # Counted in `rejected` for an announce on this device's topics from a board with another MAC.
 MAC_CONFLICT = "mac_conflict"
+# How many seqs back a resend is recognised (the firmware resends at most one batch of 32
+# readings, sent in its last 2 s).
+SEQ_WINDOW = 256
+SEQ_WINDOW_MASK = (1 << SEQ_WINDOW) - 1
 
 # Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
 RETAINED_KINDS = (
@@ -95,7 +99,11 @@ class DeviceState:
     last_error: str | None = None
     config_ack: ConfigAck | None = None
     pushed_config: DeviceConfig | None = None  # the last config published to the device
+    # The seq of this boot's newest message (not a resend), and which of the SEQ_WINDOW seqs up
+    # to it were taken in (bit i: last_seq - i): a resend of one of those is dropped.
     last_seq: int | None = None
+    seen_seqs: int = 0
+    resends_dropped: int = 0  # resent messages whose seq had been taken in
     last_reading_seq: int | None = None  # of the last sensor message taken in, replay or live
     readings_received: int = 0
     readings_unrouted: int = 0
@@ -309,11 +317,8 @@ class DeviceState:
         return other is None
 
     def _route(self, data: SensorData) -> None:
-        # A QoS 1 redelivery repeats the last seq: handle each message once.
-        if data.seq == self.last_seq and not data.replay:
+        if not self._first_time(data):
             return
-        if not data.replay:
-            self.last_seq = data.seq
         self.last_reading_seq = data.seq
         now = time.monotonic()
         handlers = self._reading_handlers
@@ -325,6 +330,30 @@ class DeviceState:
                 continue
             for handler in routed:
                 handler(reading, data, now)
+
+    def _first_time(self, data: SensorData) -> bool:
+        """Whether this message's readings are new (docs/protocol.md "Duplicates, replays,
+        floods"). Within a boot every message but a resend has a higher seq than the one before
+        it, so a lower one starts a new boot; the same one is a redelivery. A resend is new
+        unless its seq was taken in."""
+        seq, last = data.seq, self.last_seq
+        if data.resend and last is not None and seq <= last:
+            if last - seq >= SEQ_WINDOW:
+                return True  # older than what is kept (the device resends only its last 2 s)
+            bit = 1 << (last - seq)
+            if self.seen_seqs & bit:
+                self.resends_dropped += 1
+                return False
+            self.seen_seqs |= bit
+            return True
+        if seq == last:
+            return False  # a QoS 1 redelivery: handle each message once
+        if last is None or seq < last or seq - last >= SEQ_WINDOW:
+            self.seen_seqs = 1  # the first message seen, a new boot, or a long gap
+        else:
+            self.seen_seqs = ((self.seen_seqs << (seq - last)) | 1) & SEQ_WINDOW_MASK
+        self.last_seq = seq
+        return True
 
     def reject_reading(self, err: ProtocolError) -> None:
         """A sensor refused a reading it routed (e.g. not in the sensor's mode): count it."""

@@ -403,6 +403,9 @@ class SensorData:
     readings: tuple[Reading, ...]
     ts: int | None = None
     replay: bool = False
+    # Sent again under its own seq after a reconnect (docs/protocol.md "Duplicates, replays,
+    # floods"); always a replay too.
+    resend: bool = False
 
 
 def _reading(d: dict[str, Any], gpio: int) -> Reading:
@@ -452,7 +455,10 @@ def parse_sensor_data(payload: bytes | str, gpio: int) -> SensorData:
     ):
         return SensorData(seq, (Reading(gpio, raw),))
     d = validate_fast(_SENSOR_DATA.validate, d)
-    return SensorData(d["seq"], (_reading(d, gpio),), d.get("ts"), d.get("replay", False))
+    resend = d.get("resend", False)
+    return SensorData(
+        d["seq"], (_reading(d, gpio),), d.get("ts"), d.get("replay", False) or resend, resend
+    )
 
 
 def _plain_batch(readings: Any) -> tuple[Reading, ...] | None:
@@ -486,7 +492,8 @@ def parse_sensor_batch(payload: bytes | str) -> SensorData:
         return SensorData(seq, plain)
     d = validate_fast(_SENSOR_BATCH.validate, d)
     readings = tuple(_reading(r, r["gpio"]) for r in d["readings"])
-    return SensorData(d["seq"], readings, d.get("ts"), d.get("replay", False))
+    resend = d.get("resend", False)
+    return SensorData(d["seq"], readings, d.get("ts"), d.get("replay", False) or resend, resend)
 
 
 def _sensor_head(data: SensorData) -> dict[str, Any]:
@@ -495,6 +502,8 @@ def _sensor_head(data: SensorData) -> dict[str, Any]:
         head["ts"] = data.ts
     if data.replay:
         head["replay"] = True
+    if data.resend:
+        head["resend"] = True
     return head
 
 

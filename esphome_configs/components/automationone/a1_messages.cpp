@@ -73,19 +73,23 @@ size_t build_config_ack(char *buf, size_t cap, uint32_t version, const PinResult
   return done(w);
 }
 
-size_t build_sensor_data(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading &r) {
+size_t build_sensor_data(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading &r,
+                         bool resend) {
   JsonWriter w(buf, cap);
   w.begin_object().kv_int("v", 1).kv_uint("seq", seq).kv_uint("ts", ts);
   if (replay) w.kv_bool("replay", true);
+  if (resend) w.kv_bool("resend", true);
   reading_fields(w, r);
   w.end_object();
   return done(w);
 }
 
-size_t build_sensor_batch(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading *r, int n) {
+size_t build_sensor_batch(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading *r, int n,
+                          bool resend) {
   JsonWriter w(buf, cap);
   w.begin_object().kv_int("v", 1).kv_uint("seq", seq).kv_uint("ts", ts);
   if (replay) w.kv_bool("replay", true);
+  if (resend) w.kv_bool("resend", true);
   w.begin_array("readings");
   for (int i = 0; i < n; i++) {
     w.begin_object().kv_uint("gpio", r[i].gpio);

@@ -355,6 +355,12 @@ void Device::link_loop() {
   bool wifi = this->hal_.wifi->connected();
   this->hal_.mqtt->loop();
   bool up = wifi && this->hal_.mqtt->connected();
+  if (this->link_up_ && !up && !this->resend_due_) {
+    // The session is gone (a reconnect may follow in this same pass): what was sent just
+    // before may be lost. (Still due from an earlier loss: all of that stays due.)
+    this->forget_sent_before(now >= kResendWindowMs ? now - kResendWindowMs : 0);
+    this->resend_due_ = this->n_sent_ > 0;
+  }
   bool fresh = false;  // a new session: subscribe and announce again
   if (!up && wifi && now >= this->next_connect_ms_) {
     char will_topic[kTopicCap];
@@ -565,8 +571,74 @@ bool Device::publish_reading_now(const Reading &r, bool replay) {
     return true;
   }
   if (!this->publish(this->topic_, this->out_, n, 0, false)) return false;
+  this->keep_sent(&r, 1, this->seq_, this->unix_at(r.sample_ms, r.ts));
   this->seq_++;
   return true;
+}
+
+void Device::forget_sent_before(uint64_t since_ms) {
+  int count = 0;
+  while (count < this->n_sent_ && this->sent_ms_[count] < since_ms) count++;
+  this->drop_sent(count);
+}
+
+void Device::drop_sent(int count) {
+  if (count <= 0) return;
+  for (int i = count; i < this->n_sent_; i++) {
+    this->sent_[i - count] = this->sent_[i];
+    this->sent_seq_[i - count] = this->sent_seq_[i];
+    this->sent_ms_[i - count] = this->sent_ms_[i];
+  }
+  this->n_sent_ -= count;
+}
+
+void Device::keep_sent(const Reading *r, int n, uint32_t seq, uint64_t ts) {
+  if (this->resend_due_) return;  // what is kept is still to be sent again: keep it as it is
+  uint64_t now = this->hal_.clock->millis();
+  this->forget_sent_before(now >= kResendWindowMs ? now - kResendWindowMs : 0);
+  // Full (many readings within the window): the oldest messages make room, whole.
+  while (this->n_sent_ > 0 && kResendCapacity - this->n_sent_ < n) {
+    int end = 1;
+    while (end < this->n_sent_ && this->sent_seq_[end] == this->sent_seq_[0]) end++;
+    this->drop_sent(end);
+  }
+  for (int i = 0; i < n && this->n_sent_ < kResendCapacity; i++) {
+    this->sent_[this->n_sent_] = r[i];
+    this->sent_[this->n_sent_].ts = ts;
+    this->sent_seq_[this->n_sent_] = seq;
+    this->sent_ms_[this->n_sent_] = now;
+    this->n_sent_++;
+  }
+}
+
+// The readings kept from before the link loss, message by message (one seq each) as they were
+// sent: once a message is out it is forgotten; a refused one is tried again on the next pass.
+void Device::resend_loop() {
+  if (!this->resend_due_ || !this->link_up_) return;
+  int done = 0;
+  while (done < this->n_sent_) {
+    int end = done + 1;
+    while (end < this->n_sent_ && this->sent_seq_[end] == this->sent_seq_[done]) end++;
+    const Reading &first = this->sent_[done];
+    bool single = end - done == 1;
+    bool ok = single ? build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_,
+                                   TopicKind::kSensorData, first.gpio)
+                     : build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_,
+                                   TopicKind::kSensorBatch);
+    size_t n = 0;
+    if (ok) {
+      n = single ? build_sensor_data(this->out_, sizeof(this->out_), this->sent_seq_[done], first.ts, true, first, true)
+                 : build_sensor_batch(this->out_, sizeof(this->out_), this->sent_seq_[done], first.ts, true,
+                                      &this->sent_[done], end - done, true);
+    }
+    if (ok && n > 0) {  // (one that can never be built is dropped, as when first sent)
+      if (!this->publish(this->topic_, this->out_, n, 0, false)) break;
+      this->stats_.resent += static_cast<uint32_t>(end - done);
+    }
+    done = end;
+  }
+  this->drop_sent(done);
+  this->resend_due_ = this->n_sent_ > 0;
 }
 
 void Device::flush_pending() {
@@ -584,6 +656,7 @@ void Device::flush_pending() {
     if (n == 0) {
       this->publish(this->topic_, this->out_, n, 0, false);  // logs it; never sendable
     } else if (this->publish(this->topic_, this->out_, n, 0, false)) {
+      this->keep_sent(this->pending_, this->n_pending_, this->seq_, this->unix_at(first.sample_ms, first.ts));
       this->seq_++;
     } else {
       sent = false;
@@ -628,6 +701,7 @@ void Device::loop() {
   this->tick_actuators();
   this->link_loop();
   this->tick_actuators();
+  this->resend_loop();  // before anything new: what may have been lost goes first
   this->sensors_.loop();
   this->flush_pending();
   // Replay the offline buffer in order, a few per pass so the loop stays responsive.

@@ -36,6 +36,7 @@ struct DeviceStats {
   uint32_t readings = 0;         // readings sampled
   uint32_t published = 0;        // messages published
   uint32_t replayed = 0;         // readings replayed from the offline buffer
+  uint32_t resent = 0;           // readings sent again after a link loss (see kResendWindowMs)
   uint32_t connects = 0;
   ErrorCode last_error = ErrorCode::kOk;
   char last_error_path[64] = {0};
@@ -45,6 +46,11 @@ class Device : public MessageHandler, public ReadingSink {
  public:
   static constexpr size_t kBufferCapacity = 128;
   static constexpr int kReplayPerLoop = 8;
+  // Sensor data is QoS 0: what the client sent just before the link died may never have
+  // reached the broker, and nothing tells. Readings sent within this time before the device
+  // finds the link down are sent again on reconnect, under their own seq with `resend`.
+  static constexpr uint64_t kResendWindowMs = 2000;
+  static constexpr int kResendCapacity = 2 * kMaxSensors;  // one full batch
   static constexpr uint32_t kDefaultHeartbeatS = 60;
 
   Device(const Hal &hal, const DeviceOptions &options);
@@ -91,6 +97,10 @@ class Device : public MessageHandler, public ReadingSink {
   // False if the transport refused it (a link that died under us): the reading is kept.
   bool publish_reading_now(const Reading &r, bool replay);
   void flush_pending();
+  void keep_sent(const Reading *r, int n, uint32_t seq, uint64_t ts);
+  void forget_sent_before(uint64_t since_ms);
+  void drop_sent(int count);
+  void resend_loop();
   void heartbeat_loop();
   void ota_command(uint64_t now);
   void ota_loop(uint64_t now);
@@ -138,6 +148,13 @@ class Device : public MessageHandler, public ReadingSink {
   RingBuffer<kBufferCapacity> buffer_;
   Reading pending_[2 * kMaxSensors];  // an SHT31 sends two readings (temperature, humidity)
   int n_pending_ = 0;
+  // Readings handed to the client in the last kResendWindowMs, oldest first, with their
+  // message's seq (`ts` set to the time sent); due again once the link is back.
+  Reading sent_[kResendCapacity];
+  uint32_t sent_seq_[kResendCapacity] = {0};
+  uint64_t sent_ms_[kResendCapacity] = {0};
+  int n_sent_ = 0;
+  bool resend_due_ = false;
 
   DeviceStats stats_;
   JsonDoc doc_;

@@ -61,8 +61,11 @@ size_t build_announce(char *buf, size_t cap, const AnnounceInfo &a);
 size_t build_heartbeat(char *buf, size_t cap, const HeartbeatInfo &h);
 size_t build_config_ack(char *buf, size_t cap, uint32_t version, const PinResult *results, int n);
 // One reading for sensor/{gpio}/data (the gpio is in the topic).
-size_t build_sensor_data(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading &r);
-size_t build_sensor_batch(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading *r, int n);
+// `resend`: a message sent again under its own seq (docs/protocol.md "Duplicates, replays, floods").
+size_t build_sensor_data(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading &r,
+                         bool resend = false);
+size_t build_sensor_batch(char *buf, size_t cap, uint32_t seq, uint64_t ts, bool replay, const Reading *r, int n,
+                          bool resend = false);
 size_t build_actuator_status(char *buf, size_t cap, const ActuatorStatusInfo &s);
 
 }  // namespace a1
