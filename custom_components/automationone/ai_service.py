@@ -82,6 +82,7 @@ class AiService:
         self.last_push: str | None = None  # "ok" or the last failure's kind
         self._interval_unsub: Callable[[], None] | None = None
         self._retry_unsub: Callable[[], None] | None = None
+        self._reading_unsubs: list[Callable[[], None]] = []
         self._pushing = False
 
     @property
@@ -103,8 +104,6 @@ class AiService:
         )
         entry.async_on_unload(lambda: webhook.async_unregister(self.hass, self.manager.webhook_id))
         self.queue.load(self.manager.extra.get(QUEUE_KEY, {}))
-        for subentry_id, channel in entry.runtime_data.channels.items():
-            entry.async_on_unload(channel.add_listener(self._reading_listener(subentry_id)))
         self._schedule()
         entry.async_on_unload(entry.add_update_listener(self._async_options_changed))
         entry.async_on_unload(self._stop)
@@ -210,6 +209,12 @@ class AiService:
         self._stop()
         if self.push_url is None:
             return
+        # The sensors are followed only while readings are pushed: each listener runs at every
+        # state change of its sensor.
+        self._reading_unsubs = [
+            channel.add_listener(self._reading_listener(subentry_id))
+            for subentry_id, channel in self.entry.runtime_data.channels.items()
+        ]
         minutes = int(self.entry.options.get(CONF_PUSH_INTERVAL_MIN, DEFAULT_PUSH_INTERVAL_MIN))
         self._interval_unsub = async_track_time_interval(
             self.hass, self._on_interval, timedelta(minutes=max(1, minutes))
@@ -221,6 +226,9 @@ class AiService:
             if unsub is not None:
                 unsub()
         self._interval_unsub = self._retry_unsub = None
+        for unsub in self._reading_unsubs:
+            unsub()
+        self._reading_unsubs = []
 
     async def _async_options_changed(self, hass: HomeAssistant, entry: Any) -> None:
         self._schedule()
