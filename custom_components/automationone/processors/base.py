@@ -16,7 +16,7 @@ Quality codes are ordered by severity, so `np.maximum` combines two flags into t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 import math
@@ -32,6 +32,9 @@ type QualityArray = npt.NDArray[np.uint8]
 type RawValue = float | int | tuple[int, ...]
 type ParamValue = float | int | str | bool
 type Params = Mapping[str, ParamValue]
+# One raw reading (and the compensation temperature, °C) to its result, with a calibration and
+# params bound: what a sensor calls per reading (`Processor.evaluator`).
+type Evaluator = Callable[[RawValue, float | None], Result]
 
 # Small-int quality codes for batches, ordered by severity (max = worst).
 Q_GOOD: Final = 0
@@ -90,9 +93,13 @@ class Param:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
-    """One processed reading. `value` is None when the raw reading carries no usable value."""
+    """One processed reading. `value` is None when the raw reading carries no usable value.
+
+    Not frozen: one is made per reading on the ingest path, and a frozen dataclass costs about
+    three times as much to construct. Treat it as read-only.
+    """
 
     value: float | None
     unit: str | None
@@ -206,6 +213,11 @@ class Processor(Protocol):
         """Process one raw reading. Never raises for a bad reading: it flags it."""
         ...
 
+    def evaluator(self, calibration: Calibration | None, params: Params | None) -> Evaluator:
+        """`process` with `calibration` and `params` bound (the same results), for a sensor
+        that processes every reading with the same ones."""
+        ...
+
     def process_batch(
         self,
         raw: npt.NDArray[Any],
@@ -264,6 +276,16 @@ class BaseProcessor:
     ) -> Result:
         """Process one raw reading (subclasses implement it)."""
         raise NotImplementedError
+
+    def evaluator(self, calibration: Calibration | None, params: Params | None) -> Evaluator:
+        """`process` with `calibration` and `params` bound (a built-in may bind its model)."""
+
+        def evaluate(raw: RawValue, temperature_c: float | None) -> Result:
+            return self.process(
+                raw, calibration=calibration, params=params, temperature_c=temperature_c
+            )
+
+        return evaluate
 
     def process_batch(
         self,

@@ -39,9 +39,9 @@ def device_program(
         am, _ = processor.model(calibration, params)
         return SensorProcessing("analog", am.adc, (am.ratio,), _poly(am.poly), True, None, "V")
     if isinstance(processor, LinearProcessor):
-        line, _ = processor.model(calibration, params)
+        (poly, _), _ = processor.model(calibration, params)
         unit = str(processor.param(params, "unit")) or None
-        return SensorProcessing("linear", None, (), _poly(line), True, None, unit)
+        return SensorProcessing("linear", None, (), _poly(poly), True, None, unit)
     if isinstance(processor, PhProcessor):
         pm, calibrated = processor.model(calibration, params)
         segments = [pm.cal_k, pm.e7[0], pm.slope[0]]

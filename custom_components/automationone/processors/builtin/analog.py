@@ -15,6 +15,7 @@ from ..base import (
     Q_BAD,
     Q_GOOD,
     Calibration,
+    Evaluator,
     FloatArray,
     Param,
     ParamKind,
@@ -100,7 +101,7 @@ class AnalogProcessor(CachedProcessor[_AnalogModel]):
         return volts, q
 
 
-class LinearProcessor(CachedProcessor[Polynomial]):
+class LinearProcessor(CachedProcessor[tuple[Polynomial, Evaluator]]):
     """Generic: `value = raw * scale + offset`, or a least-squares polynomial from calibration.
 
     Takes any number (ADC count, pulse count, level). The unit comes from the `unit` parameter
@@ -121,11 +122,27 @@ class LinearProcessor(CachedProcessor[Polynomial]):
 
     def _build(
         self, calibration: Calibration | None, params: Params | None
-    ) -> tuple[Polynomial, bool]:
+    ) -> tuple[tuple[Polynomial, Evaluator], bool]:
         poly = correction(calibration)
         if poly is None:
             poly = Polynomial((self._num(params, "scale"), self._num(params, "offset")))
-        return poly, True
+        unit = self._unit(params)
+        good, bad = Quality.GOOD, Quality.BAD
+        isfinite = math.isfinite
+        # Degree 1 (every uncalibrated sensor) as Horner does it: 0 * x + a, then a * x + b.
+        straight = poly.coefficients if len(poly.coefficients) == 2 else None
+
+        def evaluate(raw: RawValue, temperature_c: float | None = None) -> Result:
+            """One raw number → value (the model resolved once, not per reading)."""
+            if isinstance(raw, tuple) or not isfinite(raw):
+                return Result(None, unit, bad)
+            if straight is not None:
+                value = straight[0] * float(raw) + straight[1]
+            else:
+                value = poly(float(raw))
+            return Result(value, unit, good) if isfinite(value) else Result(None, unit, bad)
+
+        return (poly, evaluate), True
 
     def _unit(self, params: Params | None) -> str | None:
         return self._str(params, "unit") or None
@@ -139,12 +156,11 @@ class LinearProcessor(CachedProcessor[Polynomial]):
         temperature_c: float | None = None,
     ) -> Result:
         """One raw number → value."""
-        poly, _ = self.model(calibration, params)
-        unit = self._unit(params)
-        if isinstance(raw, tuple) or not math.isfinite(raw):
-            return Result(None, unit, Quality.BAD)
-        value = poly(float(raw))
-        return result_of(value, unit, Q_GOOD if math.isfinite(value) else Q_BAD)
+        return self.model(calibration, params)[0][1](raw, None)
+
+    def evaluator(self, calibration: Calibration | None, params: Params | None) -> Evaluator:
+        """The model's own function: no cache lookup per reading."""
+        return self.model(calibration, params)[0][1]
 
     def process_batch(
         self,
@@ -155,7 +171,7 @@ class LinearProcessor(CachedProcessor[Polynomial]):
         temperature_c: TempInput = None,
     ) -> tuple[FloatArray, QualityArray]:
         """Raw numbers → values."""
-        poly, _ = self.model(calibration, params)
+        (poly, _), _ = self.model(calibration, params)
         values = poly.apply(raw.astype(np.float64))
         q = np.where(np.isfinite(values), Q_GOOD, Q_BAD).astype(np.uint8)
         return values, q
