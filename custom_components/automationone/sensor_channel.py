@@ -30,7 +30,16 @@ from .const import (
     MODE_RAW,
     STALE_INTERVALS,
 )
-from .processors import Calibration, Filter, Processor, Result, adc_model_for, make_filter, worst
+from .processors import (
+    Calibration,
+    Evaluator,
+    Filter,
+    Processor,
+    Result,
+    adc_model_for,
+    make_filter,
+    worst,
+)
 from .processors.base import Params
 from .protocol import (
     ErrorCode,
@@ -82,6 +91,10 @@ class SensorChannel:
     # From `data`, read once instead of per reading.
     _processed_mode: bool = False
     _echo: bool = False
+    _compensated: bool = False  # the type compensates and a temperature source is set
+    # The processor with the params and calibration it was bound to (rebound when they change).
+    _evaluate: Evaluator | None = None
+    _bound: tuple[object, object] = (None, None)
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _replay_listeners: list[ReplayListener] = field(default_factory=list)
 
@@ -95,6 +108,11 @@ class SensorChannel:
     def _read_flags(self) -> None:
         self._processed_mode = self.data.get(CONF_MODE, MODE_RAW) == MODE_PROCESSED
         self._echo = bool(self.data.get(CONF_ECHO))
+        self._compensated = bool(
+            self.processor.uses_temperature and self.data.get(CONF_TEMPERATURE_ENTITY)
+        )
+        if not self._compensated:
+            self.compensation = None
 
     def set_data(self, data: Mapping[str, Any]) -> None:
         """The subentry's new data with a new (or no) calibration, applied from the next
@@ -150,15 +168,19 @@ class SensorChannel:
                     for replay_listener in list(self._replay_listeners):
                         replay_listener(message.ts, replayed)
             return
-        if not self._is_mine(reading):
+        if self.processor.quantity is not None and not self._is_mine(reading):
             return
         self.last_rx = now
         compensation = self.compensation
         result = self._process(reading)
         if reading.value is None and self.filter is not None and result.value is not None:
             result = Result(self.filter.update(result.value), result.unit, result.quality)
+        previous = self.result
         changed = (
-            result != self.result
+            previous is None  # (field by field: this runs per reading)
+            or result.value != previous.value
+            or result.quality is not previous.quality
+            or result.unit != previous.unit
             or self.stale
             or self.compensation != compensation
             or reading.raw != self.raw  # the raw sensor shows it
@@ -184,12 +206,12 @@ class SensorChannel:
         if reading.value is not None:  # processed on the device
             return Result(reading.value, reading.unit, Quality(reading.quality or "good"))
         assert reading.raw is not None
-        result = self.processor.process(
-            reading.raw,
-            calibration=self.calibration,
-            params=self.params(),
-            temperature_c=self.temperature_c(),
-        )
+        params, calibration = self.params(), self.calibration
+        evaluate, bound = self._evaluate, self._bound
+        if evaluate is None or bound[0] is not params or bound[1] is not calibration:
+            evaluate = self._evaluate = self.processor.evaluator(calibration, params)
+            self._bound = (params, calibration)
+        result = evaluate(reading.raw, self.temperature_c() if self._compensated else None)
         if self.compensation not in (None, COMPENSATED) and result.quality is Quality.GOOD:
             # Compensation was asked for but the source has no usable value.
             result = Result(result.value, result.unit, Quality.SUSPECT)
