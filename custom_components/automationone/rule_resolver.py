@@ -11,7 +11,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .const import CONF_ADDR, CONF_ESP_ID, CONF_GPIO, DOMAIN
-from .registry import connectivity_entity, esp_device, is_actuator, is_processed_sensor
+from .registry import (
+    config_entry_ids,
+    connectivity_entity,
+    esp_device,
+    is_actuator,
+    is_processed_sensor,
+)
 from .rules import DeviceRef, EntityRef, Ref, Target
 
 
@@ -92,7 +98,7 @@ class RegistryResolver:
     def esp_id(self, device_id: str) -> str | None:
         """The ESP id of one of our devices."""
         device = dr.async_get(self.hass).async_get(device_id)
-        for entry_id in device.config_entries if device is not None else ():
+        for entry_id in config_entry_ids(device) if device is not None else ():
             entry = self.hass.config_entries.async_get_entry(entry_id)
             if entry is not None and entry.domain == DOMAIN:
                 esp_id = entry.data.get(CONF_ESP_ID)
