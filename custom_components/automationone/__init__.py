@@ -65,6 +65,7 @@ from .registry import (
     register_esp_device,
     relay_identifier,
 )
+from .rule_import import async_load_claims
 from .sensor_channel import SensorChannel
 from .services import async_setup_services
 from .temperature_source import SourceTemperature, read_temperature
@@ -91,6 +92,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await hass.async_add_executor_job(boards)  # read boards.json once, off the event loop
     async_setup_services(hass)
     await async_install_blueprints(hass)
+    await async_load_claims(hass)  # the relays' edge rules take their priorities from them
     await async_setup_firmware(hass)
     async_setup_board_view(hass)
     return True

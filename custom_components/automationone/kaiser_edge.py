@@ -10,7 +10,7 @@ devices is "HA only", with the reason. Disabled automations (switched off) are n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import hashlib
 from typing import Any
 
@@ -40,6 +40,7 @@ from .plugins import get_processors
 from .processors import BUILTIN_IDS, adc_model_for
 from .protocol.relay import EdgeSensor
 from .registry import is_actuator, is_processed_sensor
+from .rule_import import rule_claims
 from .rule_resolver import RegistryResolver
 from .rules import EntityRef, PinRef, Ref, Rule, RuleError, rule_to_dict
 from .rules.decompile import rule_from_automation
@@ -138,6 +139,8 @@ def relay_rules(hass: HomeAssistant) -> dict[str, RelayRules]:
     pins, kaisers = _pins(hass)
     by_ref = {pin.ref: pin for pin in pins.values()}
     resolver = RegistryResolver(hass)
+    # An automation has no place for its rule's priority; the import keeps it (its claim).
+    claims = rule_claims(hass)
 
     def to_pin(ref: Ref) -> Ref:
         if isinstance(ref, EntityRef) and (pin := pins.get(ref.entity_id)) is not None:
@@ -160,6 +163,10 @@ def relay_rules(hass: HomeAssistant) -> dict[str, RelayRules]:
             rule = map_refs(rule_from_automation(config, resolver), to_pin)
         except RuleError:
             continue  # not a rule of ours: it stays an ordinary HA automation
+        if (
+            found := claims.get(config.get(CONF_ID))
+        ) is not None and found.priority != rule.priority:
+            rule = replace(rule, priority=found.priority)
         touched = {
             kaisers.get(ref if isinstance(ref, str) else ref.esp_id)
             for ref in rule_references(rule)

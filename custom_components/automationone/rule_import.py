@@ -12,6 +12,7 @@ leaves the file as it was. Priority lockouts cover this set and the rules import
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import inspect
 from pathlib import Path
 import re
@@ -61,6 +62,30 @@ EDITOR_URL = f"/api/config/{AUTOMATION_DOMAIN}/config/{{config_key}}"
 # at different times (automations.yaml has no place for a rule's priority).
 CLAIMS_STORE_KEY = f"{DOMAIN}.rule_claims"
 DATA_CLAIMS_STORE: HassKey[Store[dict[str, Any]]] = HassKey(CLAIMS_STORE_KEY)
+# The claims in memory (loaded at setup): relays get their edge rules' priorities from them.
+DATA_CLAIMS: HassKey[dict[str, Claim]] = HassKey(f"{DOMAIN}_rule_claims")
+
+
+def _claims_store(hass: HomeAssistant) -> Store[dict[str, Any]]:
+    store = hass.data.get(DATA_CLAIMS_STORE)
+    if store is None:
+        store = hass.data[DATA_CLAIMS_STORE] = Store(hass, 1, CLAIMS_STORE_KEY)
+    return store
+
+
+async def async_load_claims(hass: HomeAssistant) -> dict[str, Claim]:
+    """The claims of every imported rule, by automation id (read once, then kept)."""
+    claims = hass.data.get(DATA_CLAIMS)
+    if claims is None:
+        saved = await _claims_store(hass).async_load() or {}
+        claims = hass.data[DATA_CLAIMS] = {aid: Claim.from_dict(c) for aid, c in saved.items()}
+    return claims
+
+
+def rule_claims(hass: HomeAssistant) -> Mapping[str, Claim]:
+    """The claims loaded at setup, by automation id (empty before)."""
+    claims: dict[str, Claim] | None = hass.data.get(DATA_CLAIMS)
+    return claims or {}
 
 
 def _write_lock(hass: HomeAssistant) -> asyncio.Lock:
@@ -170,15 +195,13 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
         raise invalid("automation_not_loaded")
 
     path = hass.config.path(AUTOMATION_CONFIG_PATH)
-    store = hass.data.get(DATA_CLAIMS_STORE)
-    if store is None:
-        store = hass.data[DATA_CLAIMS_STORE] = Store(hass, 1, CLAIMS_STORE_KEY)
+    store = _claims_store(hass)
     async with _write_lock(hass):
         current = await hass.async_add_executor_job(_read_automations, path)
         by_id = {item.get(CONF_ID): i for i, item in enumerate(current)}
         # Rules imported earlier (still in the file) and this set lock each other out.
-        saved = await store.async_load() or {}
-        claims = {aid: Claim.from_dict(c) for aid, c in saved.items() if aid in by_id}
+        saved = await async_load_claims(hass)
+        claims = {aid: c for aid, c in saved.items() if aid in by_id}
         claims.update(new_claims)
         locked = lockouts(claims)
         configs = [with_lockout(config, locked[config[CONF_ID]]) for config in configs]
@@ -201,11 +224,14 @@ async def async_import_rules(call: ServiceCall) -> ServiceResponse:
             else:
                 current[index] = config
                 updated.append(config[CONF_ID])
+        # Before the reload: what reads the reloaded automations back (the relays' edge rules)
+        # finds their priorities.
+        hass.data[DATA_CLAIMS] = claims
+        await store.async_save({aid: c.to_dict() for aid, c in claims.items()})
         if created or updated:
             contents = dump(current)  # before opening the file: a dump error truncates nothing
             await hass.async_add_executor_job(write_utf8_file_atomic, path, contents)
             await hass.services.async_call(AUTOMATION_DOMAIN, SERVICE_RELOAD, blocking=True)
-        await store.async_save({aid: c.to_dict() for aid, c in claims.items()})
 
     registry = er.async_get(hass)
     response: dict[str, Any] = {

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 
 from custom_components.automationone import rule_import
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.kaiser_edge import relay_rules
 
 from .common import ESP_ID, registered_device
 from .test_actuators import FREE_PUMP, commands, entry_with, message, status
@@ -409,3 +410,20 @@ async def test_entity_references(hass: HomeAssistant) -> None:
                 "esp_id": "esp-unknown", "gpio": 34}}]},
         )  # fmt: skip
     assert err.value.translation_placeholders["path"] == "[0].triggers[0].sensor"
+
+
+@pytest.mark.usefixtures("device")
+async def test_a_relays_edge_rule_keeps_its_priority(hass: HomeAssistant) -> None:
+    """Read back from its automation (which has no place for it), a relay's edge rule has the
+    priority it was imported with: the import keeps it, and it is read again after a restart."""
+    await import_rules(hass, rules=[LEVEL_HIGH])
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    # The same ESP behind a relay: the rule becomes that relay's.
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "kaiser_id": "e1"})
+    await hass.async_block_till_done()
+    relay = relay_rules(hass)["e1"]
+    assert [(rule.id, rule.priority) for rule in relay.rules] == [("level_high", 10)]
+    assert relay.rule_dicts()[0]["priority"] == 10
+    hass.data.pop(rule_import.DATA_CLAIMS)  # as after a restart: from the Store again
+    await rule_import.async_load_claims(hass)
+    assert [rule.priority for rule in relay_rules(hass)["e1"].rules] == [10]
