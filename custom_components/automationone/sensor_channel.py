@@ -175,12 +175,8 @@ class SensorChannel:
         result = self._process(reading)
         if reading.value is None and self.filter is not None and result.value is not None:
             result = Result(self.filter.update(result.value), result.unit, result.quality)
-        previous = self.result
         changed = (
-            previous is None  # (field by field: this runs per reading)
-            or result.value != previous.value
-            or result.quality is not previous.quality
-            or result.unit != previous.unit
+            result != self.result
             or self.stale
             or self.compensation != compensation
             or reading.raw != self.raw  # the raw sensor shows it

@@ -317,12 +317,7 @@ class DeviceState:
         return other is None
 
     def _route(self, data: SensorData) -> None:
-        seq, last = data.seq, self.last_seq
-        if last is not None and 0 < seq - last < SEQ_WINDOW and not data.resend:
-            # The next message of this boot (the common case of _first_time, inline).
-            self.seen_seqs = ((self.seen_seqs << (seq - last)) | 1) & SEQ_WINDOW_MASK
-            self.last_seq = seq
-        elif not self._first_time(data):
+        if not self._first_time(data):
             return
         self.last_reading_seq = data.seq
         now = time.monotonic()

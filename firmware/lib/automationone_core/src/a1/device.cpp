@@ -358,7 +358,7 @@ void Device::link_loop() {
   if (this->link_up_ && !up && !this->resend_due_) {
     // The session is gone (a reconnect may follow in this same pass): what was sent just
     // before may be lost. (Still due from an earlier loss: all of that stays due.)
-    this->forget_sent_before(now >= kResendWindowMs ? now - kResendWindowMs : 0);
+    this->forget_sent_outside_window(now);
     this->resend_due_ = this->n_sent_ > 0;
   }
   bool fresh = false;  // a new session: subscribe and announce again
@@ -576,7 +576,8 @@ bool Device::publish_reading_now(const Reading &r, bool replay) {
   return true;
 }
 
-void Device::forget_sent_before(uint64_t since_ms) {
+void Device::forget_sent_outside_window(uint64_t now) {
+  uint64_t since_ms = now >= kResendWindowMs ? now - kResendWindowMs : 0;
   int count = 0;
   while (count < this->n_sent_ && this->sent_ms_[count] < since_ms) count++;
   this->drop_sent(count);
@@ -595,7 +596,7 @@ void Device::drop_sent(int count) {
 void Device::keep_sent(const Reading *r, int n, uint32_t seq, uint64_t ts) {
   if (this->resend_due_) return;  // what is kept is still to be sent again: keep it as it is
   uint64_t now = this->hal_.clock->millis();
-  this->forget_sent_before(now >= kResendWindowMs ? now - kResendWindowMs : 0);
+  this->forget_sent_outside_window(now);
   // Full (many readings within the window): the oldest messages make room, whole.
   while (this->n_sent_ > 0 && kResendCapacity - this->n_sent_ < n) {
     int end = 1;

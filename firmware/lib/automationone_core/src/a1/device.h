@@ -98,7 +98,7 @@ class Device : public MessageHandler, public ReadingSink {
   bool publish_reading_now(const Reading &r, bool replay);
   void flush_pending();
   void keep_sent(const Reading *r, int n, uint32_t seq, uint64_t ts);
-  void forget_sent_before(uint64_t since_ms);
+  void forget_sent_outside_window(uint64_t now);  // sent more than kResendWindowMs ago
   void drop_sent(int count);
   void resend_loop();
   void heartbeat_loop();
