@@ -218,6 +218,7 @@ class Capabilities:
     batch: bool | None = None
     buffer: int | None = None
     on_device: bool | None = None
+    move: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,8 @@ class Announce:
     # The broker username of this connection, and why the last delivered login was not taken.
     login: str | None = None
     login_error: str | None = None
+    # Why the last `move` (another broker and kaiser id) was not made.
+    move_error: str | None = None
 
 
 def parse_announce(payload: bytes | str, topic: Topic | None = None) -> Announce:
@@ -256,6 +259,7 @@ def parse_announce(payload: bytes | str, topic: Topic | None = None) -> Announce
         caps=Capabilities(**d["caps"]) if "caps" in d else None,
         login=d.get("login"),
         login_error=d.get("login_error"),
+        move_error=d.get("move_error"),
     )
 
 
@@ -592,6 +596,9 @@ class SystemCommand:
     password: str | None = None
     ca: str | None = None
     port: int | None = None
+    # move (docs/protocol.md, Moving to another broker); `port` too
+    kaiser_id: str | None = None
+    host: str | None = None
     cmd_id: str | None = None
 
     def __repr__(self) -> str:
@@ -604,21 +611,27 @@ class SystemCommand:
         return f"SystemCommand({shown})"
 
 
-_LOGIN_FIELDS = ("username", "password", "ca", "port")
+# The fields only these commands read (the others ignore them), and the ones they need.
+_COMMAND_FIELDS = {
+    "login": ({"username", "password", "ca", "port"}, ("username", "password")),
+    "move": ({"kaiser_id", "host", "port"}, ("kaiser_id",)),
+}
+_OWNED_FIELDS = frozenset().union(*(owned for owned, _ in _COMMAND_FIELDS.values()))
 
 
 def parse_system_command(payload: bytes | str) -> SystemCommand:
-    """Parse a system command; `ota` needs a URL, `login` a username and password."""
+    """Parse a system command; `ota` needs a URL, `login` a username and password, `move` a
+    kaiser id."""
     d = _SYSTEM_COMMAND.parse(payload)
-    if d["cmd"] == "ota" and "url" not in d:
+    cmd = d["cmd"]
+    if cmd == "ota" and "url" not in d:
         raise ProtocolError(ErrorCode.MISSING_FIELD, "url", "required for 'ota'")
-    if d["cmd"] == "login":
-        for key in ("username", "password"):
-            if key not in d:
-                raise ProtocolError(ErrorCode.MISSING_FIELD, key, "required for 'login'")
-    else:
-        for key in _LOGIN_FIELDS:  # the login fields of another command are ignored
-            d.pop(key, None)
+    owned, required = _COMMAND_FIELDS.get(cmd, (set(), ()))
+    for key in required:
+        if key not in d:
+            raise ProtocolError(ErrorCode.MISSING_FIELD, key, f"required for {cmd!r}")
+    for key in _OWNED_FIELDS - owned:  # another command's fields are ignored
+        d.pop(key, None)
     return SystemCommand(**d)
 
 
