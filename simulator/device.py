@@ -116,6 +116,7 @@ class DeviceOptions:
     username: str | None = None  # the login set up (portal / build); None: anonymous
     password: str | None = None
     login_timeout_s: float = 30.0  # docs/protocol.md "Device login"
+    move_timeout_s: float = 30.0  # docs/protocol.md "Moving to another broker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,15 @@ class Login:
     username: str
     password: str = field(repr=False)
     ca: str | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTarget:
+    """Where a `move` sent the device, as the firmware stores it (host None: the set-up one)."""
+
+    kaiser_id: str
+    host: str | None = None
     port: int | None = None
 
 
@@ -182,6 +192,12 @@ class SimulatedDevice:
         self._login_deadline = 0.0
         self._login_refusals = 0
         self.login_error: str | None = None
+        # Moving to another broker (docs/protocol.md): the one moved to (None: the options'),
+        # the one being tried; the current one survives a restart, not a factory reset.
+        self.broker: BrokerTarget | None = None
+        self._pending_move: BrokerTarget | None = None
+        self._move_deadline = 0.0
+        self.move_error: str | None = None
         self._boot()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -308,8 +324,25 @@ class SimulatedDevice:
         """The login of the next connect: the pending one, else the current (None: set up)."""
         return self._pending_login or self.login
 
+    def _heading_for(self) -> BrokerTarget:
+        """The broker and kaiser id of the next connect: a pending move, else the current."""
+        return self._pending_move or self.broker or BrokerTarget(self.options.kaiser_id)
+
+    def _use_kaiser(self, kaiser_id: str) -> None:
+        if kaiser_id != self.kaiser_id:
+            self.kaiser_id = kaiser_id
+            self._topics.clear()
+
     def _login_failed(self, err: MqttError) -> bool:
-        """A connect failed: revert a pending login or use the fallback. True: retry now."""
+        """A connect failed: revert a pending move or login or use the fallback login. True:
+        retry now."""
+        if self._pending_move is not None:
+            if not (err.refused or time.monotonic() >= self._move_deadline):
+                return False
+            self.move_error = "refused" if err.refused else "timeout"
+            _LOGGER.warning("%s: move not made: %s", self.esp_id, self.move_error)
+            self._pending_move = None
+            return True
         if self._pending_login is not None:
             expired = time.monotonic() >= self._login_deadline
             if not (err.refused or err.tls or expired):
@@ -331,6 +364,10 @@ class SimulatedDevice:
     async def _connect(self) -> AsyncMqttClient:
         options = self.options
         login = self._trying()
+        heading = self._heading_for()
+        self._use_kaiser(heading.kaiser_id)  # the will and every topic below the new root
+        host = heading.host or options.host
+        port = heading.port or (login.port if login else None) or options.port
         client = AsyncMqttClient(
             self.esp_id,
             self._on_message,
@@ -343,7 +380,10 @@ class SimulatedDevice:
         )
         self._client = client
         try:
-            await client.connect(options.host, (login.port if login else None) or options.port)
+            await client.connect(host, port)
+            if self._pending_move is not None:
+                self.broker, self._pending_move = self._pending_move, None
+                self.move_error = None
             if self._pending_login is not None:
                 # Accepted: the new login is the current one, the old one the fallback.
                 self._fallback_login, self.login = self.login, self._pending_login
@@ -375,7 +415,7 @@ class SimulatedDevice:
         for gpio, machine in self.actuators.items():
             self._publish_status(gpio, machine.status(now))
         self._publish_heartbeat()
-        _LOGGER.info("%s: online at %s:%s", self.esp_id, options.host, options.port)
+        _LOGGER.info("%s: online at %s:%s as %s", self.esp_id, host, port, self.kaiser_id)
         self._offline.clear()
         self._online.set()
         self._wake_safety.set()
@@ -421,9 +461,11 @@ class SimulatedDevice:
                 actuators=MAX_ACTUATORS,
                 batch=self.options.batch,
                 on_device=True,
+                move=True,
             ),
             login=self.login.username if self.login else self.options.username,
             login_error=self.login_error,
+            move_error=self.move_error,
         )
 
     def _publish_status(self, gpio: int, status: ActuatorStatus, retain: bool = True) -> None:
@@ -680,16 +722,41 @@ class SimulatedDevice:
             if command.cmd == "factory_reset":
                 self._stored = None
                 self.login = self._fallback_login = self._pending_login = None
+                self.broker = self._pending_move = None
             asyncio.get_running_loop().create_task(self._restart())
         elif command.cmd == "ota":
             self._start_ota(command)
         elif command.cmd == "login":
             self._take_login(command)
+        elif command.cmd == "move":
+            self._take_move(command)
+
+    def _take_move(self, command: SystemCommand) -> None:
+        """Move to another broker and kaiser id: drop the session, connect there."""
+        assert command.kaiser_id is not None
+        target = BrokerTarget(command.kaiser_id, command.host, command.port)
+        if self._pending_move is not None or self._pending_login is not None:
+            self.move_error = "busy"
+        elif target == self._heading_for():
+            self.move_error = None  # already there: only a fresh announce
+        else:
+            self._pending_move = target
+            self._move_deadline = time.monotonic() + self.options.move_timeout_s
+            self.move_error = None
+            _LOGGER.info("%s: moving to %s", self.esp_id, target)
+            if (client := self._client) is not None:
+                asyncio.get_running_loop().create_task(client.disconnect())
+            return
+        self._publish(self._topic(TopicKind.ANNOUNCE), encode(self._announce()), 1, True)
 
     def _take_login(self, command: SystemCommand) -> None:
         """Try a delivered login: drop the session, connect with it (docs/protocol.md)."""
         assert command.username is not None
         assert command.password is not None
+        if self._pending_move is not None:
+            self.login_error = "busy"
+            self._publish(self._topic(TopicKind.ANNOUNCE), encode(self._announce()), 1, True)
+            return
         self._pending_login = Login(command.username, command.password, command.ca, command.port)
         self._login_deadline = time.monotonic() + self.options.login_timeout_s
         self.login_error = None

@@ -15,13 +15,18 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     OptionsFlow,
 )
-from homeassistant.const import CONF_MAC, CONF_NAME
+from homeassistant.const import CONF_HOST, CONF_MAC, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import format_mac
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -50,6 +55,7 @@ from .const import (
     KIND_ESP,
     KIND_RELAY,
 )
+from .device_move import async_move_device, can_move, move_targets
 from .hub import payload_bytes
 from .logins import (
     CONF_ADMIN_PASSWORD,
@@ -329,12 +335,125 @@ class DeviceMaintenanceFlow(OptionsFlow):
 
     _tls_error = ""
     _tls_ca = ""
+    _move: tuple[str, str | None, int | None] | None = None
+    _move_task: asyncio.Task[str | None] | None = None
+    _move_error = ""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """What to do with the device."""
         return self.async_show_menu(
             step_id="init",
-            menu_options=["factory_reset", "secure_login", "tls_certificates", "ai_service"],
+            menu_options=[
+                "move",
+                "factory_reset",
+                "secure_login",
+                "tls_certificates",
+                "ai_service",
+            ],
+        )
+
+    async def async_step_move(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Move the device behind a relay or back to the main broker (docs/kaiser.md)."""
+        entry = self.config_entry
+        if not hasattr(entry, "runtime_data"):
+            return self.async_abort(reason="device_not_loaded")
+        if entry.runtime_data.device.announce is None:
+            return self.async_abort(
+                reason="device_offline", description_placeholders={"name": entry.title}
+            )
+        if not can_move(entry):
+            return self.async_abort(
+                reason="move_unsupported", description_placeholders={"name": entry.title}
+            )
+        targets = move_targets(self.hass)
+        current = entry.runtime_data.device.kaiser_id
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            target = targets.get(user_input[CONF_KAISER_ID])
+            host = (user_input.get(CONF_HOST) or "").strip() or None
+            port = int(user_input[CONF_PORT]) if user_input.get(CONF_PORT) else None
+            if target is None:
+                errors[CONF_KAISER_ID] = "unknown_relay"
+            elif not entry.runtime_data.device.available:
+                errors["base"] = "device_offline"
+            elif target.kaiser_id != DEFAULT_KAISER_ID and host is None and target.host is None:
+                errors[CONF_HOST] = "relay_host_unknown"
+            elif target.kaiser_id == current and host is None:
+                errors[CONF_KAISER_ID] = "already_there"
+            else:
+                self._move = (target.kaiser_id, host or target.host, port or target.port)
+                return await self.async_step_moving()
+        options = [
+            SelectOptionDict(value=t.kaiser_id, label=t.title or t.kaiser_id)
+            for t in targets.values()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_KAISER_ID): SelectSelector(
+                    SelectSelectorConfig(
+                        options=options,
+                        mode=SelectSelectorMode.LIST,
+                        translation_key="move_target",
+                    )
+                ),
+                vol.Optional(CONF_HOST): str,
+                vol.Optional(CONF_PORT): NumberSelector(
+                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="move",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or {CONF_KAISER_ID: current}
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title, "kaiser_id": current},
+        )
+
+    async def async_step_moving(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Wait for the device to announce below its new root, or to say why not."""
+        assert self._move is not None
+        kaiser_id, host, port = self._move
+        if self._move_task is None:
+            self._move_task = self.hass.async_create_task(
+                async_move_device(self.config_entry, kaiser_id, host, port)
+            )
+        if not self._move_task.done():
+            return self.async_show_progress(
+                step_id="moving",
+                progress_action="moving",
+                progress_task=self._move_task,
+                description_placeholders={"name": self.config_entry.title, "kaiser_id": kaiser_id},
+            )
+        try:
+            error = self._move_task.result()
+        except HomeAssistantError as err:
+            error = str(err)
+        self._move_error = error or ""
+        return self.async_show_progress_done(next_step_id="move_failed" if error else "moved")
+
+    async def async_step_moved(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The device announced below its new root; its entry follows it."""
+        assert self._move is not None
+        return self.async_abort(
+            reason="moved",
+            description_placeholders={"name": self.config_entry.title, "kaiser_id": self._move[0]},
+        )
+
+    async def async_step_move_failed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The device went back to where it was, or did not answer."""
+        assert self._move is not None
+        known = ("refused", "timeout", "busy", "no_answer", "unsupported")
+        return self.async_abort(
+            reason=f"move_{self._move_error}" if self._move_error in known else "move_failed",
+            description_placeholders={
+                "name": self.config_entry.title,
+                "kaiser_id": self._move[0],
+                "error": self._move_error,
+            },
         )
 
     def _known_admin(self) -> AdminLogin | None:

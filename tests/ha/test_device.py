@@ -467,6 +467,7 @@ async def test_identify_button_and_confirmed_factory_reset(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == [
+        "move",
         "factory_reset",
         "secure_login",
         "tls_certificates",

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_MQTT, ConfigEntryDisabler
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.config_flow import AutomationOneConfigFlow
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.protocol.relay import RelayAnnounce
+
+from .common import BASE, announce, published, setup_entry
 
 TOPIC = "kaiser/gh1/relay/announce"
 ANNOUNCE = RelayAnnounce("gh1", "0.1.0", "kaiser-gh1", "Greenhouse relay").encode()
@@ -113,3 +118,68 @@ async def test_relay_options_show_the_bridge_config(hass: HomeAssistant) -> None
     assert "cleansession false" in config
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def _move_form(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry_id)
+    return dict(
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "move"}
+        )
+    )
+
+
+async def test_moving_a_device_from_its_configure_dialog(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Configure → Move sends `move` on the device's current root (QoS 1, not retained) and
+    reports the device's answer; firmware without `caps.move` is not offered the move, a relay
+    whose address is unknown needs one, and a device that never answers is reported."""
+    relay = relay_entry()
+    relay.add_to_hass(hass)
+    entry = await setup_entry(hass)
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(caps=None), retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/status", "online", retain=True)
+    await hass.async_block_till_done()
+    result = await _move_form(hass, entry.entry_id)
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "move_unsupported")
+
+    caps = {"sensors": 16, "actuators": 8, "move": True}
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce(caps=caps))  # live: no retain flag
+    await hass.async_block_till_done()
+    result = await _move_form(hass, entry.entry_id)
+    assert result.get("step_id") == "move", result
+    flow_id = result["flow_id"]
+    result = await hass.config_entries.options.async_configure(flow_id, {"kaiser_id": "gh1"})
+    assert result["errors"] == {"host": "relay_host_unknown"}
+
+    mqtt_mock.async_publish.reset_mock()
+    with patch("custom_components.automationone.device_move.MOVE_ANSWER_TIMEOUT_S", 0.05):
+        result = await hass.config_entries.options.async_configure(
+            flow_id, {"kaiser_id": "gh1", "host": "relay.local", "port": 1884}
+        )
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        await hass.async_block_till_done()
+        result = await hass.config_entries.options.async_configure(flow_id)
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "move_no_answer")
+    (topic, payload, qos, retain) = published(mqtt_mock)[0]
+    assert (topic, qos, retain) == (f"{BASE}/system/command", 1, False)
+    sent = json.loads(payload)
+    assert sent.pop("cmd_id").startswith("move-")
+    assert sent == {"v": 1, "cmd": "move", "kaiser_id": "gh1", "host": "relay.local", "port": 1884}
+
+    # The device tries, gives up and says why on its old root.
+    result = await _move_form(hass, entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"kaiser_id": "gh1", "host": "relay.local"}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    refused = announce(caps=caps, move_error="refused")
+    async_fire_mqtt_message(hass, f"{BASE}/announce", refused)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_configure(result["flow_id"])
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "move_refused")
+    assert entry.data["kaiser_id"] == "god"
+    for loaded in (entry, relay):
+        await hass.config_entries.async_unload(loaded.entry_id)
+    await hass.async_block_till_done()

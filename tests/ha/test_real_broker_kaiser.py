@@ -9,6 +9,7 @@ bridge is the relay's network going away.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import json
@@ -28,10 +29,10 @@ import pytest
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.automationone.kaiser_relay import bridge_issue_id
-from simulator.device import Fleet, SimulatedDevice
+from simulator.device import BrokerTarget, Fleet, SimulatedDevice
 from simulator.signals import Sample, ph_to_adc
 
-from ..broker import Broker
+from ..broker import Broker, free_port
 from ..kaiser_net import Link, RelayBroker, RelayProcess, bridged
 from .realtime import TopicRecorder, add_ph_sensor, connect_mqtt, wait_for
 from .test_real_broker_actuators import add_actuator
@@ -338,14 +339,35 @@ async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant
     )
 
 
+async def move_in_flow(hass: HomeAssistant, entry: ConfigEntry, **form: Any) -> dict[str, Any]:
+    """Configure → Move: fill the form, wait for the device's answer, return the flow's end."""
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {"next_step_id": "move"}
+    )
+    assert flow.get("step_id") == "move", flow
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], form)
+    deadline = time.monotonic() + 60
+    while flow["type"] in ("progress", "progress_done") and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)  # the device answers on its own time
+        flow = await hass.config_entries.options.async_configure(flow["flow_id"])
+    return dict(flow)
+
+
 async def test_device_moved_behind_the_relay_keeps_its_entry(hass: HomeAssistant, net: Net) -> None:
-    """An ESP on the main broker moves behind the relay (same board, now on the relay's broker
-    with its kaiser id): its entry follows (kaiser id, below the relay's device), its entities
-    keep their ids and get values again, its config is retained below the new root, and
-    nothing of it stays retained below the old one."""
+    """An ESP on the main broker is moved behind the relay from its entry (Configure → Move,
+    a `system/command` `move` with the relay's announced address): it connects to the relay's
+    broker below the relay's kaiser id, its entry follows (kaiser id, below the relay's
+    device), its entities keep their ids and get values again, its config is retained below
+    the new root, and nothing of it stays retained below the old one. Moved back, it returns
+    to the broker it was set up with."""
     relay_entry = await add_flow(hass, "relay_confirm")
+    await wait_for(
+        hass, lambda: relay_entry.runtime_data.announce is not None, what="the relay's announce"
+    )
     fleet = Fleet(1, prefix="mv", host="127.0.0.1", port=net.main.port, heartbeat_s=1.0)
     await fleet.start()
+    sim = fleet.devices[0]
     try:
         entry = await add_flow(hass, "confirm", "mv-01")
         assert entry.data["esp_id"] == "mv-01"
@@ -354,14 +376,18 @@ async def test_device_moved_behind_the_relay_keeps_its_entry(hass: HomeAssistant
         old_root = TopicRecorder()
         net.recorders.append(old_root)
         await old_root.start(net.main, "kaiser/god/esp/mv-01/#")
-    finally:
-        await fleet.stop()
-    moved = Fleet(
-        1, prefix="mv", host="127.0.0.1", port=net.relay_broker.port, kaiser_id=KAISER,
-        heartbeat_s=1.0,
-    )  # fmt: skip
-    await moved.start()
-    try:
+
+        result = await move_in_flow(hass, entry, kaiser_id="god")
+        assert result["type"] == "form"
+        assert result["errors"] == {"kaiser_id": "already_there"}
+
+        result = await move_in_flow(hass, entry, kaiser_id=KAISER)
+        assert result["type"] == "abort", result
+        assert result["reason"] == "moved"
+        assert (sim.kaiser_id, sim.broker) == (
+            KAISER,
+            BrokerTarget(KAISER, "127.0.0.1", net.relay_broker.port),
+        )
         await wait_for(hass, lambda: entry.data["kaiser_id"] == KAISER, what="the entry moved")
         device = entry.runtime_data.device_entry
         assert device.via_device_id == relay_entry.runtime_data.device_id
@@ -369,8 +395,8 @@ async def test_device_moved_behind_the_relay_keeps_its_entry(hass: HomeAssistant
         config = await net.record("esp/mv-01/config")
         await wait_for(hass, lambda: config.messages, what="the config below the relay")
         raw = ph_to_adc(6.0)
-        moved.devices[0].force(34, Sample(raw=raw))
-        moved.devices[0].sample_now()
+        sim.force(34, Sample(raw=raw))
+        sim.sample_now()
         await wait_for(
             hass,
             lambda: hass.states.get(ph).attributes.get("raw") == raw,
@@ -386,5 +412,37 @@ async def test_device_moved_behind_the_relay_keeps_its_entry(hass: HomeAssistant
         await old.start(net.main, "kaiser/god/esp/mv-01/#")
         await hass.async_block_till_done()
         assert [(t, p) for t, p in old.messages if p] == []
+
+        result = await move_in_flow(hass, entry, kaiser_id="god")
+        assert (result["type"], result["reason"]) == ("abort", "moved")
+        assert (sim.kaiser_id, sim.broker) == ("god", BrokerTarget("god"))
+        await wait_for(hass, lambda: entry.data["kaiser_id"] == "god", what="the entry back")
+        assert er.async_get(hass).async_get(ph).unique_id == unique_id
     finally:
-        await moved.stop()
+        await fleet.stop()
+
+
+async def test_a_move_the_device_cannot_make_leaves_it_where_it_was(
+    hass: HomeAssistant, net: Net
+) -> None:
+    """A broker nobody answers on: the device gives up after its move timeout, comes back on
+    its old broker and root with `move_error` `timeout`, and the flow says so; the entry
+    stays."""
+    await add_flow(hass, "relay_confirm")
+    fleet = Fleet(
+        1, prefix="st", host="127.0.0.1", port=net.main.port, heartbeat_s=1.0, move_timeout_s=1.5
+    )
+    await fleet.start()
+    try:
+        entry = await add_flow(hass, "confirm", "st-01")
+        await wait_for(
+            hass, lambda: entry.runtime_data.device.available, what="the device online in HA"
+        )
+        nobody = free_port()
+        result = await move_in_flow(hass, entry, kaiser_id=KAISER, host="127.0.0.1", port=nobody)
+        assert (result["type"], result["reason"]) == ("abort", "move_timeout")
+        assert fleet.devices[0].kaiser_id == "god"
+        assert entry.runtime_data.device.announce.move_error == "timeout"
+        assert entry.data["kaiser_id"] == "god"
+    finally:
+        await fleet.stop()
