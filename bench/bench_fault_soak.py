@@ -65,7 +65,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from demo.hass_client import HassError
-from tests.broker import free_port
+from tests.broker import free_port, stop_process
 from tests.hass_process import (
     HomeAssistantProcess,
     actuator_subentry,
@@ -142,12 +142,7 @@ class Broker:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10)
         self.proc = None
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from demo.hass_client import HassClient, HassError
 
-from .broker import free_port
+from .broker import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "custom_components" / "automationone"
@@ -173,12 +173,7 @@ class HomeAssistantProcess:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, 60)
             self.proc = None
 
     async def ready(self, limit: float = 240) -> HassClient:
