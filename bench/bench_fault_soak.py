@@ -47,9 +47,7 @@ import asyncio
 import bisect
 import contextlib
 from dataclasses import asdict, dataclass, field
-import importlib.util
 import json
-import os
 from pathlib import Path
 import random
 import shutil
@@ -66,13 +64,19 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from demo.hass_client import HassClient, HassError
-from tests.broker import free_port
+from demo.hass_client import HassError
+from tests.broker import free_port, stop_process
+from tests.hass_process import (
+    HomeAssistantProcess,
+    actuator_subentry,
+    esp_entry,
+    mqtt_entry,
+    sensor_subentry,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 VIRTUAL_ESP = ROOT / "firmware" / "build" / "virtual-esp"
-INTEGRATION = ROOT / "custom_components" / "automationone"
 HOST = "127.0.0.1"
 KAISER = "god"
 OWNER = ("soak", "soak-password")  # loopback only, a throw-away config dir
@@ -138,12 +142,7 @@ class Broker:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10)
         self.proc = None
 
 
@@ -239,169 +238,17 @@ class Device:
             self.proc = None
 
 
-def config_entry(
-    domain: str,
-    title: str,
-    unique_id: str | None,
-    data: dict[str, Any],
-    source: str,
-    subentries: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """A config entry as HA stores it (both integrations are at version 1.2)."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-    return {
-        "created_at": now, "data": data, "disabled_by": None, "discovery_keys": {},
-        "domain": domain, "entry_id": os.urandom(13).hex(), "minor_version": 2,
-        "modified_at": now, "options": {}, "pref_disable_new_entities": False,
-        "pref_disable_polling": False, "source": source,
-        "subentries": [{**sub, "subentry_id": os.urandom(13).hex()} for sub in subentries],
-        "title": title, "unique_id": unique_id, "version": 1,
-    }  # fmt: skip
-
-
-class HomeAssistantProcess:
-    """`python -m homeassistant` on a config dir with MQTT and one entry per device."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.dir = workdir / "ha"
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.client: HassClient | None = None
-        self.onboarded = False
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def write_config(self, broker_port: int, devices: list[Device]) -> None:
-        """configuration.yaml and the config entries, stored as HA 2025.4 stores them
-        (`core.config_entries` 1.5; HA migrates it forward): no HA import here, which would
-        cost the harness seconds of start-up."""
-        (self.dir / ".storage").mkdir(parents=True)
-        (self.dir / "custom_components").mkdir()
-        (self.dir / "custom_components" / "automationone").symlink_to(INTEGRATION)
-        (self.dir / "automations.yaml").write_text("[]\n")
-        frontend = ""
-        if importlib.util.find_spec("hass_frontend") is None:
-            # HA's UI bundle (home-assistant-frontend, requirements_demo.txt) is not in the
-            # test venv, and HA goes into recovery mode without `frontend`. Nothing here uses
-            # the UI: `frontend` serves an empty development tree instead.
-            tree = self.dir / "frontend-stand-in" / "hass_frontend"
-            for sub in ("static", "frontend_latest", "frontend_es5"):
-                (tree / sub).mkdir(parents=True)
-            for name in ("index.html", "onboarding.html", "authorize.html", "service_worker.js"):
-                (tree / name).write_text("")
-            frontend = f"frontend:\n  development_repo: {tree.parent}\n"
-        (self.dir / "configuration.yaml").write_text(
-            "homeassistant:\n  name: Soak\n  time_zone: UTC\n  unit_system: metric\n"
-            "  latitude: 0\n  longitude: 0\n  elevation: 0\n  country: DE\n  currency: EUR\n"
-            f"http:\n  server_host: {HOST}\n  server_port: {self.port}\n"
-            "api:\nonboarding:\ndiagnostics:\nautomation: !include automations.yaml\n"
-            "recorder:\n  commit_interval: 1\nlogger:\n  default: warning\n" + frontend
-        )
-        entries = [
-            config_entry("mqtt", HOST, None, {"broker": HOST, "port": broker_port}, "user", [])
-        ]
-        for device in devices:
-            subentries = [
-                {
-                    "data": {
-                        "sensor_type": "linear",
-                        "gpio": gpio,
-                        "interval_s": 2,
-                        "mode": "raw",
-                        "echo_processed": False,
-                        "params": LINEAR,
-                    },  # fmt: skip
-                    "subentry_type": "sensor",
-                    "title": f"s{gpio}",
-                    "unique_id": f"{gpio}:",
-                }
-                for gpio in SENSOR_GPIOS
-            ] + [
-                {
-                    "data": {**limits, "inverted": False, "safe_state": 0, "max_per_hour": 0},
-                    "subentry_type": "actuator",
-                    "title": f"{limits['actuator_type']} {limits['gpio']}",
-                    "unique_id": f"actuator:{limits['gpio']}",
-                }
-                for limits in ACTUATORS
-            ]
-            data = {
-                "esp_id": device.esp_id, "kaiser_id": KAISER, "mac": device.mac,
-                "board": "esp32dev", "name": device.esp_id,
-            }  # fmt: skip
-            entry = config_entry(
-                "automationone", device.esp_id, device.mac, data, "mqtt", subentries
-            )
-            device.entry_id = entry["entry_id"]
-            entries.append(entry)
-        store = {
-            "version": 1,
-            "minor_version": 5,
-            "key": "core.config_entries",
-            "data": {"entries": entries},
-        }
-        (self.dir / ".storage" / "core.config_entries").write_text(json.dumps(store))
-
-    def start(self) -> None:
-        argv = [sys.executable, "-m", "homeassistant", "-c", str(self.dir), "--skip-pip"]
-        with (self.dir / "stdout.log").open("ab") as out:
-            self.proc = subprocess.Popen(
-                argv, cwd=ROOT, stdout=out, stderr=out, stdin=subprocess.DEVNULL
-            )
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-
-    async def ready(self, limit: float = 240) -> HassClient:
-        """Wait for HTTP, sign in (onboarding the first time) and wait for RUNNING."""
-        if self.client is not None:
-            await self.client.close()
-        client = HassClient(self.url)
-        self.client = client
-        await wait_http(client, limit, self.alive)
-        if not self.onboarded:
-            await client.create_owner("Soak", *OWNER)
-            self.onboarded = True
-        else:
-            await client.login(*OWNER)
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            config = await client.request("GET", "/api/config")
-            if config.get("state") == "RUNNING":
-                return client
-            await asyncio.sleep(0.3)
-        raise HassError("Home Assistant did not reach RUNNING")
-
-
-async def wait_http(client: HassClient, limit: float, alive: Any) -> None:
-    """Wait until HA's HTTP server answers (the onboarding view: 200, or 404 when done)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if not alive():
-            raise HassError("Home Assistant exited during start-up")
-        with contextlib.suppress(HassError, OSError, asyncio.TimeoutError):
-            await client.onboarding_steps()
-            return
-        await asyncio.sleep(0.2)
-    raise HassError(f"Home Assistant did not answer on {client.url} within {limit:.0f} s")
+def soak_entries(broker_port: int, devices: list[Device]) -> list[dict[str, Any]]:
+    """HA's MQTT entry and one entry per device with its sensors and actuators (each device
+    learns its entry id)."""
+    entries = [mqtt_entry(broker_port)]
+    for device in devices:
+        subentries = [sensor_subentry("linear", gpio, LINEAR) for gpio in SENSOR_GPIOS]
+        subentries += [actuator_subentry(limits) for limits in ACTUATORS]
+        entry = esp_entry(device.esp_id, KAISER, device.mac, subentries)
+        device.entry_id = entry["entry_id"]
+        entries.append(entry)
+    return entries
 
 
 # ---- what the observer records -------------------------------------------------------------
@@ -563,7 +410,7 @@ class Soak:
         self.quick = args.quick
         self.workdir = Path(tempfile.mkdtemp(prefix="a1-soak-"))
         self.broker = Broker(self.workdir)
-        self.ha = HomeAssistantProcess(self.workdir)
+        self.ha = HomeAssistantProcess(self.workdir, OWNER, name="Soak")
         self.devices: list[Device] = []
         self.observer: Observer | None = None
         self.switches: list[str] = []
@@ -801,7 +648,7 @@ class Soak:
             self.link_down[device.esp_id] = []
             self.power_off[device.esp_id] = []
         self.observer = Observer(self.broker.port, [d.esp_id for d in self.devices])
-        self.ha.write_config(self.broker.port, self.devices)
+        self.ha.write_config(soak_entries(self.broker.port, self.devices))
         for device in self.devices:
             device.start()
         started = time.monotonic()

@@ -136,6 +136,8 @@ class TopicRecorder:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, bytes]] = []
+        # time.monotonic() when each message arrived (parallel to `messages`).
+        self.arrived: list[float] = []
         self._client: paho.Client | None = None
 
     async def start(self, broker: Broker, topic: str) -> TopicRecorder:
@@ -143,6 +145,7 @@ class TopicRecorder:
         client = paho.Client(CallbackAPIVersion.VERSION2)
 
         def on_message(_client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
+            self.arrived.append(time.monotonic())
             self.messages.append((msg.topic, msg.payload))
 
         client.on_message = on_message

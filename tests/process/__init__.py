@@ -1,0 +1,1 @@
+"""Tests with real Home Assistant processes (tests/hass_process.py)."""
