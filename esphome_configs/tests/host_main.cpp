@@ -325,6 +325,13 @@ void test_system(AutomationOneComponent *ao) {
   uint32_t rejected = ao->rejected_messages();
   send(ao, "system/command", R"({"v":1,"cmd":"ota","url":"file:///etc/passwd"})", 110000);
   check(ao->rejected_messages() == rejected + 1, "ota with a file URL rejected");
+  // Its broker is in the YAML: a move is answered with move_error unsupported, on its own root.
+  g_published.clear();
+  send(ao, "system/command", R"({"v":1,"cmd":"move","kaiser_id":"gh1","host":"relay.lan"})", 110000);
+  const Published *hello = last_on(BASE + "announce");
+  check(hello != nullptr && hello->payload.find("\"move_error\":\"unsupported\"") != std::string::npos &&
+            hello->payload.find("\"kaiser_id\":\"god\"") != std::string::npos,
+        "a move is answered with move_error unsupported");
 }
 
 // Every payload vector of a kind the device receives goes through handle_message on its topic:

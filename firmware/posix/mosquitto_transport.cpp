@@ -20,6 +20,7 @@ uint64_t mono_ms() {
 MosquittoTransport::MosquittoTransport(const char *host, int port, int keepalive_s)
     : port_(port), base_port_(port), keepalive_s_(keepalive_s) {
   snprintf(this->host_, sizeof(this->host_), "%s", host);
+  snprintf(this->base_host_, sizeof(this->base_host_), "%s", host);
   mosquitto_lib_init();
 }
 
@@ -33,7 +34,8 @@ bool MosquittoTransport::set_login(const char *username, const char *password, c
   this->ca_path_[0] = '\0';
   memset(this->login_password_, 0, sizeof(this->login_password_));
   this->login_user_[0] = '\0';
-  this->port_ = port != 0 ? port : this->base_port_;
+  this->login_port_ = username != nullptr ? port : 0;
+  this->port_ = this->broker_port_ != 0 ? this->broker_port_ : (this->login_port_ != 0 ? this->login_port_ : this->base_port_);
   this->dirty_ = true;
   if (username == nullptr) return true;  // back to the login set up
   snprintf(this->login_user_, sizeof(this->login_user_), "%s", username);
@@ -50,6 +52,14 @@ bool MosquittoTransport::set_login(const char *username, const char *password, c
     close(fd);
     if (!ok) return false;
   }
+  return true;
+}
+
+bool MosquittoTransport::set_broker(const char *host, uint16_t port) {
+  snprintf(this->host_, sizeof(this->host_), "%s", host != nullptr ? host : this->base_host_);
+  this->broker_port_ = port;
+  this->port_ = port != 0 ? port : (this->login_port_ != 0 ? this->login_port_ : this->base_port_);
+  this->dirty_ = true;  // a new session there, with its will below the new root
   return true;
 }
 

@@ -20,6 +20,7 @@ class MosquittoTransport : public MqttTransport {
   void loop() override;
   bool set_login(const char *username, const char *password, const char *ca, uint16_t port) override;
   const char *username() override;
+  bool set_broker(const char *host, uint16_t port) override;
   void drop() override;
   Failure last_failure() override { return this->failure_; }
   // Waits up to timeout_ms for network traffic (the virtual device's idle sleep).
@@ -33,10 +34,13 @@ class MosquittoTransport : public MqttTransport {
   static void on_message(struct mosquitto *m, void *self, const struct mosquitto_message *msg);
 
   char host_[128];
+  char base_host_[128];  // as set up (command line)
   const char *user_ = nullptr;  // as set up (command line)
   const char *password_ = nullptr;
   int port_;
   int base_port_;
+  uint16_t login_port_ = 0;   // a delivered login's port (0: none)
+  uint16_t broker_port_ = 0;  // a move's port (0: none)
   // A delivered login (docs/protocol.md "Device login"); empty: the one set up.
   char login_user_[65] = {0};
   char login_password_[129] = {0};

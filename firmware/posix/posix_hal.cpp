@@ -291,6 +291,8 @@ bool FakeMqtt::connect(const char *client_id, const Will &will) {
   if (--this->pending_ > 0) return false;  // still connecting in the background
   bool known = strcmp(this->allowed_[0], "*") == 0 || strcmp(this->allowed_[0], this->user_) == 0 ||
                strcmp(this->allowed_[1], this->user_) == 0;
+  bool refusing = this->refusing_host[0] != '\0' && strcmp(this->refusing_host, this->host) == 0;
+  known = known && !refusing;
   this->connected_ = this->accept_ && known;
   this->failure_ = this->connected_ ? Failure::kNone : (known ? Failure::kNetwork : Failure::kRefused);
   return this->connected_;
@@ -301,6 +303,13 @@ bool FakeMqtt::set_login(const char *username, const char *password, const char 
   snprintf(this->password, sizeof(this->password), "%s", password != nullptr ? password : "");
   snprintf(this->ca, sizeof(this->ca), "%s", ca != nullptr ? ca : "");
   this->port = port;
+  return true;
+}
+
+bool FakeMqtt::set_broker(const char *host, uint16_t port) {
+  if (!this->broker_supported) return false;
+  snprintf(this->host, sizeof(this->host), "%s", host != nullptr ? host : "");
+  this->broker_port = port;
   return true;
 }
 

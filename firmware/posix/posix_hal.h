@@ -126,7 +126,7 @@ class SimI2c : public I2cBus {
 // Fixed slots in memory; with a directory, also mirrored to <dir>/<key>.bin.
 class PosixStorage : public Storage {
  public:
-  static constexpr int kSlots = 4;
+  static constexpr int kSlots = 6;  // config, login, login.old, broker, the portal password
   static constexpr size_t kSlotSize = 4097;
   explicit PosixStorage(const char *dir = nullptr);
   bool load(const char *key, uint8_t *buf, size_t cap, size_t &len) override;
@@ -241,6 +241,13 @@ class FakeMqtt : public MqttTransport {
     snprintf(this->allowed_[0], sizeof(this->allowed_[0]), "%s", a);
     snprintf(this->allowed_[1], sizeof(this->allowed_[1]), "%s", b);
   }
+  // Moving to another broker: where the next connect() goes ("" = the set-up broker); a
+  // broker at `refusing_host` refuses every client (CONNACK 5).
+  bool set_broker(const char *host, uint16_t port) override;
+  char host[65] = {0};
+  uint16_t broker_port = 0;
+  char refusing_host[65] = {0};
+  bool broker_supported = true;
   char password[129] = {0};  // of the login in use (what the broker would check)
   char ca[2801] = {0};
   uint16_t port = 0;

@@ -161,7 +161,7 @@ void PubSubTransport::begin(const char *host, uint16_t port, const char *user, c
   this->user_ = this->base_user_ = user != nullptr && user[0] != '\0' ? user : nullptr;
   this->password_ = this->base_password_ = password != nullptr && password[0] != '\0' ? password : nullptr;
   this->tls_ = this->base_tls_ = tls;
-  this->host_ = host;
+  this->host_ = this->base_host_ = host;
   this->port_ = this->base_port_ = port;
   this->apply_transport();
   this->client_.setBufferSize(kBufferSize);
@@ -196,7 +196,7 @@ bool PubSubTransport::set_login(const char *username, const char *password, cons
     this->password_ = this->base_password_;
     this->tls_ = this->base_tls_;
     this->ca_[0] = '\0';
-    this->port_ = this->base_port_;
+    this->login_port_ = 0;
   } else {
     strlcpy(this->login_user_, username, sizeof(this->login_user_));
     strlcpy(this->login_password_, password != nullptr ? password : "", sizeof(this->login_password_));
@@ -204,8 +204,24 @@ bool PubSubTransport::set_login(const char *username, const char *password, cons
     this->user_ = this->login_user_;
     this->password_ = this->login_password_;
     this->tls_ = this->ca_[0] != '\0' || this->base_tls_;
-    this->port_ = port != 0 ? port : this->base_port_;
+    this->login_port_ = port;
   }
+  this->choose_port();
+  if (this->state_.load() == kIdle && this->client_.connected()) this->client_.disconnect();
+  this->apply_transport();
+  return true;
+}
+
+bool PubSubTransport::set_broker(const char *host, uint16_t port) {
+  if (this->state_.load() == kConnecting) return false;
+  if (host != nullptr) {
+    strlcpy(this->moved_host_, host, sizeof(this->moved_host_));
+    this->host_ = this->moved_host_;
+  } else {
+    this->host_ = this->base_host_;
+  }
+  this->broker_port_ = port;
+  this->choose_port();
   if (this->state_.load() == kIdle && this->client_.connected()) this->client_.disconnect();
   this->apply_transport();
   return true;

@@ -109,6 +109,8 @@ class PubSubTransport : public MqttTransport {
   // switches to verified TLS at run time (the build's -DA1_MQTT_CA_CERT stays the default).
   bool set_login(const char *username, const char *password, const char *ca, uint16_t port) override;
   const char *username() override { return this->user_; }
+  // Moving to another broker (docs/protocol.md): used from the next connect() on.
+  bool set_broker(const char *host, uint16_t port) override;
   void drop() override {
     if (this->state_.load() == kIdle) this->client_.disconnect();
   }
@@ -136,8 +138,15 @@ class PubSubTransport : public MqttTransport {
   const char *base_password_ = nullptr;
   bool base_tls_ = false;
   const char *host_ = nullptr;
+  const char *base_host_ = nullptr;  // as set up (portal, build)
+  char moved_host_[65] = {0};
   uint16_t port_ = 1883;
   uint16_t base_port_ = 1883;
+  uint16_t login_port_ = 0;   // a delivered login's port (0: none)
+  uint16_t broker_port_ = 0;  // a move's port (0: none)
+  void choose_port() {
+    this->port_ = this->broker_port_ != 0 ? this->broker_port_ : (this->login_port_ != 0 ? this->login_port_ : this->base_port_);
+  }
   char login_user_[65] = {0};
   char login_password_[129] = {0};
   char ca_[2801] = {0};

@@ -679,3 +679,135 @@ TEST_CASE("login: no answer within 30 s -> timeout, old login; a deleted login f
   REQUIRE(r.dev->link_up());
   CHECK(r.mqtt.username() == nullptr);
 }
+
+// ---- moving to another broker (docs/protocol.md "Moving to another broker") ----
+
+namespace {
+const char *kMove = "{\"v\":1,\"cmd\":\"move\",\"kaiser_id\":\"gh1\",\"host\":\"relay.lan\",\"port\":1884}";
+std::string last_on(FakeMqtt &mqtt, const char *topic) {
+  const FakeMqtt::Msg *m = mqtt.last(topic);
+  return m == nullptr ? std::string() : std::string(m->payload, m->len);
+}
+}  // namespace
+
+TEST_CASE("move: the new broker and root, will included; stored; a restart comes up there") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  REQUIRE(r.dev->link_up());
+  CHECK(r.last("announce").find("\"move\":true") != std::string::npos);  // caps.move
+  r.mqtt.inject("kaiser/god/esp/esp-test/config",
+                "{\"v\":1,\"version\":1,\"sensors\":[],\"actuators\":[{\"gpio\":5,\"type\":\"pump\"}]}");
+  r.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  int subs = r.mqtt.subscriptions();
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  CHECK(r.dev->moving());
+  CHECK(std::string(r.dev->kaiser_id()) == "gh1");
+  r.run(500);
+  REQUIRE(r.dev->link_up());
+  CHECK(!r.dev->moving());
+  CHECK(std::string(r.mqtt.host) == "relay.lan");
+  CHECK(r.mqtt.broker_port == 1884);
+  CHECK(std::string(r.mqtt.will_topic) == "kaiser/gh1/esp/esp-test/status");
+  CHECK(r.mqtt.subscriptions() > subs);
+  std::string announce = last_on(r.mqtt, "kaiser/gh1/esp/esp-test/announce");
+  CHECK(announce.find("\"kaiser_id\":\"gh1\"") != std::string::npos);
+  CHECK(announce.find("move_error") == std::string::npos);
+  CHECK(last_on(r.mqtt, "kaiser/gh1/esp/esp-test/status") == "online");
+  CHECK(r.dev->actuator(5)->on());  // the pump ran through the move
+  CHECK(last_on(r.mqtt, "kaiser/gh1/esp/esp-test/actuator/5/status").find("\"state\":true") != std::string::npos);
+  // A restart (same storage): the device comes up on the moved-to broker and root at once.
+  FakeMqtt fresh;
+  PosixBoard board{true, "dev-test", fresh};
+  board.storage = r.board.storage;
+  Hal hal = board.hal();
+  Device again(hal, DeviceOptions{"god", "esp-test", "esp32dev"});
+  REQUIRE(again.setup());
+  CHECK(std::string(again.kaiser_id()) == "gh1");
+  CHECK(std::string(fresh.host) == "relay.lan");
+  CHECK(fresh.broker_port == 1884);
+  // Back to the main broker without a host: the set-up one.
+  r.mqtt.inject("kaiser/gh1/esp/esp-test/system/command", "{\"v\":1,\"cmd\":\"move\",\"kaiser_id\":\"god\"}");
+  r.run(500);
+  REQUIRE(r.dev->link_up());
+  CHECK(std::string(r.dev->kaiser_id()) == "god");
+  CHECK(std::string(r.mqtt.host).empty());
+  CHECK(r.mqtt.broker_port == 0);
+  CHECK(std::string(r.mqtt.will_topic) == "kaiser/god/esp/esp-test/status");
+}
+
+TEST_CASE("move: refused or no answer within 30 s -> back where it was, move_error") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  snprintf(r.mqtt.refusing_host, sizeof(r.mqtt.refusing_host), "relay.lan");
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  r.run(3000);
+  REQUIRE(r.dev->link_up());
+  CHECK(!r.dev->moving());
+  CHECK(std::string(r.dev->kaiser_id()) == "god");
+  CHECK(std::string(r.mqtt.host).empty());
+  CHECK(std::string(r.mqtt.will_topic) == "kaiser/god/esp/esp-test/status");
+  CHECK(r.last("announce").find("\"move_error\":\"refused\"") != std::string::npos);
+  CHECK(last_on(r.mqtt, "kaiser/gh1/esp/esp-test/announce").empty());
+
+  r.mqtt.refusing_host[0] = '\0';
+  r.mqtt.set_accept(false);  // nobody answers there
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  r.run(29000);
+  CHECK(r.dev->moving());
+  r.run(2000);
+  CHECK(!r.dev->moving());
+  CHECK(std::string(r.dev->move_error()) == "timeout");
+  r.mqtt.set_accept(true);
+  r.run(1000);
+  REQUIRE(r.dev->link_up());
+  CHECK(std::string(r.dev->kaiser_id()) == "god");
+  CHECK(r.last("announce").find("\"move_error\":\"timeout\"") != std::string::npos);
+  // Nothing was stored: a restart stays on the set-up broker.
+  Device again(r.hal, DeviceOptions{"god", "esp-test", "esp32dev"});
+  REQUIRE(again.setup());
+  CHECK(std::string(again.kaiser_id()) == "god");
+}
+
+TEST_CASE("move: busy during a login switch, a no-op where it is, unsupported transports") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  int announces = r.mqtt.published();
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", "{\"v\":1,\"cmd\":\"move\",\"kaiser_id\":\"god\"}");
+  CHECK(!r.dev->moving());
+  CHECK(r.mqtt.published() == announces + 1);  // only a fresh announce
+  CHECK(r.last("announce").find("move_error") == std::string::npos);
+
+  r.mqtt.set_accept(false);
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kLogin);
+  REQUIRE(r.dev->login_switching());
+  r.mqtt.set_accept(true);
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  CHECK(!r.dev->moving());
+  CHECK(std::string(r.dev->move_error()) == "busy");
+  r.run(1000);
+  REQUIRE(r.dev->link_up());
+  CHECK(!r.dev->login_switching());
+  // and a login while a move is tried
+  r.mqtt.set_accept(false);
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  REQUIRE(r.dev->moving());
+  r.mqtt.inject("kaiser/gh1/esp/esp-test/system/command", kLogin);  // below the root it moves to
+  CHECK(!r.dev->login_switching());
+  CHECK(std::string(r.dev->login_error()) == "busy");
+  r.mqtt.set_accept(true);
+  r.run(1000);
+  REQUIRE(r.dev->link_up());
+  CHECK(std::string(r.dev->kaiser_id()) == "gh1");
+
+  Rig plain;
+  plain.mqtt.broker_supported = false;
+  REQUIRE(plain.dev->setup());
+  plain.run(200);
+  plain.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  CHECK(!plain.dev->moving());
+  CHECK(std::string(plain.dev->kaiser_id()) == "god");
+  CHECK(plain.last("announce").find("\"move_error\":\"unsupported\"") != std::string::npos);
+}

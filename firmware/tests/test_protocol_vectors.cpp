@@ -62,13 +62,15 @@ void check_accepted_fields(const std::string &kind, const std::string &payload, 
   } else if (kind == "system_command") {
     SystemCommand cmd;
     REQUIRE(parse_system_command(payload.data(), payload.size(), g_doc, cmd).ok());
-    static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify", "login"};
+    static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify", "login", "move"};
     CHECK(std::string(kCmds[static_cast<int>(cmd.cmd)]) == json_str(value, "cmd"));
     CHECK(std::string(cmd.url) == json_str(value, "url"));
     CHECK(std::string(cmd.username) == json_str(value, "username"));
     CHECK(std::string(cmd.password) == json_str(value, "password"));
     CHECK(std::string(cmd.ca) == json_str(value, "ca"));
     CHECK(cmd.port == num(value, "port", 0));
+    CHECK(std::string(cmd.kaiser_id) == json_str(value, "kaiser_id"));
+    CHECK(std::string(cmd.host) == json_str(value, "host"));
   } else if (kind == "emergency") {
     Emergency e;
     REQUIRE(parse_emergency(payload.data(), payload.size(), g_doc, e).ok());

@@ -8,6 +8,7 @@ the device's own max-runtime stop, and the broker's last will after SIGKILL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import contextlib
 import importlib.util
 from pathlib import Path
 import queue
@@ -315,3 +316,69 @@ def test_virtual_esp_own_emergency_survives_a_restart(
     finally:
         again.kill()
         again.wait(5)
+
+
+@pytest.mark.timeout(600)  # may build virtual-esp first
+def test_virtual_esp_moves_to_another_broker_and_stays_there(
+    socket_enabled: None, broker: Broker, observer: Observer, tmp_path: Path
+) -> None:
+    """docs/protocol.md "Moving to another broker", as another implementation reads it: a
+    `move` sends the device to the other broker below the new kaiser id (last will there too),
+    the move is stored and survives a restart, and a `move` to `god` without a host returns it
+    to the broker it was set up with."""
+    relay = Broker().start()
+    moved_base = f"kaiser/gh1/esp/{ESP_ID}"
+    there = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="relay-observer")
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    there.on_message = lambda _c, _u, msg: got.put(msg)
+    there.connect(relay.host, relay.port)
+    there.loop_start()
+    there.subscribe(f"{moved_base}/#", qos=1)
+
+    def wait_there(suffix: str, match: Callable[[bytes], bool], within: float = 15) -> bytes:
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(queue.Empty):
+                msg = got.get(timeout=left)
+                if msg.topic == f"{moved_base}/{suffix}" and match(msg.payload):
+                    return bytes(msg.payload)
+        raise AssertionError(f"nothing on {moved_base}/{suffix} within {within} s")
+
+    args = [str(virtual_esp_binary()), "--host", broker.host, "--port", str(broker.port)]
+    args += ["--esp-id", ESP_ID, "--board", "esp32dev", "--quiet", "--storage", str(tmp_path)]
+    proc = subprocess.Popen(args)
+    try:
+        first = p.parse_announce(observer.wait(f"{BASE}/announce").payload)
+        assert first.caps is not None
+        assert first.caps.move is True
+        observer.wait(f"{BASE}/status", lambda m: m.payload == b"online")
+        observer.publish(
+            f"{BASE}/system/command",
+            {"v": 1, "cmd": "move", "kaiser_id": "gh1", "host": relay.host, "port": relay.port},
+        )
+        announce = p.parse_announce(wait_there("announce", lambda _b: True))
+        assert (announce.kaiser_id, announce.move_error) == ("gh1", None)
+        wait_there("status", lambda b: b == b"online")
+
+        proc.kill()  # its last will is below the new root, on the new broker
+        proc.wait(5)
+        wait_there("status", lambda b: b == b"offline")
+        proc = subprocess.Popen(args)  # set up for the old broker, moved by what it stored
+        wait_there("status", lambda b: b == b"online")
+
+        observer.seen.clear()
+        there.publish(
+            f"{moved_base}/system/command",
+            orjson.dumps({"v": 1, "cmd": "move", "kaiser_id": "god"}),
+            qos=1,
+        ).wait_for_publish(5)
+        back = p.parse_announce(observer.wait(f"{BASE}/announce", within=15).payload)
+        assert (back.kaiser_id, back.move_error) == ("god", None)
+        observer.wait(f"{BASE}/status", lambda m: m.payload == b"online")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        there.loop_stop()
+        there.disconnect()
+        relay.stop()

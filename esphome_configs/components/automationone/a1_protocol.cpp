@@ -646,8 +646,8 @@ Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCom
   Error err = validate_payload(PayloadKind::kSystemCommand, data, len, doc);
   if (!err.ok()) return err;
   int cmd = doc.find(0, "cmd");
-  static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify", "login"};
-  int index = name_index(doc, cmd, kCmds, 5);
+  static const char *const kCmds[] = {"restart", "factory_reset", "ota", "identify", "login", "move"};
+  int index = name_index(doc, cmd, kCmds, 6);
   if (index < 0) {  // never read an unknown command as a restart
     err.set(ErrorCode::kBadValue, "cmd");
     return err;
@@ -674,6 +674,16 @@ Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCom
     copy_str(out.username, sizeof(out.username), doc, username);
     copy_str(out.password, sizeof(out.password), doc, password);
     copy_str(out.ca, sizeof(out.ca), doc, doc.find(0, "ca"));
+    out.port = static_cast<uint16_t>(num_or(doc, doc.find(0, "port"), 0));
+  }
+  if (out.cmd == SysCmd::kMove) {
+    int kaiser_id = doc.find(0, "kaiser_id");
+    if (kaiser_id < 0) {
+      err.set(ErrorCode::kMissingField, "kaiser_id");
+      return err;
+    }
+    copy_str(out.kaiser_id, sizeof(out.kaiser_id), doc, kaiser_id);
+    copy_str(out.host, sizeof(out.host), doc, doc.find(0, "host"));
     out.port = static_cast<uint16_t>(num_or(doc, doc.find(0, "port"), 0));
   }
   return err;

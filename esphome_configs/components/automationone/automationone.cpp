@@ -240,7 +240,9 @@ void AutomationOneComponent::publish_hello(uint64_t now_ms) {
                         0,
                         false,
                         nullptr,
-                        this->login_error_};
+                        this->login_error_,
+                        false,
+                        this->move_error_};
   size_t n = a1::build_announce(this->out_, sizeof(this->out_), info);
   this->publish_(this->topic_(a1::TopicKind::kAnnounce), this->out_, n, 1, true);
   this->publish_(this->topic_(a1::TopicKind::kStatus), "online", 6, 1, true);
@@ -620,6 +622,12 @@ void AutomationOneComponent::on_system_command_(const a1::SystemCommand &cmd) {
       // delivered one is not applied; the announce says so. The password is never logged.
       ESP_LOGW(TAG, "A broker login was delivered; set it in secrets.yaml (user %s)", cmd.username);
       this->login_error_ = "unsupported";
+      this->publish_hello(this->now_ms_);
+      break;
+    case a1::SysCmd::kMove:
+      // ESPHome's broker comes from the YAML (`mqtt: broker`): a move is not made here.
+      ESP_LOGW(TAG, "A move to kaiser %s was requested; change `mqtt: broker` in the YAML", cmd.kaiser_id);
+      this->move_error_ = "unsupported";
       this->publish_hello(this->now_ms_);
       break;
   }

@@ -173,6 +173,7 @@ class AutomationOneComponent : public Component {
   uint64_t last_heartbeat_ms_{0};
   uint64_t now_ms_{0};  // time of the event being handled (millis_64() on a board)
   const char *login_error_{nullptr};  // `unsupported` once a login was delivered
+  const char *move_error_{nullptr};   // `unsupported` once a move was requested
   bool link_up_{false};
   bool emergency_{false};
 };

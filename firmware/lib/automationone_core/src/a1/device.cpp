@@ -150,6 +150,16 @@ bool Device::setup() {
     }
     memset(this->out_, 0, kLoginBlobCap);
     len = 0;
+    // The stored move (docs/protocol.md "Moving to another broker"): its kaiser id and broker.
+    if (this->hal_.storage->load(kBrokerKey, blob, kBrokerBlobCap, len) && len > 0 &&
+        decode_broker(blob, len, this->broker_) && valid_id(this->broker_.kaiser_id) &&
+        this->use_broker(this->broker_)) {
+      copy_bounded(this->kaiser_id_, sizeof(this->kaiser_id_), this->broker_.kaiser_id);
+    } else {
+      this->broker_ = StoredBroker();
+    }
+    memset(this->out_, 0, kBrokerBlobCap);
+    len = 0;
   }
   // The outgoing buffer is free at setup: load the stored config into it (parse copies it).
   uint8_t *stored = reinterpret_cast<uint8_t *>(this->out_);
@@ -370,15 +380,19 @@ void Device::link_loop() {
       up = true;
       fresh = true;
       this->backoff_ms_ = 1000;
+      this->move_connected();
       this->login_connected();
     } else if (this->hal_.mqtt->connecting()) {
       // An attempt runs in the background: ask again on the next pass, no back-off.
     } else {
       this->next_connect_ms_ = now + this->backoff_ms_;
       this->backoff_ms_ = this->backoff_ms_ >= 16000 ? 30000 : this->backoff_ms_ * 2;
-      this->login_failed(now);
+      // A new broker refusing the device says nothing about its login.
+      bool refused = this->hal_.mqtt->last_failure() == MqttTransport::Failure::kRefused;
+      if (!this->move_failed(now, refused)) this->login_failed(now);
     }
   }
+  if (this->moving_ && !up && now >= this->move_deadline_ms_) this->move_failed(now, false);
   if (this->login_switching_ && !up && now >= this->login_deadline_ms_) this->login_failed(now);
   if (up == this->link_up_) {
     // A new login closes the session and opens another within one pass: the link never
@@ -432,10 +446,79 @@ void Device::publish_announce() {
   AnnounceInfo info{this->esp_id_,  this->kaiser_id_,  this->options_.name, this->board_->name,
                     kFirmwareFamily, this->options_.fw_version, this->mac_, kMaxSensors,
                     kMaxActuators,  true,              static_cast<int>(kBufferCapacity), true,
-                    this->hal_.mqtt->username(), this->login_error_};
+                    this->hal_.mqtt->username(), this->login_error_, true, this->move_error_};
   build_topic(this->topic_, sizeof(this->topic_), this->kaiser_id_, this->esp_id_, TopicKind::kAnnounce);
   size_t n = build_announce(this->out_, sizeof(this->out_), info);
   this->publish(this->topic_, this->out_, n, 1, true);
+}
+
+// ---- moving to another broker (docs/protocol.md "Moving to another broker") ----
+
+bool Device::use_broker(const StoredBroker &broker) {
+  bool own = !broker.set() || broker.host[0] == '\0';
+  return this->hal_.mqtt->set_broker(own ? nullptr : broker.host, broker.set() ? broker.port : 0);
+}
+
+void Device::move_command(uint64_t now) {
+  const SystemCommand &cmd = this->sys_scratch_;
+  if (this->moving_ || this->login_switching_) {
+    copy_bounded(this->move_error_, sizeof(this->move_error_), "busy");
+    this->publish_announce();
+    return;
+  }
+  this->move_error_[0] = '\0';
+  StoredBroker &next = this->pending_broker_;
+  next = StoredBroker();
+  copy_bounded(next.kaiser_id, sizeof(next.kaiser_id), cmd.kaiser_id);
+  copy_bounded(next.host, sizeof(next.host), cmd.host);
+  next.port = cmd.port;
+  const char *host_now = this->broker_.set() ? this->broker_.host : "";
+  uint16_t port_now = this->broker_.set() ? this->broker_.port : 0;
+  if (strcmp(next.kaiser_id, this->kaiser_id_) == 0 && strcmp(next.host, host_now) == 0 && next.port == port_now) {
+    this->publish_announce();  // already there
+    return;
+  }
+  if (!this->use_broker(next)) {
+    this->use_broker(this->broker_);
+    copy_bounded(this->move_error_, sizeof(this->move_error_), "unsupported");
+    this->publish_announce();
+    return;
+  }
+  this->log("moving to kaiser ", next.kaiser_id, next.host[0] != '\0' ? " on another broker" : " on the set-up broker");
+  this->moving_ = true;
+  this->move_deadline_ms_ = now + kMoveTimeoutMs;
+  // From here every topic, the will included, is below the new root.
+  copy_bounded(this->kaiser_id_, sizeof(this->kaiser_id_), next.kaiser_id);
+  this->hal_.mqtt->drop();
+  this->next_connect_ms_ = now;
+  this->backoff_ms_ = 1000;
+}
+
+void Device::move_connected() {
+  if (!this->moving_) return;
+  this->moving_ = false;
+  this->broker_ = this->pending_broker_;
+  uint8_t blob[kBrokerBlobCap];
+  size_t n = encode_broker(this->broker_, blob, sizeof(blob));
+  if (n == 0 || !this->hal_.storage->save(kBrokerKey, blob, n)) {
+    copy_bounded(this->move_error_, sizeof(this->move_error_), "storage");
+  }
+  this->log("moved to kaiser ", this->kaiser_id_);
+}
+
+bool Device::move_failed(uint64_t now, bool refused) {
+  if (!this->moving_) return false;
+  if (!refused && now < this->move_deadline_ms_) return true;  // the network: try again
+  // Not accepted: back to the broker and kaiser id it ran with, nothing else changes.
+  copy_bounded(this->move_error_, sizeof(this->move_error_), refused ? "refused" : "timeout");
+  this->log("move not made: ", this->move_error_);
+  this->moving_ = false;
+  copy_bounded(this->kaiser_id_, sizeof(this->kaiser_id_),
+               this->broker_.set() ? this->broker_.kaiser_id : this->options_.kaiser_id);
+  this->use_broker(this->broker_);
+  this->next_connect_ms_ = now;
+  this->backoff_ms_ = 1000;
+  return true;
 }
 
 // ---- device login (docs/protocol.md "Device login") ----
@@ -450,6 +533,12 @@ void Device::use_login(const StoredLogin &login) {
 
 void Device::login_command(uint64_t now) {
   SystemCommand &cmd = this->sys_scratch_;
+  if (this->moving_) {  // one switch at a time
+    memset(cmd.password, 0, sizeof(cmd.password));
+    copy_bounded(this->login_error_, sizeof(this->login_error_), "busy");
+    this->publish_announce();
+    return;
+  }
   StoredLogin &next = this->pending_login_;
   wipe_login(next);
   copy_bounded(next.username, sizeof(next.username), cmd.username);
@@ -867,6 +956,9 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
           return;
         case SysCmd::kLogin:
           this->login_command(now);
+          return;
+        case SysCmd::kMove:
+          this->move_command(now);
           return;
       }
       return;

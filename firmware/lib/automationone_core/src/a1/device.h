@@ -76,6 +76,9 @@ class Device : public MessageHandler, public ReadingSink {
   // Device login (docs/protocol.md "Device login"): a delivered login is being tried.
   bool login_switching() const { return this->login_switching_; }
   const char *login_error() const { return this->login_error_; }
+  // Moving to another broker (docs/protocol.md): a delivered move is being tried.
+  bool moving() const { return this->moving_; }
+  const char *move_error() const { return this->move_error_; }
   // After an installed update: the restart waits this long so `installed` reaches the broker.
   static constexpr uint32_t kOtaRestartDelayMs = 500;
 
@@ -110,6 +113,10 @@ class Device : public MessageHandler, public ReadingSink {
   void login_connected();
   void login_failed(uint64_t now);
   void use_login(const StoredLogin &login);
+  void move_command(uint64_t now);
+  void move_connected();
+  bool move_failed(uint64_t now, bool refused);  // false: no move was being tried
+  bool use_broker(const StoredBroker &broker);
   bool publish(const char *topic, const char *payload, size_t len, int qos, bool retain);
   void reject(const Error &err);
   void log(const char *a, const char *b = "", const char *c = "");
@@ -171,6 +178,14 @@ class Device : public MessageHandler, public ReadingSink {
   uint64_t login_deadline_ms_ = 0;
   int login_refusals_ = 0;
   char login_error_[12] = {0};
+
+  // The broker a move gave (unset: the transport's own, with the options' kaiser id) and the
+  // one being tried; kaiser_id_ is the tried one's while moving_.
+  StoredBroker broker_;
+  StoredBroker pending_broker_;
+  bool moving_ = false;
+  uint64_t move_deadline_ms_ = 0;
+  char move_error_[12] = {0};
 };
 
 }  // namespace a1

@@ -101,6 +101,13 @@ class MqttTransport {
     return false;
   }
   virtual const char *username() { return nullptr; }  // of the login in use; nullptr: anonymous
+  // Moving to another broker (docs/protocol.md): the broker for the next connect(). host
+  // nullptr = the one set up; port 0 = the login's port if it has one, else the set-up port.
+  // False: this transport cannot change its broker (the device answers `unsupported`).
+  virtual bool set_broker(const char *host, uint16_t port) {
+    (void)host, (void)port;
+    return false;
+  }
   virtual void drop() {}                                // close the connection (a new login follows)
   enum class Failure : uint8_t { kNone, kNetwork, kRefused, kTls };
   virtual Failure last_failure() { return Failure::kNetwork; }  // why the last connect() failed

@@ -54,6 +54,29 @@ bool decode_login(const uint8_t *buf, size_t len, StoredLogin &out) {
   return true;
 }
 
+size_t encode_broker(const StoredBroker &broker, uint8_t *buf, size_t cap) {
+  if (!broker.set()) return 0;
+  char port[6];
+  snprintf(port, sizeof(port), "%u", static_cast<unsigned>(broker.port));
+  size_t n = 0;
+  if (!put(buf, cap, n, broker.kaiser_id) || !put(buf, cap, n, broker.host) || !put(buf, cap, n, port)) return 0;
+  return n;
+}
+
+bool decode_broker(const uint8_t *buf, size_t len, StoredBroker &out) {
+  out = StoredBroker();
+  char port[6];
+  size_t at = 0;
+  if (!take(buf, len, at, out.kaiser_id, sizeof(out.kaiser_id)) || !take(buf, len, at, out.host, sizeof(out.host)) ||
+      !take(buf, len, at, port, sizeof(port)) || !out.set()) {
+    out = StoredBroker();
+    return false;
+  }
+  long p = strtol(port, nullptr, 10);
+  out.port = p > 0 && p <= 65535 ? static_cast<uint16_t>(p) : 0;
+  return true;
+}
+
 void wipe_login(StoredLogin &login) {
   volatile char *p = login.password;
   for (size_t i = 0; i < sizeof(login.password); i++) p[i] = 0;

@@ -23,6 +23,21 @@ void wipe_login(StoredLogin &login);
 void copy_login(StoredLogin &to, const StoredLogin &from);
 
 constexpr size_t kLoginBlobCap = 65 + 129 + 6 + 2801 + 4;
+
+// Where a `move` sent the device (docs/protocol.md "Moving to another broker"): its kaiser id
+// and broker; an empty host is the broker the transport was set up with.
+struct StoredBroker {
+  char kaiser_id[33] = {0};
+  char host[65] = {0};
+  uint16_t port = 0;  // 0: the login's or the set-up port
+  bool set() const { return this->kaiser_id[0] != '\0'; }
+};
+// "kaiser_id\0host\0port\0"
+size_t encode_broker(const StoredBroker &broker, uint8_t *buf, size_t cap);
+bool decode_broker(const uint8_t *buf, size_t len, StoredBroker &out);
+constexpr size_t kBrokerBlobCap = 33 + 65 + 6;
+constexpr const char *kBrokerKey = "broker";
+constexpr uint32_t kMoveTimeoutMs = 30000;
 constexpr const char *kLoginKey = "login";
 constexpr const char *kFallbackLoginKey = "login.old";
 constexpr uint32_t kLoginSwitchTimeoutMs = 30000;

@@ -32,10 +32,12 @@ size_t build_announce(char *buf, size_t cap, const AnnounceInfo &a) {
       .kv_int("actuators", a.actuators)
       .kv_bool("batch", a.batch)
       .kv_int("buffer", a.buffer)
-      .kv_bool("on_device", a.on_device)
-      .end_object();
+      .kv_bool("on_device", a.on_device);
+  if (a.move) w.kv_bool("move", true);
+  w.end_object();
   if (a.login != nullptr && a.login[0] != '\0') w.kv("login", a.login);
   if (a.login_error != nullptr && a.login_error[0] != '\0') w.kv("login_error", a.login_error);
+  if (a.move_error != nullptr && a.move_error[0] != '\0') w.kv("move_error", a.move_error);
   w.end_object();
   return done(w);
 }

@@ -25,6 +25,8 @@ struct AnnounceInfo {
   bool on_device;
   const char *login = nullptr;        // broker username of this connection; nullptr/empty: none
   const char *login_error = nullptr;  // why the last delivered login was not taken
+  bool move = false;                  // takes system/command move
+  const char *move_error = nullptr;   // why the last move was not made
 };
 
 struct HeartbeatInfo {

@@ -106,7 +106,7 @@ constexpr int kMaxActuators = 16;
 
 enum class ActuatorType : uint8_t { kRelay, kPump, kValve, kPwm };
 enum class Action : uint8_t { kOn, kOff, kSet, kPulse };
-enum class SysCmd : uint8_t { kRestart, kFactoryReset, kOta, kIdentify, kLogin };
+enum class SysCmd : uint8_t { kRestart, kFactoryReset, kOta, kIdentify, kLogin, kMove };
 
 struct SensorConfig {
   uint8_t gpio = 0;
@@ -159,7 +159,10 @@ struct SystemCommand {
   char username[65] = {0};
   char password[129] = {0};
   char ca[2801] = {0};
-  uint16_t port = 0;
+  uint16_t port = 0;  // login and move
+  // move only (docs/protocol.md "Moving to another broker"); empty when not given.
+  char kaiser_id[kMaxIdLen + 1] = {0};
+  char host[65] = {0};
 };
 
 struct Emergency {
