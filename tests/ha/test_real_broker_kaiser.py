@@ -34,7 +34,7 @@ from simulator.signals import Sample, ph_to_adc
 
 from ..broker import Broker, free_port
 from ..kaiser_net import Link, RelayBroker, RelayProcess, bridged
-from .realtime import TopicRecorder, add_ph_sensor, connect_mqtt, wait_for
+from .realtime import TopicRecorder, add_ph_sensor, connect_mqtt, virtual_esp, wait_for
 from .test_real_broker_actuators import add_actuator
 
 KAISER = "gh1"
@@ -446,3 +446,37 @@ async def test_a_move_the_device_cannot_make_leaves_it_where_it_was(
         assert entry.data["kaiser_id"] == "god"
     finally:
         await fleet.stop()
+
+
+async def test_the_firmware_core_moves_behind_the_relay_and_back(
+    hass: HomeAssistant, net: Net
+) -> None:
+    """The same move with the firmware core on the host (virtual-esp) instead of the simulator:
+    through the bridge below the relay, connectivity on again there, and back to the broker it
+    was set up with."""
+    relay_entry = await add_flow(hass, "relay_confirm")
+    await wait_for(
+        hass, lambda: relay_entry.runtime_data.announce is not None, what="the relay's announce"
+    )
+    proc = virtual_esp(net.main.port, "mv-ve-01")
+    proc.start()
+    try:
+        entry = await add_flow(hass, "confirm", "mv-ve-01")
+        await wait_for(hass, lambda: entry.runtime_data.device.available, what="the device online")
+        connectivity = entity(hass, "binary_sensor", f"{entry.unique_id}-connectivity")
+
+        result = await move_in_flow(hass, entry, kaiser_id=KAISER)
+        assert (result["type"], result["reason"]) == ("abort", "moved")
+        await wait_for(hass, lambda: entry.data["kaiser_id"] == KAISER, what="the entry moved")
+        assert entry.runtime_data.device_entry.via_device_id == relay_entry.runtime_data.device_id
+        await wait_for(
+            hass,
+            lambda: hass.states.get(connectivity).state == STATE_ON,
+            what="connectivity through the bridge",
+        )
+
+        result = await move_in_flow(hass, entry, kaiser_id="god")
+        assert (result["type"], result["reason"]) == ("abort", "moved")
+        await wait_for(hass, lambda: entry.data["kaiser_id"] == "god", what="the entry back")
+    finally:
+        proc.stop()
