@@ -73,7 +73,8 @@ async def async_move_device(
     def on_announce(announce: Announce) -> None:
         if answer.done():
             return
-        if device.kaiser_id == kaiser_id and announce.move_error is None:
+        # `storage`: moved, but not stored (a restart would take it back).
+        if device.kaiser_id == kaiser_id and announce.move_error in (None, "storage"):
             answer.set_result(None)
         elif announce.move_error is not None:
             answer.set_result(announce.move_error)

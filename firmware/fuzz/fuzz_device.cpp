@@ -45,5 +45,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rig.dev->on_message(topic, data + 1, size - 1);
   rig.board.clock.advance((data[0] >> 3) * 250u);  // 0-7.75 s: timers, fail-safe, heartbeats
   rig.dev->loop();
+  // A `move` takes the device below another root, which the topics above no longer reach:
+  // move it back (on its new root), or every later input would be ignored.
+  if (strcmp(rig.dev->kaiser_id(), "god") != 0) {
+    static const char kBack[] = "{\"v\":1,\"cmd\":\"move\",\"kaiser_id\":\"god\"}";
+    char topic_back[a1::kTopicCap];
+    if (a1::build_topic(topic_back, sizeof(topic_back), rig.dev->kaiser_id(), rig.dev->esp_id(),
+                        a1::TopicKind::kSystemCommand)) {
+      rig.dev->on_message(topic_back, reinterpret_cast<const uint8_t *>(kBack), sizeof(kBack) - 1);
+      rig.dev->loop();
+    }
+  }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "a1/login.h"
 #include "a1/sensors.h"
 
 namespace a1 {
@@ -232,9 +233,12 @@ void PosixStorage::erase_all() {
     s.key[0] = '\0';
     s.len = 0;
   }
-  if (this->dir_[0] != '\0') {
+  // Also what an earlier run stored and this one never touched (loaded from a file, no slot).
+  static const char *const kKeys[] = {"config", kLoginKey, kFallbackLoginKey, kBrokerKey};
+  for (const char *key : kKeys) {
+    if (this->dir_[0] == '\0') break;
     char path[300];
-    snprintf(path, sizeof(path), "%s/config.bin", this->dir_);
+    snprintf(path, sizeof(path), "%s/%s.bin", this->dir_, key);
     remove(path);
   }
 }

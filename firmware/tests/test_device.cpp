@@ -811,3 +811,24 @@ TEST_CASE("move: busy during a login switch, a no-op where it is, unsupported tr
   CHECK(std::string(plain.dev->kaiser_id()) == "god");
   CHECK(plain.last("announce").find("\"move_error\":\"unsupported\"") != std::string::npos);
 }
+
+TEST_CASE("move: the 30 s end waits for a background connect, then goes back") {
+  Rig r;
+  REQUIRE(r.dev->setup());
+  r.run(200);
+  REQUIRE(r.dev->link_up());
+  r.mqtt.set_accept(false);
+  r.mqtt.set_connect_calls(400);  // one attempt outlasts the 30 s (40 s at 100 ms a pass)
+  r.mqtt.inject("kaiser/god/esp/esp-test/system/command", kMove);
+  r.run(31000);
+  CHECK(r.dev->moving());  // the board's transport would refuse a broker change now
+  r.mqtt.set_connect_calls(1);
+  r.run(10000);
+  CHECK(!r.dev->moving());
+  CHECK(std::string(r.dev->move_error()) == "timeout");
+  CHECK(std::string(r.mqtt.host).empty());
+  r.mqtt.set_accept(true);
+  r.run(2000);
+  REQUIRE(r.dev->link_up());
+  CHECK(std::string(r.mqtt.will_topic) == "kaiser/god/esp/esp-test/status");
+}

@@ -164,6 +164,8 @@ struct SystemCommand {
   // move only (docs/protocol.md "Moving to another broker"); empty when not given.
   char kaiser_id[kMaxIdLen + 1] = {0};
   char host[65] = {0};
+  // As constructed, in place: `= SystemCommand()` builds a 3.7 KB temporary on the stack.
+  void clear();
 };
 
 struct Emergency {

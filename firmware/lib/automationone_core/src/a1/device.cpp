@@ -392,7 +392,11 @@ void Device::link_loop() {
       if (!this->move_failed(now, refused)) this->login_failed(now);
     }
   }
-  if (this->moving_ && !up && now >= this->move_deadline_ms_) this->move_failed(now, false);
+  // Not during a background attempt: the transport takes no broker change then (the attempt's
+  // own failure ends the move).
+  if (this->moving_ && !up && now >= this->move_deadline_ms_ && !this->hal_.mqtt->connecting()) {
+    this->move_failed(now, false);
+  }
   if (this->login_switching_ && !up && now >= this->login_deadline_ms_) this->login_failed(now);
   if (up == this->link_up_) {
     // A new login closes the session and opens another within one pass: the link never
@@ -932,7 +936,7 @@ void Device::on_message(const char *topic, const uint8_t *payload, size_t len) {
       return;
     }
     case TopicKind::kSystemCommand: {
-      this->sys_scratch_ = SystemCommand();
+      this->sys_scratch_.clear();
       Error err = parse_system_command(data, len, this->doc_, this->sys_scratch_);
       if (!err.ok()) {
         this->reject(err);

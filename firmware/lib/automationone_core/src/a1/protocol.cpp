@@ -641,6 +641,22 @@ Error parse_actuator_command(const char *data, size_t len, JsonDoc &doc, Actuato
   return err;
 }
 
+void SystemCommand::clear() {
+  this->cmd = SysCmd::kRestart;
+  memset(this->url, 0, sizeof(this->url));
+  memset(this->cmd_id, 0, sizeof(this->cmd_id));
+  memset(this->sha256, 0, sizeof(this->sha256));
+  memset(this->board, 0, sizeof(this->board));
+  memset(this->version, 0, sizeof(this->version));
+  this->size = 0;
+  memset(this->username, 0, sizeof(this->username));
+  memset(this->password, 0, sizeof(this->password));
+  memset(this->ca, 0, sizeof(this->ca));
+  this->port = 0;
+  memset(this->kaiser_id, 0, sizeof(this->kaiser_id));
+  memset(this->host, 0, sizeof(this->host));
+}
+
 Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCommand &out) {
   Error err = validate_payload(PayloadKind::kSystemCommand, data, len, doc);
   if (!err.ok()) return err;
