@@ -468,6 +468,10 @@ class SimulatedDevice:
             move_error=self.move_error,
         )
 
+    def _publish_announce(self) -> None:
+        """Answer a login or move that is not tried (busy, already there) with an announce."""
+        self._publish(self._topic(TopicKind.ANNOUNCE), encode(self._announce()), 1, True)
+
     def _publish_status(self, gpio: int, status: ActuatorStatus, retain: bool = True) -> None:
         status = replace(status, ts=int(time.time() * 1000))
         self._publish(self._topic(TopicKind.ACTUATOR_STATUS, gpio), encode(status), 1, retain)
@@ -747,7 +751,7 @@ class SimulatedDevice:
             if (client := self._client) is not None:
                 asyncio.get_running_loop().create_task(client.disconnect())
             return
-        self._publish(self._topic(TopicKind.ANNOUNCE), encode(self._announce()), 1, True)
+        self._publish_announce()
 
     def _take_login(self, command: SystemCommand) -> None:
         """Try a delivered login: drop the session, connect with it (docs/protocol.md)."""
@@ -755,7 +759,7 @@ class SimulatedDevice:
         assert command.password is not None
         if self._pending_move is not None:
             self.login_error = "busy"
-            self._publish(self._topic(TopicKind.ANNOUNCE), encode(self._announce()), 1, True)
+            self._publish_announce()
             return
         self._pending_login = Login(command.username, command.password, command.ca, command.port)
         self._login_deadline = time.monotonic() + self.options.login_timeout_s

@@ -35,7 +35,7 @@ bool MosquittoTransport::set_login(const char *username, const char *password, c
   memset(this->login_password_, 0, sizeof(this->login_password_));
   this->login_user_[0] = '\0';
   this->login_port_ = username != nullptr ? port : 0;
-  this->port_ = this->broker_port_ != 0 ? this->broker_port_ : (this->login_port_ != 0 ? this->login_port_ : this->base_port_);
+  this->choose_port();
   this->dirty_ = true;
   if (username == nullptr) return true;  // back to the login set up
   snprintf(this->login_user_, sizeof(this->login_user_), "%s", username);
@@ -58,7 +58,7 @@ bool MosquittoTransport::set_login(const char *username, const char *password, c
 bool MosquittoTransport::set_broker(const char *host, uint16_t port) {
   snprintf(this->host_, sizeof(this->host_), "%s", host != nullptr ? host : this->base_host_);
   this->broker_port_ = port;
-  this->port_ = port != 0 ? port : (this->login_port_ != 0 ? this->login_port_ : this->base_port_);
+  this->choose_port();
   this->dirty_ = true;  // a new session there, with its will below the new root
   return true;
 }

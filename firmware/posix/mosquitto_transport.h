@@ -41,6 +41,9 @@ class MosquittoTransport : public MqttTransport {
   int base_port_;
   uint16_t login_port_ = 0;   // a delivered login's port (0: none)
   uint16_t broker_port_ = 0;  // a move's port (0: none)
+  void choose_port() {
+    this->port_ = this->broker_port_ != 0 ? this->broker_port_ : (this->login_port_ != 0 ? this->login_port_ : this->base_port_);
+  }
   // A delivered login (docs/protocol.md "Device login"); empty: the one set up.
   char login_user_[65] = {0};
   char login_password_[129] = {0};
