@@ -192,14 +192,14 @@ class ProcessedSensor(AutomationOneEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Quality flag and the raw reading it came from."""
-        result = self.channel.result
-        raw = self.channel.raw
+        channel = self.channel
+        result, raw = channel.result, channel.raw
         attributes: dict[str, Any] = {
             "quality": None if result is None else result.quality.value,
-            "raw": list(raw) if isinstance(raw, tuple) else raw,
+            "raw": list(raw) if type(raw) is tuple else raw,
         }
-        if self.channel.compensation is not None:
-            attributes["temperature_compensation"] = self.channel.compensation
+        if channel.compensation is not None:
+            attributes["temperature_compensation"] = channel.compensation
         return attributes
 
     async def async_added_to_hass(self) -> None:

@@ -175,11 +175,12 @@ class SensorChannel:
         result = self._process(reading)
         if reading.value is None and self.filter is not None and result.value is not None:
             result = Result(self.filter.update(result.value), result.unit, result.quality)
+        # A new raw value (the raw sensor shows it) decides most readings: checked first.
         changed = (
-            result != self.result
+            reading.raw != self.raw
             or self.stale
             or self.compensation != compensation
-            or reading.raw != self.raw  # the raw sensor shows it
+            or result != self.result
         )
         self.raw = reading.raw
         self.result = result

@@ -322,8 +322,8 @@ class DeviceState:
         self.last_reading_seq = data.seq
         now = time.monotonic()
         handlers = self._reading_handlers
+        self.readings_received += len(data.readings)
         for reading in data.readings:
-            self.readings_received += 1
             routed = handlers.get((reading.gpio, reading.addr))
             if routed is None:
                 self.readings_unrouted += 1

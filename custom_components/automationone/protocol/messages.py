@@ -447,18 +447,30 @@ _BATCH_SEQ = _bounds(_SENSOR_BATCH, "properties", "seq")
 _BATCH_ITEMS = _bounds(_SENSOR_BATCH, "properties", "readings", low="minItems", high="maxItems")
 
 
+_DATA_LIMIT = _SENSOR_DATA.limit
+
+
 def parse_sensor_data(payload: bytes | str, gpio: int) -> SensorData:
     """Parse `sensor/{gpio}/data` (the pin comes from the topic)."""
-    d = decode(payload, _SENSOR_DATA.limit)  # a JSON object with "v": 1
-    if (
-        len(d) == 3
-        and type(seq := d.get("seq")) is int  # bool is not an int here
-        and type(raw := d.get("raw")) is int
-        and _SEQ_MIN <= seq <= _SEQ_MAX
-        and _RAW_MIN <= raw <= _RAW_MAX
-    ):
-        return SensorData(seq, (Reading(gpio, raw),))
-    d = validate_fast(_SENSOR_DATA.validate, d)
+    # The common shape, decoded without decode()'s checks: it cannot be nested, too large or
+    # of another version. Anything else (including invalid JSON) goes the general way.
+    if type(payload) is bytes and len(payload) <= _DATA_LIMIT:
+        try:
+            d = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            d = None
+        if (
+            type(d) is dict
+            and len(d) == 3
+            and type(seq := d.get("seq")) is int  # bool is not an int here
+            and type(raw := d.get("raw")) is int
+            and type(version := d.get("v")) is int
+            and version == PROTOCOL_VERSION
+            and _SEQ_MIN <= seq <= _SEQ_MAX
+            and _RAW_MIN <= raw <= _RAW_MAX
+        ):
+            return SensorData(seq, (Reading(gpio, raw),))
+    d = validate_fast(_SENSOR_DATA.validate, decode(payload, _DATA_LIMIT))
     resend = d.get("resend", False)
     return SensorData(
         d["seq"], (_reading(d, gpio),), d.get("ts"), d.get("replay", False) or resend, resend
@@ -484,17 +496,28 @@ def _plain_batch(readings: Any) -> tuple[Reading, ...] | None:
     return tuple(out)
 
 
+_BATCH_LIMIT = _SENSOR_BATCH.limit
+
+
 def parse_sensor_batch(payload: bytes | str) -> SensorData:
     """Parse `sensor/batch`."""
-    d = decode(payload, _SENSOR_BATCH.limit)
-    if (
-        len(d) == 3
-        and type(seq := d.get("seq")) is int
-        and _BATCH_SEQ[0] <= seq <= _BATCH_SEQ[1]
-        and (plain := _plain_batch(d.get("readings"))) is not None
-    ):
-        return SensorData(seq, plain)
-    d = validate_fast(_SENSOR_BATCH.validate, d)
+    # As parse_sensor_data: the common shape (two levels deep) without decode()'s checks.
+    if type(payload) is bytes and len(payload) <= _BATCH_LIMIT:
+        try:
+            d = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            d = None
+        if (
+            type(d) is dict
+            and len(d) == 3
+            and type(seq := d.get("seq")) is int
+            and type(version := d.get("v")) is int
+            and version == PROTOCOL_VERSION
+            and _BATCH_SEQ[0] <= seq <= _BATCH_SEQ[1]
+            and (plain := _plain_batch(d.get("readings"))) is not None
+        ):
+            return SensorData(seq, plain)
+    d = validate_fast(_SENSOR_BATCH.validate, decode(payload, _BATCH_LIMIT))
     readings = tuple(_reading(r, r["gpio"]) for r in d["readings"])
     resend = d.get("resend", False)
     return SensorData(d["seq"], readings, d.get("ts"), d.get("replay", False) or resend, resend)
