@@ -73,10 +73,10 @@ from tests.hass_process import (
     mqtt_entry,
     sensor_subentry,
 )
+from tests.virtual_esp import VIRTUAL_ESP, virtual_esp_mac
 
 ROOT = Path(__file__).resolve().parent.parent
 
-VIRTUAL_ESP = ROOT / "firmware" / "build" / "virtual-esp"
 HOST = "127.0.0.1"
 KAISER = "god"
 OWNER = ("soak", "soak-password")  # loopback only, a throw-away config dir
@@ -95,15 +95,6 @@ LIMIT_S = max(max(a["max_runtime_s"], a["failsafe_s"]) for a in ACTUATORS)
 
 def log(message: str) -> None:
     print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def mac_of(esp_id: str) -> str:
-    """virtual-esp's MAC for an id (posix_hal.cpp SimWifi: FNV-1a of the id)."""
-    h = 2166136261
-    for byte in esp_id.encode():
-        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
-    tail = [(h >> 16) & 255, (h >> 8) & 255, h & 255]
-    return ":".join(f"{b:02x}" for b in [0x24, 0x0A, 0xC4, *tail])
 
 
 # ---- processes -----------------------------------------------------------------------------
@@ -214,7 +205,7 @@ class Device:
 
     def __init__(self, index: int, workdir: Path, proxy: LinkProxy) -> None:
         self.esp_id = f"soak-{index}"
-        self.mac = mac_of(self.esp_id)
+        self.mac = virtual_esp_mac(self.esp_id)
         self.proxy = proxy
         self.storage = workdir / self.esp_id
         self.storage.mkdir()

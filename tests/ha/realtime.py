@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.automationone.const import DOMAIN
 
 from ..broker import Broker
+from ..virtual_esp import VIRTUAL_ESP
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -171,11 +172,8 @@ class TopicRecorder:
         return {topic for topic, _ in self.messages[since:]}
 
 
-VIRTUAL_ESP = REPO / "firmware" / "build" / "virtual-esp"
-
-
-def virtual_esp(port: int, esp_id: str) -> DeviceProcess:
-    """The firmware core on the host (built by `make firmware-test`) as a device."""
+def virtual_esp(port: int, esp_id: str, *extra: str, heartbeat_s: int = 1) -> DeviceProcess:
+    """The firmware core on the host (built by `make firmware-virtual-esp`) as a device."""
     if not VIRTUAL_ESP.exists():
         subprocess.run(
             ["make", "-s", "-f", "firmware/firmware.mk", "firmware-virtual-esp"],
@@ -184,5 +182,5 @@ def virtual_esp(port: int, esp_id: str) -> DeviceProcess:
         )
     return DeviceProcess(
         [str(VIRTUAL_ESP), "--host", "127.0.0.1", "--port", str(port), "--esp-id", esp_id,
-         "--heartbeat", "1", "--quiet"]
+         "--heartbeat", str(heartbeat_s), "--quiet", *extra]
     )  # fmt: skip
