@@ -92,17 +92,17 @@ def test_bridge_config_without_a_login_has_no_login_lines() -> None:
     assert lines[-1].startswith("# remote_password, bridge_cafile")
 
 
+TLS_LOGIN = {
+    "remote_username": "kaiser-gh1",
+    "remote_password": "s3cret-0123456789",
+    "cafile": "/etc/mosquitto/certs/ca.crt",
+}
+
+
 def test_bridge_config_with_login_and_tls() -> None:
     """The relay's own login and verified TLS 1.2+ to the main broker's TLS port; mTLS only
     with the user's own client certificate."""
-    lines = r.bridge_config(
-        "gh1",
-        "broker.lan",
-        8883,
-        remote_username="kaiser-gh1",
-        remote_password="s3cret-0123456789",
-        cafile="/etc/mosquitto/certs/ca.crt",
-    ).splitlines()
+    lines = r.bridge_config("gh1", "broker.lan", 8883, **TLS_LOGIN).splitlines()
     tail = lines[lines.index("topic homeassistant/status in 1") + 1 :]
     assert [line for line in tail if not line.startswith("#")] == [
         "remote_username kaiser-gh1",
@@ -150,14 +150,7 @@ def test_cli_takes_the_password_from_a_file(tmp_path: Path) -> None:
         "--cafile", "/etc/mosquitto/certs/ca.crt", "--write", str(out),
     ])  # fmt: skip
     text = out.read_text(encoding="utf-8")
-    assert text == r.bridge_config(
-        "gh1",
-        "broker.lan",
-        8883,
-        remote_username="kaiser-gh1",
-        remote_password="s3cret-0123456789",
-        cafile="/etc/mosquitto/certs/ca.crt",
-    )
+    assert text == r.bridge_config("gh1", "broker.lan", 8883, **TLS_LOGIN)
     assert out.stat().st_mode & 0o777 == 0o600
 
 

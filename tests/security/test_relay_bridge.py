@@ -10,9 +10,7 @@ in; the login itself may do nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import contextlib
-import datetime as dt
 from pathlib import Path
 import queue
 import time
@@ -26,11 +24,7 @@ from custom_components.automationone.broker_security.relays import (
     relay_username,
     remove_relay_login,
 )
-from custom_components.automationone.broker_security.tls import (
-    Pem,
-    generate_broker_cert,
-    generate_ca,
-)
+from custom_components.automationone.broker_security.tls import Pem
 from custom_components.automationone.protocol.relay import (
     HA_STATUS_TOPIC,
     bridge_name,
@@ -51,28 +45,21 @@ STATE = bridge_state_topic(bridge_name(KAISER))
 ROGUE = b'{"v":1,"rogue":true}'
 
 
-@pytest.fixture
-def ca() -> Pem:
-    return generate_ca(now=dt.datetime.now(dt.UTC))
-
-
-@pytest.fixture
-def dynsec() -> Dynsec:
-    return Dynsec()
-
-
-@pytest.fixture
-def main(ca: Pem, dynsec: Dynsec) -> Iterator[Broker]:
-    """The main broker: dynamic security on both listeners, TLS on `tls_port`."""
-    cert = generate_broker_cert(ca, ["127.0.0.1"], now=dt.datetime.now(dt.UTC))
-    with Broker(dynsec=dynsec, tls=(cert.cert, cert.key)) as running:
-        yield running
-
-
 def admin(broker: Broker, dynsec: Dynsec) -> DynsecClient:
     return DynsecClient(
         BrokerAddress(broker.host, broker.port, "a1admin", dynsec.password("a1admin"))
     )
+
+
+@pytest.fixture
+def main(tls_dynsec_broker: Broker) -> Broker:
+    """The main broker: dynamic security on both listeners, TLS on `tls_port`."""
+    return tls_dynsec_broker
+
+
+@pytest.fixture
+def ca(broker_ca: Pem) -> Pem:
+    return broker_ca
 
 
 @pytest.fixture
