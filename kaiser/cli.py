@@ -1,6 +1,7 @@
 """Command line of the relay program.
 
     python -m kaiser bridge-config --kaiser-id gh1 --main-host 192.168.1.2 [--write FILE]
+        [--main-port 8883 --username kaiser-gh1 --password-file FILE --cafile CA.crt]
     python -m kaiser run --kaiser-id gh1 [--host 127.0.0.1 --port 1883]
 
 SIGTERM or SIGINT: the relay says `offline` and disconnects; on SIGKILL its broker publishes
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 import signal
 import sys
@@ -29,16 +31,31 @@ def _kaiser_id(value: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _write(path: Path, text: str, *, secret: bool) -> None:
+    """With the password in it, only its owner may read the file (Mosquitto reads its config
+    as root before it drops its rights)."""
+    if secret:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line options."""
     parser = argparse.ArgumentParser(prog="kaiser", description="AutomationOne Kaiser relay.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    conf = sub.add_parser("bridge-config", help="print (or write) the relay's mosquitto.conf")
+    # No abbreviations: `--password` must not pass for `--password-file`.
+    conf = sub.add_parser(
+        "bridge-config", help="print (or write) the relay's mosquitto.conf", allow_abbrev=False
+    )
     conf.add_argument("--kaiser-id", type=_kaiser_id, required=True)
     conf.add_argument("--main-host", required=True, help="the main broker (HA's)")
-    conf.add_argument("--main-port", type=int, default=1883)
+    conf.add_argument("--main-port", type=int, default=1883, help="its TLS port with --cafile")
     conf.add_argument("--listener-port", type=int, default=1883, help="for the devices")
     conf.add_argument("--listener-host", default=None, help="bind address (default: all)")
     conf.add_argument(
@@ -47,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="where Mosquitto keeps queued messages ('' for no persistence)",
     )
     conf.add_argument("--write", type=Path, default=None, help="write to this file")
+    conf.add_argument("--username", default=None, help="the relay's login on the main broker")
+    conf.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        help="file with the login's password (never on the command line: `ps` shows that)",
+    )
+    conf.add_argument("--cafile", default=None, help="the main broker's CA on the relay: TLS")
+    conf.add_argument("--certfile", default=None, help="client certificate (mTLS, your own)")
+    conf.add_argument("--keyfile", default=None, help="its private key")
 
     run = sub.add_parser("run", help="run the relay program")
     run.add_argument("--kaiser-id", type=_kaiser_id, required=True)
@@ -63,20 +90,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "bridge-config":
-        text = bridge_config(
-            args.kaiser_id,
-            args.main_host,
-            args.main_port,
-            listener_port=args.listener_port,
-            listener_host=args.listener_host,
-            persistence_dir=args.persistence_dir or None,
-        )
+        password = None
+        if args.password_file is not None:
+            if args.username is None:
+                parser.error("--password-file needs --username")
+            try:
+                password = args.password_file.read_text(encoding="utf-8").strip()
+            except OSError as err:
+                parser.error(f"--password-file: {err.strerror}")
+        try:
+            text = bridge_config(
+                args.kaiser_id,
+                args.main_host,
+                args.main_port,
+                listener_port=args.listener_port,
+                listener_host=args.listener_host,
+                persistence_dir=args.persistence_dir or None,
+                remote_username=args.username,
+                remote_password=password,
+                cafile=args.cafile,
+                certfile=args.certfile,
+                keyfile=args.keyfile,
+            )
+        except ValueError as err:
+            parser.error(str(err))
         if args.write is None:
             sys.stdout.write(text)
         else:
-            args.write.write_text(text, encoding="utf-8")
+            _write(args.write, text, secret=password is not None)
         return
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import datetime as dt
 import logging
 import os
 import platform
@@ -11,7 +12,13 @@ from homeassistant import const as ha_const
 from hypothesis import HealthCheck, settings
 import pytest
 
-from .broker import Broker, running_broker
+from custom_components.automationone.broker_security.tls import (
+    Pem,
+    generate_broker_cert,
+    generate_ca,
+)
+
+from .broker import Broker, Dynsec, running_broker
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
 
@@ -68,3 +75,30 @@ def broker() -> Iterator[Broker]:
     """A real Mosquitto on a free loopback port (set_tcp_nodelay true)."""
     with running_broker() as started:
         yield started
+
+
+@pytest.fixture
+def dynsec() -> Dynsec:
+    """The logins of a dynamic-security broker (tests/broker.py)."""
+    return Dynsec()
+
+
+@pytest.fixture
+def plugin() -> bool:
+    """Whether a dynamic-security broker loads the plugin (parametrize False for a plain one)."""
+    return True
+
+
+@pytest.fixture
+def broker_ca() -> Pem:
+    """A CA as broker_security/tls.py makes it."""
+    return generate_ca(now=dt.datetime.now(dt.UTC))
+
+
+@pytest.fixture
+def tls_dynsec_broker(broker_ca: Pem, dynsec: Dynsec, plugin: bool) -> Iterator[Broker]:
+    """Mosquitto with dynamic security (`dynsec`'s logins) on its plain listener and a TLS
+    listener (`tls_port`) whose certificate for 127.0.0.1 `broker_ca` signed."""
+    cert = generate_broker_cert(broker_ca, ["127.0.0.1"], now=dt.datetime.now(dt.UTC))
+    with Broker(dynsec=dynsec, tls=(cert.cert, cert.key), plugin=plugin) as running:
+        yield running

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import contextlib
 import os
 from pathlib import Path
+import pwd
 import shutil
 import socket
 import subprocess
@@ -101,7 +102,8 @@ class RelayBroker(Broker):
     """The relay's Mosquitto, bridged to the main broker through `link` as docs/kaiser.md
     says (the generated config, on a free loopback port, without persistence on disk)."""
 
-    def __init__(self, kaiser_id: str, main_port: int) -> None:
+    def __init__(self, kaiser_id: str, main_port: int, **login: str) -> None:
+        """`login`: bridge_config's login and TLS arguments (remote_username, cafile, ...)."""
         super().__init__()
         self.kaiser_id = kaiser_id
         self.config = bridge_config(
@@ -111,11 +113,14 @@ class RelayBroker(Broker):
             listener_port=self.port,
             listener_host="127.0.0.1",
             persistence_dir=None,
+            **login,  # type: ignore[arg-type]
         )
 
     def _config(self) -> str:
         # A test restarts the bridge within a second, not the 2-30 s back-off of the docs.
-        return self.config.replace("restart_timeout 2 30", "restart_timeout 1 1")
+        # Started as root, Mosquitto would read the bridge's CA file as `mosquitto`.
+        user = f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+        return user + self.config.replace("restart_timeout 2 30", "restart_timeout 1 1")
 
     def stop(self) -> None:
         super().stop()

@@ -60,14 +60,17 @@ from .hub import payload_bytes
 from .logins import (
     CONF_ADMIN_PASSWORD,
     CONF_ADMIN_USERNAME,
-    CONF_BROKER_LOGIN,
     CONF_CA,
     CONF_SHARED_LOGIN,
     CONF_TLS_HOSTS,
     CONF_TLS_PORT,
     AdminLogin,
     LoginSetupError,
+    async_create_relay_login,
     async_start_login,
+    known_admin,
+    known_tls,
+    relay_login,
 )
 from .mac_conflict import owner_of, placeholders
 from .protocol import (
@@ -80,7 +83,12 @@ from .protocol import (
     parse_topic,
     validate_id,
 )
-from .protocol.relay import RelayAnnounce, parse_relay_announce, parse_relay_topic
+from .protocol.relay import (
+    RELAY_CAFILE,
+    RelayAnnounce,
+    parse_relay_announce,
+    parse_relay_topic,
+)
 from .subentry_flow import SUBENTRY_FLOWS
 
 USER_SCHEMA = vol.Schema(
@@ -329,6 +337,42 @@ def _is_http_url(url: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.host)
 
 
+def _admin_schema(known: AdminLogin | None) -> vol.Schema:
+    """The dynamic-security admin login; its password may stay empty when one is stored."""
+    return vol.Schema(
+        {
+            vol.Required(
+                CONF_ADMIN_USERNAME, default=known.username if known else vol.UNDEFINED
+            ): str,
+            vol.Optional(CONF_ADMIN_PASSWORD): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            ),
+        }
+    )
+
+
+def _admin_from_form(user_input: dict[str, Any], known: AdminLogin | None) -> AdminLogin:
+    """The admin login entered, or the stored one for an empty password; LoginSetupError."""
+    username = user_input[CONF_ADMIN_USERNAME].strip()
+    password = user_input.get(CONF_ADMIN_PASSWORD) or ""
+    if not password and known is not None and known.username == username:
+        password = known.password  # the admin login another device stored
+    if not password:
+        raise LoginSetupError("admin_password_missing")
+    return AdminLogin(username, password)
+
+
+def _ca_from_form(user_input: dict[str, Any]) -> str | None:
+    """The CA PEM entered (checked, with its final newline), or None; LoginSetupError."""
+    ca = (user_input.get(CONF_CA) or "").strip() or None
+    if ca is None:
+        return None
+    try:
+        return check_ca_pem(ca + "\n")
+    except ValueError as err:
+        raise LoginSetupError("bad_ca", str(err)) from None
+
+
 class DeviceMaintenanceFlow(OptionsFlow):
     """Actions too destructive for a button: a form the user must confirm (HA has no
     confirmation on a button press). Identify and restart are buttons on the device page."""
@@ -456,14 +500,6 @@ class DeviceMaintenanceFlow(OptionsFlow):
             },
         )
 
-    def _known_admin(self) -> AdminLogin | None:
-        """The admin login another (or this) secured device of the broker stored."""
-        for entry in self.hass.config_entries.async_entries(DOMAIN):
-            state = entry.data.get(CONF_BROKER_LOGIN)
-            if isinstance(state, dict) and state.get(CONF_ADMIN_USERNAME):
-                return AdminLogin(state[CONF_ADMIN_USERNAME], state[CONF_ADMIN_PASSWORD])
-        return None
-
     async def async_step_secure_login(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -471,30 +507,20 @@ class DeviceMaintenanceFlow(OptionsFlow):
         entry = self.config_entry
         errors: dict[str, str] = {}
         placeholders = {"name": entry.title, "error": ""}
-        known = self._known_admin()
+        known = known_admin(self.hass)
         if user_input is not None:
-            username = user_input[CONF_ADMIN_USERNAME].strip()
-            password = user_input.get(CONF_ADMIN_PASSWORD) or ""
-            if not password and known is not None and known.username == username:
-                password = known.password  # the admin login another device stored
-            ca = (user_input.get(CONF_CA) or "").strip() or None
             port = user_input.get(CONF_TLS_PORT)
             try:
-                if not password:
-                    raise LoginSetupError("admin_password_missing")  # noqa: TRY301
-                if ca is not None:
-                    try:
-                        check_ca_pem(ca + "\n")
-                    except ValueError as err:
-                        raise LoginSetupError("bad_ca", str(err)) from None
+                admin = _admin_from_form(user_input, known)
+                ca = _ca_from_form(user_input)
                 if not hasattr(entry, "runtime_data"):
                     raise LoginSetupError("device_offline")  # noqa: TRY301
                 await async_start_login(
                     self.hass,
                     entry,
-                    AdminLogin(username, password),
+                    admin,
                     shared_login=(user_input.get(CONF_SHARED_LOGIN) or "").strip() or None,
-                    ca=ca + "\n" if ca else None,
+                    ca=ca,
                     tls_port=int(port) if port else None,
                 )
             except LoginSetupError as err:
@@ -502,14 +528,8 @@ class DeviceMaintenanceFlow(OptionsFlow):
                 placeholders["error"] = err.detail
             else:
                 return self.async_create_entry(data=dict(entry.options))
-        schema = vol.Schema(
+        schema = _admin_schema(known).extend(
             {
-                vol.Required(
-                    CONF_ADMIN_USERNAME, default=known.username if known else vol.UNDEFINED
-                ): str,
-                vol.Optional(CONF_ADMIN_PASSWORD): TextSelector(
-                    TextSelectorConfig(type=TextSelectorType.PASSWORD)
-                ),
                 vol.Optional(CONF_SHARED_LOGIN): str,
                 vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
                 vol.Optional(CONF_TLS_PORT): NumberSelector(
@@ -629,17 +649,31 @@ class DeviceMaintenanceFlow(OptionsFlow):
 
 
 class RelayBridgeFlow(OptionsFlow):
-    """Configure on a relay's entry: the Mosquitto bridge configuration to copy to the relay."""
+    """Configure on a relay's entry: the Mosquitto bridge configuration to copy to the relay,
+    and the bridge's own broker login (docs/kaiser.md, docs/security.md)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the generated configuration; nothing to change here."""
+        """The relay's menu (its own step id: `init` is the device's menu in the strings)."""
+        return await self.async_step_relay()
+
+    async def async_step_relay(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """What to do with the relay."""
+        return self.async_show_menu(step_id="relay", menu_options=["relay_bridge", "relay_login"])
+
+    def _show_config(self, step_id: str, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """The configuration (and the CA, with TLS) to copy; closed after copying."""
         from .kaiser_relay import generated_bridge_config
 
+        if user_input is not None:
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        login = relay_login(self.config_entry)
         return self.async_show_form(
-            step_id="relay_bridge",
+            step_id=step_id,
             description_placeholders={
                 "name": self.config_entry.title,
                 "config": generated_bridge_config(self.hass, self.config_entry),
+                "cafile": RELAY_CAFILE,
+                "ca": (login.ca or "").strip() if login is not None and login.tls_port else "-",
             },
             last_step=True,
         )
@@ -647,5 +681,51 @@ class RelayBridgeFlow(OptionsFlow):
     async def async_step_relay_bridge(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Closed after copying."""
-        return self.async_create_entry(data=dict(self.config_entry.options))
+        """Show the generated configuration (with the bridge's login once it has one)."""
+        return self._show_config("relay_bridge", user_input)
+
+    async def async_step_relay_login(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Create the bridge's own login on the main broker with the dynsec admin login."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        placeholders = {"name": entry.title, "error": ""}
+        known = known_admin(self.hass)
+        known_ca, known_port = known_tls(self.hass)
+        if user_input is not None:
+            port = user_input.get(CONF_TLS_PORT)
+            try:
+                admin = _admin_from_form(user_input, known)
+                ca = _ca_from_form(user_input)
+                if (ca is None) != (not port):
+                    raise LoginSetupError("tls_port_and_ca")  # noqa: TRY301
+                await async_create_relay_login(
+                    self.hass, entry, admin, ca=ca, tls_port=int(port) if port else None
+                )
+            except LoginSetupError as err:
+                errors["base"] = err.key
+                placeholders["error"] = err.detail
+            else:
+                return await self.async_step_relay_login_done()
+        schema = _admin_schema(known).extend(
+            {
+                vol.Optional(CONF_TLS_PORT): NumberSelector(
+                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+                ),
+                vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
+            }
+        )
+        suggested = {CONF_TLS_PORT: known_port, CONF_CA: known_ca} if known_port else {}
+        return self.async_show_form(
+            step_id="relay_login",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_relay_login_done(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The new login is on the broker: the configuration with its password, to copy."""
+        return self._show_config("relay_login_done", user_input)

@@ -37,7 +37,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Everything a bug report about one device needs, redacted."""
     if entry.data.get(CONF_KIND) == KIND_RELAY:
-        return relay_diagnostics(hass, entry)  # type: ignore[arg-type]
+        return async_redact_data(relay_diagnostics(hass, entry), TO_REDACT)  # type: ignore[arg-type]
     data = entry.runtime_data
     device = data.device
     diagnostics: dict[str, Any] = {

@@ -44,9 +44,11 @@ from .const import (
 )
 from .hub import DATA_HUB, payload_bytes
 from .kaiser_edge import RelayRules, relay_rules
+from .logins import async_remove_relay_login, relay_login
 from .protocol import ProtocolError
 from .protocol.relay import (
     EDGE_ACTIVE,
+    RELAY_CAFILE,
     EdgeRules,
     RelayAnnounce,
     RelayHealth,
@@ -153,10 +155,23 @@ def main_broker(hass: HomeAssistant) -> tuple[str, int]:
     return "<main broker>", 1883
 
 
-def generated_bridge_config(hass: HomeAssistant, entry: ConfigEntry) -> str:
-    """The relay's mosquitto.conf for the main broker HA uses."""
+def generated_bridge_config(
+    hass: HomeAssistant, entry: ConfigEntry, *, with_password: bool = True
+) -> str:
+    """The relay's mosquitto.conf for the main broker HA uses; with the bridge's own login
+    and TLS once it has them (the password as a placeholder without `with_password`)."""
     host, port = main_broker(hass)
-    return bridge_config(entry.data[CONF_KAISER_ID], host, port)
+    login = relay_login(entry)
+    if login is None:
+        return bridge_config(entry.data[CONF_KAISER_ID], host, port)
+    return bridge_config(
+        entry.data[CONF_KAISER_ID],
+        host,
+        login.tls_port or port,
+        remote_username=login.username,
+        remote_password=login.password if with_password else None,
+        cafile=RELAY_CAFILE if login.tls_port else None,
+    )
 
 
 async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
@@ -354,7 +369,9 @@ async def async_unload_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry)
 
 
 async def async_remove_relay_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Clear the retained topics HA wrote for the relay (its rules and presence)."""
+    """Clear the retained topics HA wrote for the relay (its rules and presence); its bridge
+    login goes from the broker."""
+    await async_remove_relay_login(hass, entry)
     if not await mqtt.async_wait_for_mqtt_client(hass):
         return
     for kind in (RelayKind.RULES, RelayKind.HA_FIRED, RelayKind.HA):
@@ -385,5 +402,5 @@ def relay_diagnostics(hass: HomeAssistant, entry: RelayConfigEntry) -> dict[str,
         "ha_fired": data.ha_fired,
         "relay_fired": data.relay_fired,
         "rejected_messages": data.rejected,
-        "bridge_config": generated_bridge_config(hass, entry),
+        "bridge_config": generated_bridge_config(hass, entry, with_password=False),
     }

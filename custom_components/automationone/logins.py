@@ -1,8 +1,11 @@
-"""A broker login per device (docs/security.md): secure, confirm, rotate, remove.
+"""A broker login per device (docs/security.md): secure, confirm, rotate, remove; and the
+login of a Kaiser relay's bridge: create, remove.
 
 The broker side is `broker_security/` (no HA imports); this module keeps the state in the
 entry's data under `broker_login`, talks to the broker in an executor with the stored
-dynamic-security admin login, and never logs or shows a password.
+dynamic-security admin login, and never logs a password. A device's password is never shown;
+a relay's is shown to the user (Configure on its entry), who copies it into the relay's
+mosquitto.conf.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import logging
 import secrets
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .broker_security import devices
+from .broker_security import devices, relays
 from .broker_security.client import (
     AdminLoginRefusedError,
     BrokerAddress,
@@ -24,7 +28,7 @@ from .broker_security.client import (
     DynsecClient,
     DynsecUnavailableError,
 )
-from .broker_security.dynsec import DynsecError
+from .broker_security.dynsec import DynsecError, relay_role_name
 from .const import CONF_ESP_ID, CONF_KAISER_ID, DOMAIN
 from .data import AutomationOneConfigEntry
 from .protocol import Announce, SystemCommand
@@ -38,8 +42,10 @@ CONF_SHARED_LOGIN: Final = "shared_login"
 CONF_CA: Final = "ca"
 CONF_TLS_PORT: Final = "tls_port"
 CONF_TLS_HOSTS: Final = "tls_hosts"
+CONF_USERNAME: Final = "username"
+CONF_PASSWORD: Final = "password"  # noqa: S105 (a key, not a password)
 # What diagnostics must never show.
-REDACT: Final = {CONF_ADMIN_PASSWORD, "password"}
+REDACT: Final = {CONF_ADMIN_PASSWORD, CONF_PASSWORD}
 
 
 class LoginSetupError(Exception):
@@ -102,13 +108,49 @@ def _run(address: BrokerAddress, job: Callable[[DynsecClient], Any]) -> Any:
         raise LoginSetupError("dynsec_refused", f"{err.command}: {err.error}") from None
 
 
-def _state(entry: AutomationOneConfigEntry) -> dict[str, Any] | None:
+async def _async_create(
+    hass: HomeAssistant, admin: AdminLogin, make: Callable[[DynsecClient], devices.NewLogin]
+) -> devices.NewLogin:
+    """In an executor, with the admin login: the plugin answers, then `make` the login."""
+
+    def job(client: DynsecClient) -> devices.NewLogin:
+        devices.check_plugin(client)
+        return make(client)
+
+    login: devices.NewLogin = await hass.async_add_executor_job(_run, _address(hass, admin), job)
+    return login
+
+
+def _admin_fields(admin: AdminLogin) -> dict[str, str]:
+    """How an entry stores the admin login (for rotation and removal, and other entries)."""
+    return {CONF_ADMIN_USERNAME: admin.username, CONF_ADMIN_PASSWORD: admin.password}
+
+
+def _state(entry: ConfigEntry[Any]) -> dict[str, Any] | None:
     state = entry.data.get(CONF_BROKER_LOGIN)
     return dict(state) if isinstance(state, dict) else None
 
 
-def _save(hass: HomeAssistant, entry: AutomationOneConfigEntry, state: dict[str, Any]) -> None:
+def _save(hass: HomeAssistant, entry: ConfigEntry[Any], state: dict[str, Any]) -> None:
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_BROKER_LOGIN: state})
+
+
+def known_admin(hass: HomeAssistant) -> AdminLogin | None:
+    """The admin login a secured device (or relay) stored; one broker: HA's MQTT entry's."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        state = _state(entry)
+        if state is not None and state.get(CONF_ADMIN_USERNAME):
+            return AdminLogin(state[CONF_ADMIN_USERNAME], state[CONF_ADMIN_PASSWORD])
+    return None
+
+
+def known_tls(hass: HomeAssistant) -> tuple[str | None, int | None]:
+    """The CA and TLS port a secured device (or relay) stored, if any."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        state = _state(entry) or {}
+        if state.get(CONF_CA) and state.get(CONF_TLS_PORT):
+            return str(state[CONF_CA]), int(state[CONF_TLS_PORT])
+    return None, None
 
 
 async def async_start_login(
@@ -135,19 +177,17 @@ async def async_start_login(
     kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
     stale = state.get("pending")
 
-    def job(client: DynsecClient) -> devices.NewLogin:
-        devices.check_plugin(client)
+    def make(client: DynsecClient) -> devices.NewLogin:
         if stale:  # delivered before, never confirmed: replaced by the new one
             devices.remove_logins(client, [stale])
         return devices.create_login(client, kaiser_id, esp_id, generation)
 
-    login: devices.NewLogin = await hass.async_add_executor_job(_run, _address(hass, admin), job)
+    login = await _async_create(hass, admin, make)
     _save(
         hass,
         entry,
         {
-            CONF_ADMIN_USERNAME: admin.username,
-            CONF_ADMIN_PASSWORD: admin.password,
+            **_admin_fields(admin),
             CONF_SHARED_LOGIN: shared_login or state.get(CONF_SHARED_LOGIN) or None,
             CONF_CA: ca if ca is not None else state.get(CONF_CA),
             CONF_TLS_PORT: tls_port if tls_port is not None else state.get(CONF_TLS_PORT),
@@ -173,7 +213,7 @@ async def async_start_login(
     return login.username
 
 
-def _stored_admin(entry: AutomationOneConfigEntry) -> AdminLogin | None:
+def _stored_admin(entry: ConfigEntry[Any]) -> AdminLogin | None:
     state = _state(entry)
     if state is None:
         return None
@@ -278,4 +318,88 @@ async def async_remove_logins(hass: HomeAssistant, entry: AutomationOneConfigEnt
             esp_id,
             err.key,
             ", ".join(usernames),
+        )
+
+
+# --- a Kaiser relay's bridge login (docs/security.md, "A relay's bridge") -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RelayLogin:
+    """The relay's bridge login as stored in its entry, and how the bridge reaches the broker."""
+
+    username: str
+    password: str
+    ca: str | None
+    tls_port: int | None
+
+    def __repr__(self) -> str:
+        """Never the password."""
+        return f"RelayLogin(username={self.username!r}, tls_port={self.tls_port!r})"
+
+
+def relay_login(entry: ConfigEntry[Any]) -> RelayLogin | None:
+    """The stored login of a relay's bridge."""
+    state = _state(entry)
+    if state is None or not state.get(CONF_USERNAME):
+        return None
+    port = state.get(CONF_TLS_PORT)
+    return RelayLogin(
+        state[CONF_USERNAME], state[CONF_PASSWORD], state.get(CONF_CA), int(port) if port else None
+    )
+
+
+async def async_create_relay_login(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    admin: AdminLogin,
+    *,
+    ca: str | None,
+    tls_port: int | None,
+) -> RelayLogin:
+    """Create (or renew: a new password) the bridge login of the relay's entry and store it
+    with the admin login, for showing it again and for removing it with the entry."""
+    kaiser_id = entry.data[CONF_KAISER_ID]
+
+    login = await _async_create(
+        hass, admin, lambda client: relays.create_relay_login(client, kaiser_id)
+    )
+    _save(
+        hass,
+        entry,
+        {
+            **_admin_fields(admin),
+            CONF_USERNAME: login.username,
+            CONF_PASSWORD: login.password,
+            CONF_CA: ca,
+            CONF_TLS_PORT: tls_port,
+        },
+    )
+    _LOGGER.info("Created the bridge login %s of relay %s", login.username, kaiser_id)
+    stored = relay_login(entry)
+    assert stored is not None
+    return stored
+
+
+async def async_remove_relay_login(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """The relay's entry is deleted: its bridge login and role go too."""
+    admin = _stored_admin(entry)
+    login = relay_login(entry)
+    if admin is None or login is None:
+        return
+    kaiser_id = entry.data[CONF_KAISER_ID]
+
+    def job(client: DynsecClient) -> None:
+        relays.remove_relay_login(client, kaiser_id)
+
+    try:
+        await hass.async_add_executor_job(_run, _address(hass, admin), job)
+    except LoginSetupError as err:
+        _LOGGER.warning(
+            "Could not remove the bridge login of relay %s (%s): delete the client %s and the "
+            "role %s on the broker by hand",
+            kaiser_id,
+            err.key,
+            login.username,
+            relay_role_name(kaiser_id),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from custom_components.automationone.protocol import ErrorCode, ProtocolError, relay as r
 from custom_components.automationone.rules import PinRef, parse_rule
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine, edge_scope
+from kaiser.cli import main as kaiser_cli
 
 PH = {"esp_id": "esp1", "gpio": 34}
 PUMP = {"esp_id": "esp2", "gpio": 5}
@@ -78,6 +80,93 @@ def test_bridge_config_forwards_the_kaiser_both_ways() -> None:
     ):
         assert line in lines
     assert r.bridge_state_topic(r.bridge_name("gh1")) == "$SYS/broker/connection/kaiser-gh1/state"
+
+
+def test_bridge_config_without_a_login_has_no_login_lines() -> None:
+    """No login, no TLS: nothing but a comment saying where they would go."""
+    lines = r.bridge_config("gh1", "192.168.1.2").splitlines()
+    assert not any(line.startswith(("remote_username", "remote_password")) for line in lines)
+    assert [line for line in lines if line.startswith("bridge_")] == [
+        "bridge_protocol_version mqttv311"
+    ]
+    assert lines[-1].startswith("# remote_password, bridge_cafile")
+
+
+TLS_LOGIN = {
+    "remote_username": "kaiser-gh1",
+    "remote_password": "s3cret-0123456789",
+    "cafile": "/etc/mosquitto/certs/ca.crt",
+}
+
+
+def test_bridge_config_with_login_and_tls() -> None:
+    """The relay's own login and verified TLS 1.2+ to the main broker's TLS port; mTLS only
+    with the user's own client certificate."""
+    lines = r.bridge_config("gh1", "broker.lan", 8883, **TLS_LOGIN).splitlines()
+    tail = lines[lines.index("topic homeassistant/status in 1") + 1 :]
+    assert [line for line in tail if not line.startswith("#")] == [
+        "remote_username kaiser-gh1",
+        "remote_password s3cret-0123456789",
+        "bridge_cafile /etc/mosquitto/certs/ca.crt",
+        "bridge_insecure false",
+        "bridge_tls_version tlsv1.2",
+    ]
+    assert "address broker.lan:8883" in lines
+    mtls = r.bridge_config(
+        "gh1", "h", 8883, cafile="/c/ca.crt", certfile="/c/relay.crt", keyfile="/c/relay.key"
+    ).splitlines()
+    assert mtls[-2:] == ["bridge_certfile /c/relay.crt", "bridge_keyfile /c/relay.key"]
+    unknown = r.bridge_config("gh1", "h", remote_username="kaiser-gh1").splitlines()
+    assert f"remote_password {r.PASSWORD_PLACEHOLDER}" in unknown
+    assert not any(line.startswith("bridge_cafile") for line in unknown)
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        {"certfile": "/c/relay.crt", "cafile": "/c/ca.crt"},  # no key
+        {"certfile": "/c/relay.crt", "keyfile": "/c/relay.key"},  # no CA
+        {"remote_password": "s3cret-0123456789"},  # no username
+        {"remote_username": "kaiser-gh1", "remote_password": "x\nlistener 1"},  # a 2nd line
+        {"remote_username": ""},
+    ],
+)
+def test_bridge_config_refuses_half_a_login(login: dict[str, str]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        r.bridge_config("gh1", "h", **login)  # type: ignore[arg-type]
+
+
+def test_cli_takes_the_password_from_a_file(tmp_path: Path) -> None:
+    """`python -m kaiser bridge-config`: the password from --password-file (never argv); the
+    file written with it is its owner's alone."""
+    secret = tmp_path / "password"
+    secret.write_text("s3cret-0123456789\n", encoding="utf-8")
+    out = tmp_path / "kaiser.conf"
+    out.write_text("", encoding="utf-8")
+    out.chmod(0o644)
+    kaiser_cli([
+        "bridge-config", "--kaiser-id", "gh1", "--main-host", "broker.lan", "--main-port", "8883",
+        "--username", "kaiser-gh1", "--password-file", str(secret),
+        "--cafile", "/etc/mosquitto/certs/ca.crt", "--write", str(out),
+    ])  # fmt: skip
+    text = out.read_text(encoding="utf-8")
+    assert text == r.bridge_config("gh1", "broker.lan", 8883, **TLS_LOGIN)
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--password-file", "/nonexistent"],  # no --username
+        ["--username", "kaiser-gh1", "--password-file", "/nonexistent/password"],
+        ["--certfile", "/c/relay.crt"],  # no key, no CA
+        ["--username", "kaiser-gh1", "--password", "s3cret-0123456789"],  # no such option
+    ],
+)
+def test_cli_refuses_bad_login_options(extra: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        kaiser_cli(["bridge-config", "--kaiser-id", "gh1", "--main-host", "h", *extra])
+    assert exited.value.code == 2
 
 
 def engine(**extra: Any) -> EdgeEngine:

@@ -29,20 +29,9 @@ ADMIN = "a1admin"
 
 
 @pytest.fixture
-def dynsec() -> Dynsec:
-    return Dynsec()
-
-
-@pytest.fixture
-def plugin() -> bool:
-    """Whether the broker loads the dynamic-security plugin."""
-    return True
-
-
-@pytest.fixture
 def secure_broker(dynsec: Dynsec, plugin: bool) -> Iterator[Broker]:
     """With the plugin (anonymous refused), or the same broker without it (anonymous allowed,
-    logins unchecked)."""
+    logins unchecked); `dynsec` and `plugin`: tests/conftest.py."""
     with Broker(dynsec=dynsec, plugin=plugin) as running:
         yield running
 

@@ -111,11 +111,20 @@ async def test_relay_options_show_the_bridge_config(hass: HomeAssistant) -> None
     entry = relay_entry()
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert (result["type"], result["step_id"]) == (FlowResultType.MENU, "relay")
+    assert result["menu_options"] == ["relay_bridge", "relay_login"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "relay_bridge"}
+    )
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "relay_bridge")
     config = result["description_placeholders"]["config"].splitlines()
     assert "address 192.168.1.2:1884" in config
     assert "topic kaiser/gh1/# both 1" in config
     assert "cleansession false" in config
+    # No login of its own yet: no login lines, no TLS, no CA to copy.
+    login_lines = ("remote_username", "remote_password", "bridge_cafile")
+    assert not any(line.startswith(login_lines) for line in config)
+    assert result["description_placeholders"]["ca"] == "-"
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 

@@ -6,6 +6,7 @@ one after a restart. docs/security.md describes the sequence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .client import DynsecClient
@@ -14,6 +15,7 @@ from .dynsec import (
     NOT_FOUND,
     REVOKED_ROLE,
     REVOKED_ROLE_PRIORITY,
+    Acl,
     add_client_role,
     add_role_acl,
     client_name,
@@ -50,25 +52,33 @@ def check_plugin(client: DynsecClient) -> None:
 
 def create_login(client: DynsecClient, kaiser_id: str, esp_id: str, generation: int) -> NewLogin:
     """The device's role (kept if it exists) and a fresh client of `generation`."""
-    role = role_name(kaiser_id, esp_id)
-    username = client_name(esp_id, generation)
-    password = new_password()
-    client.check(
-        [create_role(role, device_acls(kaiser_id, esp_id), textname=f"AutomationOne {esp_id}")],
-        tolerate=ALREADY_EXISTS,
+    return create_bound_login(
+        client,
+        role=role_name(kaiser_id, esp_id),
+        acls=device_acls(kaiser_id, esp_id),
+        username=client_name(esp_id, generation),
+        clientid=esp_id,
+        textname=f"AutomationOne {esp_id}",
     )
+
+
+def create_bound_login(
+    client: DynsecClient,
+    *,
+    role: str,
+    acls: Sequence[Acl],
+    username: str,
+    clientid: str,
+    textname: str,
+) -> NewLogin:
+    """`role` with `acls` (kept if it exists) and a client `username` with a new password,
+    bound to the MQTT client id `clientid`; an existing client of that name is replaced."""
+    password = new_password()
+    client.check([create_role(role, acls, textname=textname)], tolerate=ALREADY_EXISTS)
     # A client of this name left from an attempt whose answer got lost: replace it.
     client.check([delete_client(username)], tolerate=NOT_FOUND)
     client.check(
-        [
-            create_client(
-                username,
-                password,
-                clientid=esp_id,
-                roles=[(role, 0)],
-                textname=f"AutomationOne {esp_id}",
-            )
-        ]
+        [create_client(username, password, clientid=clientid, roles=[(role, 0)], textname=textname)]
     )
     return NewLogin(username, password)
 

@@ -4,7 +4,8 @@ Builds the JSON of `$CONTROL/dynamic-security/v1` commands and reads the answers
 `$CONTROL/dynamic-security/v1/response` (https://mosquitto.org/documentation/dynamic-security/).
 What a device's role may do is docs/security.md's list, derived from docs/protocol.md's topic
 table: publish only its own device → HA topics, subscribe only to its own HA → device topics
-and its kaiser's emergency broadcast.
+and its kaiser's emergency broadcast. A Kaiser relay's bridge may carry its kaiser's tree both
+ways, read HA's status and publish its own bridge state (docs/kaiser.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import secrets
 from typing import Any, Final
 
+from ..protocol.relay import HA_STATUS_TOPIC, bridge_name, bridge_state_topic
 from ..protocol.topics import validate_id
 
 CONTROL_TOPIC: Final = "$CONTROL/dynamic-security/v1"
@@ -23,6 +25,7 @@ RESPONSE_TOPIC: Final = "$CONTROL/dynamic-security/v1/response"
 
 # Names HA gives the broker objects of a device.
 ROLE_PREFIX: Final = "a1-dev"
+RELAY_ROLE_PREFIX: Final = "a1-relay"
 CLIENT_PREFIX: Final = "a1"
 REVOKED_ROLE: Final = "a1-revoked"
 # Checked before any other role of the shared login (dynsec: higher priority first).
@@ -109,6 +112,28 @@ def device_acls(kaiser_id: str, esp_id: str) -> tuple[Acl, ...]:
         *(Acl("publishClientSend", root + tail) for tail in DEVICE_PUBLISHES),
         *(Acl("subscribeLiteral", root + tail) for tail in DEVICE_SUBSCRIBES),
         Acl("subscribeLiteral", f"kaiser/{kaiser_id}/broadcast/emergency"),
+    )
+
+
+def relay_role_name(kaiser_id: str) -> str:
+    """The role of a Kaiser relay's bridge."""
+    return f"{RELAY_ROLE_PREFIX}-{validate_id(kaiser_id, 'kaiser_id')}"
+
+
+def relay_acls(kaiser_id: str) -> tuple[Acl, ...]:
+    """Everything a relay's bridge does on the main broker (its `topic` lines, Mosquitto's
+    `notifications` and their last will); the broker's default denies the rest.
+
+    The receive entries keep the bridge working on a broker whose default denies receiving.
+    """
+    tree = f"kaiser/{validate_id(kaiser_id, 'kaiser_id')}/#"
+    return (
+        Acl("publishClientSend", tree),
+        Acl("publishClientReceive", tree),
+        Acl("subscribeLiteral", tree),
+        Acl("publishClientReceive", HA_STATUS_TOPIC),
+        Acl("subscribeLiteral", HA_STATUS_TOPIC),
+        Acl("publishClientSend", bridge_state_topic(bridge_name(kaiser_id))),
     )
 
 

@@ -269,6 +269,52 @@ def parse_presence(payload: bytes | str) -> bool:
 BRIDGE_KEEPALIVE_S: Final = 15
 
 
+# What the generated configuration says where the relay login's password is not known (the
+# command line without --password-file, diagnostics): the bridge's login fails until replaced.
+PASSWORD_PLACEHOLDER: Final = "<password>"  # noqa: S105 (a placeholder, not a password)
+# Where the relay keeps the main broker's CA, when HA generates the config for it.
+RELAY_CAFILE: Final = "/etc/mosquitto/certs/automationone-ca.crt"
+
+
+def _bridge_login_lines(
+    username: str | None,
+    password: str | None,
+    cafile: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+) -> list[str]:
+    """The bridge's login and TLS lines; without any, the comment of how to add them."""
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("a client certificate needs its key, and the key its certificate")
+    if certfile is not None and cafile is None:
+        raise ValueError("a client certificate (mTLS) needs the CA of the main broker too")
+    if password is not None and username is None:
+        raise ValueError("a password needs its username")
+    for value in (username, password, cafile, certfile, keyfile):
+        if value is not None and (not value or any(c in value for c in "\r\n\0")):
+            raise ValueError("login and TLS values must be one non-empty line each")
+    if username is None and cafile is None:
+        return [
+            "# The main broker's login and TLS for this bridge: docs/kaiser.md (remote_username,",
+            "# remote_password, bridge_cafile, bridge_insecure false, bridge_tls_version tlsv1.2)",
+        ]
+    lines = []
+    if username is not None:
+        lines += ["# The relay's own login on the main broker (docs/security.md)"]
+        lines += [f"remote_username {username}"]
+        lines += [f"remote_password {PASSWORD_PLACEHOLDER if password is None else password}"]
+    if cafile is not None:
+        lines += [
+            "# TLS: the main broker's certificate is checked against this CA and its host name",
+            f"bridge_cafile {cafile}",
+            "bridge_insecure false",
+            "bridge_tls_version tlsv1.2",
+        ]
+    if certfile is not None:
+        lines += [f"bridge_certfile {certfile}", f"bridge_keyfile {keyfile}"]
+    return lines
+
+
 def bridge_config(
     kaiser_id: str,
     main_host: str,
@@ -278,9 +324,20 @@ def bridge_config(
     listener_host: str | None = None,
     ha_status_topic: str = HA_STATUS_TOPIC,
     persistence_dir: str | None = "/var/lib/mosquitto/",
+    remote_username: str | None = None,
+    remote_password: str | None = None,
+    cafile: str | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> str:
     """The mosquitto.conf of a relay: its listener for devices and the bridge to the main
-    broker (docs/kaiser.md explains every line). Logins and TLS: see the `# TLS` lines."""
+    broker (docs/kaiser.md explains every line).
+
+    `remote_username` (with `remote_password`, else PASSWORD_PLACEHOLDER): the relay's own
+    login on the main broker. `cafile` (a path on the relay): TLS, verified, TLS 1.2 or
+    newer; `main_port` is then the main broker's TLS port. `certfile` and `keyfile`: a client
+    certificate (mTLS) the user made; AutomationOne generates none.
+    """
     name = bridge_name(kaiser_id)
     listen = f"listener {listener_port}" + (f" {listener_host}" if listener_host else "")
     return "\n".join(
@@ -313,11 +370,7 @@ def bridge_config(
             "start_type automatic",
             f"topic kaiser/{kaiser_id}/# both 1",
             f"topic {ha_status_topic} in 1",
-            "# TLS (when the main broker requires it):",
-            "#   bridge_cafile /etc/mosquitto/certs/ca.crt",
-            "#   bridge_certfile /etc/mosquitto/certs/relay.crt",
-            "#   bridge_keyfile /etc/mosquitto/certs/relay.key",
-            "#   remote_username / remote_password",
+            *_bridge_login_lines(remote_username, remote_password, cafile, certfile, keyfile),
             "",
         ]
     )
