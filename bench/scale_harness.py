@@ -177,7 +177,10 @@ async def test_ours(hass: HomeAssistant, broker: Broker, mqtt_ready: None) -> No
             targets = {
                 e.entity_id
                 for e in registry.entities.values()
-                if e.platform == DOMAIN and e.domain == "sensor" and e.config_subentry_id
+                if e.platform == DOMAIN
+                and e.domain == "sensor"
+                and e.config_subentry_id
+                and e.disabled_by is None  # not the raw sensors (disabled by default)
             }
             assert len(targets) == DEVICES * SENSORS
             last = await ready.wait(targets, "sensors of ours")

@@ -89,6 +89,7 @@ from .protocol.relay import (
     parse_relay_announce,
     parse_relay_topic,
 )
+from .registry import relay_entry_unique_id
 from .subentry_flow import SUBENTRY_FLOWS
 
 USER_SCHEMA = vol.Schema(
@@ -159,7 +160,7 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(
                 reason="invalid_announce", description_placeholders={"error": str(err)}
             )
-        await self.async_set_unique_id(f"kaiser-{kaiser_id}")
+        await self.async_set_unique_id(relay_entry_unique_id(kaiser_id))
         self._abort_if_unique_id_configured(updates={CONF_BRIDGE: relay.bridge})
         self._relay = relay
         self.context["title_placeholders"] = {"name": self._relay_name}

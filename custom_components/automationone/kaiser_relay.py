@@ -65,7 +65,7 @@ from .protocol.relay import (
     relay_subscription,
     relay_topic,
 )
-from .registry import device_by_identifier, register_esp_device
+from .registry import device_by_identifier, register_esp_device, relay_entry_unique_id
 
 _LOGGER = logging.getLogger(__name__)
 RELAY_PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -379,12 +379,16 @@ async def async_remove_relay_entry(hass: HomeAssistant, entry: ConfigEntry) -> N
 
 
 def relay_device_id(hass: HomeAssistant, kaiser_id: str) -> str | None:
-    """The device of a relay's entry, if the relay has one (ESPs behind it hang below it)."""
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.data.get(CONF_KIND) == KIND_RELAY and entry.data[CONF_KAISER_ID] == kaiser_id:
-            device = device_by_identifier(hass, relay_device_identifier(kaiser_id), entry.entry_id)
-            return None if device is None else device.id
-    return None
+    """The device of a relay's entry, if the relay has one (ESPs behind it hang below it).
+    Looked up by unique id: every ESP entry asks at setup, and a scan of all entries made
+    setting up 500 of them quadratic."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(
+        DOMAIN, relay_entry_unique_id(kaiser_id)
+    )
+    if entry is None or entry.data.get(CONF_KIND) != KIND_RELAY:
+        return None
+    device = device_by_identifier(hass, relay_device_identifier(kaiser_id), entry.entry_id)
+    return None if device is None else device.id
 
 
 def relay_diagnostics(hass: HomeAssistant, entry: RelayConfigEntry) -> dict[str, object]:

@@ -43,6 +43,11 @@ def esp_identifier(mac: str) -> tuple[str, str]:
     return (DOMAIN, mac)
 
 
+def relay_entry_unique_id(kaiser_id: str) -> str:
+    """Unique id of a relay's config entry."""
+    return f"kaiser-{kaiser_id}"
+
+
 def relay_identifier(kaiser_id: str) -> tuple[str, str]:
     """Device registry identifier of a Kaiser relay node."""
     return (DOMAIN, f"kaiser-{kaiser_id}")
