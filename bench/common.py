@@ -1,12 +1,18 @@
-"""What the benchmark harnesses share: config entries they set up directly, and quantiles."""
+"""What the benchmark harnesses share: config entries they set up directly, HA's bare sensor
+(the floors), and quantiles."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
+import logging
 import statistics
 from typing import Any
 
+from homeassistant.components.sensor import SensorEntity
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import EntityPlatform
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.automationone.const import DOMAIN
@@ -59,3 +65,32 @@ def linear_device(
             for gpio in gpios
         ],
     )
+
+
+class BareSensor(SensorEntity):
+    """A sensor with nothing but a value: the cheapest state write HA has."""
+
+    _attr_should_poll = False
+
+    def __init__(self, name: str) -> None:
+        """Named (and unique) by `name`."""
+        self._attr_name = name
+        self._attr_unique_id = name
+
+
+async def add_bare_sensors(
+    hass: HomeAssistant, platform_name: str, sensors: Iterable[BareSensor]
+) -> EntityPlatform:
+    """`sensors` on a platform of their own (no config entry); reset it to remove them."""
+    platform = EntityPlatform(
+        hass=hass,
+        logger=logging.getLogger(__name__),
+        domain="sensor",
+        platform_name=platform_name,
+        platform=None,
+        scan_interval=timedelta(seconds=30),
+        entity_namespace=None,
+    )
+    await platform.async_add_entities(sensors)
+    await hass.async_block_till_done()
+    return platform

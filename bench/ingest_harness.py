@@ -18,7 +18,6 @@ is shared, and time spent descheduled says nothing about the code; each is the b
 from __future__ import annotations
 
 import cProfile
-from datetime import timedelta
 import json
 import logging
 import math
@@ -26,14 +25,13 @@ import os
 import time
 
 from homeassistant.components import mqtt
-from homeassistant.components.sensor import SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import EntityPlatform, async_get_platforms
 from paho.mqtt.client import MQTTMessage
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from bench.common import linear_device
+from bench.common import BareSensor, add_bare_sensors, linear_device
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.processors import Quality, Result
 from custom_components.automationone.sensor import ProcessedSensor
@@ -128,32 +126,10 @@ async def dispatch_floor(hass: HomeAssistant, messages: list[tuple[str, str]]) -
     return seconds
 
 
-class BareSensor(SensorEntity):
-    """A sensor with nothing but a value: the cheapest state write HA has."""
-
-    _attr_should_poll = False
-
-    def __init__(self, index: int) -> None:
-        """Named by index."""
-        self._attr_name = f"floor {index}"
-        self._attr_unique_id = f"floor-{index}"
-
-
 async def bare_sensors(hass: HomeAssistant) -> tuple[EntityPlatform, dict[int, BareSensor]]:
     """One bare SensorEntity per GPIO on a platform of their own."""
-    platform = EntityPlatform(
-        hass=hass,
-        logger=logging.getLogger(__name__),
-        domain="sensor",
-        platform_name="bench_floor",
-        platform=None,
-        scan_interval=timedelta(seconds=30),
-        entity_namespace=None,
-    )
-    sensors = {gpio: BareSensor(gpio) for gpio in GPIOS}
-    await platform.async_add_entities(sensors.values())
-    await hass.async_block_till_done()
-    return platform, sensors
+    sensors = {gpio: BareSensor(f"floor {gpio}") for gpio in GPIOS}
+    return await add_bare_sensors(hass, "bench_floor", sensors.values()), sensors
 
 
 async def state_write_floor(

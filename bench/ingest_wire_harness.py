@@ -20,24 +20,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 import gc
 import json
-import logging
 from pathlib import Path
 import sys
 import time
 
 from homeassistant.components import mqtt
-from homeassistant.components.sensor import SensorEntity
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.entity_platform import EntityPlatform
 import orjson
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from bench.common import linear_device, p50_p99
+from bench.common import BareSensor, add_bare_sensors, linear_device, p50_p99
 from bench.rule_latency_harness import CpuShare
 from custom_components.automationone.const import DOMAIN
 from tests.broker import Broker
@@ -55,17 +51,6 @@ def device_entry(index: int) -> MockConfigEntry:
     return linear_device(
         f"wire-{index:03d}", f"24:0a:c4:00:{index // 256:02x}:{index % 256:02x}", GPIOS
     )
-
-
-class BareSensor(SensorEntity):
-    """The cheapest state write HA has: a value, nothing else."""
-
-    _attr_should_poll = False
-
-    def __init__(self, device: str, gpio: int) -> None:
-        """Named by device and pin."""
-        self._attr_name = f"{device} {gpio}"
-        self._attr_unique_id = f"{device}-{gpio}"
 
 
 @dataclass
@@ -86,19 +71,11 @@ class Recorder:
 
 async def run_floor(hass: HomeAssistant, broker: Broker, recorder: Recorder, tmp: Path) -> str:
     """HA's floor on the same load: decode + one bare state write per reading."""
-    platform = EntityPlatform(
-        hass=hass,
-        logger=logging.getLogger(__name__),
-        domain="sensor",
-        platform_name="wire_floor",
-        platform=None,
-        scan_interval=timedelta(seconds=30),
-        entity_namespace=None,
-    )
     names = [f"floor-{d:03d}" for d in range(DEVICES)]
-    sensors = {name: {gpio: BareSensor(name, gpio) for gpio in GPIOS} for name in names}
-    await platform.async_add_entities(s for by_pin in sensors.values() for s in by_pin.values())
-    await hass.async_block_till_done()
+    sensors = {name: {gpio: BareSensor(f"{name} {gpio}") for gpio in GPIOS} for name in names}
+    platform = await add_bare_sensors(
+        hass, "wire_floor", (s for by_pin in sensors.values() for s in by_pin.values())
+    )
     recorder.device_of = {
         sensor.entity_id: name for name, by_pin in sensors.items() for sensor in by_pin.values()
     }

@@ -450,26 +450,33 @@ _BATCH_ITEMS = _bounds(_SENSOR_BATCH, "properties", "readings", low="minItems", 
 _DATA_LIMIT = _SENSOR_DATA.limit
 
 
+def _plain_object(payload: bytes | str, limit: int, size: int) -> dict[str, Any] | None:
+    """The ingest path's shortcut past decode(): a bytes payload within `limit` that is a JSON
+    object of `size` members with `"v": 1`, else None (the caller takes decode()). The
+    callers accept only shapes that cannot be nested deeper than MAX_DEPTH."""
+    if type(payload) is not bytes or len(payload) > limit:
+        return None
+    try:
+        d = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if type(d) is not dict or len(d) != size:
+        return None
+    version = d.get("v")
+    return d if type(version) is int and version == PROTOCOL_VERSION else None
+
+
 def parse_sensor_data(payload: bytes | str, gpio: int) -> SensorData:
     """Parse `sensor/{gpio}/data` (the pin comes from the topic)."""
-    # The common shape, decoded without decode()'s checks: it cannot be nested, too large or
-    # of another version. Anything else (including invalid JSON) goes the general way.
-    if type(payload) is bytes and len(payload) <= _DATA_LIMIT:
-        try:
-            d = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            d = None
-        if (
-            type(d) is dict
-            and len(d) == 3
-            and type(seq := d.get("seq")) is int  # bool is not an int here
-            and type(raw := d.get("raw")) is int
-            and type(version := d.get("v")) is int
-            and version == PROTOCOL_VERSION
-            and _SEQ_MIN <= seq <= _SEQ_MAX
-            and _RAW_MIN <= raw <= _RAW_MAX
-        ):
-            return SensorData(seq, (Reading(gpio, raw),))
+    fast = _plain_object(payload, _DATA_LIMIT, 3)
+    if (
+        fast is not None
+        and type(seq := fast.get("seq")) is int  # bool is not an int here
+        and type(raw := fast.get("raw")) is int
+        and _SEQ_MIN <= seq <= _SEQ_MAX
+        and _RAW_MIN <= raw <= _RAW_MAX
+    ):
+        return SensorData(seq, (Reading(gpio, raw),))
     d = validate_fast(_SENSOR_DATA.validate, decode(payload, _DATA_LIMIT))
     resend = d.get("resend", False)
     return SensorData(
@@ -501,22 +508,14 @@ _BATCH_LIMIT = _SENSOR_BATCH.limit
 
 def parse_sensor_batch(payload: bytes | str) -> SensorData:
     """Parse `sensor/batch`."""
-    # As parse_sensor_data: the common shape (two levels deep) without decode()'s checks.
-    if type(payload) is bytes and len(payload) <= _BATCH_LIMIT:
-        try:
-            d = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            d = None
-        if (
-            type(d) is dict
-            and len(d) == 3
-            and type(seq := d.get("seq")) is int
-            and type(version := d.get("v")) is int
-            and version == PROTOCOL_VERSION
-            and _BATCH_SEQ[0] <= seq <= _BATCH_SEQ[1]
-            and (plain := _plain_batch(d.get("readings"))) is not None
-        ):
-            return SensorData(seq, plain)
+    fast = _plain_object(payload, _BATCH_LIMIT, 3)
+    if (
+        fast is not None
+        and type(seq := fast.get("seq")) is int
+        and _BATCH_SEQ[0] <= seq <= _BATCH_SEQ[1]
+        and (plain := _plain_batch(fast.get("readings"))) is not None
+    ):
+        return SensorData(seq, plain)
     d = validate_fast(_SENSOR_BATCH.validate, decode(payload, _BATCH_LIMIT))
     readings = tuple(_reading(r, r["gpio"]) for r in d["readings"])
     resend = d.get("resend", False)
