@@ -641,21 +641,12 @@ Error parse_actuator_command(const char *data, size_t len, JsonDoc &doc, Actuato
   return err;
 }
 
-void SystemCommand::clear() {
-  this->cmd = SysCmd::kRestart;
-  memset(this->url, 0, sizeof(this->url));
-  memset(this->cmd_id, 0, sizeof(this->cmd_id));
-  memset(this->sha256, 0, sizeof(this->sha256));
-  memset(this->board, 0, sizeof(this->board));
-  memset(this->version, 0, sizeof(this->version));
-  this->size = 0;
-  memset(this->username, 0, sizeof(this->username));
-  memset(this->password, 0, sizeof(this->password));
-  memset(this->ca, 0, sizeof(this->ca));
-  this->port = 0;
-  memset(this->kaiser_id, 0, sizeof(this->kaiser_id));
-  memset(this->host, 0, sizeof(this->host));
-}
+// Every member's default is zero (kRestart is 0), so zeroing the bytes is the default
+// construction (a member added later must default to zero as well).
+static_assert(static_cast<int>(SysCmd::kRestart) == 0, "SystemCommand's default is all zero");
+static_assert(__is_trivially_copyable(SystemCommand), "SystemCommand is plain data");
+
+void SystemCommand::clear() { memset(static_cast<void *>(this), 0, sizeof(*this)); }
 
 Error parse_system_command(const char *data, size_t len, JsonDoc &doc, SystemCommand &out) {
   Error err = validate_payload(PayloadKind::kSystemCommand, data, len, doc);
