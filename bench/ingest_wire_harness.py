@@ -69,7 +69,9 @@ class Recorder:
             self.received.append((device, int(float(new.state)), time.monotonic()))
 
 
-async def run_floor(hass: HomeAssistant, broker: Broker, recorder: Recorder, tmp: Path) -> str:
+async def run_floor(
+    hass: HomeAssistant, broker: Broker, recorder: Recorder, tmp: Path
+) -> PhaseResult:
     """HA's floor on the same load: decode + one bare state write per reading."""
     names = [f"floor-{d:03d}" for d in range(DEVICES)]
     sensors = {name: {gpio: BareSensor(f"{name} {gpio}") for gpio in GPIOS} for name in names}
@@ -97,12 +99,12 @@ async def run_floor(hass: HomeAssistant, broker: Broker, recorder: Recorder, tmp
         hass, "kaiser/god/esp/+/sensor/batch", on_batch, qos=0, encoding=None
     )
     await asyncio.sleep(0.5)  # the subscription reaches the broker
-    line = await run_phase(
+    result = await run_phase(
         hass, broker, recorder, 1, tmp, "floor", lambda: processed, lambda: last_rx
     )
     unsubscribe()
     await platform.async_reset()
-    return line
+    return result
 
 
 async def test_ingest_wire(
@@ -154,10 +156,30 @@ async def test_ingest_wire(
                 lambda: max((c.last_rx or 0.0) for c in channels),
             )
         )
-    floor_p99 = floor.split("p99_ms=")[1].split()[0]
-    print(floor)
-    for line in results:
-        print(line.replace(" (", f" floor_p99_ms={floor_p99} (", 1))
+    print(floor.line())
+    for result in results:
+        print(result.line(floor.p99_ms))
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """The figures of one load run."""
+
+    name: str
+    achieved: float
+    p50_ms: float
+    p99_ms: float
+    writes_per_s: float
+    gc_figures: str
+
+    def line(self, floor_p99_ms: float | None = None) -> str:
+        """The printed line; ours also names the floor's p99 of the same run."""
+        floor = "" if floor_p99_ms is None else f" floor_p99_ms={floor_p99_ms:.1f}"
+        return (
+            f"{self.name}: offered={OFFERED} achieved={self.achieved:.0f}"
+            f" p50_ms={self.p50_ms:.1f} p99_ms={self.p99_ms:.1f}{floor}"
+            f" (state writes {self.writes_per_s:.0f}/s, {self.gc_figures})"
+        )
 
 
 class LoopLag:
@@ -207,8 +229,8 @@ async def run_phase(
     prefix: str,
     processed_count: Callable[[], int],
     last_rx: Callable[[], float],
-) -> str:
-    """One load run; returns its result line."""
+) -> PhaseResult:
+    """One load run."""
     recorder.received.clear()
     received = recorder.received
     log = tmp_path / f"sent-{prefix}-{change_every}.json"
@@ -257,7 +279,4 @@ async def run_phase(
         f" {cores_ours:.2f} cores, other processes {cores_others:.2f} cores (of 2)"
     )
     name = "ingest-wire-floor" if prefix == "floor" else "ingest-wire"
-    return (
-        f"{name}: offered={OFFERED} achieved={achieved:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f}"
-        f" (state writes {len(received) / SECONDS:.0f}/s, {gc_figures})"
-    )
+    return PhaseResult(name, achieved, p50, p99, len(received) / SECONDS, gc_figures)
