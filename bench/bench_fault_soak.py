@@ -75,8 +75,6 @@ from tests.hass_process import (
 )
 from tests.virtual_esp import VIRTUAL_ESP, virtual_esp_mac
 
-ROOT = Path(__file__).resolve().parent.parent
-
 HOST = "127.0.0.1"
 KAISER = "god"
 OWNER = ("soak", "soak-password")  # loopback only, a throw-away config dir

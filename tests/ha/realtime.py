@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 import os
-from pathlib import Path
 import signal
 import subprocess
 import sys
@@ -27,9 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.automationone.const import DOMAIN
 
 from ..broker import Broker
-from ..virtual_esp import VIRTUAL_ESP
-
-REPO = Path(__file__).resolve().parents[2]
+from ..virtual_esp import REPO, VIRTUAL_ESP
 
 
 async def wait_for(
