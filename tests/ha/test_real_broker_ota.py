@@ -125,6 +125,14 @@ async def test_install_reboots_into_the_new_version(
 
     state = hass.states.get(entity_id)
     assert (state.state, state.attributes[ATTR_INSTALLED_VERSION]) == (STATE_OFF, "0.2.0")
+    # HA's subscription saw the end first; the recorders' own connections may lag behind.
+    await wait_for(
+        hass,
+        lambda: bool(reports.messages and announces.messages)
+        and b'"installed"' in reports.messages[-1][1]
+        and b'"0.2.0"' in announces.messages[-1][1],
+        what="the recorders to see the end",
+    )
     statuses = [json.loads(payload) for _, payload in reports.messages]
     assert statuses[0]["state"] == "downloading"
     assert statuses[-1]["state"] == "installed"
