@@ -832,3 +832,37 @@ TEST_CASE("move: the 30 s end waits for a background connect, then goes back") {
   REQUIRE(r.dev->link_up());
   CHECK(std::string(r.mqtt.will_topic) == "kaiser/god/esp/esp-test/status");
 }
+
+TEST_CASE("next_due_ms: the earliest heartbeat, sample or actuator timer; now while the link is down") {
+  Rig rig;
+  REQUIRE(rig.dev->setup());
+  rig.dev->loop();
+  REQUIRE(rig.dev->link_up());
+  uint64_t now = rig.board.clock.millis();
+  uint64_t due = rig.dev->next_due_ms();
+  CHECK(due > now);  // heartbeat sent at connect; nothing else is scheduled
+  rig.mqtt.inject("kaiser/god/esp/esp-test/config",
+                  "{\"v\":1,\"version\":2,\"heartbeat_s\":30,\"sensors\":[{\"gpio\":34,\"type\":\"analog\","
+                  "\"interval_ms\":5000}],\"actuators\":[{\"gpio\":5,\"type\":\"pump\",\"max_runtime_s\":3}]}");
+  rig.run(200);
+  now = rig.board.clock.millis();
+  due = rig.dev->next_due_ms();
+  CHECK(due > now);
+  CHECK(due <= now + 5000);  // the next sample, before the heartbeat
+  rig.mqtt.inject("kaiser/god/esp/esp-test/actuator/5/command", "{\"v\":1,\"action\":\"on\"}");
+  REQUIRE(rig.board.gpio.level(5));
+  CHECK(rig.dev->next_due_ms() <= now + 3000);  // max runtime, unless a sample comes first
+  // Step to each due time the device names: the pump stops on time, none is skipped.
+  for (int i = 0; i < 20 && rig.board.gpio.level(5); i++) {
+    uint64_t step = rig.dev->next_due_ms() - rig.board.clock.millis();
+    rig.run(step, step);
+  }
+  CHECK_FALSE(rig.board.gpio.level(5));
+  CHECK(rig.board.clock.millis() == now + 3000);
+  CHECK(rig.last("actuator/5/status").find("\"reason\":\"max_runtime\"") != std::string::npos);
+  rig.mqtt.drop();
+  rig.mqtt.set_accept(false);
+  rig.dev->loop();
+  CHECK_FALSE(rig.dev->link_up());
+  CHECK(rig.dev->next_due_ms() == rig.board.clock.millis());  // reconnecting: poll
+}

@@ -149,6 +149,17 @@ void Boot::loop() {
   }
 }
 
+uint64_t Boot::next_due_ms() const {
+  uint64_t now = this->hal_.clock->millis();
+  if (this->portal_open_) return now;  // served a little at a time
+  uint64_t due = this->device_.next_due_ms();
+  if (this->button_down_ && !this->button_fired_) {
+    uint64_t fires = this->button_since_ms_ + this->options_.long_press_ms;
+    if (fires < due) due = fires < now ? now : fires;
+  }
+  return due;
+}
+
 void Boot::log(const char *a, const char *b, const char *c, const char *d) {
   char line[160];
   size_t n = 0;

@@ -48,6 +48,8 @@ class Boot {
   Boot(const Hal &hal, Device &device, Network &network, const BootOptions &options = BootOptions());
   bool setup();
   void loop();
+  // Device::next_due_ms(), sooner while the portal is open or the button is held.
+  uint64_t next_due_ms() const;
 
   bool portal_open() const { return this->portal_open_; }
   const char *portal_ssid() const { return this->ssid_; }

@@ -808,6 +808,23 @@ void Device::loop() {
   this->ota_loop(this->hal_.clock->millis());
 }
 
+uint64_t Device::next_due_ms() const {
+  uint64_t now = this->hal_.clock->millis();
+  if (!this->link_up_ || this->n_pending_ > 0 || this->resend_due_ || !this->buffer_.empty() ||
+      this->ota_.downloading()) {
+    return now;
+  }
+  uint64_t due = this->next_heartbeat_ms_;
+  uint64_t sample = this->sensors_.next_due_ms();
+  if (sample < due) due = sample;
+  for (int i = 0; i < this->n_act_; i++) {
+    uint64_t timer = this->acts_[i].safety.next_deadline();
+    if (timer < due) due = timer;
+  }
+  if (this->ota_restart_ms_ != 0 && this->ota_restart_ms_ < due) due = this->ota_restart_ms_;
+  return due < now ? now : due;
+}
+
 // ---- firmware update ----
 
 void Device::publish_ota(const OtaReport &report) {

@@ -57,6 +57,10 @@ class Device : public MessageHandler, public ReadingSink {
   // Loads the board profile and the persisted config; actuators start in safe state (boot).
   bool setup();
   void loop();
+  // When loop() next has timed work: now while something waits to be sent or the link is
+  // down, else the earliest heartbeat, sample, actuator timer or restart. A host may sleep
+  // until then or until a message arrives, instead of polling.
+  uint64_t next_due_ms() const;
 
   void on_message(const char *topic, const uint8_t *payload, size_t len) override;
   void on_reading(const Reading &r) override;

@@ -159,6 +159,16 @@ void SensorBank::loop() {
   }
 }
 
+uint64_t SensorBank::next_due_ms() const {
+  uint64_t due = UINT64_MAX;
+  for (int i = 0; i < this->count_; i++) {
+    const Slot &s = this->slots_[i];
+    if (s.next_due_ms < due) due = s.next_due_ms;
+    if (s.phase_due_ms != 0 && s.phase_due_ms < due) due = s.phase_due_ms;
+  }
+  return due;
+}
+
 void SensorBank::onewire_select(const Slot &s) {
   OneWireBus &ow = *this->hal_.onewire;
   if (s.has_rom) {

@@ -34,6 +34,8 @@ class SensorBank : public Component {
   // Adds a validated sensor; false when full.
   bool add(const SensorConfig &cfg, ReadMethod method, uint64_t now_ms);
   void loop() override;
+  // The earliest sample or conversion end due (UINT64_MAX with no sensors).
+  uint64_t next_due_ms() const;
   int count() const { return this->count_; }
   // Processed value sent back by HA (sensor/{gpio}/processed).
   void set_processed(uint8_t gpio, double value);
