@@ -1,12 +1,13 @@
 """Emergency stop latency: from the `automationone.emergency_stop` service call until every
-simulated device (simulator processes, real Mosquitto with `set_tcp_nodelay true`) has
-reported its pump stopped with reason `emergency`.
+device (real Mosquitto with `set_tcp_nodelay true`) has reported its pump stopped with reason
+`emergency`.
 
-The fleets of 1, 10 and 100 devices sit on the main broker and get their pump by a config
-published here. The fleet of 500 sits behind two Kaiser relays (bench/relays.py: Mosquitto
-bridges), 250 devices each, configured as HA entries with one pump each (HA pushes their
-config); the stop goes out as each relay's broadcast and every confirmation comes back over
-the bridges.
+The fleets of 1, 10 and 100 devices (simulator processes) sit on the main broker and get their
+pump by a config published here. The fleet of 500 is the firmware core itself, one virtual-esp
+process per device (it sleeps until its next timed work or a message, as a board idles), behind
+two Kaiser relays (bench/relays.py: Mosquitto bridges), 250 devices each, configured as HA
+entries with one pump each (HA pushes their config); the stop goes out as each relay's broadcast
+and every confirmation comes back over the bridges.
 
 Run by `make bench` through bench/bench_estop.py (pytest for HA's harness; nothing about
 speed is asserted). The last line is `estop: devices=500 p50_ms=<x> p99_ms=<y>`.
@@ -31,13 +32,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from bench.common import p50_p99
 from bench.relays import RelayBroker, wait_bridged
 from custom_components.automationone.const import DOMAIN
-from simulator.device import mac_for
 from tests.broker import Broker
-from tests.ha.realtime import simulator
+from tests.ha.realtime import simulator, virtual_esp
+from tests.virtual_esp import virtual_esp_mac
 
 FLEETS = (1, 10, 100)
 ROUNDS = {1: 30, 10: 10, 100: 5, 500: 4}
 PUMP = 5
+HEARTBEAT_S = 30  # the relayed devices' (virtual-esp) heartbeat period
 RELAYS = ("e1", "e2")
 RELAYED_DEVICES = 500
 NO_LIMITS = {
@@ -144,9 +146,8 @@ async def test_estop(hass: HomeAssistant, broker: Any, mqtt_ready: None) -> None
         print(line)
 
 
-def pump_device(esp_id: str, kaiser_id: str) -> MockConfigEntry:
-    """The entry of a simulated device behind relay `kaiser_id` with one pump, no limits."""
-    mac = mac_for(esp_id).lower()
+def pump_device(esp_id: str, kaiser_id: str, mac: str) -> MockConfigEntry:
+    """The entry of a device behind relay `kaiser_id` with one pump, no limits."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=esp_id,
@@ -230,14 +231,13 @@ async def test_estop_relays(hass: HomeAssistant, broker: Broker, mqtt_ready: Non
             prefix = f"es{relay.kaiser_id}"
             for n in range(1, per_relay + 1):
                 esp_id = f"{prefix}-{n:02d}"
-                entries.append(pump_device(esp_id, relay.kaiser_id))
+                entries.append(pump_device(esp_id, relay.kaiser_id, virtual_esp_mac(esp_id)))
                 commands[esp_id] = f"kaiser/{relay.kaiser_id}/esp/{esp_id}/actuator/{PUMP}/command"
-            fleets.append(
-                simulator(
-                    relay.port, "--devices", str(per_relay), "--prefix", prefix,
-                    "--kaiser", relay.kaiser_id, "--log-level", "warning",
-                ).start()
-            )  # fmt: skip
+                fleets.append(
+                    virtual_esp(
+                        relay.port, esp_id, "--kaiser-id", relay.kaiser_id, heartbeat_s=HEARTBEAT_S
+                    ).start()
+                )
         for entry in entries:
             entry.add_to_hass(hass)
         assert all(
