@@ -19,9 +19,10 @@ from .recommendations import RecommendationManager
 
 
 def auto_switches(entry: AutomationOneConfigEntry) -> list[AutoActionSwitch]:
-    """One switch per kind with an action, on the ESP's device."""
+    """One switch per kind with an action, on the ESP's device; none on a device without
+    actuators, where no recommendation has an action (adding one reloads the entry)."""
     manager = entry.runtime_data.recommendations
-    if manager is None:
+    if manager is None or not entry.runtime_data.actuators:
         return []
     return [
         AutoActionSwitch(
