@@ -12,7 +12,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
-from homeassistant.config_entries import ConfigSubentryDataWithId
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -374,6 +374,35 @@ async def test_auto_action_runs_within_the_limits_and_explains_refusals(
     await publish(hass, config_entry, outcome(now(), HIGH))
     assert commands(mqtt_mock, 27) == []
     assert len(open_issues(hass)) == 1
+
+
+async def test_auto_action_switches_come_with_the_first_actuator(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A device with sensors only has nothing a recommendation could run: no switches until
+    an actuator is added (which reloads the entry)."""
+    base = mock_entry()
+    config_entry = MockConfigEntry(
+        domain=DOMAIN, title=base.title, unique_id=base.unique_id, data=base.data,
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                data=PH, subentry_type="sensor", title="Tank pH", unique_id="34:",
+                subentry_id="ph",
+            )
+        ],
+    )  # fmt: skip
+    await setup(hass, config_entry)
+    registry = er.async_get(hass)
+    auto = [f"{MAC}-auto_raise_value", f"{MAC}-auto_lower_value"]
+    assert [registry.async_get_entity_id("switch", DOMAIN, u) for u in auto] == [None, None]
+    hass.config_entries.async_add_subentry(
+        config_entry,
+        ConfigSubentry(data=UP, subentry_type="actuator", title="pH up", unique_id="actuator:26"),
+    )
+    await hass.async_block_till_done()
+    switches = [registry.async_get_entity_id("switch", DOMAIN, u) for u in auto]
+    assert None not in switches
+    assert [hass.states.get(s).state for s in switches if s] == ["off", "off"]
 
 
 async def test_anomaly_asks_to_check_the_sensor_without_an_action(
