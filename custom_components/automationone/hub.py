@@ -83,7 +83,10 @@ class Hub:
             self.remember(topic, payload)
         device = self.devices.get(topic.esp_id)
         if device is not None:
+            kaiser_id = device.kaiser_id
             device.handle(topic, payload)
+            if device.kaiser_id != kaiser_id:  # moved: the new kaiser's broadcast holds now
+                device.set_emergency(self.emergency.get(device.kaiser_id, False))
 
     @callback
     def route_emergency(self, msg: mqtt.ReceiveMessage) -> None:

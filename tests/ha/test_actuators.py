@@ -38,7 +38,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.automationone.const import DOMAIN, EVENT_ACTUATOR_STOPPED
 
-from .common import BASE, MAC, mock_entry
+from .common import BASE, ESP_ID, MAC, announce, mock_entry
 from .test_sensors import PH_DATA, pushed_configs, setup
 
 TRANSLATIONS = json.loads(
@@ -498,6 +498,35 @@ async def test_emergency_broadcast_from_elsewhere(
     await hass.async_block_till_done()
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+
+
+async def test_a_moved_device_follows_its_new_kaisers_emergency(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The stop that holds is the broadcast of the kaiser the device announces under: moved
+    behind a stopped relay HA refuses at once (as the device does), moved back it does not."""
+    entry = entry_with(("actuator", "Pump", PUMP))
+    entity_id = await pump_on(hass, entry)
+    sensor = "binary_sensor.greenhouse_1_emergency_stop"
+    async_fire_mqtt_message(
+        hass, "kaiser/gh1/broadcast/emergency", '{"v": 1, "action": "stop"}', retain=True
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_OFF  # another kaiser's stop
+    relay_base = f"kaiser/gh1/esp/{ESP_ID}"
+    # Live publications (a broker sets the retain flag only for a new subscription).
+    async_fire_mqtt_message(hass, f"{relay_base}/announce", announce(kaiser_id="gh1"))
+    async_fire_mqtt_message(hass, f"{relay_base}/status", "online")
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_ON
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+    async_fire_mqtt_message(hass, f"{BASE}/announce", announce())
+    async_fire_mqtt_message(hass, f"{BASE}/status", "online")
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == STATE_OFF
+    await hass.services.async_call("switch", "turn_on", {"entity_id": entity_id}, blocking=True)
+    assert commands(mqtt_mock, 26)[-1]["action"] == "on"
 
 
 async def test_emergency_buttons_stop_and_clear_this_device_only(
