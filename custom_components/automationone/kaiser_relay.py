@@ -24,6 +24,7 @@ from homeassistant.components.automation import (
     EVENT_AUTOMATION_RELOADED,
     EVENT_AUTOMATION_TRIGGERED,
 )
+from homeassistant.components.mqtt.const import CONF_WILL_MESSAGE, DEFAULT_WILL
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CoreState, Event, HomeAssistant, callback
@@ -48,6 +49,7 @@ from .logins import async_remove_relay_login, relay_login
 from .protocol import ProtocolError
 from .protocol.relay import (
     EDGE_ACTIVE,
+    HA_STATUS_TOPIC,
     RELAY_CAFILE,
     EdgeRules,
     RelayAnnounce,
@@ -78,6 +80,10 @@ LOG_EVERY_S = 60.0
 def relay_device_identifier(kaiser_id: str) -> tuple[str, str]:
     """Device registry identifier of a relay's own entry (not the per-ESP `kaiser-` one)."""
     return (DOMAIN, f"relay-{kaiser_id}")
+
+
+HA_WILL_ISSUE_ID = "relay_needs_ha_will"
+HA_WILL_PAYLOAD = "offline"
 
 
 def bridge_issue_id(kaiser_id: str) -> str:
@@ -296,6 +302,13 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
     # After HA's start the automations load later: look again shortly.
     entry.async_on_unload(async_call_later(hass, 5, push_rules))
     push_rules()
+    sync_ha_will_issue(hass)
+    if mqtt_entries := hass.config_entries.async_entries(mqtt.DOMAIN):
+
+        async def on_mqtt_options(hass: HomeAssistant, _: ConfigEntry) -> None:
+            sync_ha_will_issue(hass)
+
+        entry.async_on_unload(mqtt_entries[0].add_update_listener(on_mqtt_options))
     await hass.config_entries.async_forward_entry_setups(entry, RELAY_PLATFORMS)
     _adopt_devices(hass, kaiser_id)
 
@@ -338,6 +351,43 @@ def _take_over_firings(hass: HomeAssistant, data: RelayData) -> None:
             automation.async_write_ha_state()  # type: ignore[union-attr]
 
 
+def ha_will_topic(hass: HomeAssistant) -> str | None:
+    """Where HA's MQTT last will goes when it is the one relays listen for (`offline` on
+    `homeassistant/status`); else what HA's MQTT entry sets instead ("" for none)."""
+    mqtt_entries = hass.config_entries.async_entries(mqtt.DOMAIN)
+    if not mqtt_entries:
+        return None
+    conf = mqtt_entries[0].data | mqtt_entries[0].options
+    will = conf.get(CONF_WILL_MESSAGE, DEFAULT_WILL) or {}
+    if will.get("topic") == HA_STATUS_TOPIC and will.get("payload") == HA_WILL_PAYLOAD:
+        return None
+    return str(will.get("topic") or "")
+
+
+@callback
+def sync_ha_will_issue(hass: HomeAssistant, leaving: str | None = None) -> None:
+    """A repair while relays are set up but HA's last will is not the one they listen for:
+    a relay would never see HA go away, and its rules would not take over."""
+    relays = [
+        e
+        for e in hass.config_entries.async_entries(DOMAIN)
+        if e.data.get(CONF_KIND) == KIND_RELAY and e.entry_id != leaving
+    ]
+    topic = ha_will_topic(hass) if relays else None
+    if topic is None:
+        ir.async_delete_issue(hass, DOMAIN, HA_WILL_ISSUE_ID)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        HA_WILL_ISSUE_ID,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="relay_needs_ha_will" if topic else "relay_needs_ha_will_none",
+        translation_placeholders={"topic": topic, "expected": HA_STATUS_TOPIC},
+    )
+
+
 @callback
 def _sync_bridge_issue(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
     data = entry.runtime_data
@@ -365,6 +415,7 @@ async def async_unload_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry)
             hass, relay_topic(entry.data[CONF_KAISER_ID], RelayKind.RULES), b"", 1, True
         )
     ir.async_delete_issue(hass, DOMAIN, bridge_issue_id(entry.data[CONF_KAISER_ID]))
+    sync_ha_will_issue(hass, leaving=entry.entry_id)
     return await hass.config_entries.async_unload_platforms(entry, RELAY_PLATFORMS)
 
 

@@ -9,7 +9,9 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_MQTT, ConfigEntryDisabler
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -192,3 +194,53 @@ async def test_moving_a_device_from_its_configure_dialog(
     for loaded in (entry, relay):
         await hass.config_entries.async_unload(loaded.entry_id)
     await hass.async_block_till_done()
+
+
+# Each change of its options reloads the MQTT entry, which leaves its subscription cooldown.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_a_last_will_relays_do_not_listen_for_is_a_repair(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Relays take over on HA's default last will; another topic or none is an error repair
+    while a relay is set up, cleared when the will is back or the relay is gone."""
+    registry = ir.async_get(hass)
+    relay = relay_entry()
+    relay.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(relay.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get_issue(DOMAIN, "relay_needs_ha_will") is None  # HA's default
+    (mqtt_entry,) = hass.config_entries.async_entries("mqtt")
+    hass.config_entries.async_update_entry(
+        mqtt_entry,
+        options={
+            **mqtt_entry.options,
+            "will_message": {"topic": "ha/lwt", "payload": "gone", "qos": 0, "retain": False},
+        },
+    )
+    await hass.async_block_till_done()
+    issue = registry.async_get_issue(DOMAIN, "relay_needs_ha_will")
+    assert issue is not None
+    assert (issue.translation_key, issue.severity) == ("relay_needs_ha_will", "error")
+    assert issue.translation_placeholders == {"topic": "ha/lwt", "expected": "homeassistant/status"}
+    hass.config_entries.async_update_entry(
+        mqtt_entry, options={**mqtt_entry.options, "will_message": {}}
+    )
+    await hass.async_block_till_done()
+    issue = registry.async_get_issue(DOMAIN, "relay_needs_ha_will")
+    assert issue is not None
+    assert issue.translation_key == "relay_needs_ha_will_none"
+    assert await hass.config_entries.async_unload(relay.entry_id)
+    assert registry.async_get_issue(DOMAIN, "relay_needs_ha_will") is None
+    assert await hass.config_entries.async_setup(relay.entry_id)
+    assert registry.async_get_issue(DOMAIN, "relay_needs_ha_will") is not None
+    hass.config_entries.async_update_entry(
+        mqtt_entry,
+        options={
+            **mqtt_entry.options,
+            "will_message": {
+                "topic": "homeassistant/status", "payload": "offline", "qos": 0, "retain": False,
+            },
+        },
+    )  # fmt: skip
+    await hass.async_block_till_done()
+    assert registry.async_get_issue(DOMAIN, "relay_needs_ha_will") is None
