@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device-host", default=None, help="address devices use for this relay")
     run.add_argument("--device-port", type=int, default=None)
     run.add_argument("--health", type=float, default=10.0, help="health report period, s")
+    run.add_argument(
+        "--hold",
+        type=int,
+        default=50_000,
+        help="device messages kept while the bridge is down (sent on when it is back)",
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -135,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
             device_host=args.device_host,
             device_port=args.device_port,
             health_s=args.health,
+            hold=args.hold,
         )
     )
     stop = threading.Event()

@@ -13,9 +13,9 @@ callback: a bad message is counted and logged at most once a minute per kind.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import datetime as dt
 import logging
 import socket
@@ -30,9 +30,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from custom_components.automationone.protocol import (
     ActuatorCommand,
     ProtocolError,
+    SensorData,
     TopicKind,
     device_topic,
     encode,
+    encode_sensor_batch,
+    encode_sensor_data,
     parse_actuator_status,
     parse_sensor_batch,
     parse_sensor_data,
@@ -77,6 +80,8 @@ class RelayOptions:
     device_host: str | None = None
     device_port: int | None = None
     health_s: float = 10.0
+    # Device readings kept while the bridge is down, sent on when it is back (oldest dropped).
+    hold: int = 50_000
 
 
 class Relay:
@@ -93,6 +98,11 @@ class Relay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bridge_up = False
+        self.bridge_known = False  # its retained state arrived (until then nothing is held)
+        # Readings the bridge could not carry: QoS 0, the relay's broker does not queue them.
+        self.held: deque[tuple[str, SensorData]] = deque(maxlen=max(options.hold, 1))
+        self.held_dropped = 0
+        self.resent = 0
         # The integration said it listens (`relay/ha` online) since HA's MQTT last went away.
         self.ha_ready = False
         self.devices: dict[str, bool] = {}
@@ -256,7 +266,11 @@ class Relay:
 
     def _handle(self, topic: str, payload: bytes) -> None:
         if topic == bridge_state_topic(self.bridge):
+            was_up = self.bridge_up
             self.bridge_up = parse_bridge_state(payload)
+            self.bridge_known = True
+            if self.bridge_up and not was_up:
+                self._resend_held()
             self._update_edge()
             return
         if topic == HA_STATUS_TOPIC:
@@ -279,15 +293,18 @@ class Relay:
                 self.devices[parsed.esp_id] = online
                 self._send(self.engine.on_device(parsed.esp_id, online, now_ms, minute))
         elif parsed.kind in (TopicKind.SENSOR_DATA, TopicKind.SENSOR_BATCH):
+            holding = self.bridge_known and not self.bridge_up
             decoders = self.decoders.get(parsed.esp_id)
-            if not decoders:
+            if not decoders and not holding:
                 return
             data = (
                 parse_sensor_data(payload, parsed.gpio)
                 if parsed.gpio is not None
                 else parse_sensor_batch(payload)
             )
-            if data.replay:
+            if holding:
+                self._hold(topic, data)
+            if data.replay or not decoders:
                 return
             for reading in data.readings:
                 for decoder in decoders:
@@ -297,6 +314,26 @@ class Relay:
         elif parsed.kind is TopicKind.ACTUATOR_STATUS and payload and parsed.gpio is not None:
             status = parse_actuator_status(payload)
             self.engine.on_actuator(parsed.esp_id, parsed.gpio, status.state)
+
+    def _hold(self, topic: str, data: SensorData) -> None:
+        if len(self.held) == self.held.maxlen:
+            self.held_dropped += 1
+            self._reject("hold_full", topic, f"more than {self.held.maxlen} readings held")
+        self.held.append((topic, data))
+
+    def _resend_held(self) -> None:
+        """The bridge is back: what it could not carry goes on as resends (same `seq` and
+        `ts`, docs/protocol.md): HA drops one it had and takes the rest in as replays."""
+        if not self.held:
+            return
+        _LOGGER.info("%s: bridge up, resending %d held messages", self.kaiser_id, len(self.held))
+        while self.held:
+            topic, data = self.held.popleft()
+            again = replace(data, replay=True, resend=True)
+            single = topic.endswith("/data")
+            payload = encode_sensor_data(again) if single else encode_sensor_batch(again)
+            self._client.publish(topic, payload, 1, False)
+            self.resent += 1
 
     def _handle_relay(self, tail: str, payload: bytes) -> None:
         if tail == RelayKind.RULES:
