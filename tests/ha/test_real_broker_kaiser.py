@@ -288,8 +288,15 @@ async def test_ha_gone_relay_fires_ha_back_only_ha_fires(hass: HomeAssistant, ne
 
 async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant, net: Net) -> None:
     """The bridge cut: HA sees the bridge down (repair issue), the relay runs the rule on its
-    own, and the pump stops after the rule's duration on the device's own clock."""
-    relay_entry, esp1, _, _, _ = await _set_up_rule(hass, net)
+    own, and the pump stops after the rule's duration on the device's own clock; the readings
+    the bridge could not carry reach HA as replays once it is back (the relay held them)."""
+    relay_entry, esp1, _, _, low = await _set_up_rule(hass, net)
+    (esp1_entry,) = [
+        e for e in hass.config_entries.async_entries(DOMAIN) if e.data.get("esp_id") == "gh-01"
+    ]
+    (ph_channel,) = esp1_entry.runtime_data.channels.values()
+    replayed: list[float | None] = []
+    ph_channel.add_replay_listener(lambda _ts, result: replayed.append(result.value))
     diagnostics = await async_get_config_entry_diagnostics(hass, relay_entry)
     assert diagnostics["edge_rules"] == ["ph_low_pump"]
     assert diagnostics["ha_only"] == {"ph_low_notify": "notify"}
@@ -323,12 +330,14 @@ async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant
         hass, lambda: last_status().get("reason") == "duration", within=10, what="device stop"
     )
     assert last_status()["state"] is False
+    assert replayed == []
     net.bridge.restore()
     await wait_for(
         hass,
         lambda: ir.async_get(hass).async_get_issue(DOMAIN, bridge_issue_id(KAISER)) is None,
         what="the issue cleared",
     )
+    await wait_for(hass, lambda: low in replayed, what="the pH 5 sent during the cut, replayed")
     # The relay's entry unloaded while HA runs: HA takes the rules back, the relay runs none.
     assert await hass.config_entries.async_unload(relay_entry.entry_id)
     mark = len(watch.messages)
