@@ -1,6 +1,6 @@
-"""Kaiser relays for the benchmarks: local Mosquitto brokers bridged to the main broker with
-Mosquitto's own bridge (`kaiser/{id}/#` both ways, persistent session), as docs/protocol.md
-describes a relay's broker."""
+"""Kaiser relays for the benchmarks: each a Mosquitto running the bridge configuration the
+relay program generates (docs/kaiser.md: `kaiser/{id}/#` both ways, persistent session), the
+same as the tests' (tests/kaiser_net.py), bridged straight to the main broker."""
 
 from __future__ import annotations
 
@@ -10,34 +10,9 @@ import time
 from paho.mqtt import client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.broker import Broker
+from tests.kaiser_net import RelayBroker
 
-# QoS 1 both ways (queued while the link is down) on one connection: Mosquitto's default of
-# 20 messages in flight would cap the bridge at 20 per round trip, which a loaded machine
-# stretches to tens of milliseconds.
-BRIDGE_CONFIG = """\
-max_inflight_messages 1000
-connection relay-{kaiser_id}
-address 127.0.0.1:{main_port}
-topic kaiser/{kaiser_id}/# both 1
-clientid relay-{kaiser_id}
-cleansession false
-restart_timeout 1
-keepalive_interval 30
-"""
-
-
-class RelayBroker(Broker):
-    """A relay's broker: its devices connect here; the bridge carries their topics."""
-
-    def __init__(self, kaiser_id: str, main_port: int) -> None:
-        """Bridge `kaiser/{kaiser_id}/#` to the broker on `main_port`."""
-        super().__init__()
-        self.kaiser_id = kaiser_id
-        self.bridge = BRIDGE_CONFIG.format(kaiser_id=kaiser_id, main_port=main_port)
-
-    def _config(self) -> str:
-        return super()._config() + self.bridge
+__all__ = ["RelayBroker", "wait_bridged"]
 
 
 def wait_bridged(main_port: int, relay: RelayBroker, within: float = 20.0) -> None:
