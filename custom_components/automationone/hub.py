@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .protocol import ProtocolError, Topic, TopicKind, parse_emergency, parse_topic
+from .protocol import Announce, ProtocolError, Topic, TopicKind, parse_emergency, parse_topic
 from .protocol.device import DeviceState
 from .protocol.topics import device_subscription
 
@@ -83,10 +83,7 @@ class Hub:
             self.remember(topic, payload)
         device = self.devices.get(topic.esp_id)
         if device is not None:
-            kaiser_id = device.kaiser_id
             device.handle(topic, payload)
-            if device.kaiser_id != kaiser_id:  # moved: the new kaiser's broadcast holds now
-                device.set_emergency(self.emergency.get(device.kaiser_id, False))
 
     @callback
     def route_emergency(self, msg: mqtt.ReceiveMessage) -> None:
@@ -170,13 +167,22 @@ async def async_register(hass: HomeAssistant, device: DeviceState) -> Callable[[
         )
     hub.devices[device.esp_id] = device
     device.set_broker_connected(mqtt.is_connected(hass))
-    device.set_emergency(hub.emergency.get(device.kaiser_id, False))
+
+    @callback
+    def follow_kaiser(_: Announce | None = None) -> None:
+        # Its kaiser's broadcast holds; after a move (an announce below another kaiser), the
+        # new one's.
+        device.set_emergency(hub.emergency.get(device.kaiser_id, False))
+
+    follow_kaiser()
+    stop_following = device.add_announce_listener(follow_kaiser)
     for kind in REMEMBERED_KINDS:
         if (seen := hub.remembered.get(device.esp_id, {}).get(kind)) is not None:
             device.handle(*seen)
 
     @callback
     def unregister() -> None:
+        stop_following()
         if hub.devices.get(device.esp_id) is device:
             del hub.devices[device.esp_id]
         if not hub.devices:
