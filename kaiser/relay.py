@@ -100,7 +100,8 @@ class Relay:
         self.bridge_up = False
         self.bridge_known = False  # its retained state arrived (until then nothing is held)
         # Readings the bridge could not carry: QoS 0, the relay's broker does not queue them.
-        self.held: deque[tuple[str, SensorData]] = deque(maxlen=max(options.hold, 1))
+        # (topic, one reading on sensor/{gpio}/data, the message)
+        self.held: deque[tuple[str, bool, SensorData]] = deque(maxlen=max(options.hold, 1))
         self.held_dropped = 0
         self.resent = 0
         # The integration said it listens (`relay/ha` online) since HA's MQTT last went away.
@@ -303,7 +304,7 @@ class Relay:
                 else parse_sensor_batch(payload)
             )
             if holding:
-                self._hold(topic, data)
+                self._hold(topic, parsed.gpio is not None, data)
             if data.replay or not decoders:
                 return
             for reading in data.readings:
@@ -315,11 +316,11 @@ class Relay:
             status = parse_actuator_status(payload)
             self.engine.on_actuator(parsed.esp_id, parsed.gpio, status.state)
 
-    def _hold(self, topic: str, data: SensorData) -> None:
+    def _hold(self, topic: str, single: bool, data: SensorData) -> None:
         if len(self.held) == self.held.maxlen:
             self.held_dropped += 1
             self._reject("hold_full", topic, f"more than {self.held.maxlen} readings held")
-        self.held.append((topic, data))
+        self.held.append((topic, single, data))
 
     def _resend_held(self) -> None:
         """The bridge is back: what it could not carry goes on as resends (same `seq` and
@@ -328,9 +329,8 @@ class Relay:
             return
         _LOGGER.info("%s: bridge up, resending %d held messages", self.kaiser_id, len(self.held))
         while self.held:
-            topic, data = self.held.popleft()
+            topic, single, data = self.held.popleft()
             again = replace(data, replay=True, resend=True)
-            single = topic.endswith("/data")
             payload = encode_sensor_data(again) if single else encode_sensor_batch(again)
             self._client.publish(topic, payload, 1, False)
             self.resent += 1
