@@ -9,9 +9,9 @@ Mosquitto with the generated bridge config (through a link the test cuts), the r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import json
-import threading
 import time
 from typing import Any
 
@@ -19,7 +19,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 
-from ..broker import Broker, running_broker
+from ..broker import running_broker
+from ..ha.realtime import TopicRecorder
 from ..kaiser_net import RelayProcess, bridged
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -28,39 +29,21 @@ ROOT = "kaiser/gh1/esp/esp-held"
 TS = 1_795_000_000_000
 
 
-class Recorder:
-    """Every message on `topic` at a broker, decoded."""
+Seen = list[tuple[str, dict[str, Any]]]
 
-    def __init__(self, broker: Broker, topic: str) -> None:
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self._lock = threading.Lock()
-        subscribed = threading.Event()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2)
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.on_connect = lambda c, *_: c.subscribe(topic, 1)
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert subscribed.wait(10), f"no subscription to {topic}"
 
-    def _on_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append((msg.topic, json.loads(msg.payload) if msg.payload else {}))
+async def wait(recorder: TopicRecorder, condition: Callable[[Seen], bool], what: str) -> None:
+    """Until `condition` holds for what `recorder` decoded so far."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if condition(decoded(recorder)):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}: {recorder.messages}")
 
-    def wait(
-        self, condition: Callable[[list[tuple[str, dict[str, Any]]]], bool], what: str
-    ) -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with self._lock:
-                if condition(list(self.messages)):
-                    return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}: {self.messages}")
 
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+def decoded(recorder: TopicRecorder) -> Seen:
+    return [(topic, json.loads(p) if p else {}) for topic, p in list(recorder.messages)]
 
 
 def batch(seq: int) -> dict[str, Any]:
@@ -76,11 +59,11 @@ def single(seq: int) -> dict[str, Any]:
     return {"v": 1, "seq": seq, "ts": TS + seq * 1000, "raw": 2000 + seq}
 
 
-def test_readings_sent_while_the_bridge_is_down_arrive_once_as_resends() -> None:
+async def test_readings_sent_while_the_bridge_is_down_arrive_once_as_resends() -> None:
     with running_broker() as main, bridged("gh1", main) as (relay_broker, link):
         relay = RelayProcess(relay_broker).start()
-        health = Recorder(relay_broker, "kaiser/gh1/relay/health")
-        arrived = Recorder(main, f"{ROOT}/sensor/#")
+        health = await TopicRecorder().start(relay_broker, "kaiser/gh1/relay/health")
+        arrived = await TopicRecorder().start(main, f"{ROOT}/sensor/#")
         device = paho.Client(CallbackAPIVersion.VERSION2, client_id="esp-held")
         device.connect(relay_broker.host, relay_broker.port)
         device.loop_start()
@@ -91,30 +74,30 @@ def test_readings_sent_while_the_bridge_is_down_arrive_once_as_resends() -> None
             else:
                 device.publish(f"{ROOT}/sensor/34/data", json.dumps(single(seq)), 0)
 
-        def bridge_is(up: bool) -> Callable[[list[tuple[str, dict[str, Any]]]], bool]:
+        def bridge_is(up: bool) -> Callable[[Seen], bool]:
             return lambda got: bool(got) and got[-1][1].get("bridge") is up
 
         try:
-            health.wait(bridge_is(True), "the relay to see its bridge up")
+            await wait(health, bridge_is(True), "the relay to see its bridge up")
             send(1)
-            arrived.wait(lambda got: len(got) == 1, "the live reading")
+            await wait(arrived, lambda got: len(got) == 1, "the live reading")
             link.cut()
-            health.wait(bridge_is(False), "the relay to see its bridge down")
+            await wait(health, bridge_is(False), "the relay to see its bridge down")
             for seq in range(2, 7):
                 send(seq)
-            time.sleep(0.3)
+            await asyncio.sleep(0.3)
             link.restore()
-            arrived.wait(lambda got: len(got) == 6, "the held readings")
+            await wait(arrived, lambda got: len(got) == 6, "the held readings")
             send(7)
-            arrived.wait(lambda got: len(got) == 7, "the live reading after")
-            time.sleep(0.5)  # nothing more comes: each reading once
+            await wait(arrived, lambda got: len(got) == 7, "the live reading after")
+            await asyncio.sleep(0.5)  # nothing more comes: each reading once
         finally:
             device.disconnect()
             device.loop_stop()
             for recorder in (arrived, health):
                 recorder.stop()
             relay.stop()
-        by_seq = {payload["seq"]: (topic, payload) for topic, payload in arrived.messages}
+        by_seq = {payload["seq"]: (topic, payload) for topic, payload in decoded(arrived)}
         assert sorted(by_seq) == list(range(1, 8))
         assert len(arrived.messages) == 7
         for seq in (1, 7):  # carried live by the bridge
