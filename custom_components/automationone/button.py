@@ -12,14 +12,16 @@ from homeassistant.components.button import (
     ButtonEntity,
     ButtonEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import CONF_MAC, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .const import DOMAIN
 from .data import AutomationOneConfigEntry
 from .entity import AutomationOneEntity
-from .logins import async_rotate
+from .logins import async_rotate, has_login
 from .protocol import Emergency
 
 PARALLEL_UPDATES = 1
@@ -50,21 +52,39 @@ async def async_setup_entry(
     entry: AutomationOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the restart and emergency buttons."""
+    """Add the restart and emergency buttons, and the rotate button once there is a login."""
     async_add_entities(
         [
             RestartButton(entry, RESTART),
             IdentifyButton(entry, IDENTIFY),
             EmergencyButton(entry, EMERGENCY_STOP, stop=True),
             EmergencyButton(entry, CLEAR_EMERGENCY, stop=False),
-            RotateLoginButton(entry, ROTATE_LOGIN),
         ]
     )
+    if has_login(entry):
+        async_add_entities([RotateLoginButton(entry, ROTATE_LOGIN)])
+        return
+    # Earlier versions made it for every device: one that has nothing to rotate goes.
+    registry = er.async_get(hass)
+    unique_id = f"{entry.data[CONF_MAC]}-{ROTATE_LOGIN.key}"
+    if entity_id := registry.async_get_entity_id(Platform.BUTTON, DOMAIN, unique_id):
+        registry.async_remove(entity_id)
+
+    added = False
+
+    async def add_once_secured(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
+        nonlocal added
+        if not added and has_login(entry):
+            added = True
+            async_add_entities([RotateLoginButton(entry, ROTATE_LOGIN)])
+
+    # Securing stores the login on the entry without reloading it (logins.py).
+    entry.async_on_unload(entry.add_update_listener(add_once_secured))
 
 
 class RotateLoginButton(AutomationOneEntity, ButtonEntity):
     """A new broker login for the device; the old one is deleted once it switched
-    (docs/security.md). Refused until the device was secured (entry's Configure)."""
+    (docs/security.md). Only on a device that was secured (entry's Configure)."""
 
     def __init__(
         self, entry: AutomationOneConfigEntry, description: ButtonEntityDescription

@@ -131,6 +131,11 @@ def _state(entry: ConfigEntry[Any]) -> dict[str, Any] | None:
     return dict(state) if isinstance(state, dict) else None
 
 
+def has_login(entry: ConfigEntry[Any]) -> bool:
+    """Whether the device was secured: it has (or is being given) a login of its own."""
+    return _stored_admin(entry) is not None
+
+
 def _save(hass: HomeAssistant, entry: ConfigEntry[Any], state: dict[str, Any]) -> None:
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_BROKER_LOGIN: state})
 

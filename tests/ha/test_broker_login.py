@@ -10,7 +10,7 @@ import json
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -165,19 +165,23 @@ async def test_secure_rotate_and_remove(
     assert f"role:a1-dev-god-{esp_id}" not in names
 
 
-async def test_rotate_refused_before_secure(
-    hass: HomeAssistant, ha_on_secure_broker: Broker, shared_device: DeviceProcess
+async def test_rotate_only_once_secured(
+    hass: HomeAssistant, ha_on_secure_broker: Broker, shared_device: DeviceProcess, dynsec: Dynsec
 ) -> None:
+    """A device without a login of its own has nothing to rotate: the button comes with the
+    login (without a reload of the entry)."""
     entry = await add_discovered_device(hass)
     await wait_for(hass, lambda: entry.runtime_data.device.available, what="device online")
-    esp_id = entry.data["esp_id"]
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            "button", "press",
-            {"entity_id": f"button.{esp_id.replace('-', '_')}_rotate_broker_login"},
-            blocking=True,
-        )  # fmt: skip
-    assert err.value.translation_key == "login_not_secured"
+    entity_id = f"button.{entry.data['esp_id'].replace('-', '_')}_rotate_broker_login"
+    assert hass.states.get(entity_id) is None
+    assert er.async_get(hass).async_get(entity_id) is None
+    result = await secure(
+        hass, entry, admin_username=ADMIN, admin_password=dynsec.password(ADMIN),
+        shared_login="devices",
+    )  # fmt: skip
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id) is not None
 
 
 @pytest.mark.parametrize("plugin", [False])

@@ -312,6 +312,22 @@ async def test_restart_button(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) 
     )
 
 
+async def test_rotate_button_of_an_unsecured_device_goes(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, entity_registry: er.EntityRegistry
+) -> None:
+    """Earlier versions gave every device a rotate-login button; without a login of its own
+    there is nothing to rotate, so the one they registered is removed."""
+    entry = mock_entry()
+    entry.add_to_hass(hass)
+    stale = entity_registry.async_get_or_create(
+        Platform.BUTTON, DOMAIN, f"{MAC}-rotate_broker_login", config_entry=entry
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entity_registry.async_get(stale.entity_id) is None
+    assert entity_registry.async_get_entity_id(Platform.BUTTON, DOMAIN, f"{MAC}-restart")
+
+
 async def test_diagnostics(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
