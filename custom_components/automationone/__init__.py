@@ -34,7 +34,7 @@ from .const import (
     SUBENTRY_ACTUATOR,
     SUBENTRY_SENSOR,
 )
-from .data import AutomationOneConfigEntry, AutomationOneData
+from .data import AutomationOneConfigEntry, AutomationOneData, SubentrySnapshot
 from .device_config import (
     ConfigVersions,
     desired_actuators,
@@ -154,6 +154,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry
     entry.runtime_data = AutomationOneData(
         device=device,
         device_entry=register_esp_device(hass, entry, None),
+        device_info=dr.DeviceInfo(identifiers={esp_identifier(entry.data[CONF_MAC])}),
         versions=versions,
         subentries=_subentry_snapshot(entry),
         channels=_build_channels(hass, entry, device),
@@ -345,33 +346,29 @@ async def _async_reload(hass: HomeAssistant, entry: AutomationOneConfigEntry) ->
     await hass.config_entries.async_reload(entry.entry_id)
 
 
-def _only_prediction(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
+def _only_prediction(before: SubentrySnapshot | None, after: SubentrySnapshot | None) -> bool:
     """Whether a subentry's (title, data) changed in its prediction settings only."""
     if before is None or after is None or before[0] != after[0]:
         return False
     old, new = before[1], after[1]
-    assert isinstance(old, dict)
-    assert isinstance(new, dict)
     return {k: v for k, v in old.items() if k != CONF_PREDICTION} == {
         k: v for k, v in new.items() if k != CONF_PREDICTION
     }
 
 
-def _only_calibration(before: tuple[str, object] | None, after: tuple[str, object] | None) -> bool:
+def _only_calibration(before: SubentrySnapshot | None, after: SubentrySnapshot | None) -> bool:
     """Whether a subentry's (title, data) changed in its calibration (and its history) only."""
     if before is None or after is None or before[0] != after[0]:
         return False
     old, new = before[1], after[1]
-    assert isinstance(old, dict)
-    assert isinstance(new, dict)
     calibration = (CONF_CALIBRATION, CONF_CALIBRATION_HISTORY)
     return {k: v for k, v in old.items() if k not in calibration} == {
         k: v for k, v in new.items() if k not in calibration
     }
 
 
-def _subentry_snapshot(entry: AutomationOneConfigEntry) -> dict[str, tuple[str, object]]:
-    return {sid: (sub.title, dict(sub.data)) for sid, sub in entry.subentries.items()}
+def _subentry_snapshot(entry: AutomationOneConfigEntry) -> dict[str, SubentrySnapshot]:
+    return {sid: (sub.title, sub.data) for sid, sub in entry.subentries.items()}
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:

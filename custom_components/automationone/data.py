@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 
 from .protocol.device import DeviceState
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from .sensor_channel import SensorChannel
 
 type AutomationOneConfigEntry = ConfigEntry[AutomationOneData]
+# A subentry's title and data (HA replaces, never changes, the mapping on an update).
+type SubentrySnapshot = tuple[str, Mapping[str, Any]]
 
 
 @dataclass(slots=True)
@@ -25,11 +28,13 @@ class AutomationOneData:
     """What the platforms of one entry share."""
 
     device: DeviceState
-    # The ESP's entry in HA's device registry (registry.py).
+    # The ESP's entry in HA's device registry (registry.py), and the one DeviceInfo naming it
+    # that its entities share (500 devices have ~13,000 entities).
     device_entry: DeviceEntry
+    device_info: DeviceInfo
     versions: ConfigVersions
     # The subentries the entry was set up with, to reload only when they change.
-    subentries: dict[str, tuple[str, object]]
+    subentries: dict[str, SubentrySnapshot]
     channels: dict[str, SensorChannel]
     actuators: dict[str, ActuatorChannel]
     # Predictions of the opted-in sensor subentries (prediction_runtime.py).

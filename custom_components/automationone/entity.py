@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_MAC
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .data import AutomationOneConfigEntry
-from .registry import ONE_SUBENTRY_PER_DEVICE, esp_identifier
+from .registry import ONE_SUBENTRY_PER_DEVICE
 
 if TYPE_CHECKING:
     from .actuator import ActuatorChannel
@@ -39,7 +38,7 @@ class AutomationOneEntity(Entity):
             # A device_info would move the device into this subentry (registry.py).
             self.device_entry = entry.runtime_data.device_entry
         else:
-            self._attr_device_info = DeviceInfo(identifiers={esp_identifier(mac)})
+            self._attr_device_info = entry.runtime_data.device_info
 
     @property
     def available(self) -> bool:
