@@ -83,8 +83,8 @@ class Spool:
         try:
             with self.path.open("rb") as spool:
                 yield from enumerate(spool, 1)
-        except FileNotFoundError:
-            return
+        except (FileNotFoundError, NotADirectoryError):
+            return  # nothing was spooled (a file where its folder should be: `rewrite` says so)
         except OSError as err:
             self.disabled = True
             _LOGGER.warning(
