@@ -11,7 +11,9 @@ which keeps what it holds in its spool file (`--spool`) so that it survives a SI
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from dataclasses import dataclass
 import json
 from pathlib import Path
 import time
@@ -23,7 +25,7 @@ import pytest
 
 from ..broker import running_broker
 from ..ha.realtime import TopicRecorder
-from ..kaiser_net import RelayBroker, RelayProcess, bridged
+from ..kaiser_net import Link, RelayBroker, RelayProcess, bridged
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -103,31 +105,65 @@ def assert_each_once(arrived: TopicRecorder, live: tuple[int, ...], held: range)
         assert by_seq[seq] == (topic, payload | {"replay": True, "resend": True})
 
 
-async def test_readings_sent_while_the_bridge_is_down_arrive_once_as_resends() -> None:
+@dataclass
+class Scene:
+    """The processes, a recorder of the relay's health (on its broker) and one of what
+    crosses the bridge (on the main broker), the device."""
+
+    relay_broker: RelayBroker
+    link: Link
+    relay: RelayProcess
+    health: TopicRecorder
+    arrived: TopicRecorder
+    device: Device
+
+    async def watch_health(self) -> None:
+        """Record the health reports from now on only."""
+        self.health.stop()
+        self.health = await TopicRecorder().start(self.relay_broker, "kaiser/gh1/relay/health")
+
+
+@contextlib.asynccontextmanager
+async def scene(spool: Path | None = None) -> AsyncIterator[Scene]:
     with running_broker() as main, bridged("gh1", main) as (relay_broker, link):
-        relay = RelayProcess(relay_broker).start()
+        relay = RelayProcess(relay_broker, spool=spool).start()
         health = await TopicRecorder().start(relay_broker, "kaiser/gh1/relay/health")
         arrived = await TopicRecorder().start(main, f"{ROOT}/sensor/#")
-        device = Device(relay_broker)
+        now = Scene(relay_broker, link, relay, health, arrived, Device(relay_broker))
         try:
-            await wait(health, bridge_is(True), "the relay to see its bridge up")
-            device.send(1)
-            await wait(arrived, lambda got: len(got) == 1, "the live reading")
-            link.cut()
-            await wait(health, bridge_is(False), "the relay to see its bridge down")
-            device.send(*range(2, 7))
-            await asyncio.sleep(0.3)
-            link.restore()
-            await wait(arrived, lambda got: len(got) == 6, "the held readings")
-            device.send(7)
-            await wait(arrived, lambda got: len(got) == 7, "the live reading after")
-            await asyncio.sleep(0.5)  # nothing more comes: each reading once
+            yield now
         finally:
-            device.close()
-            for recorder in (arrived, health):
+            now.device.close()
+            for recorder in (now.arrived, now.health):
                 recorder.stop()
-            relay.stop()
-        assert_each_once(arrived, live=(1, 7), held=range(2, 7))
+            now.relay.stop()
+
+
+async def across_a_cut(now: Scene, during_the_cut: Callable[[], Awaitable[None]]) -> None:
+    """Reading 1 live, the bridge cut, `during_the_cut` (readings 2-6), the bridge back,
+    reading 7 live; then every reading crossed once, 2-6 as resends."""
+    await wait(now.health, bridge_is(True), "the relay to see its bridge up")
+    now.device.send(1)
+    await wait(now.arrived, lambda got: len(got) == 1, "the live reading")
+    now.link.cut()
+    await wait(now.health, bridge_is(False), "the relay to see its bridge down")
+    await during_the_cut()
+    now.link.restore()
+    await wait(now.arrived, lambda got: len(got) == 6, "the held readings")
+    now.device.send(7)
+    await wait(now.arrived, lambda got: len(got) == 7, "the live reading after")
+    await asyncio.sleep(0.5)  # nothing more comes: each reading once
+    assert_each_once(now.arrived, live=(1, 7), held=range(2, 7))
+
+
+async def test_readings_sent_while_the_bridge_is_down_arrive_once_as_resends() -> None:
+    async with scene() as now:
+
+        async def send() -> None:
+            now.device.send(*range(2, 7))
+            await asyncio.sleep(0.3)
+
+        await across_a_cut(now, send)
 
 
 async def spooled(spool: Path, lines: int) -> None:
@@ -144,41 +180,23 @@ async def test_held_readings_survive_a_killed_relay(tmp_path: Path) -> None:
     """Bridge cut, readings held, the relay killed (SIGKILL) and started again on the same
     spool, more readings, bridge back: every reading of the cut crosses once, as a resend."""
     spool = tmp_path / "gh1-held.jsonl"
-    with running_broker() as main, bridged("gh1", main) as (relay_broker, link):
-        relay = RelayProcess(relay_broker, spool=spool).start()
-        health = await TopicRecorder().start(relay_broker, "kaiser/gh1/relay/health")
-        arrived = await TopicRecorder().start(main, f"{ROOT}/sensor/#")
-        device = Device(relay_broker)
-        try:
-            await wait(health, bridge_is(True), "the relay to see its bridge up")
-            device.send(1)
-            await wait(arrived, lambda got: len(got) == 1, "the live reading")
-            link.cut()
-            await wait(health, bridge_is(False), "the relay to see its bridge down")
-            device.send(2, 3, 4)
+    async with scene(spool) as now:
+
+        async def send_kill_restart_send() -> None:
+            now.device.send(2, 3, 4)
             await spooled(spool, 3)
-            relay.kill()
-            health.stop()
-            relay.start()
-            # Only the new process reports here; its second report comes well after it saw
-            # the bridge's retained state (readings before that are not held).
-            health = await TopicRecorder().start(relay_broker, "kaiser/gh1/relay/health")
+            now.relay.kill()
+            now.relay.start()
+            # Only the new process reports now; its second report comes well after it saw
+            # the bridge's retained state (a reading before that would not be held).
+            await now.watch_health()
             await wait(
-                health,
+                now.health,
                 lambda got: bridge_is(False)(got) and got[-1][1]["uptime_s"] >= 2,
                 "the restarted relay to see its bridge down",
             )
-            device.send(5, 6)
+            now.device.send(5, 6)
             await spooled(spool, 5)
-            link.restore()
-            await wait(arrived, lambda got: len(got) == 6, "the held readings")
-            device.send(7)
-            await wait(arrived, lambda got: len(got) == 7, "the live reading after")
-            await asyncio.sleep(0.5)  # nothing more comes: each reading once
-        finally:
-            device.close()
-            for recorder in (arrived, health):
-                recorder.stop()
-            relay.stop()
-        assert_each_once(arrived, live=(1, 7), held=range(2, 7))
-        assert spool.read_bytes() == b""  # cut once the resends were on the relay's broker
+
+        await across_a_cut(now, send_kill_restart_send)
+    assert spool.read_bytes() == b""  # cut once the resends were on the relay's broker
