@@ -3,6 +3,7 @@
     python -m kaiser bridge-config --kaiser-id gh1 --main-host 192.168.1.2 [--write FILE]
         [--main-port 8883 --username kaiser-gh1 --password-file FILE --cafile CA.crt]
     python -m kaiser run --kaiser-id gh1 [--host 127.0.0.1 --port 1883]
+        [--hold 50000 --spool /var/lib/kaiser/gh1-held.jsonl]
 
 SIGTERM or SIGINT: the relay says `offline` and disconnects; on SIGKILL its broker publishes
 the last will (`offline`).
@@ -22,6 +23,9 @@ from custom_components.automationone.protocol import ProtocolError, validate_id
 from custom_components.automationone.protocol.relay import bridge_config
 
 from .relay import VERSION, Relay, RelayOptions
+
+# Next to Mosquitto's own persistence (/var/lib/mosquitto/); systemd's `StateDirectory=kaiser`.
+SPOOL_DIR = Path("/var/lib/kaiser")
 
 
 def _kaiser_id(value: str) -> str:
@@ -90,8 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=50_000,
         help="device messages kept while the bridge is down (sent on when it is back)",
     )
+    run.add_argument(
+        "--spool",
+        default=None,
+        help=(
+            "file that keeps them across a restart of this program "
+            f"(default {SPOOL_DIR}/<kaiser-id>-held.jsonl; '' for memory only)"
+        ),
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
+
+
+def spool_path(kaiser_id: str, option: str | None) -> Path | None:
+    """`--spool`: its file, the default one when not given, None for ''."""
+    if option is None:
+        return SPOOL_DIR / f"{kaiser_id}-held.jsonl"
+    return Path(option) if option else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -142,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
             device_port=args.device_port,
             health_s=args.health,
             hold=args.hold,
+            spool=spool_path(args.kaiser_id, args.spool),
         )
     )
     stop = threading.Event()

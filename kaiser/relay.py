@@ -9,15 +9,22 @@ HA is reachable again the relay is on standby (docs/kaiser.md).
 paho runs its network loop in a thread; every callback takes one lock, so the engine and the
 counters are touched by one thread at a time. Nothing a device sends can raise out of a
 callback: a bad message is counted and logged at most once a minute per kind.
+
+Readings held while the bridge is down are also written to the spool (`--spool`, spool.py)
+and read back at start, so a restart in the outage loses none of them. The spool is cut to
+what is still held only once the relay's broker acknowledged every resend: a crash before that
+resends them again, which HA drops by `seq` (docs/protocol.md), instead of losing them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 import datetime as dt
+from itertools import chain
 import logging
+from pathlib import Path
 import socket
 import threading
 import time
@@ -31,6 +38,7 @@ from custom_components.automationone.protocol import (
     ActuatorCommand,
     ProtocolError,
     SensorData,
+    Topic,
     TopicKind,
     device_topic,
     encode,
@@ -62,6 +70,7 @@ from custom_components.automationone.rules import RuleError, parse_rules
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine
 
 from .sensors import SensorDecoder
+from .spool import Spool, decode_line, encode_line
 
 _LOGGER = logging.getLogger("kaiser")
 VERSION = "0.1.0"
@@ -82,6 +91,29 @@ class RelayOptions:
     health_s: float = 10.0
     # Device readings kept while the bridge is down, sent on when it is back (oldest dropped).
     hold: int = 50_000
+    # Where the held readings survive a restart of the relay program (None: memory only).
+    spool: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A reading the bridge could not carry."""
+
+    topic: str
+    single: bool  # one reading on sensor/{gpio}/data, else sensor/batch
+    data: SensorData
+    payload: bytes  # as the device sent it: what the spool keeps
+
+    def spool_line(self) -> bytes:
+        """Its line in the spool."""
+        return encode_line(self.topic, self.payload)
+
+
+def parse_reading(topic: Topic, payload: bytes) -> SensorData:
+    """A sensor message on its parsed topic (`sensor/{gpio}/data` or `sensor/batch`)."""
+    if topic.gpio is not None:
+        return parse_sensor_data(payload, topic.gpio)
+    return parse_sensor_batch(payload)
 
 
 class Relay:
@@ -100,10 +132,12 @@ class Relay:
         self.bridge_up = False
         self.bridge_known = False  # its retained state arrived (until then nothing is held)
         # Readings the bridge could not carry: QoS 0, the relay's broker does not queue them.
-        # (topic, one reading on sensor/{gpio}/data, the message)
-        self.held: deque[tuple[str, bool, SensorData]] = deque(maxlen=max(options.hold, 1))
+        self.held: deque[Held] = deque(maxlen=max(options.hold, 1))
         self.held_dropped = 0
         self.resent = 0
+        # Resends the relay's broker has not acknowledged yet (by mid): still in the spool.
+        self._unacked: dict[int, Held] = {}
+        self.spool = Spool(options.spool) if options.spool is not None else None
         # The integration said it listens (`relay/ha` online) since HA's MQTT last went away.
         self.ha_ready = False
         self.devices: dict[str, bool] = {}
@@ -128,12 +162,15 @@ class Relay:
         self._client.will_set(self._topic(RelayKind.STATUS), b"offline", 1, True)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
         self._client.on_socket_open = self._on_socket_open
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect (paho retries by itself) and start the health and clock thread."""
+        """Take back what the spool held, connect (paho retries by itself) and start the
+        health and clock thread."""
+        self.load_spool()
         self._client.connect_async(self.options.host, self.options.port, keepalive=15)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._ticker, name="kaiser-ticker", daemon=True)
@@ -148,6 +185,9 @@ class Relay:
         self._client.loop_stop()
         if self._thread is not None:
             self._thread.join(2)
+        if self.spool is not None:
+            with self._lock:
+                self.spool.close()
 
     def _topic(self, kind: RelayKind) -> str:
         return relay_topic(self.kaiser_id, kind)
@@ -223,6 +263,10 @@ class Relay:
                 if time.monotonic() >= next_health:
                     next_health += self.options.health_s
                     self.publish_health()
+                if self.spool is not None:
+                    self.spool.sync()
+                    if self.spool.retry_due():
+                        self._rewrite_spool()
 
     def health(self) -> RelayHealth:
         """The current health report."""
@@ -257,6 +301,13 @@ class Relay:
                 self._reject(err.code.value, msg.topic, str(err))
             except Exception as err:  # noqa: BLE001 (a bug of ours must not stop the relay)
                 self._reject("internal_error", msg.topic, repr(err))
+
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, *args: Any) -> None:
+        with self._lock:
+            # Every resend is on the relay's broker (QoS 1: it queues them for the bridge):
+            # the spool keeps only what is still held.
+            if self._unacked.pop(mid, None) is not None and not self._unacked:
+                self._rewrite_spool()
 
     def _reject(self, code: str, topic: str, detail: str) -> None:
         self.rejected[code] += 1
@@ -298,13 +349,9 @@ class Relay:
             decoders = self.decoders.get(parsed.esp_id)
             if not decoders and not holding:
                 return
-            data = (
-                parse_sensor_data(payload, parsed.gpio)
-                if parsed.gpio is not None
-                else parse_sensor_batch(payload)
-            )
+            data = parse_reading(parsed, payload)
             if holding:
-                self._hold(topic, parsed.gpio is not None, data)
+                self._hold(Held(topic, parsed.gpio is not None, data, payload))
             if data.replay or not decoders:
                 return
             for reading in data.readings:
@@ -316,11 +363,66 @@ class Relay:
             status = parse_actuator_status(payload)
             self.engine.on_actuator(parsed.esp_id, parsed.gpio, status.state)
 
-    def _hold(self, topic: str, single: bool, data: SensorData) -> None:
+    def _hold(self, held: Held) -> None:
+        self._keep(held)
+        if self.spool is not None:
+            self.spool.append(held.spool_line())
+            # Appending only, the file keeps what `--hold` pushed out: once it is twice what
+            # is still needed, a rewrite drops that (one rewrite per `--hold` appends at most).
+            if self.spool.lines > 2 * len(self.held) + len(self._unacked):
+                self._rewrite_spool()
+
+    def _keep(self, held: Held) -> None:
         if len(self.held) == self.held.maxlen:
             self.held_dropped += 1
-            self._reject("hold_full", topic, f"more than {self.held.maxlen} readings held")
-        self.held.append((topic, single, data))
+            self._reject("hold_full", held.topic, f"more than {self.held.maxlen} readings held")
+        self.held.append(held)
+
+    def _spooled(self) -> Iterator[bytes]:
+        """What the spool must keep: resends not yet acknowledged, then what is held."""
+        return (held.spool_line() for held in chain(self._unacked.values(), self.held))
+
+    def _rewrite_spool(self) -> None:
+        if self.spool is not None:
+            self.spool.rewrite(self._spooled())
+
+    def load_spool(self) -> None:
+        """Hold again what the spool kept (before a restart), parsed as when it came in; a
+        line that does not parse is skipped and counted (`spool_bad_line`)."""
+        if self.spool is None:
+            return
+        with self._lock:
+            bad = 0
+            for number, line in self.spool.read():
+                try:
+                    held = self._parse_spooled(line)
+                except (ValueError, ProtocolError) as err:
+                    bad += 1
+                    self._reject("spool_bad_line", f"{self.spool.path}:{number}", str(err))
+                    continue
+                self._keep(held)
+            if self.spool.disabled:
+                return
+            if self.held or bad:
+                _LOGGER.info(
+                    "%s: %d held messages from the spool %s (%d bad lines skipped)",
+                    self.kaiser_id,
+                    len(self.held),
+                    self.spool.path,
+                    bad,
+                )
+            # Without the bad lines and what the limit pushed out; opens it for appending.
+            self._rewrite_spool()
+
+    def _parse_spooled(self, line: bytes) -> Held:
+        topic, payload = decode_line(line)
+        parsed = parse_topic(topic)
+        if parsed.kaiser_id != self.kaiser_id or parsed.kind not in (
+            TopicKind.SENSOR_DATA,
+            TopicKind.SENSOR_BATCH,
+        ):
+            raise ValueError(f"not a reading of kaiser {self.kaiser_id}: {topic[:120]}")
+        return Held(topic, parsed.gpio is not None, parse_reading(parsed, payload), payload)
 
     def _resend_held(self) -> None:
         """The bridge is back: what it could not carry goes on as resends (same `seq` and
@@ -329,10 +431,12 @@ class Relay:
             return
         _LOGGER.info("%s: bridge up, resending %d held messages", self.kaiser_id, len(self.held))
         while self.held:
-            topic, single, data = self.held.popleft()
-            again = replace(data, replay=True, resend=True)
-            payload = encode_sensor_data(again) if single else encode_sensor_batch(again)
-            self._client.publish(topic, payload, 1, False)
+            held = self.held.popleft()
+            again = replace(held.data, replay=True, resend=True)
+            payload = encode_sensor_data(again) if held.single else encode_sensor_batch(again)
+            info = self._client.publish(held.topic, payload, 1, False)
+            if self.spool is not None:
+                self._unacked[info.mid] = held
             self.resent += 1
 
     def _handle_relay(self, tail: str, payload: bytes) -> None:

@@ -128,13 +128,15 @@ class RelayBroker(Broker):
 
 
 class RelayProcess:
-    """`python -m kaiser run` against a relay broker."""
+    """`python -m kaiser run` against a relay broker; its held readings in memory only unless
+    `spool` names a file (never the default below /var/lib)."""
 
-    def __init__(self, broker: RelayBroker, *extra: str) -> None:
+    def __init__(self, broker: RelayBroker, *extra: str, spool: Path | None = None) -> None:
         self.args = [
             sys.executable, "-m", "kaiser", "run", "--kaiser-id", broker.kaiser_id,
             "--host", broker.host, "--port", str(broker.port), "--health", "1",
-            "--device-host", broker.host, "--device-port", str(broker.port), *extra,
+            "--device-host", broker.host, "--device-port", str(broker.port),
+            "--spool", str(spool or ""), *extra,
         ]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -142,6 +144,12 @@ class RelayProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.proc = subprocess.Popen(self.args, cwd=REPO, env=env)
         return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or a crash: no clean stop, its broker publishes its will."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

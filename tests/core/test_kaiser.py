@@ -1,16 +1,22 @@
-"""Kaiser relays without HA: relay payloads, the bridge config and the edge rule engine."""
+"""Kaiser relays without HA: relay payloads, the bridge config, the edge rule engine and the
+spool of readings held while the bridge is down."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as paho
 import pytest
 
 from custom_components.automationone.protocol import ErrorCode, ProtocolError, relay as r
 from custom_components.automationone.rules import PinRef, parse_rule
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine, edge_scope
-from kaiser.cli import main as kaiser_cli
+from kaiser.cli import main as kaiser_cli, spool_path
+from kaiser.relay import Relay, RelayOptions
+from kaiser.spool import RETRY_EVERY_S, Spool, encode_line
 
 PH = {"esp_id": "esp1", "gpio": 34}
 PUMP = {"esp_id": "esp2", "gpio": 5}
@@ -237,3 +243,197 @@ def test_edge_scope() -> None:
     assert scope({**rule(), "actions": [notify]}) == (None, "notify")
     entity = {"type": "on", "actuator": {"entity_id": "switch.x"}}
     assert scope({**rule(), "actions": [entity]}) == (None, "entity")
+
+
+# --- the spool (docs/kaiser.md "Readings while the bridge is down") -------------------------
+
+ROOT = "kaiser/gh1/esp/esp1"
+
+
+def reading(seq: int) -> tuple[str, bytes]:
+    """A device's message `seq`: odd a batch, even one reading."""
+    if seq % 2:
+        payload = {"v": 1, "seq": seq, "ts": 1000 * seq, "readings": [{"gpio": 34, "raw": seq}]}
+        return f"{ROOT}/sensor/batch", json.dumps(payload).encode()
+    return f"{ROOT}/sensor/34/data", json.dumps({"v": 1, "seq": seq, "raw": seq}).encode()
+
+
+def spooled(*seqs: int) -> bytes:
+    return b"".join(encode_line(*reading(seq)) for seq in seqs)
+
+
+class Published:
+    """The relay's publishes, each with the mid paho gave it (nothing is connected)."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.sent: list[tuple[int, str, dict[str, Any]]] = []
+        publish = relay._client.publish
+
+        def record(topic: str, payload: bytes, qos: int, retain: bool) -> paho.MQTTMessageInfo:
+            info = publish(topic, payload, qos, retain)
+            if "/sensor/" in topic:
+                self.sent.append((info.mid, topic, json.loads(payload)))
+            return info
+
+        relay._client.publish = record  # type: ignore[method-assign]
+
+    def ack(self) -> None:
+        """The relay's broker acknowledges every resend so far."""
+        for mid, _, _ in self.sent:
+            self.relay._on_publish(self.relay._client, None, mid, None, None)
+
+
+def relay_on(spool: Path | None, hold: int = 100) -> Relay:
+    relay = Relay(RelayOptions("gh1", hold=hold, spool=spool))
+    relay.load_spool()
+    return relay
+
+
+def deliver(relay: Relay, topic: str, payload: bytes) -> None:
+    """A message from the relay's broker, through the relay's own callback."""
+    message = paho.MQTTMessage(0, topic.encode())
+    message.payload = payload
+    relay._on_message(relay._client, None, message)
+
+
+def bridge(relay: Relay, up: bool) -> None:
+    deliver(relay, r.bridge_state_topic("kaiser-gh1"), b"1" if up else b"0")
+
+
+def test_spool_keeps_what_is_held_and_resends_it_after_a_restart(tmp_path: Path) -> None:
+    """Held readings are appended as they come; a relay started on the spool holds them again
+    and resends them, as sent plus the resend flags, when the bridge is up; the spool is cut
+    once the relay's broker acknowledged every resend, not before."""
+    spool = tmp_path / "gh1-held.jsonl"
+    first = relay_on(spool)
+    bridge(first, up=False)
+    for seq in (1, 2, 3):
+        deliver(first, *reading(seq))
+    assert spool.read_bytes() == spooled(1, 2, 3)  # flushed per message: a SIGKILL keeps them
+
+    again = relay_on(spool)  # the first one was killed
+    published = Published(again)
+    bridge(again, up=True)
+    assert [(topic, payload) for _, topic, payload in published.sent] == [
+        (reading(seq)[0], json.loads(reading(seq)[1]) | {"replay": True, "resend": True})
+        for seq in (1, 2, 3)
+    ]
+    assert spool.read_bytes() == spooled(1, 2, 3)  # a crash now resends them once more
+    published.ack()
+    assert spool.read_bytes() == b""
+    assert not relay_on(spool).held
+
+
+def test_spool_cut_keeps_what_was_held_meanwhile(tmp_path: Path) -> None:
+    """The bridge drops again before the resends are acknowledged: the spool, cut, keeps the
+    readings held since."""
+    spool = tmp_path / "gh1-held.jsonl"
+    relay = relay_on(spool)
+    published = Published(relay)
+    bridge(relay, up=False)
+    deliver(relay, *reading(1))
+    bridge(relay, up=True)
+    bridge(relay, up=False)
+    deliver(relay, *reading(2))
+    assert spool.read_bytes() == spooled(1, 2)
+    published.ack()
+    assert spool.read_bytes() == spooled(2)
+
+
+def test_spool_skips_bad_lines_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lines that are not a reading of this kaiser are skipped, counted and logged once; the
+    spool is rewritten without them."""
+    spool = tmp_path / "gh1-held.jsonl"
+    bad = [
+        b"not json\n",
+        b"[1, 2]\n",
+        b'{"topic": "kaiser/gh1/esp/esp1/sensor/batch"}\n',
+        encode_line(f"{ROOT}/sensor/34/data", b'{"v": 1, "seq": "x", "raw": 1}'),
+        encode_line(f"{ROOT}/sensor/34/data", b"\xff\xfe".decode("latin-1").encode()),
+        encode_line("kaiser/gh2/esp/esp1/sensor/34/data", reading(2)[1]),  # another relay's
+        encode_line(f"{ROOT}/status", b"online"),
+    ]
+    truncated = spooled(3)[:20]  # power cut in the middle of a line
+    spool.write_bytes(spooled(1) + b"".join(bad) + spooled(2) + truncated)
+    with caplog.at_level(logging.WARNING, "kaiser"):
+        relay = relay_on(spool)
+    assert [held.data.seq for held in relay.held] == [1, 2]
+    assert relay.rejected["spool_bad_line"] == len(bad) + 1
+    assert [m for m in caplog.messages if "spool_bad_line" in m] == [caplog.messages[0]]
+    assert spool.read_bytes() == spooled(1, 2)
+
+
+def test_spool_is_bounded_by_hold(tmp_path: Path) -> None:
+    """`--hold` bounds the spool as it bounds memory: the oldest go, counted; the file is
+    rewritten without them once it is twice what is held."""
+    spool = tmp_path / "gh1-held.jsonl"
+    spool.write_bytes(spooled(*range(1, 6)))
+    relay = relay_on(spool, hold=3)
+    assert [held.data.seq for held in relay.held] == [3, 4, 5]
+    assert relay.held_dropped == 2
+    assert spool.read_bytes() == spooled(3, 4, 5)
+    bridge(relay, up=False)
+    for seq in range(6, 30):
+        deliver(relay, *reading(seq))
+        assert len(spool.read_bytes().splitlines()) <= 2 * 3
+    assert relay.held_dropped == 26
+    assert relay_on(spool, hold=3).held == relay.held
+
+
+def test_unwritable_spool_holds_in_memory(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A spool that cannot be written does not stop the relay: it holds in memory, with one
+    warning, and resends as without a spool."""
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, "kaiser"):
+        relay = relay_on(tmp_path / "file" / "gh1-held.jsonl")
+        published = Published(relay)
+        bridge(relay, up=False)
+        for seq in (1, 2, 3):
+            deliver(relay, *reading(seq))
+        bridge(relay, up=True)
+        published.ack()
+    assert [payload["seq"] for _, _, payload in published.sent] == [1, 2, 3]
+    assert len(caplog.messages) == 1
+    assert "Cannot write the spool" in caplog.messages[0]
+    assert not relay.rejected
+
+
+def test_unreadable_spool_is_left_alone(tmp_path: Path) -> None:
+    """A spool that cannot be read at start is not used (it may hold readings)."""
+    spool = tmp_path / "gh1-held.jsonl"
+    spool.mkdir()
+    relay = relay_on(spool)
+    bridge(relay, up=False)
+    deliver(relay, *reading(1))
+    assert len(relay.held) == 1
+    assert spool.is_dir()
+    assert list(spool.iterdir()) == []
+
+
+def test_spool_retries_once_a_minute(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """After a failed write the spool waits a minute before it tries a rewrite again."""
+    now = [0.0]
+    blocker = tmp_path / "state"
+    blocker.write_text("", encoding="utf-8")
+    spool = Spool(blocker / "gh1-held.jsonl", clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, "kaiser"):
+        assert not spool.rewrite([b"a\n"])
+        spool.append(b"b\n")
+        assert not spool.rewrite([b"a\n"])  # not yet: no second warning
+        assert len(caplog.messages) == 1
+        blocker.unlink()  # the disk has room again
+        now[0] += RETRY_EVERY_S
+        assert spool.retry_due()
+        assert spool.rewrite([b"a\n"])
+    spool.append(b"b\n")
+    assert (blocker / "gh1-held.jsonl").read_bytes() == b"a\nb\n"
+
+
+def test_cli_spool_option() -> None:
+    """`--spool`: a state file per kaiser by default, '' for memory only."""
+    assert spool_path("gh1", None) == Path("/var/lib/kaiser/gh1-held.jsonl")
+    assert spool_path("gh1", "") is None
+    assert spool_path("gh1", "/tmp/x.jsonl") == Path("/tmp/x.jsonl")
