@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default {SPOOL_DIR}/<kaiser-id>-held.jsonl; '' for memory only)"
         ),
     )
+    run.add_argument(
+        "--resend-rate",
+        type=int,
+        default=1000,
+        help="held messages resent per second once the bridge is back (its queue is bounded)",
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -162,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             health_s=args.health,
             hold=args.hold,
             spool=spool_path(args.kaiser_id, args.spool),
+            resend_per_s=args.resend_rate,
         )
     )
     stop = threading.Event()

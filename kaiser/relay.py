@@ -75,6 +75,7 @@ from .spool import Spool, decode_line, encode_line
 _LOGGER = logging.getLogger("kaiser")
 VERSION = "0.1.0"
 LOG_EVERY_S = 60.0
+TICK_S = 0.5
 
 
 @dataclass(slots=True)
@@ -93,6 +94,9 @@ class RelayOptions:
     hold: int = 50_000
     # Where the held readings survive a restart of the relay program (None: memory only).
     spool: Path | None = None
+    # Held messages resent per second once the bridge is back: a burst faster than the bridge
+    # carries them would overflow its queue (`max_queued_messages`), and be lost there.
+    resend_per_s: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,7 @@ class Relay:
         self.held: deque[Held] = deque(maxlen=max(options.hold, 1))
         self.held_dropped = 0
         self.resent = 0
+        self._resending_since: float | None = None
         # Resends the relay's broker has not acknowledged yet (by mid): still in the spool.
         self._unacked: dict[int, Held] = {}
         self.spool = Spool(options.spool) if options.spool is not None else None
@@ -252,7 +257,7 @@ class Relay:
 
     def _ticker(self) -> None:
         next_health = time.monotonic() + self.options.health_s
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(TICK_S):
             with self._lock:
                 now_ms, minute = self._now()
                 if minute != self._minute:
@@ -263,6 +268,8 @@ class Relay:
                 if time.monotonic() >= next_health:
                     next_health += self.options.health_s
                     self.publish_health()
+                if self.bridge_up and self.held:
+                    self._resend_held()
                 if self.spool is not None:
                     self.spool.sync()
                     if self.spool.retry_due():
@@ -426,11 +433,18 @@ class Relay:
 
     def _resend_held(self) -> None:
         """The bridge is back: what it could not carry goes on as resends (same `seq` and
-        `ts`, docs/protocol.md): HA drops one it had and takes the rest in as replays."""
+        `ts`, docs/protocol.md): HA drops one it had and takes the rest in as replays. One
+        tick's share of `resend_per_s` now, the rest on the next ticks."""
         if not self.held:
             return
-        _LOGGER.info("%s: bridge up, resending %d held messages", self.kaiser_id, len(self.held))
-        while self.held:
+        if self._resending_since is None:
+            self._resending_since = time.monotonic()
+            _LOGGER.info(
+                "%s: bridge up, resending %d held messages", self.kaiser_id, len(self.held)
+            )
+        for _ in range(max(1, int(self.options.resend_per_s * TICK_S))):
+            if not self.held:
+                break
             held = self.held.popleft()
             again = replace(held.data, replay=True, resend=True)
             payload = encode_sensor_data(again) if held.single else encode_sensor_batch(again)
@@ -438,6 +452,13 @@ class Relay:
             if self.spool is not None:
                 self._unacked[info.mid] = held
             self.resent += 1
+        if not self.held:
+            _LOGGER.info(
+                "%s: resent what was held, in %.1f s",
+                self.kaiser_id,
+                time.monotonic() - self._resending_since,
+            )
+            self._resending_since = None
 
     def _handle_relay(self, tail: str, payload: bytes) -> None:
         if tail == RelayKind.RULES:

@@ -341,6 +341,27 @@ def test_spool_cut_keeps_what_was_held_meanwhile(tmp_path: Path) -> None:
     assert spool.read_bytes() == spooled(2)
 
 
+def test_resends_are_paced_to_what_the_bridge_queues() -> None:
+    """A long outage's readings go on at `resend_per_s` (a tick's share at a time), not in one
+    burst the bridge's bounded queue would drop; oldest first, each once."""
+    relay = Relay(RelayOptions("gh1", hold=5000, resend_per_s=1000))
+    published = Published(relay)
+    bridge(relay, up=False)
+    for seq in range(1, 2201):
+        deliver(relay, *reading(seq))
+    bridge(relay, up=True)
+    assert len(published.sent) == 500  # 1000/s, ticks of 0.5 s
+    relay._resend_held()  # the next ticks
+    relay._resend_held()
+    assert len(published.sent) == 1500
+    bridge(relay, up=False)  # cut again: the rest stays held
+    assert len(relay.held) == 700
+    bridge(relay, up=True)
+    relay._resend_held()
+    assert [payload["seq"] for _, _, payload in published.sent] == list(range(1, 2201))
+    assert not relay.held
+
+
 def test_spool_skips_bad_lines_with_one_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
