@@ -5,6 +5,7 @@
 #
 #   current_ha.sh build                      create the chroot unless it is cached
 #   current_ha.sh demo-deps                  add the demo's requirements (the frontend)
+#   current_ha.sh bench-deps                 add the benchmarks' (their anchors' libraries)
 #   current_ha.sh run [--monotonic S] CMD    run CMD (sh -c) in the chroot, in the repository;
 #                                            --monotonic S: in a time namespace whose
 #                                            monotonic clock started S seconds ago
@@ -16,6 +17,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 REQUIREMENTS=$REPO/requirements_test_current.txt
 DEMO_REQUIREMENTS=$REPO/requirements_demo_current.txt
+BENCH_REQUIREMENTS=$REPO/requirements_bench_current.txt
 # mosquitto for the real-broker tests; libmosquitto1 and libcjson1 run the host-built virtual-esp.
 DEBS="python3.14 python3.14-venv ca-certificates mosquitto libmosquitto1 libcjson1"
 CACHE=${AUTOMATIONONE_CACHE:-$HOME/.cache/automationone}
@@ -84,9 +86,19 @@ demo_deps() {
   touch "$stamp"
 }
 
+bench_deps() {
+  build
+  local stamp
+  stamp=$ROOT/.bench-$( (cat "$BENCH_REQUIREMENTS") | sha256sum | cut -c1-12)
+  [ -e "$stamp" ] && return
+  in_root "$ROOT" -- "/opt/ha/bin/pip install -q --disable-pip-version-check -r '$BENCH_REQUIREMENTS'"
+  touch "$stamp"
+}
+
 case "${1:-}" in
   build) build ;;
   demo-deps) demo_deps ;;
+  bench-deps) bench_deps ;;
   run)
     shift
     build
@@ -99,5 +111,5 @@ case "${1:-}" in
     fi
     EXEC_IN_ROOT=1 in_root "$ROOT" "${args[@]}" -- "$*"
     ;;
-  *) echo "usage: $0 build | demo-deps | run [--monotonic SECONDS] CMD" >&2; exit 2 ;;
+  *) echo "usage: $0 build | demo-deps | bench-deps | run [--monotonic SECONDS] CMD" >&2; exit 2 ;;
 esac
