@@ -17,6 +17,7 @@ from .const import CONF_FILTER, CONF_KIND, KIND_RELAY
 from .data import AutomationOneConfigEntry
 from .kaiser_relay import relay_diagnostics
 from .logins import REDACT as LOGIN_REDACT
+from .replay_statistics import replay_statistics
 from .sensor_channel import SensorChannel
 
 TO_REDACT = {
@@ -88,6 +89,7 @@ async def async_get_config_entry_diagnostics(
             for actuator in data.actuators.values()
         },
         "recommendations": _recommendations(entry),
+        "replay_statistics": _replays(hass),
     }
     predictions = data.predictions
     if predictions is not None and predictions.sensors:  # only sensors that opted in
@@ -102,6 +104,13 @@ async def async_get_config_entry_diagnostics(
             for sensor in predictions.sensors.values()
         }
     return async_redact_data(diagnostics, TO_REDACT)
+
+
+def _replays(hass: HomeAssistant) -> dict[str, int]:
+    """Replayed readings of all devices (docs/protocol.md "Replays"): waiting for their hour,
+    written into statistics, dropped (no recorder, or too many waiting)."""
+    replays = replay_statistics(hass)
+    return {"waiting": replays.buffered, "imported": replays.imported, "dropped": replays.dropped}
 
 
 def _sensor(channel: SensorChannel) -> dict[str, Any]:

@@ -12,11 +12,13 @@ the gap (see docs/protocol.md, "Replays").
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 import math
+import time
 
 from homeassistant.components.recorder import history
 from homeassistant.components.recorder.models import (
@@ -35,6 +37,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
+from .protocol.device import LOG_INTERVAL_S
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,8 +46,10 @@ HOUR = timedelta(hours=1)
 # The recorder compiles an hour a few seconds after it ends (with its 5-minute run at :55);
 # rewrite it only after that, or the recorder's own row would later collide with ours.
 COMPILE_MARGIN = timedelta(minutes=12)
-# Bound on replayed readings waiting for their hour (a device buffers ~100).
-MAX_PENDING = 20_000
+# Bound on replayed readings waiting for their hour, 16 bytes each (8 MB): a relay resends up
+# to 50,000 held batch messages of ~10 readings after a bridge outage (docs/kaiser.md); a
+# device alone replays ~100.
+MAX_PENDING = 500_000
 
 type Point = tuple[float, float]
 """(Unix time in s, value)."""
@@ -83,8 +88,13 @@ def _numeric(state: str) -> float | None:
 @dataclass(slots=True)
 class _Hour:
     unit: str | None
-    points: list[Point] = field(default_factory=list)
+    # The points as two arrays of doubles: a list of tuples costs ~7x as much.
+    times: array[float] = field(default_factory=lambda: array("d"))
+    values: array[float] = field(default_factory=lambda: array("d"))
     cancel: CALLBACK_TYPE | None = None
+
+    def points(self) -> list[Point]:
+        return list(zip(self.times, self.values, strict=True))
 
 
 @dataclass(slots=True)
@@ -96,12 +106,25 @@ class ReplayStatistics:
     buffered: int = 0
     imported: int = 0  # replayed readings written into statistics rows
     dropped: int = 0  # no recorder, or more than MAX_PENDING waiting
+    _warned_at: float | None = None
 
     @callback
     def add(self, entity_id: str, unit: str | None, ts_ms: int, value: float) -> None:
         """Keep one replayed reading for the statistics of its hour."""
-        if "recorder" not in self.hass.config.components or self.buffered >= MAX_PENDING:
+        if "recorder" not in self.hass.config.components:
             self.dropped += 1
+            return
+        if self.buffered >= MAX_PENDING:
+            self.dropped += 1
+            now = time.monotonic()
+            if self._warned_at is None or now - self._warned_at >= LOG_INTERVAL_S:
+                self._warned_at = now
+                _LOGGER.warning(
+                    "%d replayed readings wait for their hour's statistics: dropping more "
+                    "(%d so far); those hours keep their gap",
+                    MAX_PENDING,
+                    self.dropped,
+                )
             return
         when = dt_util.utc_from_timestamp(ts_ms / 1000)
         start = when.replace(minute=0, second=0, microsecond=0)
@@ -110,7 +133,8 @@ class ReplayStatistics:
             hour = self.pending[(entity_id, start)] = _Hour(unit)
             due = max(start + HOUR + COMPILE_MARGIN, dt_util.utcnow())
             hour.cancel = async_track_point_in_utc_time(self.hass, self._due(entity_id, start), due)
-        hour.points.append((ts_ms / 1000, value))
+        hour.times.append(ts_ms / 1000)
+        hour.values.append(value)
         self.buffered += 1
 
     def _due(self, entity_id: str, start: datetime) -> Callable[[datetime], None]:
@@ -129,11 +153,11 @@ class ReplayStatistics:
             return
         if hour.cancel is not None:
             hour.cancel()
-        self.buffered -= len(hour.points)
+        self.buffered -= len(hour.times)
         states = await get_instance(self.hass).async_add_executor_job(
             self._states, entity_id, start
         )
-        row = hour_statistics(start, states + hour.points)
+        row = hour_statistics(start, states + hour.points())
         if row is None:
             return
         metadata = StatisticMetaData(
@@ -150,7 +174,7 @@ class ReplayStatistics:
             converter = STATISTIC_UNIT_TO_UNIT_CONVERTER.get(hour.unit)
             metadata["unit_class"] = None if converter is None else converter.UNIT_CLASS  # type: ignore[typeddict-unknown-key]
         async_import_statistics(self.hass, metadata, [row])
-        self.imported += len(hour.points)
+        self.imported += len(hour.times)
 
     def _states(self, entity_id: str, start: datetime) -> list[Point]:
         """The entity's numeric states in the hour, and the one before it."""

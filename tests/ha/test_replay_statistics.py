@@ -24,9 +24,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.automationone import replay_statistics as replays_module
 from custom_components.automationone.replay_statistics import (
     COMPILE_MARGIN,
     HOUR,
+    ReplayStatistics,
     hour_statistics,
     replay_statistics,
 )
@@ -168,3 +170,23 @@ def test_hour_statistics_is_time_weighted() -> None:
     row = hour_statistics(T0, [(begin - 100, 10.0), (begin + 900, 20.0), (begin + 3600, 99.0)])
     assert row is not None
     assert (row["mean"], row["min"], row["max"]) == (10 * 0.25 + 20 * 0.75, 10.0, 20.0)
+
+
+async def test_too_many_waiting_replays_are_dropped_with_one_warning(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Replays beyond the bound are counted and said once a minute, the ones kept are intact."""
+    monkeypatch.setattr(replays_module, "MAX_PENDING", 3)
+    hass.config.components.add("recorder")
+    replays = ReplayStatistics(hass)
+    ts_ms = int(T0.timestamp() * 1000)
+    for n in range(6):
+        replays.add("sensor.ph", "pH", ts_ms + 1000 * n, 6.0 + n)
+    assert (replays.buffered, replays.dropped) == (3, 3)
+    warnings = [r for r in caplog.records if "replayed readings wait" in r.getMessage()]
+    assert len(warnings) == 1
+    (hour,) = replays.pending.values()
+    assert hour.points() == [(T0.timestamp() + n, 6.0 + n) for n in range(3)]
+    for waiting in replays.pending.values():
+        assert waiting.cancel is not None
+        waiting.cancel()
