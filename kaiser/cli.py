@@ -2,7 +2,9 @@
 
     python -m kaiser bridge-config --kaiser-id gh1 --main-host 192.168.1.2 [--write FILE]
         [--main-port 8883 --username kaiser-gh1 --password-file FILE --cafile CA.crt]
+        [--dynsec-file /var/lib/mosquitto/dynamic-security.json [--no-anonymous]]
     python -m kaiser run --kaiser-id gh1 [--host 127.0.0.1 --port 1883]
+        [--dynsec-username a1admin --dynsec-password-file FILE]
 
 SIGTERM or SIGINT: the relay says `offline` and disconnects; on SIGKILL its broker publishes
 the last will (`offline`).
@@ -74,8 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--cafile", default=None, help="the main broker's CA on the relay: TLS")
     conf.add_argument("--certfile", default=None, help="client certificate (mTLS, your own)")
     conf.add_argument("--keyfile", default=None, help="its private key")
+    conf.add_argument(
+        "--dynsec-file",
+        default=None,
+        help="logins on the relay's broker: the dynamic-security plugin with this file",
+    )
+    conf.add_argument("--dynsec-plugin", default=None, help="the plugin's path (Debian arm64)")
+    conf.add_argument(
+        "--no-anonymous",
+        action="store_true",
+        help="with --dynsec-file: refuse devices without their own login",
+    )
 
-    run = sub.add_parser("run", help="run the relay program")
+    run = sub.add_parser("run", help="run the relay program", allow_abbrev=False)
     run.add_argument("--kaiser-id", type=_kaiser_id, required=True)
     run.add_argument("--host", default="127.0.0.1", help="the relay's own broker")
     run.add_argument("--port", type=int, default=1883)
@@ -90,8 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=50_000,
         help="device messages kept while the bridge is down (sent on when it is back)",
     )
+    run.add_argument(
+        "--dynsec-username", default=None, help="the relay broker's dynamic-security admin"
+    )
+    run.add_argument(
+        "--dynsec-password-file",
+        type=Path,
+        default=None,
+        help="file with its password (never on the command line: `ps` shows that)",
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
+
+
+def _read_password(parser: argparse.ArgumentParser, option: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        parser.error(f"{option}: {err.strerror}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,10 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.password_file is not None:
             if args.username is None:
                 parser.error("--password-file needs --username")
-            try:
-                password = args.password_file.read_text(encoding="utf-8").strip()
-            except OSError as err:
-                parser.error(f"--password-file: {err.strerror}")
+            password = _read_password(parser, "--password-file", args.password_file)
         try:
             text = bridge_config(
                 args.kaiser_id,
@@ -120,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
                 cafile=args.cafile,
                 certfile=args.certfile,
                 keyfile=args.keyfile,
+                dynsec_file=args.dynsec_file,
+                dynsec_plugin=args.dynsec_plugin,
+                allow_anonymous=not args.no_anonymous,
             )
         except ValueError as err:
             parser.error(str(err))
@@ -128,6 +157,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             _write(args.write, text, secret=password is not None)
         return
+    admin_password = None
+    if (args.dynsec_username is None) != (args.dynsec_password_file is None):
+        parser.error("--dynsec-username and --dynsec-password-file go together")
+    if args.dynsec_password_file is not None:
+        admin_password = _read_password(parser, "--dynsec-password-file", args.dynsec_password_file)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -142,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
             device_port=args.device_port,
             health_s=args.health,
             hold=args.hold,
+            dynsec_username=args.dynsec_username,
+            dynsec_password=admin_password,
         )
     )
     stop = threading.Event()

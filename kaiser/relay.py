@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 import datetime as dt
 import logging
 import socket
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from custom_components.automationone.broker_security.client import BrokerAddress
 from custom_components.automationone.protocol import (
     ActuatorCommand,
     ProtocolError,
@@ -49,6 +50,7 @@ from custom_components.automationone.protocol.relay import (
     RelayAnnounce,
     RelayHealth,
     RelayKind,
+    RelayLoginAck,
     bridge_name,
     bridge_state_topic,
     encode_fired,
@@ -61,6 +63,7 @@ from custom_components.automationone.protocol.relay import (
 from custom_components.automationone.rules import RuleError, parse_rules
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine
 
+from .logins import LoginAgent
 from .sensors import SensorDecoder
 
 _LOGGER = logging.getLogger("kaiser")
@@ -82,6 +85,9 @@ class RelayOptions:
     health_s: float = 10.0
     # Device readings kept while the bridge is down, sent on when it is back (oldest dropped).
     hold: int = 50_000
+    # The relay's broker's dynamic-security admin login: device logins there (logins.py).
+    dynsec_username: str | None = None
+    dynsec_password: str | None = field(default=None, repr=False)
 
 
 class Relay:
@@ -129,11 +135,22 @@ class Relay:
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_socket_open = self._on_socket_open
+        admin = None
+        if options.dynsec_username and options.dynsec_password:
+            admin = BrokerAddress(
+                options.host, options.port, options.dynsec_username, options.dynsec_password
+            )
+        self.logins = LoginAgent(self.kaiser_id, self.bridge, admin, self._answer_login)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect (paho retries by itself) and start the health and clock thread."""
+        """Set the broker up (with a dynsec admin login), connect (paho retries by itself)
+        and start the health and clock thread."""
+        login = self.logins.setup(self._stop)
+        if login is not None:
+            self._client.username_pw_set(login.username, login.password)
+        self.logins.start()
         self._client.connect_async(self.options.host, self.options.port, keepalive=15)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._ticker, name="kaiser-ticker", daemon=True)
@@ -146,6 +163,7 @@ class Relay:
         info.wait_for_publish(2)
         self._client.disconnect()
         self._client.loop_stop()
+        self.logins.stop()
         if self._thread is not None:
             self._thread.join(2)
 
@@ -174,6 +192,7 @@ class Relay:
                 (self._topic(RelayKind.FIRED), 1),
                 (self._topic(RelayKind.HA_FIRED), 1),
                 (self._topic(RelayKind.HA), 1),
+                (self._topic(RelayKind.LOGIN), 1),
                 (HA_STATUS_TOPIC, 1),
                 (bridge_state_topic(self.bridge), 1),
             ]
@@ -349,6 +368,12 @@ class Relay:
             self.ha_ready = parse_presence(payload)
             _LOGGER.info("%s: HA's integration says %s", self.kaiser_id, payload.decode())
             self._update_edge()
+        elif tail == RelayKind.LOGIN and payload:
+            self.logins.submit(payload)
+
+    def _answer_login(self, ack: RelayLoginAck) -> None:
+        """The answer to a `relay/login` request (from the login thread, too)."""
+        self._client.publish(self._topic(RelayKind.LOGIN_ACK), ack.encode(), 1, False)
 
     def _load_rules(self, payload: bytes) -> None:
         edge = parse_edge_rules(payload)
