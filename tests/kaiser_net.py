@@ -183,10 +183,12 @@ class RelayProcess:
 
 
 @contextlib.contextmanager
-def bridged(kaiser_id: str, main: Broker) -> Iterator[tuple[RelayBroker, Link]]:
-    """A relay broker bridged to `main` through a cuttable link."""
+def bridged(
+    kaiser_id: str, main: Broker, *, dynsec: Dynsec | None = None
+) -> Iterator[tuple[RelayBroker, Link]]:
+    """A relay broker bridged to `main` through a cuttable link (`dynsec`: its logins)."""
     link = Link(main.port)
-    relay = RelayBroker(kaiser_id, link.port).start()
+    relay = RelayBroker(kaiser_id, link.port, dynsec=dynsec).start()
     try:
         yield relay, link
     finally:
