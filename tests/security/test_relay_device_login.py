@@ -77,10 +77,15 @@ class RelayNet:
         return probe
 
 
-def _relay_net(dynsec: Dynsec | None) -> Iterator[RelayNet]:
+ADMIN = Dynsec(clients={"a1admin": ("admin-password-0123", ("admin",))})
+
+
+def _relay_net(dynsec: Dynsec | None, *, allow_anonymous: bool = True) -> Iterator[RelayNet]:
     with Broker() as main:
         link = Link(main.port)
-        relay_broker = RelayBroker(KAISER, link.port, dynsec=dynsec).start()
+        relay_broker = RelayBroker(
+            KAISER, link.port, dynsec=dynsec, allow_anonymous=allow_anonymous
+        ).start()
         relay = RelayProcess(relay_broker).start()
         ha = Probe(main.port, None, None).connect()
         try:
@@ -99,7 +104,13 @@ def _relay_net(dynsec: Dynsec | None) -> Iterator[RelayNet]:
 @pytest.fixture
 def net() -> Iterator[RelayNet]:
     """With the plugin and the admin login the relay program is given."""
-    yield from _relay_net(Dynsec(clients={"a1admin": ("admin-password-0123", ("admin",))}))
+    yield from _relay_net(ADMIN)
+
+
+@pytest.fixture
+def closed_net() -> Iterator[RelayNet]:
+    """Every device has its own login: `allow_anonymous false`."""
+    yield from _relay_net(ADMIN, allow_anonymous=False)
 
 
 @pytest.fixture
@@ -234,3 +245,22 @@ def test_a_relay_without_an_admin_login_says_so(plain_net: RelayNet) -> None:
     )
     assert answer["ok"] is False
     assert answer["error"] == "no_admin"
+
+
+def test_without_anonymous_devices_the_relay_and_the_bridge_go_on(closed_net: RelayNet) -> None:
+    """The relay program runs on its own login and the bridge is Mosquitto's own (the
+    fixture saw the relay's status cross); only logins connect."""
+    net = closed_net
+    with pytest.raises(LoginRefusedError):
+        anonymous(net, ESP)
+    answer = net.request(RelayLoginRequest("c1", "create", ESP, generation=1, password=PASSWORD))
+    assert answer["ok"] is True
+    device = Probe(net.relay_broker.port, f"a1-{ESP}-1", PASSWORD, client_id=ESP).connect()
+    try:
+        assert crosses(net, device, ROOT + "heartbeat", b'{"v":1,"n":1}')
+        assert device.subscribe(ROOT + "config")
+        config = b'{"v":1,"config":true}'
+        net.ha.publish(ROOT + "config", config)
+        assert received(device, ROOT + "config", config)
+    finally:
+        device.close()
