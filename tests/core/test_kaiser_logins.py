@@ -145,6 +145,11 @@ BAD = [
     b'{"v":1,"req":"a","op":"drop","esp_id":"gh-01"}',
     b'{"v":1,"req":"a","op":"remove","esp_id":"gh/01"}',
     b'{"v":1,"req":"a","op":"create","esp_id":"gh-01","generation":1,"password":"short"}',
+    # a password the schema refuses is not repeated in the log line
+    b'{"v":1,"req":"a","op":"create","esp_id":"gh/01","generation":1,"password":"%s"}'
+    % PASSWORD.encode(),
+    b'{"v":1,"req":"a","op":"create","esp_id":"gh-01","generation":1,"password":"%s x"}'
+    % PASSWORD.encode(),
     b'{"v":2,"req":"a","op":"confirm","esp_id":"gh-01"}',
     b"\xff\xfe",
     b"{" * 5000,

@@ -173,6 +173,7 @@ def test_device_login_made_confirmed_and_removed_through_the_relay(net: RelayNet
     with pytest.raises(LoginRefusedError):  # bound to its client id
         Probe(net.relay_broker.port, f"a1-{ESP}-1", PASSWORD, client_id="thief").connect()
     assert crosses(net, device, ROOT + "heartbeat", b'{"v":1,"n":2}')
+    assert not device.subscribe(REQUEST)  # nor with its own login
     rogue = anonymous(net, "rogue")
     assert crosses(net, rogue, ROOT + "heartbeat", b'{"v":1,"n":3}')
 
