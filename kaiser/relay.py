@@ -182,6 +182,7 @@ class Relay:
             name=self.options.name,
             host=self.options.device_host,
             port=self.options.device_port,
+            logins=True if self.logins.has_admin else None,
         )
         client.publish(self._topic(RelayKind.ANNOUNCE), announce.encode(), 1, True)
         client.publish(self._topic(RelayKind.STATUS), b"online", 1, True)

@@ -52,6 +52,7 @@ from .protocol.relay import (
     EDGE_ACTIVE,
     HA_STATUS_TOPIC,
     RELAY_CAFILE,
+    RELAY_DYNSEC_FILE,
     EdgeRules,
     RelayAnnounce,
     RelayHealth,
@@ -173,11 +174,16 @@ def generated_bridge_config(
     hass: HomeAssistant, entry: ConfigEntry, *, with_password: bool = True
 ) -> str:
     """The relay's mosquitto.conf for the main broker HA uses; with the bridge's own login
-    and TLS once it has them (the password as a placeholder without `with_password`)."""
+    and TLS once it has them (the password as a placeholder without `with_password`), and
+    the lines of dynamic security on the relay's broker when the relay announced that it
+    makes device logins there."""
     host, port = main_broker(hass)
     login = relay_login(entry)
+    data = getattr(entry, "runtime_data", None)
+    announce = data.announce if isinstance(data, RelayData) else None
+    dynsec_file = RELAY_DYNSEC_FILE if announce is not None and announce.logins else None
     if login is None:
-        return bridge_config(entry.data[CONF_KAISER_ID], host, port)
+        return bridge_config(entry.data[CONF_KAISER_ID], host, port, dynsec_file=dynsec_file)
     return bridge_config(
         entry.data[CONF_KAISER_ID],
         host,
@@ -185,6 +191,7 @@ def generated_bridge_config(
         remote_username=login.username,
         remote_password=login.password if with_password else None,
         cafile=RELAY_CAFILE if login.tls_port else None,
+        dynsec_file=dynsec_file,
     )
 
 

@@ -176,6 +176,12 @@ def test_bad_payloads_never_raise_and_are_logged_once_a_minute_per_kind(
     assert [a.error for a in answers] == ["no_admin"]
 
 
+def test_the_announce_says_whether_the_relay_makes_logins() -> None:
+    announce = r.RelayAnnounce("gh1", "0.1.0", "kaiser-gh1", logins=True)
+    assert r.parse_relay_announce(announce.encode(), "gh1") == announce
+    assert b"logins" not in r.RelayAnnounce("gh1", "0.1.0", "kaiser-gh1").encode()
+
+
 def test_the_bridge_config_of_a_broker_with_logins() -> None:
     text = r.bridge_config("gh1", "h", dynsec_file="/var/lib/mosquitto/dynamic-security.json")
     lines = text.splitlines()

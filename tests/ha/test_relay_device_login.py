@@ -27,6 +27,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.automationone.broker_security.client import BrokerAddress, DynsecClient
+from custom_components.automationone.kaiser_relay import generated_bridge_config
+from custom_components.automationone.protocol.relay import RELAY_DYNSEC_FILE
 
 from ..broker import Broker, Dynsec, dynsec_plugin
 from ..kaiser_net import RelayBroker, RelayProcess, bridged
@@ -125,6 +127,11 @@ async def test_secure_a_device_behind_a_relay(
 ) -> None:
     entry = net.entry
     device = entry.runtime_data.device
+    # The relay announced that it makes logins: the configuration HA shows for it keeps the
+    # relay broker's dynamic security.
+    assert net.relay_entry.runtime_data.announce.logins is True
+    shown = generated_bridge_config(hass, net.relay_entry).splitlines()
+    assert f"plugin_opt_config_file {RELAY_DYNSEC_FILE}" in shown
     result = await secure(hass, entry)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     first = f"a1-{ESP}-1"
@@ -184,6 +191,8 @@ async def test_a_relay_without_admin_or_offline_is_a_form_error(
     hass: HomeAssistant, net: Net
 ) -> None:
     entry = net.entry
+    assert net.relay_entry.runtime_data.announce.logins is None
+    assert "plugin_opt_config_file" not in generated_bridge_config(hass, net.relay_entry)
     result = await secure(hass, entry)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "relay_no_admin"}

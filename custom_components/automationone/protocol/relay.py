@@ -117,6 +117,8 @@ class RelayAnnounce:
     name: str | None = None
     host: str | None = None
     port: int | None = None
+    # The relay program has its broker's dynsec admin login: it makes device logins there.
+    logins: bool | None = None
 
     def encode(self) -> bytes:
         """The payload."""
@@ -128,6 +130,7 @@ class RelayAnnounce:
                 "bridge": self.bridge,
                 "host": self.host,
                 "port": self.port,
+                "logins": self.logins,
             }
         )
 
@@ -364,6 +367,8 @@ BRIDGE_KEEPALIVE_S: Final = 15
 PASSWORD_PLACEHOLDER: Final = "<password>"  # noqa: S105 (a placeholder, not a password)
 # Where the relay keeps the main broker's CA, when HA generates the config for it.
 RELAY_CAFILE: Final = "/etc/mosquitto/certs/automationone-ca.crt"
+# The relay broker's dynamic-security file, when HA generates the config (docs/security.md).
+RELAY_DYNSEC_FILE: Final = "/var/lib/mosquitto/dynamic-security.json"
 
 
 # Debian's (and Raspberry Pi OS's) path of Mosquitto's dynamic-security plugin on arm64.
