@@ -181,8 +181,13 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        relay.interrupt()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     relay.start()
     stop.wait()
     relay.stop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field, replace
 import datetime as dt
 import logging
@@ -148,6 +149,8 @@ class Relay:
         """Set the broker up (with a dynsec admin login), connect (paho retries by itself)
         and start the health and clock thread."""
         login = self.logins.setup(self._stop)
+        if self._stop.is_set():  # interrupted while the broker was not reachable
+            return
         if login is not None:
             self._client.username_pw_set(login.username, login.password)
         self.logins.start()
@@ -160,12 +163,17 @@ class Relay:
         """Say offline and disconnect."""
         self._stop.set()
         info = self._client.publish(self._topic(RelayKind.STATUS), b"offline", 1, True)
-        info.wait_for_publish(2)
+        with contextlib.suppress(RuntimeError):  # not connected (then the last will says it)
+            info.wait_for_publish(2)
         self._client.disconnect()
         self._client.loop_stop()
         self.logins.stop()
         if self._thread is not None:
             self._thread.join(2)
+
+    def interrupt(self) -> None:
+        """A signal: end a `start` still waiting for its broker (then call `stop`)."""
+        self._stop.set()
 
     def _topic(self, kind: RelayKind) -> str:
         return relay_topic(self.kaiser_id, kind)

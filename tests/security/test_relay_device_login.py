@@ -17,7 +17,11 @@ from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass
 import json
+import os
+from pathlib import Path
 import queue
+import subprocess
+import sys
 import time
 
 import pytest
@@ -29,8 +33,8 @@ from custom_components.automationone.protocol.relay import (
     relay_topic,
 )
 
-from ..broker import Broker, Dynsec, dynsec_plugin
-from ..kaiser_net import Link, RelayBroker, RelayProcess
+from ..broker import Broker, Dynsec, dynsec_plugin, free_port
+from ..kaiser_net import REPO, Link, RelayBroker, RelayProcess
 from .mqtt_probe import WAIT_S, LoginRefusedError, Probe
 
 pytestmark = [
@@ -265,3 +269,30 @@ def test_without_anonymous_devices_the_relay_and_the_bridge_go_on(closed_net: Re
         assert received(device, ROOT + "config", config)
     finally:
         device.close()
+
+
+def test_a_relay_waiting_for_its_broker_ends_on_sigterm(tmp_path: Path) -> None:
+    """With an admin login the relay sets its broker up before it connects, retrying while
+    the broker is not there; a SIGTERM ends that wait (and the relay) at once."""
+    password = tmp_path / "admin.password"
+    password.write_text("admin-password-0123", encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "kaiser", "run", "--kaiser-id", KAISER,
+            "--host", "127.0.0.1", "--port", str(free_port()),
+            "--dynsec-username", "a1admin", "--dynsec-password-file", str(password),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(1.5)
+    proc.terminate()
+    try:
+        assert proc.wait(5) == 0
+    finally:
+        proc.kill()
+    assert proc.stderr is not None
+    log = proc.stderr.read().decode()
+    assert "own broker not reachable" in log
+    assert "admin-password-0123" not in log
