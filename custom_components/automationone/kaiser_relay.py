@@ -469,6 +469,10 @@ async def async_relay_login(
     data = getattr(entry, "runtime_data", None)
     if not isinstance(data, RelayData) or not data.available:
         raise LoginSetupError("relay_offline", kaiser_id)
+    if data.announce is None or not data.announce.logins:
+        # Its announce does not say `logins`: no admin login, or an older relay program. The
+        # password is not sent to a broker whose topics anyone may read.
+        raise LoginSetupError("relay_no_admin", f"{kaiser_id} does not announce logins")
     waiter: asyncio.Future[RelayLoginAck] = hass.loop.create_future()
     data.login_waiters[request.req] = waiter
     try:
