@@ -87,6 +87,12 @@ async def net(
         assert entry.data["esp_id"] == ESP
         await wait_for(hass, lambda: relay_entry.runtime_data.available, 30, "relay available")
         await wait_for(hass, lambda: entry.runtime_data.device.available, what="device online")
+        # The relay program (on its own login when it has an admin) sees its devices.
+        await wait_for(
+            hass,
+            lambda: relay_entry.runtime_data.health.devices == 1,
+            what="the relay counting its device",
+        )
         yield Net(relay_broker, relay, device, relay_entry, entry)
     finally:
         for config_entry in hass.config_entries.async_entries():
