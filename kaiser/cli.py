@@ -2,8 +2,10 @@
 
     python -m kaiser bridge-config --kaiser-id gh1 --main-host 192.168.1.2 [--write FILE]
         [--main-port 8883 --username kaiser-gh1 --password-file FILE --cafile CA.crt]
+        [--dynsec-file /var/lib/mosquitto/dynamic-security.json [--no-anonymous]]
     python -m kaiser run --kaiser-id gh1 [--host 127.0.0.1 --port 1883]
         [--hold 50000 --spool /var/lib/kaiser/gh1-held.jsonl]
+        [--dynsec-username a1admin --dynsec-password-file FILE]
 
 SIGTERM or SIGINT: the relay says `offline` and disconnects; on SIGKILL its broker publishes
 the last will (`offline`).
@@ -78,8 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--cafile", default=None, help="the main broker's CA on the relay: TLS")
     conf.add_argument("--certfile", default=None, help="client certificate (mTLS, your own)")
     conf.add_argument("--keyfile", default=None, help="its private key")
+    conf.add_argument(
+        "--dynsec-file",
+        default=None,
+        help="logins on the relay's broker: the dynamic-security plugin with this file",
+    )
+    conf.add_argument("--dynsec-plugin", default=None, help="the plugin's path (Debian arm64)")
+    conf.add_argument(
+        "--no-anonymous",
+        action="store_true",
+        help="with --dynsec-file: refuse devices without their own login",
+    )
 
-    run = sub.add_parser("run", help="run the relay program")
+    run = sub.add_parser("run", help="run the relay program", allow_abbrev=False)
     run.add_argument("--kaiser-id", type=_kaiser_id, required=True)
     run.add_argument("--host", default="127.0.0.1", help="the relay's own broker")
     run.add_argument("--port", type=int, default=1883)
@@ -108,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="held messages resent per second once the bridge is back (its queue is bounded)",
     )
+    run.add_argument(
+        "--dynsec-username", default=None, help="the relay broker's dynamic-security admin"
+    )
+    run.add_argument(
+        "--dynsec-password-file",
+        type=Path,
+        default=None,
+        help="file with its password (never on the command line: `ps` shows that)",
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -119,6 +141,13 @@ def spool_path(kaiser_id: str, option: str | None) -> Path | None:
     return Path(option) if option else None
 
 
+def _read_password(parser: argparse.ArgumentParser, option: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        parser.error(f"{option}: {err.strerror}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     parser = build_parser()
@@ -128,10 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.password_file is not None:
             if args.username is None:
                 parser.error("--password-file needs --username")
-            try:
-                password = args.password_file.read_text(encoding="utf-8").strip()
-            except OSError as err:
-                parser.error(f"--password-file: {err.strerror}")
+            password = _read_password(parser, "--password-file", args.password_file)
         try:
             text = bridge_config(
                 args.kaiser_id,
@@ -145,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
                 cafile=args.cafile,
                 certfile=args.certfile,
                 keyfile=args.keyfile,
+                dynsec_file=args.dynsec_file,
+                dynsec_plugin=args.dynsec_plugin,
+                allow_anonymous=not args.no_anonymous,
             )
         except ValueError as err:
             parser.error(str(err))
@@ -153,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             _write(args.write, text, secret=password is not None)
         return
+    admin_password = None
+    if (args.dynsec_username is None) != (args.dynsec_password_file is None):
+        parser.error("--dynsec-username and --dynsec-password-file go together")
+    if args.dynsec_password_file is not None:
+        admin_password = _read_password(parser, "--dynsec-password-file", args.dynsec_password_file)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -169,11 +203,18 @@ def main(argv: list[str] | None = None) -> None:
             hold=args.hold,
             spool=spool_path(args.kaiser_id, args.spool),
             resend_per_s=args.resend_rate,
+            dynsec_username=args.dynsec_username,
+            dynsec_password=admin_password,
         )
     )
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        relay.interrupt()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     relay.start()
     stop.wait()
     relay.stop()

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+import contextlib
+from dataclasses import dataclass, field, replace
 import datetime as dt
 from itertools import chain
 import logging
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from custom_components.automationone.broker_security.client import BrokerAddress
 from custom_components.automationone.protocol import (
     ActuatorCommand,
     ProtocolError,
@@ -57,6 +59,7 @@ from custom_components.automationone.protocol.relay import (
     RelayAnnounce,
     RelayHealth,
     RelayKind,
+    RelayLoginAck,
     bridge_name,
     bridge_state_topic,
     encode_fired,
@@ -69,6 +72,7 @@ from custom_components.automationone.protocol.relay import (
 from custom_components.automationone.rules import RuleError, parse_rules
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine
 
+from .logins import LoginAgent
 from .sensors import SensorDecoder
 from .spool import Spool, decode_line, encode_line
 
@@ -97,6 +101,9 @@ class RelayOptions:
     # Held messages resent per second once the bridge is back: a burst faster than the bridge
     # carries them would overflow its queue (`max_queued_messages`), and be lost there.
     resend_per_s: int = 1000
+    # The relay's broker's dynamic-security admin login: device logins there (logins.py).
+    dynsec_username: str | None = None
+    dynsec_password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +176,24 @@ class Relay:
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
         self._client.on_socket_open = self._on_socket_open
+        admin = None
+        if options.dynsec_username and options.dynsec_password:
+            admin = BrokerAddress(
+                options.host, options.port, options.dynsec_username, options.dynsec_password
+            )
+        self.logins = LoginAgent(self.kaiser_id, self.bridge, admin, self._answer_login)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take back what the spool held, connect (paho retries by itself) and start the
-        health and clock thread."""
+        """Set the broker up (with a dynsec admin login), take back what the spool held,
+        connect (paho retries by itself) and start the health and clock thread."""
+        login = self.logins.setup(self._stop)
+        if self._stop.is_set():  # interrupted while the broker was not reachable
+            return
+        if login is not None:
+            self._client.username_pw_set(login.username, login.password)
+        self.logins.start()
         self.load_spool()
         self._client.connect_async(self.options.host, self.options.port, keepalive=15)
         self._client.loop_start()
@@ -185,14 +204,20 @@ class Relay:
         """Say offline and disconnect."""
         self._stop.set()
         info = self._client.publish(self._topic(RelayKind.STATUS), b"offline", 1, True)
-        info.wait_for_publish(2)
+        with contextlib.suppress(RuntimeError):  # not connected (then the last will says it)
+            info.wait_for_publish(2)
         self._client.disconnect()
         self._client.loop_stop()
+        self.logins.stop()
         if self._thread is not None:
             self._thread.join(2)
         if self.spool is not None:
             with self._lock:
                 self.spool.close()
+
+    def interrupt(self) -> None:
+        """A signal: end a `start` still waiting for its broker (then call `stop`)."""
+        self._stop.set()
 
     def _topic(self, kind: RelayKind) -> str:
         return relay_topic(self.kaiser_id, kind)
@@ -209,6 +234,7 @@ class Relay:
             name=self.options.name,
             host=self.options.device_host,
             port=self.options.device_port,
+            logins=True if self.logins.has_admin else None,
         )
         client.publish(self._topic(RelayKind.ANNOUNCE), announce.encode(), 1, True)
         client.publish(self._topic(RelayKind.STATUS), b"online", 1, True)
@@ -219,6 +245,7 @@ class Relay:
                 (self._topic(RelayKind.FIRED), 1),
                 (self._topic(RelayKind.HA_FIRED), 1),
                 (self._topic(RelayKind.HA), 1),
+                (self._topic(RelayKind.LOGIN), 1),
                 (HA_STATUS_TOPIC, 1),
                 (bridge_state_topic(self.bridge), 1),
             ]
@@ -474,6 +501,12 @@ class Relay:
             self.ha_ready = parse_presence(payload)
             _LOGGER.info("%s: HA's integration says %s", self.kaiser_id, payload.decode())
             self._update_edge()
+        elif tail == RelayKind.LOGIN and payload:
+            self.logins.submit(payload)
+
+    def _answer_login(self, ack: RelayLoginAck) -> None:
+        """The answer to a `relay/login` request (from the login thread, too)."""
+        self._client.publish(self._topic(RelayKind.LOGIN_ACK), ack.encode(), 1, False)
 
     def _load_rules(self, payload: bytes) -> None:
         edge = parse_edge_rules(payload)

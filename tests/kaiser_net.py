@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
+import json
 import os
 from pathlib import Path
 import pwd
@@ -23,7 +24,7 @@ import threading
 
 from custom_components.automationone.protocol.relay import bridge_config
 
-from .broker import Broker, free_port
+from .broker import Broker, Dynsec, dynsec_plugin, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,12 +101,33 @@ class Link:
 
 class RelayBroker(Broker):
     """The relay's Mosquitto, bridged to the main broker through `link` as docs/kaiser.md
-    says (the generated config, on a free loopback port, without persistence on disk)."""
+    says (the generated config, on a free loopback port, without persistence on disk).
 
-    def __init__(self, kaiser_id: str, main_port: int, **login: str) -> None:
+    With `dynsec`: the dynamic-security plugin with those logins (docs/security.md, "Devices
+    behind a relay"), anonymous devices allowed unless `allow_anonymous` is False."""
+
+    def __init__(
+        self,
+        kaiser_id: str,
+        main_port: int,
+        *,
+        dynsec: Dynsec | None = None,
+        allow_anonymous: bool = True,
+        **login: str,
+    ) -> None:
         """`login`: bridge_config's login and TLS arguments (remote_username, cafile, ...)."""
         super().__init__()
         self.kaiser_id = kaiser_id
+        self.dynsec_logins = dynsec
+        local: dict[str, object] = {}
+        if dynsec is not None:
+            dynsec_file = self._dir / "dynamic-security.json"
+            dynsec_file.write_text(json.dumps(dynsec.document()), encoding="utf-8")
+            local = {
+                "dynsec_file": str(dynsec_file),
+                "dynsec_plugin": dynsec_plugin(),
+                "allow_anonymous": allow_anonymous,
+            }
         self.config = bridge_config(
             kaiser_id,
             "127.0.0.1",
@@ -113,6 +135,7 @@ class RelayBroker(Broker):
             listener_port=self.port,
             listener_host="127.0.0.1",
             persistence_dir=None,
+            **local,  # type: ignore[arg-type]
             **login,  # type: ignore[arg-type]
         )
 
@@ -128,15 +151,21 @@ class RelayBroker(Broker):
 
 
 class RelayProcess:
-    """`python -m kaiser run` against a relay broker; its held readings in memory only unless
+    """`python -m kaiser run` against a relay broker (with its dynsec admin login when the
+    broker has `dynsec_logins` with an `a1admin`); its held readings in memory only unless
     `spool` names a file (never the default below /var/lib)."""
 
     def __init__(self, broker: RelayBroker, *extra: str, spool: Path | None = None) -> None:
+        admin: list[str] = []
+        if broker.dynsec_logins is not None and "a1admin" in broker.dynsec_logins.clients:
+            password_file = broker._dir / "admin.password"
+            password_file.write_text(broker.dynsec_logins.password("a1admin"), encoding="utf-8")
+            admin = ["--dynsec-username", "a1admin", "--dynsec-password-file", str(password_file)]
         self.args = [
             sys.executable, "-m", "kaiser", "run", "--kaiser-id", broker.kaiser_id,
             "--host", broker.host, "--port", str(broker.port), "--health", "1",
             "--device-host", broker.host, "--device-port", str(broker.port),
-            "--spool", str(spool or ""), *extra,
+            "--spool", str(spool or ""), *admin, *extra,
         ]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -162,10 +191,12 @@ class RelayProcess:
 
 
 @contextlib.contextmanager
-def bridged(kaiser_id: str, main: Broker) -> Iterator[tuple[RelayBroker, Link]]:
-    """A relay broker bridged to `main` through a cuttable link."""
+def bridged(
+    kaiser_id: str, main: Broker, *, dynsec: Dynsec | None = None
+) -> Iterator[tuple[RelayBroker, Link]]:
+    """A relay broker bridged to `main` through a cuttable link (`dynsec`: its logins)."""
     link = Link(main.port)
-    relay = RelayBroker(kaiser_id, link.port).start()
+    relay = RelayBroker(kaiser_id, link.port, dynsec=dynsec).start()
     try:
         yield relay, link
     finally:

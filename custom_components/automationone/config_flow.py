@@ -70,6 +70,7 @@ from .logins import (
     async_start_login,
     known_admin,
     known_tls,
+    relay_kaiser,
     relay_login,
 )
 from .mac_conflict import owner_of, placeholders
@@ -506,6 +507,8 @@ class DeviceMaintenanceFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Give the device its own broker login (docs/security.md)."""
         entry = self.config_entry
+        if relay_kaiser(self.hass, entry.data[CONF_KAISER_ID]):
+            return await self.async_step_secure_login_relay()
         errors: dict[str, str] = {}
         placeholders = {"name": entry.title, "error": ""}
         known = known_admin(self.hass)
@@ -541,6 +544,32 @@ class DeviceMaintenanceFlow(OptionsFlow):
         return self.async_show_form(
             step_id="secure_login",
             data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_secure_login_relay(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Behind a relay: the relay makes the login on its broker (docs/security.md,
+        "Devices behind a relay"); nothing to enter."""
+        entry = self.config_entry
+        kaiser_id = entry.data[CONF_KAISER_ID]
+        errors: dict[str, str] = {}
+        placeholders = {"name": entry.title, "kaiser_id": kaiser_id, "error": ""}
+        if user_input is not None:
+            try:
+                if not hasattr(entry, "runtime_data"):
+                    raise LoginSetupError("device_offline")  # noqa: TRY301
+                await async_start_login(self.hass, entry, None, shared_login=None)
+            except LoginSetupError as err:
+                errors["base"] = err.key
+                placeholders["error"] = err.detail
+            else:
+                return self.async_create_entry(data=dict(entry.options))
+        return self.async_show_form(
+            step_id="secure_login_relay",
+            data_schema=vol.Schema({}),
             errors=errors,
             description_placeholders=placeholders,
         )

@@ -12,6 +12,7 @@ automations' last_triggered, so cooldowns and limits carry over both ways.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 import datetime as dt
@@ -45,16 +46,19 @@ from .const import (
 )
 from .hub import DATA_HUB, payload_bytes
 from .kaiser_edge import RelayRules, relay_rules
-from .logins import async_remove_relay_login, relay_login
+from .logins import LoginSetupError, async_remove_relay_login, relay_login
 from .protocol import ProtocolError
 from .protocol.relay import (
     EDGE_ACTIVE,
     HA_STATUS_TOPIC,
     RELAY_CAFILE,
+    RELAY_DYNSEC_FILE,
     EdgeRules,
     RelayAnnounce,
     RelayHealth,
     RelayKind,
+    RelayLoginAck,
+    RelayLoginRequest,
     bridge_config,
     bridge_state_topic,
     encode_fired,
@@ -63,6 +67,7 @@ from .protocol.relay import (
     parse_presence,
     parse_relay_announce,
     parse_relay_health,
+    parse_relay_login_ack,
     parse_relay_topic,
     relay_subscription,
     relay_topic,
@@ -75,6 +80,8 @@ RELAY_PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 HEALTH_STALE_S = 120.0
 RULES_CHECK_INTERVAL = dt.timedelta(seconds=60)
 LOG_EVERY_S = 60.0
+# How long HA waits for a relay's answer to a login request (docs/security.md).
+LOGIN_ANSWER_S = 15.0
 
 
 def relay_device_identifier(kaiser_id: str) -> tuple[str, str]:
@@ -110,6 +117,8 @@ class RelayData:
     ha_fired: dict[str, int] = field(default_factory=dict)
     relay_fired: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
+    # Login requests waiting for the relay's answer (relay/login_ack), by request id.
+    login_waiters: dict[str, asyncio.Future[RelayLoginAck]] = field(default_factory=dict)
     _logged: dict[str, float] = field(default_factory=dict)
     _listeners: list[Callable[[], None]] = field(default_factory=list)
 
@@ -165,11 +174,16 @@ def generated_bridge_config(
     hass: HomeAssistant, entry: ConfigEntry, *, with_password: bool = True
 ) -> str:
     """The relay's mosquitto.conf for the main broker HA uses; with the bridge's own login
-    and TLS once it has them (the password as a placeholder without `with_password`)."""
+    and TLS once it has them (the password as a placeholder without `with_password`), and
+    the lines of dynamic security on the relay's broker when the relay announced that it
+    makes device logins there."""
     host, port = main_broker(hass)
     login = relay_login(entry)
+    data = getattr(entry, "runtime_data", None)
+    announce = data.announce if isinstance(data, RelayData) else None
+    dynsec_file = RELAY_DYNSEC_FILE if announce is not None and announce.logins else None
     if login is None:
-        return bridge_config(entry.data[CONF_KAISER_ID], host, port)
+        return bridge_config(entry.data[CONF_KAISER_ID], host, port, dynsec_file=dynsec_file)
     return bridge_config(
         entry.data[CONF_KAISER_ID],
         host,
@@ -177,6 +191,7 @@ def generated_bridge_config(
         remote_username=login.username,
         remote_password=login.password if with_password else None,
         cafile=RELAY_CAFILE if login.tls_port else None,
+        dynsec_file=dynsec_file,
     )
 
 
@@ -247,6 +262,12 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
             elif kind is RelayKind.FIRED:
                 data.relay_fired = parse_fired(payload)
                 _take_over_firings(hass, data)
+            elif kind is RelayKind.LOGIN_ACK:
+                ack = parse_relay_login_ack(payload)
+                waiter = data.login_waiters.pop(ack.req, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(ack)
+                return
             else:
                 return  # ours echoed back
         except ProtocolError as err:
@@ -427,6 +448,49 @@ async def async_remove_relay_entry(hass: HomeAssistant, entry: ConfigEntry) -> N
         return
     for kind in (RelayKind.RULES, RelayKind.HA_FIRED, RelayKind.HA):
         await mqtt.async_publish(hass, relay_topic(entry.data[CONF_KAISER_ID], kind), b"", 1, True)
+
+
+def relay_entry(hass: HomeAssistant, kaiser_id: str) -> ConfigEntry | None:
+    """The entry of the relay with this kaiser id, if one is set up."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(
+        DOMAIN, relay_entry_unique_id(kaiser_id)
+    )
+    if entry is None or entry.data.get(CONF_KIND) != KIND_RELAY:
+        return None
+    return entry
+
+
+async def async_relay_login(
+    hass: HomeAssistant, kaiser_id: str, request: RelayLoginRequest
+) -> RelayLoginAck:
+    """Send a login request to the relay and wait for its answer; LoginSetupError with the
+    form's key when it is offline, does not answer, has no admin login or refuses."""
+    entry = relay_entry(hass, kaiser_id)
+    data = getattr(entry, "runtime_data", None)
+    if not isinstance(data, RelayData) or not data.available:
+        raise LoginSetupError("relay_offline", kaiser_id)
+    if data.announce is None or not data.announce.logins:
+        # Its announce does not say `logins`: no admin login, or an older relay program. The
+        # password is not sent to a broker whose topics anyone may read.
+        raise LoginSetupError("relay_no_admin", f"{kaiser_id} does not announce logins")
+    waiter: asyncio.Future[RelayLoginAck] = hass.loop.create_future()
+    data.login_waiters[request.req] = waiter
+    try:
+        # QoS 1, never retained; HA's MQTT client logs payloads only at debug level.
+        await mqtt.async_publish(
+            hass, relay_topic(kaiser_id, RelayKind.LOGIN), request.encode(), 1, False
+        )
+        async with asyncio.timeout(LOGIN_ANSWER_S):
+            ack = await waiter
+    except TimeoutError:
+        raise LoginSetupError("relay_offline", f"{kaiser_id}: no answer") from None
+    finally:
+        data.login_waiters.pop(request.req, None)
+    if ack.error == "no_admin":
+        raise LoginSetupError("relay_no_admin", ack.detail or "")
+    if not ack.ok:
+        raise LoginSetupError("relay_refused", f"{ack.error}: {ack.detail or ''}")
+    return ack
 
 
 def relay_device_id(hass: HomeAssistant, kaiser_id: str) -> str | None:

@@ -6,6 +6,12 @@ entry's data under `broker_login`, talks to the broker in an executor with the s
 dynamic-security admin login, and never logs a password. A device's password is never shown;
 a relay's is shown to the user (Configure on its entry), who copies it into the relay's
 mosquitto.conf.
+
+A device behind a Kaiser relay connects to the relay's broker, not HA's: its login lives
+there. HA does not use an admin login for it; it asks the relay program, which is the agent of
+its broker's dynamic security (`relay/login`, kaiser_relay.async_relay_login), and delivers
+and confirms the login exactly as on the main broker (docs/security.md, "Devices behind a
+relay").
 """
 
 from __future__ import annotations
@@ -28,10 +34,16 @@ from .broker_security.client import (
     DynsecClient,
     DynsecUnavailableError,
 )
-from .broker_security.dynsec import DynsecError, relay_role_name
+from .broker_security.dynsec import DynsecError, client_name, new_password, relay_role_name
 from .const import CONF_ESP_ID, CONF_KAISER_ID, DOMAIN
 from .data import AutomationOneConfigEntry
 from .protocol import Announce, SystemCommand
+from .protocol.relay import (
+    LOGIN_CONFIRM,
+    LOGIN_CREATE,
+    LOGIN_REMOVE,
+    RelayLoginRequest,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +56,8 @@ CONF_TLS_PORT: Final = "tls_port"
 CONF_TLS_HOSTS: Final = "tls_hosts"
 CONF_USERNAME: Final = "username"
 CONF_PASSWORD: Final = "password"  # noqa: S105 (a key, not a password)
+# The kaiser id of the relay whose broker holds the device's logins (instead of the admin).
+CONF_RELAY: Final = "relay"
 # What diagnostics must never show.
 REDACT: Final = {CONF_ADMIN_PASSWORD, CONF_PASSWORD}
 
@@ -121,6 +135,25 @@ async def _async_create(
     return login
 
 
+def relay_kaiser(hass: HomeAssistant, kaiser_id: str) -> bool:
+    """Whether devices of `kaiser_id` are behind a relay set up in HA (their logins are the
+    relay's to make)."""
+    from .kaiser_relay import relay_entry  # (kaiser_relay imports this module)
+
+    return relay_entry(hass, kaiser_id) is not None
+
+
+async def _relay_request(
+    hass: HomeAssistant, kaiser_id: str, op: str, esp_id: str, **fields: Any
+) -> str | None:
+    """One login request to the relay (LoginSetupError); the username it made, if any."""
+    from .kaiser_relay import async_relay_login
+
+    request = RelayLoginRequest(f"{op}-{secrets.token_hex(6)}", op, esp_id, **fields)
+    ack = await async_relay_login(hass, kaiser_id, request)
+    return ack.username
+
+
 def _admin_fields(admin: AdminLogin) -> dict[str, str]:
     """How an entry stores the admin login (for rotation and removal, and other entries)."""
     return {CONF_ADMIN_USERNAME: admin.username, CONF_ADMIN_PASSWORD: admin.password}
@@ -132,8 +165,9 @@ def _state(entry: ConfigEntry[Any]) -> dict[str, Any] | None:
 
 
 def has_login(entry: ConfigEntry[Any]) -> bool:
-    """Whether the device was secured: it has (or is being given) a login of its own."""
-    return _stored_admin(entry) is not None
+    """Whether the device was secured: it has (or is being given) a login of its own, made
+    with the stored admin login or by its relay."""
+    return _stored_admin(entry) is not None or _stored_relay(entry) is not None
 
 
 def _save(hass: HomeAssistant, entry: ConfigEntry[Any], state: dict[str, Any]) -> None:
@@ -161,13 +195,14 @@ def known_tls(hass: HomeAssistant) -> tuple[str | None, int | None]:
 async def async_start_login(
     hass: HomeAssistant,
     entry: AutomationOneConfigEntry,
-    admin: AdminLogin,
+    admin: AdminLogin | None,
     *,
     shared_login: str | None,
     ca: str | None = None,
     tls_port: int | None = None,
 ) -> str:
     """Create the device's next login on the broker and deliver it; returns its username.
+    Behind a relay the relay makes it on its broker (`admin` is not needed there).
 
     Nothing is revoked here: the old access goes once the device announces under the new
     login (`async_setup_logins`).
@@ -181,18 +216,31 @@ async def async_start_login(
     generation = int(state.get("generation", 0)) + 1
     kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
     stale = state.get("pending")
+    where: dict[str, Any]
+    if relay_kaiser(hass, kaiser_id):
+        # The relay's broker: the relay makes the login, with the password made here.
+        login = devices.NewLogin(client_name(esp_id, generation), new_password())
+        await _relay_request(
+            hass, kaiser_id, LOGIN_CREATE, esp_id, generation=generation,
+            password=login.password, delete=(stale,) if stale else (),
+        )  # fmt: skip
+        where = {CONF_RELAY: kaiser_id}
+    else:
+        if admin is None:
+            raise LoginSetupError("admin_password_missing")
 
-    def make(client: DynsecClient) -> devices.NewLogin:
-        if stale:  # delivered before, never confirmed: replaced by the new one
-            devices.remove_logins(client, [stale])
-        return devices.create_login(client, kaiser_id, esp_id, generation)
+        def make(client: DynsecClient) -> devices.NewLogin:
+            if stale:  # delivered before, never confirmed: replaced by the new one
+                devices.remove_logins(client, [stale])
+            return devices.create_login(client, kaiser_id, esp_id, generation)
 
-    login = await _async_create(hass, admin, make)
+        login = await _async_create(hass, admin, make)
+        where = _admin_fields(admin)
     _save(
         hass,
         entry,
         {
-            **_admin_fields(admin),
+            **where,
             CONF_SHARED_LOGIN: shared_login or state.get(CONF_SHARED_LOGIN) or None,
             CONF_CA: ca if ca is not None else state.get(CONF_CA),
             CONF_TLS_PORT: tls_port if tls_port is not None else state.get(CONF_TLS_PORT),
@@ -220,15 +268,22 @@ async def async_start_login(
 
 def _stored_admin(entry: ConfigEntry[Any]) -> AdminLogin | None:
     state = _state(entry)
-    if state is None:
+    if state is None or not state.get(CONF_ADMIN_USERNAME):
         return None
     return AdminLogin(state[CONF_ADMIN_USERNAME], state[CONF_ADMIN_PASSWORD])
 
 
+def _stored_relay(entry: ConfigEntry[Any]) -> str | None:
+    """The relay whose broker holds the device's logins, if it is behind one."""
+    state = _state(entry)
+    relay = state.get(CONF_RELAY) if state is not None else None
+    return str(relay) if relay else None
+
+
 async def async_rotate(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
-    """The rotate button: a new login with the stored admin login."""
+    """The rotate button: a new login with the stored admin login (or through the relay)."""
     admin = _stored_admin(entry)
-    if admin is None:
+    if admin is None and _stored_relay(entry) is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="login_not_secured")
     try:
         await async_start_login(hass, entry, admin, shared_login=None)
@@ -248,19 +303,25 @@ async def async_confirm(hass: HomeAssistant, entry: AutomationOneConfigEntry) ->
     """The device announced under its pending login: revoke the old access, make it current."""
     state = _state(entry)
     admin = _stored_admin(entry)
-    if state is None or admin is None or not state.get("pending"):
+    relay = _stored_relay(entry)
+    if state is None or (admin is None and relay is None) or not state.get("pending"):
         return False
     kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
     previous = state.get("current")
-    # The shared login loses this device's topics on the first switch only.
-    shared = state.get(CONF_SHARED_LOGIN) if previous is None else None
+    if relay is not None:
+        # The relay deletes `previous` and takes its anonymous devices' access away.
+        await _relay_request(hass, relay, LOGIN_CONFIRM, esp_id, previous=previous)
+    else:
+        assert admin is not None
+        # The shared login loses this device's topics on the first switch only.
+        shared = state.get(CONF_SHARED_LOGIN) if previous is None else None
 
-    def job(client: DynsecClient) -> None:
-        devices.revoke_old_access(
-            client, kaiser_id, esp_id, previous_username=previous, shared_login=shared
-        )
+        def job(client: DynsecClient) -> None:
+            devices.revoke_old_access(
+                client, kaiser_id, esp_id, previous_username=previous, shared_login=shared
+            )
 
-    await hass.async_add_executor_job(_run, _address(hass, admin), job)
+        await hass.async_add_executor_job(_run, _address(hass, admin), job)
     _save(hass, entry, {**state, "current": state["pending"], "pending": None, "login_error": None})
     _LOGGER.info("%s runs under its own broker login %s", esp_id, state["pending"])
     return True
@@ -307,7 +368,8 @@ async def async_remove_logins(hass: HomeAssistant, entry: AutomationOneConfigEnt
     """The entry is deleted: its broker clients, role and revocation entries go too."""
     state = _state(entry)
     admin = _stored_admin(entry)
-    if state is None or admin is None:
+    relay = _stored_relay(entry)
+    if state is None or (admin is None and relay is None):
         return
     usernames = [u for u in (state.get("current"), state.get("pending")) if u]
     kaiser_id, esp_id = entry.data[CONF_KAISER_ID], entry.data[CONF_ESP_ID]
@@ -316,7 +378,11 @@ async def async_remove_logins(hass: HomeAssistant, entry: AutomationOneConfigEnt
         devices.remove_device(client, kaiser_id, esp_id, usernames)
 
     try:
-        await hass.async_add_executor_job(_run, _address(hass, admin), job)
+        if relay is not None:
+            await _relay_request(hass, relay, LOGIN_REMOVE, esp_id, delete=tuple(usernames))
+        else:
+            assert admin is not None
+            await hass.async_add_executor_job(_run, _address(hass, admin), job)
     except LoginSetupError as err:
         _LOGGER.warning(
             "Could not remove the broker login of %s (%s): delete %s on the broker by hand",

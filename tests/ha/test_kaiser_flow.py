@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from unittest.mock import patch
@@ -244,3 +245,90 @@ async def test_a_last_will_relays_do_not_listen_for_is_a_repair(
     )  # fmt: skip
     await hass.async_block_till_done()
     assert registry.async_get_issue(DOMAIN, "relay_needs_ha_will") is None
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_relay_login_requests_and_their_answers(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """HA's side of `relay/login` (docs/protocol.md): only to a relay that is available and
+    announces `logins`; QoS 1, not retained; the relay's answer by request id; a refusal,
+    no answer and a bad answer."""
+    from custom_components.automationone import kaiser_relay
+    from custom_components.automationone.logins import LoginSetupError
+    from custom_components.automationone.protocol.relay import (
+        RelayHealth,
+        RelayLoginAck,
+        RelayLoginRequest,
+    )
+
+    relay = relay_entry()
+    relay.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(relay.entry_id)
+    await hass.async_block_till_done()
+    request = RelayLoginRequest("create-1", "create", "gh-01", 1, "p" * 24)
+
+    async def ask() -> BaseException | RelayLoginAck:
+        try:
+            return await kaiser_relay.async_relay_login(hass, "gh1", request)
+        except LoginSetupError as err:
+            return err
+
+    result = await ask()
+    assert isinstance(result, LoginSetupError)
+    assert result.key == "relay_offline"
+    health = RelayHealth(bridge=True, devices=1, msg_s=1.0, uptime_s=5, edge="standby")
+    async_fire_mqtt_message(hass, TOPIC, ANNOUNCE, retain=True)  # without `logins`
+    async_fire_mqtt_message(hass, "kaiser/gh1/relay/status", "online", retain=True)
+    async_fire_mqtt_message(hass, "kaiser/gh1/relay/health", health.encode())
+    await hass.async_block_till_done()
+    assert relay.runtime_data.available
+    mqtt_mock.async_publish.reset_mock()
+    result = await ask()
+    assert isinstance(result, LoginSetupError)
+    assert result.key == "relay_no_admin"
+    assert not mqtt_mock.async_publish.called  # the password went nowhere
+
+    with_logins = RelayAnnounce("gh1", "0.1.0", "kaiser-gh1", "Greenhouse relay", logins=True)
+    async_fire_mqtt_message(hass, TOPIC, with_logins.encode())  # live: no retain flag
+    await hass.async_block_till_done()
+    assert relay.runtime_data.announce == with_logins, relay.runtime_data.rejected
+    for answer, key in (
+        (
+            RelayLoginAck("create-1", False, error="refused", detail="createClient: x"),
+            "relay_refused",
+        ),
+        (RelayLoginAck("create-1", False, error="no_admin"), "relay_no_admin"),
+        (RelayLoginAck("create-1", True, "a1-gh-01-1"), None),
+    ):
+        mqtt_mock.async_publish.reset_mock()
+        task = asyncio.ensure_future(ask())
+        for _ in range(50):
+            await asyncio.sleep(0)
+            if mqtt_mock.async_publish.called:
+                break
+        assert not task.done(), task.result()
+        (topic, payload, qos, retain) = published(mqtt_mock)[-1]
+        assert (topic, qos, retain) == ("kaiser/gh1/relay/login", 1, False)
+        assert json.loads(payload)["password"] == "p" * 24
+        # Another request's answer and a bad one change nothing.
+        other = RelayLoginAck("create-2", True, "a1-gh-01-9").encode()
+        async_fire_mqtt_message(hass, "kaiser/gh1/relay/login_ack", other)
+        async_fire_mqtt_message(hass, "kaiser/gh1/relay/login_ack", b'{"v":1,"ok":true}')
+        assert not task.done()
+        async_fire_mqtt_message(hass, "kaiser/gh1/relay/login_ack", answer.encode())
+        result = await task
+        if key is None:
+            assert result == answer
+        else:
+            assert isinstance(result, LoginSetupError)
+            assert result.key == key
+    assert relay.runtime_data.rejected == {"missing_field": 3}
+    assert relay.runtime_data.login_waiters == {}
+    with patch.object(kaiser_relay, "LOGIN_ANSWER_S", 0.05):
+        result = await ask()
+    assert isinstance(result, LoginSetupError)
+    assert (result.key, result.detail) == ("relay_offline", "gh1: no answer")
+    assert relay.runtime_data.login_waiters == {}
+    await hass.config_entries.async_unload(relay.entry_id)
+    await hass.async_block_till_done()

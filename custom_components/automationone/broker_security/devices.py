@@ -17,6 +17,7 @@ from .dynsec import (
     REVOKED_ROLE_PRIORITY,
     Acl,
     add_client_role,
+    add_group_role,
     add_role_acl,
     client_name,
     create_client,
@@ -25,6 +26,7 @@ from .dynsec import (
     delete_role,
     device_acls,
     get_client,
+    get_group,
     list_clients,
     new_password,
     remove_role_acl,
@@ -50,8 +52,16 @@ def check_plugin(client: DynsecClient) -> None:
     client.check([list_clients()])
 
 
-def create_login(client: DynsecClient, kaiser_id: str, esp_id: str, generation: int) -> NewLogin:
-    """The device's role (kept if it exists) and a fresh client of `generation`."""
+def create_login(
+    client: DynsecClient,
+    kaiser_id: str,
+    esp_id: str,
+    generation: int,
+    *,
+    password: str | None = None,
+) -> NewLogin:
+    """The device's role (kept if it exists) and a fresh client of `generation` (with a new
+    password, or `password`: the one HA made for a relay's broker)."""
     return create_bound_login(
         client,
         role=role_name(kaiser_id, esp_id),
@@ -59,6 +69,7 @@ def create_login(client: DynsecClient, kaiser_id: str, esp_id: str, generation: 
         username=client_name(esp_id, generation),
         clientid=esp_id,
         textname=f"AutomationOne {esp_id}",
+        password=password,
     )
 
 
@@ -70,10 +81,12 @@ def create_bound_login(
     username: str,
     clientid: str,
     textname: str,
+    password: str | None = None,
 ) -> NewLogin:
-    """`role` with `acls` (kept if it exists) and a client `username` with a new password,
-    bound to the MQTT client id `clientid`; an existing client of that name is replaced."""
-    password = new_password()
+    """`role` with `acls` (kept if it exists) and a client `username` with a new password
+    (or `password`), bound to the MQTT client id `clientid`; an existing client of that name
+    is replaced."""
+    password = new_password() if password is None else password
     client.check([create_role(role, acls, textname=textname)], tolerate=ALREADY_EXISTS)
     # A client of this name left from an attempt whose answer got lost: replace it.
     client.check([delete_client(username)], tolerate=NOT_FOUND)
@@ -90,24 +103,39 @@ def revoke_old_access(
     *,
     previous_username: str | None,
     shared_login: str | None,
+    shared_group: str | None = None,
 ) -> None:
-    """The device runs under its own login now: the previous one stops working."""
+    """The device runs under its own login now: the previous one stops working, and the
+    shared login (a client) or the shared group (on a relay's broker the anonymous group)
+    loses the device's topics."""
     if previous_username is not None:
         client.check([delete_client(previous_username)], tolerate=NOT_FOUND)
+    if not shared_login and not shared_group:
+        return
+    client.check(
+        [create_role(REVOKED_ROLE, (), textname="AutomationOne: revoked")],
+        tolerate=ALREADY_EXISTS,
+    )
     if shared_login:
-        client.check(
-            [create_role(REVOKED_ROLE, (), textname="AutomationOne: revoked")],
-            tolerate=ALREADY_EXISTS,
-        )
         (found,) = client.check([get_client(shared_login)])
         roles = found.data.get("client", {}).get("roles", [])
-        if not any(isinstance(r, dict) and r.get("rolename") == REVOKED_ROLE for r in roles):
+        if not _has_role(roles):
             # (a second addClientRole of the same role is "Internal error" in Mosquitto 2.0)
             client.check([add_client_role(shared_login, REVOKED_ROLE, REVOKED_ROLE_PRIORITY)])
-        client.check(
-            [add_role_acl(REVOKED_ROLE, acl) for acl in revoked_acls(kaiser_id, esp_id)],
-            tolerate=ALREADY_EXISTS,
-        )
+    if shared_group:
+        (found,) = client.check([get_group(shared_group)])
+        if not _has_role(found.data.get("group", {}).get("roles", [])):
+            client.check([add_group_role(shared_group, REVOKED_ROLE, REVOKED_ROLE_PRIORITY)])
+    client.check(
+        [add_role_acl(REVOKED_ROLE, acl) for acl in revoked_acls(kaiser_id, esp_id)],
+        tolerate=ALREADY_EXISTS,
+    )
+
+
+def _has_role(roles: object, rolename: str = REVOKED_ROLE) -> bool:
+    return isinstance(roles, list) and any(
+        isinstance(r, dict) and r.get("rolename") == rolename for r in roles
+    )
 
 
 def remove_logins(client: DynsecClient, usernames: list[str]) -> None:

@@ -100,6 +100,13 @@ def client_name(esp_id: str, generation: int) -> str:
     return f"{CLIENT_PREFIX}-{validate_id(esp_id, 'esp_id')}-{generation}"
 
 
+def is_client_name_of(esp_id: str, username: str) -> bool:
+    """Whether `username` is one of `esp_id`'s logins (`client_name` of some generation)."""
+    prefix = f"{CLIENT_PREFIX}-{validate_id(esp_id, 'esp_id')}-"
+    tail = username[len(prefix) :]
+    return username.startswith(prefix) and tail.isascii() and tail.isdigit() and len(tail) <= 9
+
+
 def new_password() -> str:
     """A random password: 192 bits, URL-safe (printable ASCII, no quoting trouble in YAML)."""
     return secrets.token_urlsafe(24)
@@ -134,6 +141,57 @@ def relay_acls(kaiser_id: str) -> tuple[Acl, ...]:
         Acl("publishClientReceive", HA_STATUS_TOPIC),
         Acl("subscribeLiteral", HA_STATUS_TOPIC),
         Acl("publishClientSend", bridge_state_topic(bridge_name(kaiser_id))),
+    )
+
+
+# --- a relay's own broker (docs/security.md, "Devices behind a relay") ----------------------
+
+# The group Mosquitto puts anonymous clients in: the devices not secured yet.
+ANONYMOUS_GROUP: Final = "a1-anonymous"
+RELAY_PROGRAM_ROLE_PREFIX: Final = "a1-kaiser"
+SHARED_ROLE_PREFIX: Final = "a1-shared"
+
+
+def relay_program_username(kaiser_id: str) -> str:
+    """The relay program's own login on its broker (and its MQTT client id)."""
+    return f"kaiser-{validate_id(kaiser_id, 'kaiser_id')}-relay"
+
+
+def relay_program_role_name(kaiser_id: str) -> str:
+    """The role of the relay program on its own broker."""
+    return f"{RELAY_PROGRAM_ROLE_PREFIX}-{validate_id(kaiser_id, 'kaiser_id')}"
+
+
+def relay_program_acls(kaiser_id: str, bridge: str) -> tuple[Acl, ...]:
+    """What the relay program does on its own broker: its kaiser's tree both ways (its relay
+    topics, the edge rules' commands, held readings sent again), HA's status and its bridge's
+    state. Not the control topic: that is the admin login's."""
+    tree = f"kaiser/{validate_id(kaiser_id, 'kaiser_id')}/#"
+    return (
+        Acl("publishClientSend", tree),
+        Acl("publishClientReceive", tree),
+        Acl("subscribePattern", tree),
+        Acl("publishClientReceive", HA_STATUS_TOPIC),
+        Acl("subscribeLiteral", HA_STATUS_TOPIC),
+        Acl("publishClientReceive", bridge_state_topic(bridge)),
+        Acl("subscribeLiteral", bridge_state_topic(bridge)),
+    )
+
+
+def shared_role_name(kaiser_id: str) -> str:
+    """The role of the devices not secured yet (anonymous) on a relay's broker."""
+    return f"{SHARED_ROLE_PREFIX}-{validate_id(kaiser_id, 'kaiser_id')}"
+
+
+def shared_device_acls(kaiser_id: str) -> tuple[Acl, ...]:
+    """What any device of the kaiser may do before it has its own login: the device role's
+    topics for every `esp_id` (`+`), nothing of the relay's own topics."""
+    validate_id(kaiser_id, "kaiser_id")
+    root = f"kaiser/{kaiser_id}/esp/+/"
+    return (
+        *(Acl("publishClientSend", root + tail) for tail in DEVICE_PUBLISHES),
+        *(Acl("subscribePattern", root + tail) for tail in DEVICE_SUBSCRIBES),
+        Acl("subscribeLiteral", f"kaiser/{kaiser_id}/broadcast/emergency"),
     )
 
 
@@ -236,6 +294,34 @@ def add_client_role(username: str, rolename: str, priority: int = 0) -> dict[str
         "rolename": rolename,
         "priority": priority,
     }
+
+
+def create_group(groupname: str, textname: str | None = None) -> dict[str, Any]:
+    """`createGroup`."""
+    cmd: dict[str, Any] = {"command": "createGroup", "groupname": groupname}
+    if textname is not None:
+        cmd["textname"] = textname
+    return cmd
+
+
+def get_group(groupname: str) -> dict[str, Any]:
+    """`getGroup`: its roles and clients."""
+    return {"command": "getGroup", "groupname": groupname}
+
+
+def add_group_role(groupname: str, rolename: str, priority: int = 0) -> dict[str, Any]:
+    """`addGroupRole`."""
+    return {
+        "command": "addGroupRole",
+        "groupname": groupname,
+        "rolename": rolename,
+        "priority": priority,
+    }
+
+
+def set_anonymous_group(groupname: str) -> dict[str, Any]:
+    """`setAnonymousGroup`: the roles anonymous clients get (with `allow_anonymous true`)."""
+    return {"command": "setAnonymousGroup", "groupname": groupname}
 
 
 def encode_commands(commands: Sequence[Mapping[str, Any]], correlation: str) -> bytes:

@@ -37,6 +37,8 @@ class RelayKind(StrEnum):
     FIRED = "fired"
     HA_FIRED = "ha_fired"
     HA = "ha"
+    LOGIN = "login"
+    LOGIN_ACK = "login_ack"
 
 
 _KINDS = {kind.value: kind for kind in RelayKind}
@@ -97,6 +99,8 @@ _ANNOUNCE = _Kind("announce", MAX_PAYLOAD)
 _HEALTH = _Kind("health", MAX_PAYLOAD)
 _RULES = _Kind("rules", MAX_RULES_PAYLOAD)
 _FIRED = _Kind("fired", MAX_LARGE_PAYLOAD * 16)
+_LOGIN = _Kind("login", MAX_PAYLOAD)
+_LOGIN_ACK = _Kind("login_ack", MAX_PAYLOAD)
 
 
 def _dumps(data: Mapping[str, Any]) -> bytes:
@@ -113,6 +117,8 @@ class RelayAnnounce:
     name: str | None = None
     host: str | None = None
     port: int | None = None
+    # The relay program has its broker's dynsec admin login: it makes device logins there.
+    logins: bool | None = None
 
     def encode(self) -> bytes:
         """The payload."""
@@ -124,6 +130,7 @@ class RelayAnnounce:
                 "bridge": self.bridge,
                 "host": self.host,
                 "port": self.port,
+                "logins": self.logins,
             }
         )
 
@@ -264,6 +271,92 @@ def parse_presence(payload: bytes | str) -> bool:
     raise ProtocolError(ErrorCode.BAD_VALUE, "", "must be 'online' or 'offline'")
 
 
+# --- device logins on the relay's broker (docs/security.md, "Devices behind a relay") ------
+
+LOGIN_CREATE: Final = "create"
+LOGIN_CONFIRM: Final = "confirm"
+LOGIN_REMOVE: Final = "remove"
+# Why a relay did not do a login request (relay/login_ack `error`).
+LOGIN_NO_ADMIN: Final = "no_admin"  # the relay program runs without a dynsec admin login
+LOGIN_UNREACHABLE: Final = "unreachable"  # it could not reach its broker's control topic
+LOGIN_REFUSED: Final = "refused"  # its broker refused a command
+LOGIN_BAD_REQUEST: Final = "bad_request"  # fields missing or not this device's logins
+
+
+@dataclass(frozen=True, slots=True)
+class RelayLoginRequest:
+    """HA → relay (`relay/login`): create, confirm or remove a device's login on the relay's
+    broker. `create` carries the password HA made; never logged (repr hides it)."""
+
+    req: str
+    op: str
+    esp_id: str
+    generation: int | None = None
+    password: str | None = None
+    previous: str | None = None
+    delete: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        """Never the password."""
+        return (
+            f"RelayLoginRequest(req={self.req!r}, op={self.op!r}, esp_id={self.esp_id!r}, "
+            f"generation={self.generation!r}, previous={self.previous!r}, delete={self.delete!r})"
+        )
+
+    def encode(self) -> bytes:
+        """The payload."""
+        return _dumps(
+            {
+                "req": self.req,
+                "op": self.op,
+                "esp_id": self.esp_id,
+                "generation": self.generation,
+                "password": self.password,
+                "previous": self.previous,
+                "delete": list(self.delete) or None,
+            }
+        )
+
+
+def parse_relay_login(payload: bytes | str) -> RelayLoginRequest:
+    """Parse a login request; `create` needs `generation` and `password`."""
+    d = _LOGIN.parse(payload)
+    request = RelayLoginRequest(**{**d, "delete": tuple(d.get("delete", ()))})
+    if request.op == LOGIN_CREATE:
+        for name in ("generation", "password"):
+            if d.get(name) is None:
+                raise ProtocolError(ErrorCode.MISSING_FIELD, name, "create needs it")
+    return request
+
+
+@dataclass(frozen=True, slots=True)
+class RelayLoginAck:
+    """Relay → HA (`relay/login_ack`): the answer to request `req`; no secrets."""
+
+    req: str
+    ok: bool
+    username: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+    def encode(self) -> bytes:
+        """The payload."""
+        return _dumps(
+            {
+                "req": self.req,
+                "ok": self.ok,
+                "username": self.username,
+                "error": self.error,
+                "detail": None if self.detail is None else self.detail[:200],
+            }
+        )
+
+
+def parse_relay_login_ack(payload: bytes | str) -> RelayLoginAck:
+    """Parse a relay's answer to a login request."""
+    return RelayLoginAck(**_LOGIN_ACK.parse(payload))
+
+
 # --- the bridge -------------------------------------------------------------------------
 
 BRIDGE_KEEPALIVE_S: Final = 15
@@ -274,6 +367,39 @@ BRIDGE_KEEPALIVE_S: Final = 15
 PASSWORD_PLACEHOLDER: Final = "<password>"  # noqa: S105 (a placeholder, not a password)
 # Where the relay keeps the main broker's CA, when HA generates the config for it.
 RELAY_CAFILE: Final = "/etc/mosquitto/certs/automationone-ca.crt"
+# The relay broker's dynamic-security file, when HA generates the config (docs/security.md).
+RELAY_DYNSEC_FILE: Final = "/var/lib/mosquitto/dynamic-security.json"
+
+
+# Debian's (and Raspberry Pi OS's) path of Mosquitto's dynamic-security plugin on arm64.
+DYNSEC_PLUGIN: Final = "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so"
+
+
+def _local_login_lines(
+    dynsec_file: str | None, plugin: str | None, allow_anonymous: bool
+) -> list[str]:
+    """Who may connect to the relay's broker: anyone, or logins of dynamic security."""
+    if dynsec_file is None:
+        if not allow_anonymous:
+            raise ValueError("without dynamic security only anonymous devices can connect")
+        return ["allow_anonymous true"]
+    for value in (dynsec_file, plugin):
+        if value is not None and (not value or any(c in value for c in "\r\n\0")):
+            raise ValueError("the plugin and its file must be one non-empty line each")
+    return [
+        "# Logins on this broker: dynamic security, its admin login the relay program's",
+        '# (kaiser run --dynsec-username), docs/security.md "Devices behind a relay"',
+        f"plugin {plugin or DYNSEC_PLUGIN}",
+        f"plugin_opt_config_file {dynsec_file}",
+        *(
+            [
+                "# Devices without their own login yet: only their kaiser's device topics",
+                "allow_anonymous true",
+            ]
+            if allow_anonymous
+            else ["allow_anonymous false"]
+        ),
+    ]
 
 
 def _bridge_login_lines(
@@ -329,6 +455,9 @@ def bridge_config(
     cafile: str | None = None,
     certfile: str | None = None,
     keyfile: str | None = None,
+    dynsec_file: str | None = None,
+    dynsec_plugin: str | None = None,
+    allow_anonymous: bool = True,
 ) -> str:
     """The mosquitto.conf of a relay: its listener for devices and the bridge to the main
     broker (docs/kaiser.md explains every line).
@@ -336,7 +465,9 @@ def bridge_config(
     `remote_username` (with `remote_password`, else PASSWORD_PLACEHOLDER): the relay's own
     login on the main broker. `cafile` (a path on the relay): TLS, verified, TLS 1.2 or
     newer; `main_port` is then the main broker's TLS port. `certfile` and `keyfile`: a client
-    certificate (mTLS) the user made; AutomationOne generates none.
+    certificate (mTLS) the user made; AutomationOne generates none. `dynsec_file`: the
+    relay's broker runs the dynamic-security plugin (`dynsec_plugin`, Debian's arm64 path by
+    default) with that file; `allow_anonymous` False once every device has its own login.
     """
     name = bridge_name(kaiser_id)
     listen = f"listener {listener_port}" + (f" {listener_host}" if listener_host else "")
@@ -344,7 +475,7 @@ def bridge_config(
         [
             f"# Kaiser relay {kaiser_id}: generated by AutomationOne (docs/kaiser.md)",
             listen,
-            "allow_anonymous true",
+            *_local_login_lines(dynsec_file, dynsec_plugin, allow_anonymous),
             "set_tcp_nodelay true",
             *(
                 ["persistence true", f"persistence_location {persistence_dir}"]
