@@ -73,27 +73,24 @@ build() {
   mv "$tmp" "$ROOT"
 }
 
-demo_deps() {
+# add_requirements NAME FILE [DEBS]: install FILE's requirements (and Debian's DEBS) into the
+# chroot's venv once per content of FILE.
+add_requirements() {
   build
-  local stamp
-  stamp=$ROOT/.demo-$( (cat "$DEMO_REQUIREMENTS") | sha256sum | cut -c1-12)
+  local name=$1 requirements=$2 debs=${3:-} stamp apt=""
+  stamp=$ROOT/.$name-$(sha256sum <"$requirements" | cut -c1-12)
   [ -e "$stamp" ] && return
-  # libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without
-  # it. g++ and python3.14-dev build pymicro-vad and pyspeex-noise (no Python 3.14 wheels; see
-  # requirements_demo_current.txt). The mirror may serve an unstable snapshot whose Release file
-  # has expired.
-  in_root "$ROOT" -- "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libturbojpeg0 g++ python3.14-dev >/dev/null && /opt/ha/bin/pip install -q --disable-pip-version-check -r '$DEMO_REQUIREMENTS'"
+  # The mirror may serve an unstable snapshot whose Release file has expired.
+  [ -n "$debs" ] && apt="apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $debs >/dev/null && "
+  in_root "$ROOT" -- "$apt/opt/ha/bin/pip install -q --disable-pip-version-check -r '$requirements'"
   touch "$stamp"
 }
 
-bench_deps() {
-  build
-  local stamp
-  stamp=$ROOT/.bench-$( (cat "$BENCH_REQUIREMENTS") | sha256sum | cut -c1-12)
-  [ -e "$stamp" ] && return
-  in_root "$ROOT" -- "/opt/ha/bin/pip install -q --disable-pip-version-check -r '$BENCH_REQUIREMENTS'"
-  touch "$stamp"
-}
+# libturbojpeg0: HA's camera helpers (imported by the MQTT integration) log an error without
+# it. g++ and python3.14-dev build pymicro-vad and pyspeex-noise (no Python 3.14 wheels; see
+# requirements_demo_current.txt).
+demo_deps() { add_requirements demo "$DEMO_REQUIREMENTS" "libturbojpeg0 g++ python3.14-dev"; }
+bench_deps() { add_requirements bench "$BENCH_REQUIREMENTS"; }
 
 case "${1:-}" in
   build) build ;;
