@@ -200,3 +200,26 @@ async def test_held_readings_survive_a_killed_relay(tmp_path: Path) -> None:
 
         await across_a_cut(now, send_kill_restart_send)
     assert spool.read_bytes() == b""  # cut once the resends were on the relay's broker
+
+
+async def test_a_long_outage_is_resent_at_the_resend_rate_each_reading_once() -> None:
+    """3,000 readings held: resent at `--resend-rate` (1,000/s by default, docs/kaiser.md), so
+    the bridge's bounded queue is never flooded, and each crosses once."""
+    held = range(2, 3002)
+    async with scene() as now:
+        await wait(now.health, bridge_is(True), "the relay to see its bridge up")
+        now.device.send(1)
+        await wait(now.arrived, lambda got: len(got) == 1, "the live reading")
+        now.link.cut()
+        await wait(now.health, bridge_is(False), "the relay to see its bridge down")
+        now.device.send(*held)
+        await asyncio.sleep(1.0)
+        now.link.restore()
+        await wait(now.arrived, lambda got: len(got) > 1, "the first resends")
+        first = time.monotonic()
+        await wait(now.arrived, lambda got: len(got) == 1 + len(held), "every held reading")
+        last = time.monotonic()
+        await asyncio.sleep(0.5)
+        assert_each_once(now.arrived, live=(1,), held=held)
+        # A tick's share (500) at a time, a tick every 0.5 s: six slices, not one burst.
+        assert last - first >= 2.0
