@@ -16,6 +16,9 @@ import contextlib
 from dataclasses import dataclass
 import json
 from pathlib import Path
+import re
+import shutil
+import subprocess
 import time
 from typing import Any
 
@@ -93,16 +96,38 @@ def bridge_is(up: bool) -> Callable[[Seen], bool]:
     return lambda got: bool(got) and got[-1][1].get("bridge") is up
 
 
+def resent(got: Seen) -> set[int]:
+    """The seqs that crossed as resends."""
+    return {payload["seq"] for _, payload in got if payload.get("resend")}
+
+
+def mosquitto_2_1() -> bool:
+    """Whether this machine's Mosquitto is 2.1 or newer."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    banner = subprocess.run([binary, "-h"], capture_output=True, text=True, check=False).stdout
+    found = re.search(r"mosquitto version (\d+)\.(\d+)", banner)
+    return found is not None and (int(found[1]), int(found[2])) >= (2, 1)
+
+
 def assert_each_once(arrived: TopicRecorder, live: tuple[int, ...], held: range) -> None:
-    """Every reading crossed once: the live ones as sent, the held ones as resends."""
-    by_seq = {payload["seq"]: (topic, payload) for topic, payload in decoded(arrived)}
-    assert sorted(by_seq) == sorted([*live, *held])
-    assert len(arrived.messages) == len(by_seq)
+    """Every reading crossed once: the live ones as sent, the held ones as resends.
+
+    Mosquitto 2.1's bridge subscribes locally at each reconnect attempt and delivers what came
+    in meanwhile once it connects (docs/kaiser.md): such a held reading also crosses late as
+    sent, once; HA takes the first copy in and drops the resend by its `seq`."""
+    copies: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for topic, payload in decoded(arrived):
+        copies.setdefault(payload["seq"], []).append((topic, payload))
+    assert sorted(copies) == sorted([*live, *held])
     for seq in live:  # carried live by the bridge
-        assert by_seq[seq] == sent(seq)
+        assert copies[seq] == [sent(seq)]
+    late = 0
     for seq in held:  # held by the relay: as sent, plus the resend flags
         topic, payload = sent(seq)
-        assert by_seq[seq] == (topic, payload | {"replay": True, "resend": True})
+        resend = (topic, payload | {"replay": True, "resend": True})
+        assert copies[seq] in ([resend], [sent(seq), resend], [resend, sent(seq)])
+        late += len(copies[seq]) - 1
+    assert late == 0 or mosquitto_2_1(), f"{late} held readings also crossed as sent"
 
 
 @dataclass
@@ -149,9 +174,9 @@ async def across_a_cut(now: Scene, during_the_cut: Callable[[], Awaitable[None]]
     await wait(now.health, bridge_is(False), "the relay to see its bridge down")
     await during_the_cut()
     now.link.restore()
-    await wait(now.arrived, lambda got: len(got) == 6, "the held readings")
+    await wait(now.arrived, lambda got: resent(got) >= set(range(2, 7)), "the held readings")
     now.device.send(7)
-    await wait(now.arrived, lambda got: len(got) == 7, "the live reading after")
+    await wait(now.arrived, lambda got: 7 in {p["seq"] for _, p in got}, "the live reading after")
     await asyncio.sleep(0.5)  # nothing more comes: each reading once
     assert_each_once(now.arrived, live=(1, 7), held=range(2, 7))
 
@@ -215,9 +240,9 @@ async def test_a_long_outage_is_resent_at_the_resend_rate_each_reading_once() ->
         now.device.send(*held)
         await asyncio.sleep(1.0)
         now.link.restore()
-        await wait(now.arrived, lambda got: len(got) > 1, "the first resends")
+        await wait(now.arrived, lambda got: bool(resent(got)), "the first resends")
         first = time.monotonic()
-        await wait(now.arrived, lambda got: len(got) == 1 + len(held), "every held reading")
+        await wait(now.arrived, lambda got: resent(got) >= set(held), "every held reading")
         last = time.monotonic()
         await asyncio.sleep(0.5)
         assert_each_once(now.arrived, live=(1,), held=held)
