@@ -331,13 +331,20 @@ async def test_bridge_cut_relay_rules_and_device_limits_hold(hass: HomeAssistant
     )
     assert last_status()["state"] is False
     assert replayed == []
+    live: list[float | None] = []
+    ph_channel.add_listener(lambda: live.append(ph_channel.result and ph_channel.result.value))
     net.bridge.restore()
     await wait_for(
         hass,
         lambda: ir.async_get(hass).async_get_issue(DOMAIN, bridge_issue_id(KAISER)) is None,
         what="the issue cleared",
     )
-    await wait_for(hass, lambda: low in replayed, what="the pH 5 sent during the cut, replayed")
+    # Mosquitto's bridge may deliver it late as sent, taken in live (docs/kaiser.md).
+    await wait_for(
+        hass,
+        lambda: low in replayed or low in live,
+        what="the pH 5 sent during the cut, replayed",
+    )
     # The relay's entry unloaded while HA runs: HA takes the rules back, the relay runs none.
     assert await hass.config_entries.async_unload(relay_entry.entry_id)
     mark = len(watch.messages)
