@@ -118,8 +118,6 @@ class LoginAgent:
         self._client_factory = client_factory
         self._queue: queue.Queue[RelayLoginRequest | None] = queue.Queue(maxsize=64)
         self._thread: threading.Thread | None = None
-        self.done = 0
-        self.failed = 0
 
     @property
     def has_admin(self) -> bool:
@@ -189,10 +187,6 @@ class LoginAgent:
         error: str | None = None,
         detail: str | None = None,
     ) -> None:
-        if error is None:
-            self.done += 1
-        else:
-            self.failed += 1
         self._answer(RelayLoginAck(request.req, error is None, username, error, detail))
 
     def _work(self) -> None:

@@ -51,6 +51,7 @@ from .protocol import ProtocolError
 from .protocol.relay import (
     EDGE_ACTIVE,
     HA_STATUS_TOPIC,
+    LOGIN_NO_ADMIN,
     RELAY_CAFILE,
     RELAY_DYNSEC_FILE,
     EdgeRules,
@@ -486,7 +487,7 @@ async def async_relay_login(
         raise LoginSetupError("relay_offline", f"{kaiser_id}: no answer") from None
     finally:
         data.login_waiters.pop(request.req, None)
-    if ack.error == "no_admin":
+    if ack.error == LOGIN_NO_ADMIN:
         raise LoginSetupError("relay_no_admin", ack.detail or "")
     if not ack.ok:
         raise LoginSetupError("relay_refused", f"{ack.error}: {ack.detail or ''}")
@@ -497,10 +498,7 @@ def relay_device_id(hass: HomeAssistant, kaiser_id: str) -> str | None:
     """The device of a relay's entry, if the relay has one (ESPs behind it hang below it).
     Looked up by unique id: every ESP entry asks at setup, and a scan of all entries made
     setting up 500 of them quadratic."""
-    entry = hass.config_entries.async_entry_for_domain_unique_id(
-        DOMAIN, relay_entry_unique_id(kaiser_id)
-    )
-    if entry is None or entry.data.get(CONF_KIND) != KIND_RELAY:
+    if (entry := relay_entry(hass, kaiser_id)) is None:
         return None
     device = device_by_identifier(hass, relay_device_identifier(kaiser_id), entry.entry_id)
     return None if device is None else device.id

@@ -27,6 +27,7 @@ from .dynsec import (
     device_acls,
     get_client,
     get_group,
+    has_role,
     list_clients,
     new_password,
     remove_role_acl,
@@ -119,22 +120,16 @@ def revoke_old_access(
     if shared_login:
         (found,) = client.check([get_client(shared_login)])
         roles = found.data.get("client", {}).get("roles", [])
-        if not _has_role(roles):
+        if not has_role(roles, REVOKED_ROLE):
             # (a second addClientRole of the same role is "Internal error" in Mosquitto 2.0)
             client.check([add_client_role(shared_login, REVOKED_ROLE, REVOKED_ROLE_PRIORITY)])
     if shared_group:
         (found,) = client.check([get_group(shared_group)])
-        if not _has_role(found.data.get("group", {}).get("roles", [])):
+        if not has_role(found.data.get("group", {}).get("roles", []), REVOKED_ROLE):
             client.check([add_group_role(shared_group, REVOKED_ROLE, REVOKED_ROLE_PRIORITY)])
     client.check(
         [add_role_acl(REVOKED_ROLE, acl) for acl in revoked_acls(kaiser_id, esp_id)],
         tolerate=ALREADY_EXISTS,
-    )
-
-
-def _has_role(roles: object, rolename: str = REVOKED_ROLE) -> bool:
-    return isinstance(roles, list) and any(
-        isinstance(r, dict) and r.get("rolename") == rolename for r in roles
     )
 
 

@@ -304,6 +304,13 @@ def create_group(groupname: str, textname: str | None = None) -> dict[str, Any]:
     return cmd
 
 
+def has_role(roles: object, rolename: str) -> bool:
+    """Whether a `getClient` / `getGroup` answer's `roles` list holds `rolename`."""
+    return isinstance(roles, list) and any(
+        isinstance(r, dict) and r.get("rolename") == rolename for r in roles
+    )
+
+
 def get_group(groupname: str) -> dict[str, Any]:
     """`getGroup`: its roles and clients."""
     return {"command": "getGroup", "groupname": groupname}

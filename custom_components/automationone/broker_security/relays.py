@@ -26,6 +26,7 @@ from .dynsec import (
     delete_client,
     delete_role,
     get_group,
+    has_role,
     relay_acls,
     relay_program_acls,
     relay_program_role_name,
@@ -82,8 +83,7 @@ def setup_relay_broker(client: DynsecClient, kaiser_id: str, bridge: str) -> New
         tolerate=ALREADY_EXISTS,
     )
     (group,) = client.check([get_group(ANONYMOUS_GROUP)])
-    roles = group.data.get("group", {}).get("roles", [])
-    if not any(isinstance(r, dict) and r.get("rolename") == shared for r in roles):
+    if not has_role(group.data.get("group", {}).get("roles", []), shared):
         client.check([add_group_role(ANONYMOUS_GROUP, shared, 0)])
     client.check([set_anonymous_group(ANONYMOUS_GROUP)])
     username = relay_program_username(kaiser_id)
