@@ -26,6 +26,7 @@ import datetime as dt
 from itertools import chain
 import logging
 from pathlib import Path
+import secrets
 import socket
 import threading
 import time
@@ -138,6 +139,8 @@ class Relay:
         self._clock = clock
         self._lock = threading.RLock()
         self._started = time.monotonic()
+        # In every health report: HA tells a restart from a second relay under this id by it.
+        self.instance = secrets.token_hex(4)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bridge_up = False
@@ -319,6 +322,7 @@ class Relay:
                 rules=len(self.engine.rules),
                 rules_version=self.rules_version,
                 ts=int(self._clock() * 1000),
+                instance=self.instance,
             )
 
     def publish_health(self) -> None:

@@ -57,6 +57,7 @@ from .protocol.relay import (
     EdgeRules,
     RelayAnnounce,
     RelayHealth,
+    RelayInstances,
     RelayKind,
     RelayLoginAck,
     RelayLoginRequest,
@@ -94,6 +95,11 @@ HA_WILL_ISSUE_ID = "relay_needs_ha_will"
 HA_WILL_PAYLOAD = "offline"
 
 
+def conflict_issue_id(kaiser_id: str) -> str:
+    """Repair issue of a kaiser id two relay programs use."""
+    return f"relay_conflict_{kaiser_id}"
+
+
 def bridge_issue_id(kaiser_id: str) -> str:
     """Repair issue of a relay whose bridge is down."""
     return f"relay_bridge_down_{kaiser_id}"
@@ -109,6 +115,7 @@ class RelayData:
     announce: RelayAnnounce | None = None
     health: RelayHealth | None = None
     health_at: float | None = None
+    instances: RelayInstances = field(default_factory=RelayInstances)
     online: bool | None = None
     bridge_up: bool | None = None
     edge: RelayRules = field(default_factory=RelayRules)
@@ -256,6 +263,8 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
                 health = parse_relay_health(payload)
                 was_active = data.health is not None and data.health.edge == EDGE_ACTIVE
                 data.health, data.health_at = health, time.monotonic()
+                data.instances.see(health.instance, data.health_at)
+                _sync_conflict_issue(hass, entry)
                 if was_active and health.edge != EDGE_ACTIVE:
                     handback()
                 if health.rules_version != data.edge.version() and data.published_rules:
@@ -411,6 +420,28 @@ def sync_ha_will_issue(hass: HomeAssistant, leaving: str | None = None) -> None:
 
 
 @callback
+def _sync_conflict_issue(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
+    data = entry.runtime_data
+    issue_id = conflict_issue_id(data.kaiser_id)
+    if not data.instances.conflict(time.monotonic()):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    if ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None:
+        _LOGGER.warning(
+            "Two relay programs use kaiser id %s: their health reports alternate", data.kaiser_id
+        )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="relay_id_conflict",
+        translation_placeholders={"name": entry.title, "kaiser_id": data.kaiser_id},
+    )
+
+
+@callback
 def _sync_bridge_issue(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
     data = entry.runtime_data
     issue_id = bridge_issue_id(data.kaiser_id)
@@ -437,6 +468,7 @@ async def async_unload_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry)
             hass, relay_topic(entry.data[CONF_KAISER_ID], RelayKind.RULES), b"", 1, True
         )
     ir.async_delete_issue(hass, DOMAIN, bridge_issue_id(entry.data[CONF_KAISER_ID]))
+    ir.async_delete_issue(hass, DOMAIN, conflict_issue_id(entry.data[CONF_KAISER_ID]))
     sync_ha_will_issue(hass, leaving=entry.entry_id)
     return await hass.config_entries.async_unload_platforms(entry, RELAY_PLATFORMS)
 
@@ -513,6 +545,11 @@ def relay_diagnostics(hass: HomeAssistant, entry: RelayConfigEntry) -> dict[str,
         "bridge_connected": data.bridge_connected,
         "announce": None if data.announce is None else asdict(data.announce),
         "health": None if data.health is None else asdict(data.health),
+        "instances": {
+            "current": data.instances.current,
+            "earlier": list(data.instances.earlier),
+            "second_relay": data.instances.conflict(time.monotonic()),
+        },
         "edge_rules": sorted(data.edge.automations.values()),
         "edge_rules_version": data.edge.version(),
         "ha_only": data.edge.ha_only,

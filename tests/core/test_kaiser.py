@@ -37,13 +37,80 @@ def test_relay_payloads_round_trip() -> None:
     """Every relay payload parses back to what was encoded."""
     announce = r.RelayAnnounce("gh1", "0.1.0", "kaiser-gh1", "Greenhouse", "10.0.0.5", 1883)
     assert r.parse_relay_announce(announce.encode(), "gh1") == announce
-    health = r.RelayHealth(True, 12, 35.5, 100, "standby", 2, 7, 1)
+    health = r.RelayHealth(True, 12, 35.5, 100, "standby", 2, 7, 1, "0f3a9c2e")
     assert r.parse_relay_health(health.encode()) == health
     sensor = r.EdgeSensor("esp1", 34, "ph", "raw", params={"adc": "esp32_11db"})
     rules = r.EdgeRules(3, (rule(),), (sensor,), "Europe/Berlin")
     assert r.parse_edge_rules(rules.encode()) == rules
     assert r.parse_fired(r.encode_fired({"a": 5, "b": 7})) == {"a": 5, "b": 7}
     assert r.parse_relay_topic("kaiser/gh1/relay/health") == ("gh1", r.RelayKind.HEALTH)
+
+
+def health_from(instance: str | None) -> r.RelayHealth:
+    """A health report as docs/protocol.md writes it, with `instance` when given."""
+    payload: dict[str, Any] = {
+        "v": 1, "bridge": True, "devices": 3, "msg_s": 1.5, "uptime_s": 10, "edge": "standby"
+    }  # fmt: skip
+    if instance is not None:
+        payload["instance"] = instance
+    return r.parse_relay_health(json.dumps(payload))
+
+
+@pytest.mark.parametrize("instance", ["", "0F3A", "a/b", "a" * 33, 7])
+def test_relay_health_refuses_a_bad_instance(instance: object) -> None:
+    """`instance` is 1-32 lower-case hex digits."""
+    with pytest.raises(ProtocolError):
+        r.parse_relay_health(
+            json.dumps({"v": 1, "bridge": True, "devices": 0, "msg_s": 0, "uptime_s": 0,
+                        "edge": "standby", "instance": instance})
+        )  # fmt: skip
+
+
+def test_a_restarted_relay_is_not_a_second_relay() -> None:
+    """Each restart draws a new instance: never a conflict, however many restarts."""
+    seen = r.RelayInstances()
+    t = 5.0  # any uptime
+    for instance in ["aa", "aa", "bb", "bb", "cc", None, "dd", "ee"]:
+        seen.see(health_from(instance).instance, t)
+        t += 1.0
+        assert not seen.conflict(t)
+    assert seen.current == "ee"
+
+
+def test_two_relays_alternating_are_a_conflict_until_they_stop() -> None:
+    """An earlier instance reporting again twice within 10 minutes is a second relay; once the
+    alternation stops the conflict ends 10 minutes after the last return."""
+    seen = r.RelayInstances()
+    t = 1e6  # any uptime
+    seen.see("aa", t)
+    seen.see("bb", t + 1)  # as a restart
+    assert not seen.conflict(t + 1)
+    seen.see("aa", t + 2)  # back: one return
+    assert not seen.conflict(t + 2)
+    seen.see("bb", t + 3)  # and again
+    assert seen.conflict(t + 3)
+    assert seen.conflict(t + 2 + r.CONFLICT_WINDOW_S)
+    assert not seen.conflict(t + 3 + r.CONFLICT_WINDOW_S)
+
+
+def test_returns_far_apart_are_not_a_conflict() -> None:
+    """Two returns more than the window apart do not make a conflict."""
+    seen = r.RelayInstances()
+    seen.see("aa", 0.0)
+    seen.see("bb", 1.0)
+    seen.see("aa", 2.0)
+    seen.see("bb", 3.0 + r.CONFLICT_WINDOW_S)
+    assert not seen.conflict(3.0 + r.CONFLICT_WINDOW_S)
+
+
+def test_relay_health_carries_its_instance() -> None:
+    """The relay program sends one random instance in every health report."""
+    relay = Relay(RelayOptions(kaiser_id="gh1"))
+    first = r.parse_relay_health(relay.health().encode())
+    again = r.parse_relay_health(relay.health().encode())
+    other = Relay(RelayOptions(kaiser_id="gh1"))
+    assert first.instance == again.instance == relay.instance
+    assert first.instance != r.parse_relay_health(other.health().encode()).instance
 
 
 @pytest.mark.parametrize(

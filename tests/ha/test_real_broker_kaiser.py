@@ -28,7 +28,7 @@ import pytest
 
 from custom_components.automationone.const import DOMAIN
 from custom_components.automationone.diagnostics import async_get_config_entry_diagnostics
-from custom_components.automationone.kaiser_relay import bridge_issue_id
+from custom_components.automationone.kaiser_relay import bridge_issue_id, conflict_issue_id
 from simulator.device import BrokerTarget, Fleet, SimulatedDevice
 from simulator.signals import Sample, ph_to_adc
 
@@ -164,6 +164,43 @@ async def test_discovered_through_the_bridge(hass: HomeAssistant, net: Net) -> N
     net.bridge.restore()
     await wait_for(hass, lambda: hass.states.get(bridge).state == STATE_ON, what="bridge back")
     assert issues.async_get_issue(DOMAIN, bridge_issue_id(KAISER)) is None
+
+
+async def test_a_second_relay_program_under_the_same_id_is_a_repair(
+    hass: HomeAssistant, net: Net
+) -> None:
+    """A restarted relay program is the same relay; a second one under the same kaiser id (on
+    the same broker, so the two push each other off by client id) is a repair issue."""
+    relay_entry, _ = await add_relay_and_devices(hass)
+    data = relay_entry.runtime_data
+    issues = ir.async_get(hass)
+    await wait_for(hass, lambda: data.instances.current is not None, what="a health report")
+    first = data.instances.current
+    net.relay.stop()
+    net.relay = RelayProcess(net.relay_broker).start()
+    await wait_for(
+        hass, lambda: data.instances.current not in (None, first), what="the restart's health"
+    )
+    await asyncio.sleep(3)  # a few more reports: still one relay
+    assert issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is None
+
+    second = RelayProcess(net.relay_broker).start()
+    try:
+        await wait_for(
+            hass,
+            lambda: issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is not None,
+            within=40,
+            what="the conflict repair",
+        )
+    finally:
+        second.stop()
+    issue = issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER))
+    assert issue is not None
+    assert issue.translation_key == "relay_id_conflict"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    diagnostics = await async_get_config_entry_diagnostics(hass, relay_entry)
+    assert diagnostics["instances"]["second_relay"] is True
+    assert len(diagnostics["instances"]["earlier"]) >= 2
 
 
 async def _set_up_rule(

@@ -8,8 +8,9 @@ of the repository) next to it. Its topics sit beside its devices' below
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
@@ -25,6 +26,10 @@ MAX_RULES_PAYLOAD: Final = 65536
 HA_STATUS_TOPIC: Final = "homeassistant/status"
 EDGE_STANDBY: Final = "standby"
 EDGE_ACTIVE: Final = "active"
+# Two relay programs under one kaiser id: this many returns of an earlier instance within the
+# window (RelayInstances).
+CONFLICT_RETURNS: Final = 2
+CONFLICT_WINDOW_S: Final = 600.0
 
 
 class RelayKind(StrEnum):
@@ -155,11 +160,14 @@ class RelayHealth:
     rules: int | None = None
     rules_version: int | None = None
     ts: int | None = None
+    # Random per start of the relay program: tells a restart from a second relay (RelayInstances).
+    instance: str | None = None
 
     def encode(self) -> bytes:
         """The payload."""
         return _dumps(
             {
+                "instance": self.instance,
                 "bridge": self.bridge,
                 "devices": self.devices,
                 "msg_s": round(self.msg_s, 2),
@@ -175,6 +183,39 @@ class RelayHealth:
 def parse_relay_health(payload: bytes | str) -> RelayHealth:
     """Parse a relay health report."""
     return RelayHealth(**_HEALTH.parse(payload))
+
+
+@dataclass(slots=True)
+class RelayInstances:
+    """Which relay program sends a kaiser id's health.
+
+    A restart changes the instance once. Two programs under one id take each other's place on
+    the broker (the main broker's bridge client id, or the relay's own on one broker), so their
+    health alternates: an instance that came before the current one sending again is a second
+    relay. Health is not retained and each broker keeps its order, so a restart alone never
+    brings an old instance back; CONFLICT_RETURNS within CONFLICT_WINDOW_S still make sure.
+    """
+
+    current: str | None = None
+    earlier: deque[str] = field(default_factory=lambda: deque(maxlen=8))
+    returns: deque[float] = field(default_factory=lambda: deque(maxlen=CONFLICT_RETURNS))
+
+    def see(self, instance: str | None, now: float) -> None:
+        """The instance of a health report that came at `now` (monotonic s)."""
+        if instance is None or instance == self.current:
+            return
+        if instance in self.earlier:
+            self.returns.append(now)
+            self.earlier.remove(instance)
+        if self.current is not None:
+            self.earlier.append(self.current)
+        self.current = instance
+
+    def conflict(self, now: float) -> bool:
+        """Two relay programs use this kaiser id (seen within the window before `now`)."""
+        return len(self.returns) == CONFLICT_RETURNS and now - self.returns[0] <= (
+            CONFLICT_WINDOW_S
+        )
 
 
 @dataclass(frozen=True, slots=True)
