@@ -25,6 +25,7 @@ from custom_components.automationone.protocol import ProtocolError, validate_id
 from custom_components.automationone.protocol.relay import bridge_config
 
 from .relay import VERSION, Relay, RelayOptions
+from .spool import SpoolInUseError
 
 # Next to Mosquitto's own persistence (/var/lib/mosquitto/); systemd's `StateDirectory=kaiser`.
 SPOOL_DIR = Path("/var/lib/kaiser")
@@ -215,6 +216,9 @@ def main(argv: list[str] | None = None) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    relay.start()
+    try:
+        relay.start()
+    except SpoolInUseError as err:
+        sys.exit(f"kaiser: not starting: {err}")  # exit status 1
     stop.wait()
     relay.stop()

@@ -190,7 +190,10 @@ class Relay:
 
     def start(self) -> None:
         """Set the broker up (with a dynsec admin login), take back what the spool held,
-        connect (paho retries by itself) and start the health and clock thread."""
+        connect (paho retries by itself) and start the health and clock thread.
+        SpoolInUseError, before anything else, if another relay program runs on the spool."""
+        if self.spool is not None:
+            self.spool.lock()
         login = self.logins.setup(self._stop)
         if self._stop.is_set():  # interrupted while the broker was not reachable
             return

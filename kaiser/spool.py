@@ -16,6 +16,11 @@ stay held in memory, one warning says so, and `retry_due` asks for a whole rewri
 minute until it works again. A spool that cannot be *read* at start is left as it is (it may
 hold readings someone else can recover) and not used at all.
 
+One relay program per spool: `lock` holds `<spool>.lock` (flock) for the life of the
+program. A second one on the same file (by default, the same kaiser id on one machine: started
+by hand next to systemd's) would mix its held readings into these and push the first off its
+broker by client id, so it stops at start with SpoolInUseError instead.
+
 The relay's lock serialises every call: nothing here is thread-safe on its own.
 """
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 import contextlib
+import fcntl
 import logging
 import os
 from pathlib import Path
@@ -39,6 +45,10 @@ RETRY_EVERY_S = 60.0
 def encode_line(topic: str, payload: bytes) -> bytes:
     """One spool line."""
     return orjson.dumps({"topic": topic, "payload": payload.decode()}) + b"\n"
+
+
+class SpoolInUseError(RuntimeError):
+    """Another relay program holds the spool."""
 
 
 class BadLineError(ValueError):
@@ -71,6 +81,31 @@ class Spool:
         self._synced_at = -SYNC_EVERY_S
         self.failed_at: float | None = None  # writing failed: memory only until a rewrite works
         self.disabled = False  # unreadable at start: never touched again
+        self._lock: BinaryIO | None = None
+
+    def lock(self) -> None:
+        """Hold the spool's lock file, with our pid in it, until `close`; SpoolInUseError if
+        another program holds it. A lock file that cannot be made is no guard, and no error:
+        the spool beside it cannot be written either, and the relay holds in memory."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = lock_path.open("a+b")
+        except OSError:
+            return
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read(32).decode(errors="replace").strip() or "?"
+            lock.close()
+            raise SpoolInUseError(
+                f"the spool {self.path} is in use by another relay program (pid {holder})"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n".encode())
+        lock.flush()
+        self._lock = lock
 
     @property
     def writable(self) -> bool:
@@ -163,6 +198,9 @@ class Spool:
                 self._file.flush()
                 os.fsync(self._file.fileno())
         self._close()
+        if self._lock is not None:
+            self._lock.close()  # and with it the flock
+            self._lock = None
 
     def _sync_directory(self) -> None:
         # The rename itself survives a power cut only once the directory is synced.

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
+import subprocess
+import sys
+import time
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -16,7 +20,7 @@ from custom_components.automationone.rules import PinRef, parse_rule
 from custom_components.automationone.rules.edge import EdgeCommand, EdgeEngine, edge_scope
 from kaiser.cli import main as kaiser_cli, spool_path
 from kaiser.relay import Relay, RelayOptions
-from kaiser.spool import RETRY_EVERY_S, Spool, encode_line
+from kaiser.spool import RETRY_EVERY_S, Spool, SpoolInUseError, encode_line
 
 PH = {"esp_id": "esp1", "gpio": 34}
 PUMP = {"esp_id": "esp2", "gpio": 5}
@@ -525,3 +529,47 @@ def test_cli_spool_option() -> None:
     assert spool_path("gh1", None) == Path("/var/lib/kaiser/gh1-held.jsonl")
     assert spool_path("gh1", "") is None
     assert spool_path("gh1", "/tmp/x.jsonl") == Path("/tmp/x.jsonl")
+
+
+def test_one_relay_program_per_spool(tmp_path: Path) -> None:
+    """A second spool on the same file cannot lock it (and says whose it is) until the first
+    is closed."""
+    path = tmp_path / "gh1-held.jsonl"
+    first, second = Spool(path), Spool(path)
+    first.lock()
+    with pytest.raises(
+        SpoolInUseError, match=rf"in use by another relay program \(pid {os.getpid()}\)"
+    ):
+        second.lock()
+    first.close()
+    second.lock()
+    second.close()
+
+
+def test_a_second_relay_program_on_the_spool_does_not_start(tmp_path: Path) -> None:
+    """`python -m kaiser run` twice on one spool: the second stops at once with an error naming
+    the first one's pid; the first goes on."""
+    spool = tmp_path / "gh1-held.jsonl"
+    args = [
+        sys.executable, "-m", "kaiser", "run", "--kaiser-id", "gh1", "--host", "127.0.0.1",
+        "--port", "1", "--spool", str(spool),  # no broker there: it keeps trying
+    ]  # fmt: skip
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    first = subprocess.Popen(args, cwd=repo, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        lock = spool.with_name(spool.name + ".lock")
+        while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+            assert first.poll() is None, "the first relay program stopped"
+            assert time.monotonic() < deadline, "the first relay program took no lock"
+            time.sleep(0.05)
+        second = subprocess.run(
+            args, cwd=repo, env=env, capture_output=True, timeout=30, check=False
+        )
+        assert second.returncode == 1
+        assert f"in use by another relay program (pid {first.pid})" in second.stderr.decode()
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(10)
