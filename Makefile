@@ -3,8 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
-# Debian packages the tests and the demo need; installed only when missing.
-DEBIAN_PACKAGES := mosquitto mosquitto-clients
+# Debian packages the tests and the demo need; installed only when missing (systemd: its
+# `systemd-analyze verify` checks the relay's generated unit).
+DEBIAN_PACKAGES := mosquitto mosquitto-clients systemd
 # Pure core packages: no homeassistant imports, mypy --strict.
 CORE_PACKAGES := custom_components/automationone/protocol custom_components/automationone/safety simulator custom_components/automationone/processors custom_components/automationone/gpio custom_components/automationone/rules custom_components/automationone/predictions custom_components/automationone/broker_security kaiser
 

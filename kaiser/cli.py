@@ -6,6 +6,8 @@
     python -m kaiser run --kaiser-id gh1 [--host 127.0.0.1 --port 1883]
         [--hold 50000 --spool /var/lib/kaiser/gh1-held.jsonl]
         [--dynsec-username a1admin --dynsec-password-file FILE]
+    python -m kaiser systemd-unit --kaiser-id gh1 [run's options] [--write FILE]
+        [--python /usr/bin/python3 --directory REPO --user NAME]
 
 SIGTERM or SIGINT: the relay says `offline` and disconnects; on SIGKILL its broker publishes
 the last will (`offline`).
@@ -26,7 +28,9 @@ from custom_components.automationone.protocol.relay import bridge_config
 
 from .relay import VERSION, Relay, RelayOptions
 from .spool import SpoolInUseError
+from .unit import UnitOptions, systemd_unit
 
+REPO = Path(__file__).resolve().parents[1]
 # Next to Mosquitto's own persistence (/var/lib/mosquitto/); systemd's `StateDirectory=kaiser`.
 SPOOL_DIR = Path("/var/lib/kaiser")
 
@@ -94,45 +98,94 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     run = sub.add_parser("run", help="run the relay program", allow_abbrev=False)
-    run.add_argument("--kaiser-id", type=_kaiser_id, required=True)
-    run.add_argument("--host", default="127.0.0.1", help="the relay's own broker")
-    run.add_argument("--port", type=int, default=1883)
-    run.add_argument("--name", default=None, help="shown as the relay's name in HA")
-    run.add_argument("--bridge", default=None, help="bridge connection name (kaiser-<id>)")
-    run.add_argument("--device-host", default=None, help="address devices use for this relay")
-    run.add_argument("--device-port", type=int, default=None)
-    run.add_argument("--health", type=float, default=10.0, help="health report period, s")
-    run.add_argument(
-        "--hold",
-        type=int,
-        default=50_000,
-        help="device messages kept while the bridge is down (sent on when it is back)",
+    _add_run_options(run)
+    unit = sub.add_parser(
+        "systemd-unit",
+        help="print (or write) the systemd unit that runs the relay program with these options",
+        allow_abbrev=False,
     )
-    run.add_argument(
-        "--spool",
+    unit.set_defaults(run_options=_add_run_options(unit))
+    unit.add_argument("--write", type=Path, default=None, help="write to this file")
+    unit.add_argument("--python", default="/usr/bin/python3", help="the interpreter on the relay")
+    unit.add_argument(
+        "--directory", type=Path, default=REPO, help=f"the repository copy (default {REPO})"
+    )
+    unit.add_argument(
+        "--user",
         default=None,
-        help=(
-            "file that keeps them across a restart of this program "
-            f"(default {SPOOL_DIR}/<kaiser-id>-held.jsonl; '' for memory only)"
-        ),
+        help="run as this user (default: a dynamic user; for a copy in a home folder, its owner)",
     )
-    run.add_argument(
-        "--resend-rate",
-        type=int,
-        default=1000,
-        help="held messages resent per second once the bridge is back (its queue is bounded)",
-    )
-    run.add_argument(
-        "--dynsec-username", default=None, help="the relay broker's dynamic-security admin"
-    )
-    run.add_argument(
-        "--dynsec-password-file",
-        type=Path,
-        default=None,
-        help="file with its password (never on the command line: `ps` shows that)",
-    )
-    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The relay program's options (`run`, and `systemd-unit`, which runs it with them)."""
+    return [
+        run.add_argument("--kaiser-id", type=_kaiser_id, required=True),
+        run.add_argument("--host", default="127.0.0.1", help="the relay's own broker"),
+        run.add_argument("--port", type=int, default=1883),
+        run.add_argument("--name", default=None, help="shown as the relay's name in HA"),
+        run.add_argument("--bridge", default=None, help="bridge connection name (kaiser-<id>)"),
+        run.add_argument("--device-host", default=None, help="address devices use for this relay"),
+        run.add_argument("--device-port", type=int, default=None),
+        run.add_argument("--health", type=float, default=10.0, help="health report period, s"),
+        run.add_argument(
+            "--hold",
+            type=int,
+            default=50_000,
+            help="device messages kept while the bridge is down (sent on when it is back)",
+        ),
+        run.add_argument(
+            "--spool",
+            default=None,
+            help=(
+                "file that keeps them across a restart of this program "
+                f"(default {SPOOL_DIR}/<kaiser-id>-held.jsonl; '' for memory only)"
+            ),
+        ),
+        run.add_argument(
+            "--resend-rate",
+            type=int,
+            default=1000,
+            help="held messages resent per second once the bridge is back (its queue is bounded)",
+        ),
+        run.add_argument(
+            "--dynsec-username", default=None, help="the relay broker's dynamic-security admin"
+        ),
+        run.add_argument(
+            "--dynsec-password-file",
+            type=Path,
+            default=None,
+            help="file with its password (never on the command line: `ps` shows that)",
+        ),
+        run.add_argument(
+            "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+        ),
+    ]
+
+
+def unit_options(args: argparse.Namespace) -> UnitOptions:
+    """The unit for `systemd-unit`'s parsed command line: the `run` options given, as given
+    (the password file as a systemd credential)."""
+    run_args: list[str] = []
+    for action in args.run_options:
+        value = getattr(args, action.dest)
+        if value != action.default and action.dest != "dynsec_password_file":
+            run_args += [action.option_strings[0], str(value)]
+    directory = args.directory.resolve()
+    user = args.user
+    if user is None and (directory.is_relative_to("/home") or directory.is_relative_to("/root")):
+        user = directory.owner()  # a dynamic user could not read a home directory
+    password_file = args.dynsec_password_file
+    return UnitOptions(
+        kaiser_id=args.kaiser_id,
+        python=args.python,
+        directory=directory,
+        run_args=run_args,
+        password_file=None if password_file is None else password_file.resolve(),
+        spool=spool_path(args.kaiser_id, args.spool),
+        user=user,
+    )
 
 
 def spool_path(kaiser_id: str, option: str | None) -> Path | None:
@@ -183,9 +236,16 @@ def main(argv: list[str] | None = None) -> None:
         else:
             _write(args.write, text, secret=password is not None)
         return
-    admin_password = None
     if (args.dynsec_username is None) != (args.dynsec_password_file is None):
         parser.error("--dynsec-username and --dynsec-password-file go together")
+    if args.command == "systemd-unit":
+        text = systemd_unit(unit_options(args))
+        if args.write is None:
+            sys.stdout.write(text)
+        else:
+            args.write.write_text(text, encoding="utf-8")
+        return
+    admin_password = None
     if args.dynsec_password_file is not None:
         admin_password = _read_password(parser, "--dynsec-password-file", args.dynsec_password_file)
     logging.basicConfig(
