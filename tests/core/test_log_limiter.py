@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from custom_components.automationone.protocol import parse_topic
+from custom_components.automationone.protocol.device import DeviceState
 from custom_components.automationone.protocol.log_limiter import LOG_INTERVAL_S, LogLimiter
 
 
@@ -95,3 +99,28 @@ def test_memory_is_bounded_and_the_log_too() -> None:
         clock.now += LOG_INTERVAL_S
         limiter.allow(i)
     assert len(limiter._last) <= 4
+
+
+async def _publish(topic: str, payload: bytes, qos: int, retain: bool) -> None:
+    """Nothing is published in this test."""
+
+
+def test_a_device_warns_once_a_minute_per_code(caplog: pytest.LogCaptureFixture) -> None:
+    """The device model's limiter on a fake clock: a warning a minute, debug lines between."""
+    clock = FakeClock(0.0)
+    device = DeviceState(
+        esp_id="e1",
+        kaiser_id="god",
+        publish=_publish,
+        spawn=lambda coro: None,
+        log_limiter=LogLimiter(clock=clock),
+    )
+    topic = parse_topic("kaiser/god/esp/e1/heartbeat")
+    with caplog.at_level(logging.DEBUG):
+        for i in range(1200):
+            clock.now = i / 10
+            device.handle(topic, b"{broken")
+    assert device.rejected == {"malformed_json": 1200}
+    levels = [r.levelno for r in caplog.records if "Dropped heartbeat" in r.getMessage()]
+    assert levels.count(logging.WARNING) == 2
+    assert levels.count(logging.DEBUG) == 1198
