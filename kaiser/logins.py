@@ -17,7 +17,6 @@ from collections.abc import Callable
 import logging
 import queue
 import threading
-import time
 
 from custom_components.automationone.broker_security import devices, relays
 from custom_components.automationone.broker_security.client import (
@@ -32,6 +31,7 @@ from custom_components.automationone.broker_security.dynsec import (
     DynsecError,
     is_client_name_of,
 )
+from custom_components.automationone.protocol.log_limiter import LogLimiter
 from custom_components.automationone.protocol.relay import (
     LOGIN_BAD_REQUEST,
     LOGIN_CONFIRM,
@@ -47,7 +47,6 @@ from custom_components.automationone.protocol.relay import (
 
 _LOGGER = logging.getLogger("kaiser.logins")
 SETUP_RETRY_S = 2.0
-LOG_EVERY_S = 60.0
 
 
 class LoginRequestError(Exception):
@@ -130,14 +129,13 @@ class LoginAgent:
         refuses it (then the relay runs without a login and answers `no_admin`)."""
         if self.address is None:
             return None
-        logged = -LOG_EVERY_S
+        unreachable = LogLimiter()  # one warning a minute while the broker is not reachable
         while not stop.is_set():
             try:
                 with self._client_factory(self.address) as client:
                     return relays.setup_relay_broker(client, self.kaiser_id, self.bridge)
             except BrokerUnreachableError as err:
-                if time.monotonic() - logged >= LOG_EVERY_S:
-                    logged = time.monotonic()
+                if unreachable.allow("unreachable"):
                     _LOGGER.warning(
                         "%s: own broker not reachable (%s), retrying", self.kaiser_id, err
                     )

@@ -53,6 +53,7 @@ from custom_components.automationone.protocol import (
     parse_status,
     parse_topic,
 )
+from custom_components.automationone.protocol.log_limiter import LogLimiter
 from custom_components.automationone.protocol.relay import (
     EDGE_ACTIVE,
     EDGE_STANDBY,
@@ -79,7 +80,6 @@ from .spool import Spool, decode_line, encode_line
 
 _LOGGER = logging.getLogger("kaiser")
 VERSION = "0.1.0"
-LOG_EVERY_S = 60.0
 TICK_S = 0.5
 
 
@@ -164,7 +164,7 @@ class Relay:
         self.decoders: dict[str, list[SensorDecoder]] = {}
         self.tz: dt.tzinfo | None = None
         self.rejected: Counter[str] = Counter()
-        self._logged: dict[str, float] = {}
+        self._log_limiter = LogLimiter()
         self._minute: int | None = None
         self._cmd_seq = 0
         self.commands_sent = 0
@@ -352,9 +352,7 @@ class Relay:
 
     def _reject(self, code: str, topic: str, detail: str) -> None:
         self.rejected[code] += 1
-        now = time.monotonic()
-        if now - self._logged.get(code, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[code] = now
+        if self._log_limiter.allow(code):
             _LOGGER.warning("Ignoring %s (%s): %s", topic[:120], code, detail[:200])
 
     def _handle(self, topic: str, payload: bytes) -> None:

@@ -48,6 +48,7 @@ from .hub import DATA_HUB, payload_bytes
 from .kaiser_edge import RelayRules, relay_rules
 from .logins import LoginSetupError, async_remove_relay_login, relay_login
 from .protocol import ProtocolError
+from .protocol.log_limiter import LogLimiter
 from .protocol.relay import (
     EDGE_ACTIVE,
     HA_STATUS_TOPIC,
@@ -81,7 +82,6 @@ RELAY_PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 # A relay whose health has not come for this long is shown unavailable.
 HEALTH_STALE_S = 120.0
 RULES_CHECK_INTERVAL = dt.timedelta(seconds=60)
-LOG_EVERY_S = 60.0
 # How long HA waits for a relay's answer to a login request (docs/security.md).
 LOGIN_ANSWER_S = 15.0
 
@@ -127,7 +127,7 @@ class RelayData:
     rejected: dict[str, int] = field(default_factory=dict)
     # Login requests waiting for the relay's answer (relay/login_ack), by request id.
     login_waiters: dict[str, asyncio.Future[RelayLoginAck]] = field(default_factory=dict)
-    _logged: dict[str, float] = field(default_factory=dict)
+    _log_limiter: LogLimiter = field(default_factory=LogLimiter)
     _listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -160,9 +160,7 @@ class RelayData:
     def reject(self, code: str, topic: str, err: Exception) -> None:
         """Count a bad relay message; log each kind at most once a minute."""
         self.rejected[code] = self.rejected.get(code, 0) + 1
-        now = time.monotonic()
-        if now - self._logged.get(code, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[code] = now
+        if self._log_limiter.allow(code):
             _LOGGER.warning("Ignoring %s from relay %s: %s", topic[:120], self.kaiser_id, err)
 
 

@@ -9,12 +9,11 @@ input") and drops the rest. Every other record passes untouched.
 from __future__ import annotations
 
 import logging
-import time
 
 from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .protocol.device import LOG_INTERVAL_S
+from .protocol.log_limiter import LogLimiter
 
 MQTT_CLIENT_LOGGER = "homeassistant.components.mqtt.client"
 # The warning's template in HA's MQTT client (2025.4 to 2026.10).
@@ -27,7 +26,7 @@ class UndecodableAnnounceFilter(logging.Filter):
     def __init__(self) -> None:
         """Nothing logged yet."""
         super().__init__()
-        self._logged_at: float | None = None
+        self.limiter = LogLimiter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         """False for a repeat within the minute."""
@@ -36,11 +35,7 @@ class UndecodableAnnounceFilter(logging.Filter):
         topic = record.args[1] if len(record.args) > 1 else None
         if not isinstance(topic, str) or not _announce_topic(topic):
             return True
-        now = time.monotonic()
-        if self._logged_at is not None and now - self._logged_at < LOG_INTERVAL_S:
-            return False
-        self._logged_at = now
-        return True
+        return self.limiter.allow(UNDECODABLE)
 
 
 def _announce_topic(topic: str) -> bool:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 import math
-import time
 
 from homeassistant.components.recorder import history
 from homeassistant.components.recorder.models import (
@@ -37,7 +36,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .protocol.device import LOG_INTERVAL_S
+from .protocol.log_limiter import LogLimiter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ class ReplayStatistics:
     buffered: int = 0
     imported: int = 0  # replayed readings written into statistics rows
     dropped: int = 0  # no recorder, or more than MAX_PENDING waiting
-    _warned_at: float | None = None
+    _log_limiter: LogLimiter = field(default_factory=LogLimiter)
 
     @callback
     def add(self, entity_id: str, unit: str | None, ts_ms: int, value: float) -> None:
@@ -116,9 +115,7 @@ class ReplayStatistics:
             return
         if self.buffered >= MAX_PENDING:
             self.dropped += 1
-            now = time.monotonic()
-            if self._warned_at is None or now - self._warned_at >= LOG_INTERVAL_S:
-                self._warned_at = now
+            if self._log_limiter.allow("dropped"):
                 _LOGGER.warning(
                     "%d replayed readings wait for their hour's statistics: dropping more "
                     "(%d so far); those hours keep their gap",

@@ -4,7 +4,6 @@ no entity shows garbage, and a kind of bad message logs at most once a minute (a
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -12,8 +11,9 @@ from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone import log_limit
-from custom_components.automationone.protocol import ErrorCode, device as device_module
-from custom_components.automationone.protocol.device import LOG_INTERVAL_S
+from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.protocol import ErrorCode
+from custom_components.automationone.protocol.log_limiter import LOG_INTERVAL_S
 
 from .common import BASE
 from .fuzz_ingest import LogCounter, run
@@ -55,11 +55,20 @@ class FakeClock:
         """Seconds, as time.monotonic()."""
         return self.now
 
-    def patch(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def patch(self, hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
         """The clock of both limiters: the device model's and the one on HA's MQTT log."""
-        fake = SimpleNamespace(monotonic=self.monotonic)
-        monkeypatch.setattr(device_module, "time", fake)
-        monkeypatch.setattr(log_limit, "time", fake)
+        limiters = [
+            e.runtime_data.device.log_limiter for e in hass.config_entries.async_entries(DOMAIN)
+        ]
+        mqtt_log = logging.getLogger(log_limit.MQTT_CLIENT_LOGGER)
+        limiters += [
+            f.limiter
+            for f in mqtt_log.filters
+            if isinstance(f, log_limit.UndecodableAnnounceFilter)
+        ]
+        assert len(limiters) == 2
+        for limiter in limiters:
+            monkeypatch.setattr(limiter, "clock", self.monotonic)
 
 
 async def test_fuzzed_ingest(
@@ -73,7 +82,7 @@ async def test_fuzzed_ingest(
     hass.loop.set_debug(False)
     await fuzz_device(hass)
     clock = FakeClock()
-    clock.patch(monkeypatch)
+    clock.patch(hass, monkeypatch)
     fired = 0
 
     def tick() -> None:
@@ -103,7 +112,7 @@ async def test_rate_limit_per_kind(
     hass.loop.set_debug(False)
     await fuzz_device(hass)
     clock = FakeClock()
-    clock.patch(monkeypatch)
+    clock.patch(hass, monkeypatch)
     counter = LogCounter(clock.monotonic)
     root = logging.getLogger()
     root.addHandler(counter)

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from .errors import ProtocolError
+from .log_limiter import LogLimiter
 from .messages import (
     MAX_LARGE_PAYLOAD,
     ActuatorCommand,
@@ -57,8 +58,6 @@ type ActuatorHandler = Callable[[ActuatorStatus], None]
 type ReadingHandler = Callable[[Reading, SensorData, float], None]
 """Called with one reading, the message it came in and the receive time (monotonic)."""
 
-# A kind of bad message (error code) is logged at most once per this many seconds per device.
-LOG_INTERVAL_S = 60.0
 # Counted in `rejected` when handling a message failed in our own code (a bug, not the device's).
 INTERNAL_ERROR = "internal_error"
 # Counted in `rejected` for an announce on this device's topics from a board with another MAC.
@@ -117,7 +116,8 @@ class DeviceState:
     _ack_listeners: list[Callable[[ConfigAck], None]] = field(default_factory=list)
     _conflict_listeners: list[Callable[[str | None], None]] = field(default_factory=list)
     _reading_handlers: dict[SensorKey, list[ReadingHandler]] = field(default_factory=dict)
-    _logged_at: dict[str, float] = field(default_factory=dict)
+    # A kind of bad message (error code) is logged at most once a minute per device.
+    log_limiter: LogLimiter = field(default_factory=LogLimiter)
     _actuator_handlers: dict[int, list[ActuatorHandler]] = field(default_factory=dict)
 
     @property
@@ -237,7 +237,7 @@ class DeviceState:
         except Exception:  # no exception escapes a device message: count it, log it rarely
             self.rejected[INTERNAL_ERROR] += 1
             self.last_error = f"{topic.kind.value}: {INTERNAL_ERROR}"
-            if self._may_log(INTERNAL_ERROR):
+            if self.log_limiter.allow(INTERNAL_ERROR):
                 _LOGGER.exception("Error handling %s from %s", topic.kind.value, self.esp_id)
 
     def _apply(self, topic: Topic, payload: bytes) -> bool:
@@ -303,7 +303,7 @@ class DeviceState:
         other = None if self.mac is None or mac == self.mac else mac
         if other is not None:
             self.rejected[MAC_CONFLICT] += 1
-            if self._may_log(MAC_CONFLICT):
+            if self.log_limiter.allow(MAC_CONFLICT):
                 _LOGGER.warning(
                     "Ignoring the announce of %s on the topics of %s (%s): two boards use one id",
                     other,
@@ -363,16 +363,8 @@ class DeviceState:
         self.rejected[err.code.value] += 1
         self.last_error = f"{kind.value}: {err}"
         # A flooding device must not flood the log: one warning per code and minute.
-        level = logging.WARNING if self._may_log(err.code.value) else logging.DEBUG
+        level = logging.WARNING if self.log_limiter.allow(err.code.value) else logging.DEBUG
         _LOGGER.log(level, "Dropped %s from %s: %s", kind.value, self.esp_id, err)
-
-    def _may_log(self, kind: str) -> bool:
-        now = time.monotonic()
-        last = self._logged_at.get(kind)
-        if last is not None and now - last < LOG_INTERVAL_S:
-            return False
-        self._logged_at[kind] = now
-        return True
 
     def _notify(self) -> None:
         self._log_availability()
