@@ -69,6 +69,8 @@ async def async_get_config_entry_diagnostics(
             "last_reading_seq": device.last_reading_seq,
             # Resent messages (sent again after a reconnect) already taken in, so dropped.
             "resends_dropped": device.resends_dropped,
+            # Readings sent as live that came late (a bridge's outage): taken in as replays.
+            "late_readings": device.late_readings,
             "device_emergency": device.device_emergency,
             "house_emergency": device.kaiser_emergency,
             "ota": asdict(device.ota) if device.ota else None,

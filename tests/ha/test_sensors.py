@@ -17,6 +17,7 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir, selector
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -27,6 +28,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
+from custom_components.automationone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.automationone.processors import (
     CalibrationPoint,
     calibration_degree,
@@ -315,6 +317,29 @@ async def test_duplicates_and_replays(hass: HomeAssistant, mqtt_mock: MqttMockHA
     reading(hass, 34, 2500, seq=6)
     await hass.async_block_till_done()
     assert hass.states.get(ph).state != value
+
+
+async def test_a_late_live_reading_is_history(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """docs/protocol.md "Late readings": a reading sent as live whose `ts` is older than the
+    device's usual delay by more than 5 s (a bridge delivering an outage late) does not move
+    the live state; it is counted in diagnostics. The next reading on time does."""
+    entry = await setup(hass, entry_with(("Tank pH", PH_DATA)))
+    ph = entity(hass, entry, "Tank pH")
+    now_ms = int(dt_util.utcnow().timestamp() * 1000)
+    reading(hass, 34, 1800, seq=1, ts=now_ms - 40)
+    await hass.async_block_till_done()
+    on_time = hass.states.get(ph).state
+    freezer.tick(timedelta(seconds=2))
+    reading(hass, 34, 2500, seq=2, ts=now_ms + 2000 - 60_000)  # a minute old
+    await hass.async_block_till_done()
+    assert hass.states.get(ph).state == on_time
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["device"]["late_readings"] == 1
+    reading(hass, 34, 2500, seq=3, ts=now_ms + 2000 - 30)
+    await hass.async_block_till_done()
+    assert hass.states.get(ph).state != on_time
 
 
 async def test_stale_sensor_goes_unavailable(

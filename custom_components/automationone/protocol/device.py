@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 import time
 from typing import Any
@@ -66,6 +66,17 @@ MAC_CONFLICT = "mac_conflict"
 # readings, sent in its last 2 s).
 SEQ_WINDOW = 256
 SEQ_WINDOW_MASK = (1 << SEQ_WINDOW) - 1
+# A live message (not a replay) with a device time `ts` comes late when its delay (HA's clock
+# minus `ts`) exceeds the device's usual delay by this much: it is taken in as a replay
+# (history at its time, never the live state), as a relay's resend of it would be.
+LATE_AFTER_MS = 5000.0
+# The usual delay is the smallest of the on-time messages, forgotten at this rate (ms per s:
+# 1,000 ppm, ten times a poor crystal's drift), so that it follows a device's clock drifting
+# away but not an outage's length.
+USUAL_DELAY_FORGETS = 1.0
+# Messages late for this long with none on time mean a clock changed (HA's or the device's),
+# not that the messages are old: the delay they show becomes the usual one.
+CLOCK_CHANGE_S = 30.0
 
 # Retained topics a device (or HA for it) leaves on the broker; cleared when it is removed.
 RETAINED_KINDS = (
@@ -106,6 +117,13 @@ class DeviceState:
     last_reading_seq: int | None = None  # of the last sensor message taken in, replay or live
     readings_received: int = 0
     readings_unrouted: int = 0
+    late_readings: int = 0  # sent as live but late (LATE_AFTER_MS): taken in as replays
+    # A test's own clocks (monotonic s, Unix s); None: the time module's, looked up each time.
+    clock: Callable[[], float] | None = field(default=None, repr=False)
+    wall_clock: Callable[[], float] | None = field(default=None, repr=False)
+    _usual_delay_ms: float | None = None
+    _usual_delay_at: float = 0.0
+    _late_since: float | None = None
     ota: OtaStatus | None = None  # the last firmware-update progress or result
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _availability_listeners: list[Callable[[], None]] = field(default_factory=list)
@@ -320,7 +338,10 @@ class DeviceState:
         if not self._first_time(data):
             return
         self.last_reading_seq = data.seq
-        now = time.monotonic()
+        now = time.monotonic() if self.clock is None else self.clock()
+        if data.ts is not None and not data.replay and self._came_late(data.ts, now):
+            data = replace(data, replay=True)
+            self.late_readings += len(data.readings)
         handlers = self._reading_handlers
         self.readings_received += len(data.readings)
         for reading in data.readings:
@@ -330,6 +351,26 @@ class DeviceState:
                 continue
             for handler in routed:
                 handler(reading, data, now)
+
+    def _came_late(self, ts: int, now: float) -> bool:
+        """Whether a live message stamped `ts` (device ms) at `now` (monotonic s) is late: older
+        than the device's usual delay by LATE_AFTER_MS (a bridge delivering an outage's
+        readings after it, docs/protocol.md "Late readings")."""
+        delay = (time.time() if self.wall_clock is None else self.wall_clock()) * 1000.0 - ts
+        usual = self._usual_delay_ms
+        if usual is not None:
+            usual += (now - self._usual_delay_at) * USUAL_DELAY_FORGETS
+            if delay > usual + LATE_AFTER_MS:
+                if self._late_since is None:
+                    self._late_since = now
+                if now - self._late_since < CLOCK_CHANGE_S:
+                    self._usual_delay_ms, self._usual_delay_at = usual, now
+                    return True
+                usual = None  # a clock changed: this delay is the usual one now
+        self._late_since = None
+        self._usual_delay_ms = delay if usual is None else min(usual, delay)
+        self._usual_delay_at = now
+        return False
 
     def _first_time(self, data: SensorData) -> bool:
         """Whether this message's readings are new (docs/protocol.md "Duplicates, replays,
