@@ -4,7 +4,9 @@ MQTT sensor with a `value_template` doing the same linear conversion on the same
 HA's own floor is measured in the same run: its MQTT client dispatching the same messages to
 one wildcard subscription with a counting callback, and bare SensorEntity state writes (no
 attributes, no unit), one per reading. One reading per message cannot be faster than a
-dispatch plus a state write; a batch message cannot be faster than its state writes.
+dispatch plus a state write; a batch message cannot be faster than its state writes. Every
+message carries its `ts`, as the firmware sends it (until 2026-12 the bench's messages had none,
+and so measured a parser shortcut the firmware's messages did not take).
 
 Run by `make bench` through bench/bench_ingest.py, under pytest for HA's test harness (nothing
 is asserted about speed). The last lines are `ingest-batch: ours=<readings/s> ...` and
@@ -23,6 +25,7 @@ import logging
 import math
 import os
 import time
+from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
@@ -55,47 +58,50 @@ def raw_values() -> list[tuple[int, int]]:
     ]
 
 
-def single_messages() -> list[tuple[str, str]]:
+# A message without its time stamp: (topic, seq, the rest of its members). `fire` stamps it.
+type Message = tuple[str, int, dict[str, Any]]
+
+
+def single_messages() -> list[Message]:
     """One reading per message on `sensor/{gpio}/data`: what both sides receive."""
     return [
-        (f"{BASE}/sensor/{gpio}/data", json.dumps({"v": 1, "seq": i, "raw": raw}))
+        (f"{BASE}/sensor/{gpio}/data", i, {"raw": raw})
         for i, (gpio, raw) in enumerate(raw_values())
     ]
 
 
-def batch_messages() -> list[tuple[str, str]]:
+def batch_messages() -> list[Message]:
     """The same readings, one sample cycle (all sensors) per `sensor/batch` message."""
     readings = raw_values()
     return [
         (
             f"{BASE}/sensor/batch",
-            json.dumps(
-                {
-                    "v": 1,
-                    "seq": i,
-                    "readings": [{"gpio": g, "raw": r} for g, r in readings[i : i + SENSORS]],
-                }
-            ),
+            i,
+            {"readings": [{"gpio": g, "raw": r} for g, r in readings[i : i + SENSORS]]},
         )
         for i in range(0, len(readings), SENSORS)
     ]
 
 
-async def fire(hass: HomeAssistant, messages: list[tuple[str, str]]) -> float:
+async def fire(hass: HomeAssistant, messages: list[Message]) -> float:
     """Seconds HA takes to handle every message (dispatch, parse, process, state writes).
 
     The messages enter where paho hands them to HA's MQTT client. They are built before the
     clock starts: the test helper `async_fire_mqtt_message` creates a Mock per message, which
-    would cost more than what is measured.
+    would cost more than what is measured. Each is stamped with the time now (`ts`, Unix ms,
+    after `seq`), as the firmware stamps every message once it has the time.
     """
     # The harness wraps HA's MQTT client in a Mock that records every call; call the real
     # client's handler instead.
     client = hass.data["mqtt"].client._mock_wraps
     on_message = client._async_mqtt_on_message
     prepared = []
-    for topic, payload in messages:
+    now_ms = int(time.time() * 1000)
+    for topic, seq, rest in messages:
         msg = MQTTMessage(topic=topic.encode())
-        msg.payload = payload.encode()
+        msg.payload = json.dumps(
+            {"v": 1, "seq": seq, "ts": now_ms, **rest}, separators=(",", ":")
+        ).encode()
         prepared.append(msg)
     start = time.process_time()
     for msg in prepared:
@@ -105,7 +111,7 @@ async def fire(hass: HomeAssistant, messages: list[tuple[str, str]]) -> float:
     return time.process_time() - start
 
 
-async def dispatch_floor(hass: HomeAssistant, messages: list[tuple[str, str]]) -> float:
+async def dispatch_floor(hass: HomeAssistant, messages: list[Message]) -> float:
     """Seconds HA's MQTT client takes to hand the messages to one wildcard subscription whose
     callback only counts (bytes, as ours subscribes)."""
     count = 0
@@ -168,7 +174,7 @@ async def our_state_writes(hass: HomeAssistant, readings: list[tuple[int, int]])
     return time.process_time() - start
 
 
-async def run_anchor(hass: HomeAssistant, messages: list[tuple[str, str]]) -> float:
+async def run_anchor(hass: HomeAssistant, messages: list[Message]) -> float:
     """HA's MQTT sensor (discovery + value_template) on the same topics."""
     for gpio in GPIOS:
         config = {
@@ -234,6 +240,7 @@ async def test_ingest(
     await floor_platform.async_reset()
     device = entry.runtime_data.device
     assert device.readings_unrouted == 0
+    assert device.late_readings == 0  # every reading live, so every one written
     assert not device.rejected
     anchor = N_READINGS / anchor_s
     ours = N_READINGS / ours_s

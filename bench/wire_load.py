@@ -55,7 +55,13 @@ def main() -> None:
         device = devices[i % args.devices]
         seq = i // args.devices
         raw = seq // args.change_every
-        payload = {"v": 1, "seq": seq, "readings": [{"gpio": g, "raw": raw} for g in gpios]}
+        # Stamped as the firmware stamps every message once it has the time.
+        payload = {
+            "v": 1,
+            "seq": seq,
+            "ts": int(time.time() * 1000),
+            "readings": [{"gpio": g, "raw": raw} for g in gpios],
+        }
         sent[device].append(time.monotonic())
         clients[i % CLIENTS].publish(
             f"kaiser/god/esp/{device}/sensor/batch", json.dumps(payload, separators=(",", ":"))

@@ -7,7 +7,7 @@ import contextlib
 import json
 from typing import Any
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 import jsonschema
 import orjson
 import pytest
@@ -221,3 +221,43 @@ def test_reading_quantity() -> None:
     for bad in ('"Humidity"', '""', '"a_very_long_quantity"', "7"):
         with pytest.raises(p.ProtocolError):
             p.parse_sensor_data(f'{{"v":1,"seq":3,"value":1,"quantity":{bad}}}', 21)
+
+
+def _outcome(parse: Callable[[], p.SensorData]) -> p.SensorData | str:
+    try:
+        return parse()
+    except p.ProtocolError as err:
+        return err.code.value
+
+
+_EDGE_INTS = st.sampled_from([0, 1, -1, 4095, 65535, 4294967295, 4294967296, 9007199254740991,
+                              9007199254740992, 1764590400000])  # fmt: skip
+_FIELD_VALUES = st.one_of(_EDGE_INTS, st.booleans(), st.none(), st.floats(allow_nan=False),
+                          st.text(max_size=3))  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(
+    seq=st.one_of(st.integers(0, 1000), _FIELD_VALUES),
+    raw=st.one_of(st.integers(0, 4095), _FIELD_VALUES),
+    ts=st.one_of(st.just("absent"), st.integers(0, 2**53), _FIELD_VALUES),
+    extra=st.sampled_from([{}, {"v": 2}, {"replay": True}, {"tz": 1}]),
+)  # fmt: skip
+def test_ingest_shortcut_agrees_with_the_validator(
+    seq: object, raw: object, ts: object, extra: dict[str, object]
+) -> None:
+    """The ingest path's shortcut (bytes payloads of the common shapes, `ts` or not) gives what
+    the schema validator gives (a str payload always takes the validator), for single readings
+    and batches: the same readings, `ts` and flags, or the same error code."""
+    head: dict[str, object] = {"v": 1, "seq": seq}
+    if ts != "absent":
+        head["ts"] = ts
+    single = json.dumps({**head, "raw": raw, **extra})
+    assert _outcome(lambda: p.parse_sensor_data(single.encode(), 34)) == _outcome(
+        lambda: p.parse_sensor_data(single, 34)
+    )
+    batch = json.dumps({**head, "readings": [{"gpio": 34, "raw": raw}, {"gpio": 5, "raw": 7}],
+                        **extra})  # fmt: skip
+    assert _outcome(lambda: p.parse_sensor_batch(batch.encode())) == _outcome(
+        lambda: p.parse_sensor_batch(batch)
+    )

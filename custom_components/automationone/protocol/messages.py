@@ -436,47 +436,63 @@ def _bounds(
 
 
 # The common shapes of the ingest path, checked inline with the schema files' bounds before
-# the general validator runs: `{"v": 1, "seq": <integer>, "raw": <integer>}` and a batch of
-# `{"gpio": <integer>, "raw": <integer>}` items. Anything else takes the validator.
+# the general validator runs: `{"v": 1, "seq": <integer>, "raw": <integer>}`, with or without
+# `"ts": <integer>` (the firmware stamps every message once it has the time), and a batch of
+# `{"gpio": <integer>, "raw": <integer>}` items, `ts` likewise. Anything else (replays,
+# values, addresses) takes the validator.
 _SEQ_MIN, _SEQ_MAX = _bounds(_SENSOR_DATA, "properties", "seq")
 _RAW_MIN, _RAW_MAX = _bounds(_SENSOR_DATA, "properties", "raw")
+_TS_MIN, _TS_MAX = _bounds(_SENSOR_DATA, "properties", "ts")
 _ITEM = ("properties", "readings", "items", "properties")
 _BATCH_GPIO_MIN, _BATCH_GPIO_MAX = _bounds(_SENSOR_BATCH, *_ITEM, "gpio")
 _BATCH_RAW_MIN, _BATCH_RAW_MAX = _bounds(_SENSOR_BATCH, *_ITEM, "raw")
 _BATCH_SEQ = _bounds(_SENSOR_BATCH, "properties", "seq")
+_BATCH_TS = _bounds(_SENSOR_BATCH, "properties", "ts")
 _BATCH_ITEMS = _bounds(_SENSOR_BATCH, "properties", "readings", low="minItems", high="maxItems")
+# Whether a fast-path message may have its `ts`, by its number of members (3: none, 4: `ts`).
+_FAST_SIZES = (3, 4)
 
 
 _DATA_LIMIT = _SENSOR_DATA.limit
 
 
-def _plain_object(payload: bytes | str, limit: int, size: int) -> dict[str, Any] | None:
+def _plain_object(payload: bytes | str, limit: int) -> dict[str, Any] | None:
     """The ingest path's shortcut past decode(): a bytes payload within `limit` that is a JSON
-    object of `size` members with `"v": 1`, else None (the caller takes decode()). The
-    callers accept only shapes that cannot be nested deeper than MAX_DEPTH."""
+    object of 3 or 4 members with `"v": 1`, else None (the caller takes decode()). The callers
+    accept only shapes that cannot be nested deeper than MAX_DEPTH."""
     if type(payload) is not bytes or len(payload) > limit:
         return None
     try:
         d = orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
-    if type(d) is not dict or len(d) != size:
+    if type(d) is not dict or len(d) not in _FAST_SIZES:
         return None
     version = d.get("v")
     return d if type(version) is int and version == PROTOCOL_VERSION else None
 
 
+def _plain_ts(d: dict[str, Any], low: int, high: int) -> int | None | bool:
+    """The `ts` of a fast-path message: None for 3 members, the integer for 4 members of which
+    `ts` is one (within bounds), else False (not the fast shape)."""
+    if len(d) == 3:
+        return None
+    ts = d.get("ts")
+    return ts if type(ts) is int and low <= ts <= high else False
+
+
 def parse_sensor_data(payload: bytes | str, gpio: int) -> SensorData:
     """Parse `sensor/{gpio}/data` (the pin comes from the topic)."""
-    fast = _plain_object(payload, _DATA_LIMIT, 3)
+    fast = _plain_object(payload, _DATA_LIMIT)
     if (
         fast is not None
         and type(seq := fast.get("seq")) is int  # bool is not an int here
         and type(raw := fast.get("raw")) is int
         and _SEQ_MIN <= seq <= _SEQ_MAX
         and _RAW_MIN <= raw <= _RAW_MAX
+        and (ts := _plain_ts(fast, _TS_MIN, _TS_MAX)) is not False
     ):
-        return SensorData(seq, (Reading(gpio, raw),))
+        return SensorData(seq, (Reading(gpio, raw),), ts)
     d = validate_fast(_SENSOR_DATA.validate, decode(payload, _DATA_LIMIT))
     resend = d.get("resend", False)
     return SensorData(
@@ -508,14 +524,15 @@ _BATCH_LIMIT = _SENSOR_BATCH.limit
 
 def parse_sensor_batch(payload: bytes | str) -> SensorData:
     """Parse `sensor/batch`."""
-    fast = _plain_object(payload, _BATCH_LIMIT, 3)
+    fast = _plain_object(payload, _BATCH_LIMIT)
     if (
         fast is not None
         and type(seq := fast.get("seq")) is int
         and _BATCH_SEQ[0] <= seq <= _BATCH_SEQ[1]
+        and (ts := _plain_ts(fast, *_BATCH_TS)) is not False
         and (plain := _plain_batch(fast.get("readings"))) is not None
     ):
-        return SensorData(seq, plain)
+        return SensorData(seq, plain, ts)
     d = validate_fast(_SENSOR_BATCH.validate, decode(payload, _BATCH_LIMIT))
     readings = tuple(_reading(r, r["gpio"]) for r in d["readings"])
     resend = d.get("resend", False)
