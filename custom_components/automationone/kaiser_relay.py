@@ -262,7 +262,7 @@ async def async_setup_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) 
                 was_active = data.health is not None and data.health.edge == EDGE_ACTIVE
                 data.health, data.health_at = health, time.monotonic()
                 data.instances.see(health.instance, data.health_at)
-                _sync_conflict_issue(hass, entry)
+                _sync_conflict_issue(hass, entry, data.health_at)
                 if was_active and health.edge != EDGE_ACTIVE:
                     handback()
                 if health.rules_version != data.edge.version() and data.published_rules:
@@ -417,44 +417,51 @@ def sync_ha_will_issue(hass: HomeAssistant, leaving: str | None = None) -> None:
     )
 
 
-@callback
-def _sync_conflict_issue(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
-    data = entry.runtime_data
-    issue_id = conflict_issue_id(data.kaiser_id)
-    if not data.instances.conflict(time.monotonic()):
+def _sync_issue(
+    hass: HomeAssistant,
+    issue_id: str,
+    raised: bool,
+    severity: ir.IssueSeverity,
+    translation_key: str,
+    placeholders: dict[str, str],
+) -> None:
+    """A relay's repair issue that comes and goes with a condition (the bridge, the id)."""
+    if not raised:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
-    if ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None:
-        _LOGGER.warning(
-            "Two relay programs use kaiser id %s: their health reports alternate", data.kaiser_id
-        )
     ir.async_create_issue(
         hass,
         DOMAIN,
         issue_id,
         is_fixable=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key="relay_id_conflict",
-        translation_placeholders={"name": entry.title, "kaiser_id": data.kaiser_id},
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
     )
+
+
+@callback
+def _sync_conflict_issue(hass: HomeAssistant, entry: RelayConfigEntry, now: float) -> None:
+    data = entry.runtime_data
+    issue_id = conflict_issue_id(data.kaiser_id)
+    conflict = data.instances.conflict(now)
+    if conflict and ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None:
+        _LOGGER.warning(
+            "Two relay programs use kaiser id %s: their health reports alternate", data.kaiser_id
+        )
+    _sync_issue(
+        hass, issue_id, conflict, ir.IssueSeverity.ERROR, "relay_id_conflict",
+        {"name": entry.title, "kaiser_id": data.kaiser_id},
+    )  # fmt: skip
 
 
 @callback
 def _sync_bridge_issue(hass: HomeAssistant, entry: RelayConfigEntry) -> None:
     data = entry.runtime_data
-    issue_id = bridge_issue_id(data.kaiser_id)
-    if data.bridge_connected is False:
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="relay_bridge_down",
-            translation_placeholders={"name": entry.title, "bridge": data.bridge},
-        )
-    else:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
+    _sync_issue(
+        hass, bridge_issue_id(data.kaiser_id), data.bridge_connected is False,
+        ir.IssueSeverity.WARNING, "relay_bridge_down", {"name": entry.title, "bridge": data.bridge},
+    )  # fmt: skip
 
 
 async def async_unload_relay_entry(hass: HomeAssistant, entry: RelayConfigEntry) -> bool:
