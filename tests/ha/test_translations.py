@@ -152,7 +152,11 @@ def _call_sites(
         provided = frozenset(k.arg for k in call.keywords if k.arg)
         return [Site(where, rf"exceptions\.{p}\.message", provided) for p in _pattern(call.args[0])]
     if "translation_key" in kw and "translation_placeholders" in kw:
-        provided = _keys(kw["translation_placeholders"])
+        key, given = kw["translation_key"], kw["translation_placeholders"]
+        params = {a.arg for a in func.args.args}
+        if isinstance(key, ast.Name) and isinstance(given, ast.Name) and given.id in params:
+            return _forwarded_sites(where, name, func, key.id, given.id, tree)
+        provided = _keys(given)
         if provided is None:  # service_input.invalid passes its keywords on: seen at its callers
             assert file == "service_input.py", f"{where}: placeholders not a dict literal"
             return []
@@ -184,6 +188,36 @@ def _call_sites(
         ]
         assert steps, f"{where}: no caller names the step"
     return [Site(where, rf"{section}\.step\.{p}\.(title|description)", provided) for p in steps]
+
+
+def _forwarded_sites(
+    where: str,
+    name: str,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    key_param: str,
+    placeholders_param: str,
+    tree: ast.Module,
+) -> list[Site]:
+    """A helper that passes its key and placeholders parameters on: each caller's literals."""
+    params = [a.arg for a in func.args.args]
+    root = (
+        r"issues\.{}\.(title|description)"
+        if name == "async_create_issue"
+        else r"exceptions\.{}\.message"
+    )
+    sites = []
+    for c in ast.walk(tree):
+        if not (isinstance(c, ast.Call) and getattr(c.func, "id", None) == func.name):
+            continue
+        args = dict(zip(params, c.args, strict=False)) | {
+            k.arg: k.value for k in c.keywords if k.arg
+        }
+        provided = _keys(args[placeholders_param])
+        assert provided is not None, f"{where}: a caller's placeholders are not a dict literal"
+        caller = f"{where} via line {c.lineno}"
+        sites += [Site(caller, root.format(p), provided) for p in _pattern(args[key_param])]
+    assert sites, f"{where}: no caller passes a translation key"
+    return sites
 
 
 SITES = _sites()
