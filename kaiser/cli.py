@@ -8,6 +8,11 @@
         [--dynsec-username a1admin --dynsec-password-file FILE]
     python -m kaiser systemd-unit --kaiser-id gh1 [run's options] [--write FILE]
         [--python /usr/bin/python3 --directory REPO --user NAME]
+    python -m kaiser tls --host gh1.lan --host 192.168.1.20 [--out /etc/mosquitto/certs/relay]
+        [--owner mosquitto]
+
+bridge-config's `--device-tls-port 8883` adds the TLS listener for devices with the
+certificate `tls` writes (docs/security.md, "TLS on a relay's broker").
 
 SIGTERM or SIGINT: the relay says `offline` and disconnects; on SIGKILL its broker publishes
 the last will (`offline`).
@@ -16,15 +21,17 @@ the last will (`offline`).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 from pathlib import Path
+import pwd
 import signal
 import sys
 import threading
 
 from custom_components.automationone.protocol import ProtocolError, validate_id
-from custom_components.automationone.protocol.relay import bridge_config
+from custom_components.automationone.protocol.relay import RELAY_CERTS_DIR, bridge_config
 
 from .relay import VERSION, Relay, RelayOptions
 from .spool import SpoolInUseError
@@ -95,6 +102,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-anonymous",
         action="store_true",
         help="with --dynsec-file: refuse devices without their own login",
+    )
+    conf.add_argument("--device-tls-port", type=int, default=None, help="TLS listener for devices")
+    conf.add_argument("--device-tls-host", default=None, help="its bind address (default: all)")
+    conf.add_argument(
+        "--device-certs",
+        default=RELAY_CERTS_DIR,
+        help="folder with broker.crt and broker.key (`kaiser tls`)",
+    )
+
+    tls = sub.add_parser(
+        "tls",
+        help="write a CA and a certificate for the relay broker's TLS listener",
+        allow_abbrev=False,
+    )
+    tls.add_argument(
+        "--host", action="append", required=True, help="a name or IP devices use for the relay"
+    )
+    tls.add_argument("--out", type=Path, default=Path(RELAY_CERTS_DIR), help="the folder")
+    tls.add_argument(
+        "--owner",
+        default="mosquitto",
+        help="who gets broker.crt and broker.key: Mosquitto reads them after dropping root"
+        " ('' to keep them yours)",
     )
 
     run = sub.add_parser("run", help="run the relay program", allow_abbrev=False)
@@ -202,10 +232,38 @@ def _read_password(parser: argparse.ArgumentParser, option: str, path: Path) -> 
         parser.error(f"{option}: {err.strerror}")
 
 
+def _write_certificates(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`tls`: the one certificate maker (broker_security/tls.py), then the broker's files to
+    the user Mosquitto runs as. Imported here: only this command needs `cryptography`."""
+    from custom_components.automationone.broker_security.tls import write_certificates
+
+    owner = None
+    if args.owner:
+        try:
+            owner = pwd.getpwnam(args.owner)
+        except KeyError:
+            parser.error(f"--owner: there is no user {args.owner} ('' to keep the files yours)")
+    out: Path = args.out
+    try:
+        write_certificates(out, args.host, now=dt.datetime.now(dt.UTC))
+        if owner is not None:
+            for name in ("broker.crt", "broker.key"):
+                os.chown(out / name, owner.pw_uid, owner.pw_gid)
+    except PermissionError as err:
+        parser.error(f"{err.filename}: {err.strerror} (as root, or --owner '' and --out yours)")
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
+    print(f"wrote {out}/ca.crt ca.key broker.crt broker.key")
+    print(f"each device's Secure dialog takes the CA: {out}/ca.crt (keep ca.key off the relay)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "tls":
+        _write_certificates(parser, args)
+        return
     if args.command == "bridge-config":
         password = None
         if args.password_file is not None:
@@ -228,6 +286,9 @@ def main(argv: list[str] | None = None) -> None:
                 dynsec_file=args.dynsec_file,
                 dynsec_plugin=args.dynsec_plugin,
                 allow_anonymous=not args.no_anonymous,
+                device_tls_port=args.device_tls_port,
+                device_tls_host=args.device_tls_host,
+                device_certs=args.device_certs,
             )
         except ValueError as err:
             parser.error(str(err))

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import threading
+from typing import Any
 
 from custom_components.automationone.protocol.relay import bridge_config
 
@@ -113,9 +114,10 @@ class RelayBroker(Broker):
         *,
         dynsec: Dynsec | None = None,
         allow_anonymous: bool = True,
-        **login: str,
+        **login: Any,
     ) -> None:
-        """`login`: bridge_config's login and TLS arguments (remote_username, cafile, ...)."""
+        """`login`: bridge_config's login and TLS arguments (remote_username, cafile,
+        device_tls_port, ...)."""
         super().__init__()
         self.kaiser_id = kaiser_id
         self.dynsec_logins = dynsec
@@ -192,11 +194,12 @@ class RelayProcess:
 
 @contextlib.contextmanager
 def bridged(
-    kaiser_id: str, main: Broker, *, dynsec: Dynsec | None = None
+    kaiser_id: str, main: Broker, *, dynsec: Dynsec | None = None, **options: Any
 ) -> Iterator[tuple[RelayBroker, Link]]:
-    """A relay broker bridged to `main` through a cuttable link (`dynsec`: its logins)."""
+    """A relay broker bridged to `main` through a cuttable link (`dynsec`: its logins;
+    `options`: more of bridge_config's, such as its TLS listener for devices)."""
     link = Link(main.port)
-    relay = RelayBroker(kaiser_id, link.port, dynsec=dynsec).start()
+    relay = RelayBroker(kaiser_id, link.port, dynsec=dynsec, **options).start()
     try:
         yield relay, link
     finally:

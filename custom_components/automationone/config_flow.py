@@ -558,18 +558,36 @@ class DeviceMaintenanceFlow(OptionsFlow):
         errors: dict[str, str] = {}
         placeholders = {"name": entry.title, "kaiser_id": kaiser_id, "error": ""}
         if user_input is not None:
+            port = user_input.get(CONF_TLS_PORT)
             try:
+                ca = _ca_from_form(user_input)
+                if (ca is None) != (not port):
+                    raise LoginSetupError("tls_port_and_ca")  # noqa: TRY301
                 if not hasattr(entry, "runtime_data"):
                     raise LoginSetupError("device_offline")  # noqa: TRY301
-                await async_start_login(self.hass, entry, None, shared_login=None)
+                await async_start_login(
+                    self.hass, entry, None, shared_login=None,
+                    ca=ca, tls_port=int(port) if port else None,
+                )  # fmt: skip
             except LoginSetupError as err:
                 errors["base"] = err.key
                 placeholders["error"] = err.detail
             else:
                 return self.async_create_entry(data=dict(entry.options))
+        # The relay's broker has its own CA (`kaiser tls`): offered from its other devices.
+        known_ca, known_port = known_tls(self.hass, relay=kaiser_id)
+        suggested = {CONF_CA: known_ca, CONF_TLS_PORT: known_port} if known_port else {}
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
+                vol.Optional(CONF_TLS_PORT): NumberSelector(
+                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
         return self.async_show_form(
             step_id="secure_login_relay",
-            data_schema=vol.Schema({}),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
             errors=errors,
             description_placeholders=placeholders,
         )

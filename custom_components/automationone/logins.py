@@ -183,10 +183,13 @@ def known_admin(hass: HomeAssistant) -> AdminLogin | None:
     return None
 
 
-def known_tls(hass: HomeAssistant) -> tuple[str | None, int | None]:
-    """The CA and TLS port a secured device (or relay) stored, if any."""
+def known_tls(hass: HomeAssistant, *, relay: str | None = None) -> tuple[str | None, int | None]:
+    """The CA and TLS port a secured device (or relay) stored, if any: of the main broker,
+    or with `relay` of that relay's broker (each broker has its own certificate)."""
     for entry in hass.config_entries.async_entries(DOMAIN):
         state = _state(entry) or {}
+        if state.get(CONF_RELAY) != relay:
+            continue
         if state.get(CONF_CA) and state.get(CONF_TLS_PORT):
             return str(state[CONF_CA]), int(state[CONF_TLS_PORT])
     return None, None

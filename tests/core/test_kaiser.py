@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from pathlib import Path
+import pwd
 import subprocess
 import sys
 import time
@@ -244,6 +245,50 @@ def test_cli_refuses_bad_login_options(extra: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         kaiser_cli(["bridge-config", "--kaiser-id", "gh1", "--main-host", "h", *extra])
     assert exited.value.code == 2
+
+
+def test_bridge_config_with_a_tls_listener_for_devices() -> None:
+    """A second listener for devices, with the certificate `kaiser tls` writes, before the
+    bridge's section (Mosquitto reads listener options after their listener line)."""
+    lines = r.bridge_config(
+        "gh1", "h", device_tls_port=8883, device_certs="/etc/mosquitto/certs/relay/"
+    ).splitlines()
+    start = lines.index("listener 8883")
+    assert lines[start : start + 4] == [
+        "listener 8883",
+        "certfile /etc/mosquitto/certs/relay/broker.crt",
+        "keyfile /etc/mosquitto/certs/relay/broker.key",
+        "tls_version tlsv1.2",
+    ]
+    assert lines.index("listener 1883") < start < lines.index("connection kaiser-gh1")
+    bound = r.bridge_config("gh1", "h", device_tls_port=8883, device_tls_host="192.168.1.20")
+    assert "listener 8883 192.168.1.20" in bound.splitlines()
+    assert "certfile" not in r.bridge_config("gh1", "h")
+    with pytest.raises(ValueError):  # noqa: PT011
+        r.bridge_config("gh1", "h", device_tls_port=8883, device_certs="/c\nlistener 1")
+
+
+def test_cli_tls_writes_the_relay_brokers_certificate(tmp_path: Path) -> None:
+    """`python -m kaiser tls`: a CA and a broker certificate for the relay's names (the one
+    certificate maker, broker_security/tls.py), keys 0600, the broker's files to `--owner`."""
+    from cryptography import x509
+
+    out = tmp_path / "certs"
+    me = pwd.getpwuid(os.getuid()).pw_name
+    kaiser_cli(["tls", "--host", "gh1.lan", "--host", "192.168.1.20", "--out", str(out),
+                "--owner", me])  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["broker.crt", "broker.key", "ca.crt", "ca.key"]
+    assert (out / "broker.key").stat().st_mode & 0o777 == 0o600
+    assert (out / "ca.key").stat().st_mode & 0o777 == 0o600
+    assert (out / "broker.key").owner() == me
+    cert = x509.load_pem_x509_certificate((out / "broker.crt").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["gh1.lan"]
+    assert [str(a) for a in names.get_values_for_type(x509.IPAddress)] == ["192.168.1.20"]
+    with pytest.raises(SystemExit) as exited:  # no such user: nothing half done
+        kaiser_cli(["tls", "--host", "h", "--out", str(tmp_path / "x"), "--owner", "no-such-user"])
+    assert exited.value.code == 2
+    assert not (tmp_path / "x").exists()
 
 
 def engine(**extra: Any) -> EdgeEngine:

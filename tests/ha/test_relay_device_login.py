@@ -15,6 +15,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 import json
+import os
+from pathlib import Path
+import pwd
+import re
+import subprocess
+import sys
 from types import SimpleNamespace
 
 from homeassistant.config_entries import ConfigEntry
@@ -30,8 +36,8 @@ from custom_components.automationone.broker_security.client import BrokerAddress
 from custom_components.automationone.kaiser_relay import generated_bridge_config
 from custom_components.automationone.protocol.relay import RELAY_DYNSEC_FILE
 
-from ..broker import Broker, Dynsec, dynsec_plugin
-from ..kaiser_net import RelayBroker, RelayProcess, bridged
+from ..broker import Broker, Dynsec, dynsec_plugin, free_port
+from ..kaiser_net import REPO, RelayBroker, RelayProcess, bridged
 from ..security.mqtt_probe import Probe
 from .realtime import DeviceProcess, connect_mqtt, simulator, wait_for
 from .test_real_broker_kaiser import add_flow
@@ -60,8 +66,31 @@ def relay_dynsec() -> Dynsec | None:
 
 
 @pytest.fixture
-def relay_broker(broker: Broker, relay_dynsec: Dynsec | None) -> Iterator[RelayBroker]:
-    with bridged(KAISER, broker, dynsec=relay_dynsec) as (relay_broker, _):
+def relay_tls() -> bool:
+    """Whether the relay's broker also has its TLS listener for devices."""
+    return False
+
+
+@pytest.fixture
+def relay_broker(
+    broker: Broker, relay_dynsec: Dynsec | None, relay_tls: bool, tmp_path: Path
+) -> Iterator[RelayBroker]:
+    options: dict[str, object] = {}
+    if relay_tls:
+        # The certificate as the relay's owner makes it (docs/security.md): `kaiser tls`.
+        certs = tmp_path / "relay-certs"
+        subprocess.run(
+            [sys.executable, "-m", "kaiser", "tls", "--host", "127.0.0.1", "--out", str(certs),
+             "--owner", pwd.getpwuid(os.getuid()).pw_name],
+            cwd=REPO, check=True, capture_output=True,
+        )  # fmt: skip
+        options = {
+            "device_tls_port": free_port(),
+            "device_tls_host": "127.0.0.1",
+            "device_certs": str(certs),
+        }
+    with bridged(KAISER, broker, dynsec=relay_dynsec, **options) as (relay_broker, _):
+        relay_broker.device_tls = options  # type: ignore[attr-defined]
         yield relay_broker
 
 
@@ -102,8 +131,11 @@ async def net(
         relay.stop()
 
 
-async def secure(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, object]:
-    """Configure → Secure this device's broker login → (behind a relay: nothing to enter)."""
+async def secure(
+    hass: HomeAssistant, entry: ConfigEntry, user_input: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Configure → Secure this device's broker login → (behind a relay: nothing to enter,
+    or the relay broker's CA and TLS port)."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "secure_login"}
@@ -111,7 +143,7 @@ async def secure(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, object]:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "secure_login_relay"
     assert result["description_placeholders"]["kaiser_id"] == KAISER  # type: ignore[index]
-    return await hass.config_entries.options.async_configure(result["flow_id"], {})  # type: ignore[return-value]
+    return await hass.config_entries.options.async_configure(result["flow_id"], user_input or {})  # type: ignore[return-value]
 
 
 def login_state(entry: ConfigEntry) -> dict[str, object]:
@@ -210,3 +242,55 @@ async def test_a_relay_without_admin_or_offline_is_a_form_error(
     assert result["errors"] == {"base": "relay_offline"}
     assert "broker_login" not in entry.data
     assert entry.runtime_data.device.available  # the device goes on as before
+
+
+@pytest.mark.parametrize("relay_tls", [True])
+async def test_a_device_behind_a_relay_switches_to_tls_on_the_relays_broker(
+    hass: HomeAssistant, net: Net
+) -> None:
+    """The relay's own CA and TLS port in the Secure dialog: the device's login comes with
+    them, the device reconnects to the relay's broker over verified TLS, and goes on through
+    the bridge; the dialog then offers the relay's CA and port."""
+    entry = net.entry
+    device = entry.runtime_data.device
+    options = net.relay_broker.device_tls  # type: ignore[attr-defined]
+    port = options["device_tls_port"]
+    ca = (Path(options["device_certs"]) / "ca.crt").read_text(encoding="utf-8")
+    result = await secure(hass, entry, {"ca": ca})  # a CA without its port
+    assert result["errors"] == {"base": "tls_port_and_ca"}
+    assert "broker_login" not in entry.data
+
+    result = await secure(hass, entry, {"ca": ca, "tls_port": port})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    first = f"a1-{ESP}-1"
+    assert login_state(entry)["tls_port"] == port
+    await wait_for(
+        hass, lambda: login_state(entry).get("current") == first, 40, "the device's confirmation"
+    )
+    # The device is on the relay's TLS listener now, under its own login.
+    log = net.relay_broker.log
+    over_tls = re.findall(rf"New connection from (\S+) on port {port}\.", log)
+    assert over_tls
+    assert any(
+        re.search(rf"New client connected from {re.escape(a)} as {ESP} .*u'{first}'", log)
+        for a in over_tls
+    )
+    heartbeat = device.heartbeat
+    await wait_for(hass, lambda: device.heartbeat is not heartbeat, what="a heartbeat over TLS")
+    assert device.online
+    assert device.announce is not None
+    assert device.announce.login == first
+
+    # The dialog now offers the relay's CA and port (to every device behind this relay; the
+    # main broker's are offered only to devices on it).
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {"next_step_id": "secure_login"}
+    )
+    suggested = {
+        str(key): key.description["suggested_value"]  # type: ignore[index]
+        for key in flow["data_schema"].schema  # type: ignore[union-attr]
+        if key.description
+    }
+    assert suggested == {"ca": ca, "tls_port": port}
+    hass.config_entries.options.async_abort(flow["flow_id"])
