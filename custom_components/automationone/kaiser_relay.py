@@ -46,7 +46,7 @@ from .const import (
 )
 from .hub import DATA_HUB, payload_bytes
 from .kaiser_edge import RelayRules, relay_rules
-from .logins import LoginSetupError, async_remove_relay_login, relay_login
+from .logins import LoginSetupError, async_remove_relay_login, known_tls, relay_login
 from .protocol import ProtocolError
 from .protocol.log_limiter import LogLimiter
 from .protocol.relay import (
@@ -182,22 +182,28 @@ def generated_bridge_config(
     """The relay's mosquitto.conf for the main broker HA uses; with the bridge's own login
     and TLS once it has them (the password as a placeholder without `with_password`), and
     the lines of dynamic security on the relay's broker when the relay announced that it
-    makes device logins there."""
+    makes device logins there, and its devices' TLS listener once a device behind it was
+    given one (copying the configuration must not take it away from them)."""
     host, port = main_broker(hass)
     login = relay_login(entry)
+    kaiser_id = entry.data[CONF_KAISER_ID]
     data = getattr(entry, "runtime_data", None)
     announce = data.announce if isinstance(data, RelayData) else None
     dynsec_file = RELAY_DYNSEC_FILE if announce is not None and announce.logins else None
+    device_tls_port = known_tls(hass, relay=kaiser_id)[1]
     if login is None:
-        return bridge_config(entry.data[CONF_KAISER_ID], host, port, dynsec_file=dynsec_file)
+        return bridge_config(
+            kaiser_id, host, port, dynsec_file=dynsec_file, device_tls_port=device_tls_port
+        )
     return bridge_config(
-        entry.data[CONF_KAISER_ID],
+        kaiser_id,
         host,
         login.tls_port or port,
         remote_username=login.username,
         remote_password=login.password if with_password else None,
         cafile=RELAY_CAFILE if login.tls_port else None,
         dynsec_file=dynsec_file,
+        device_tls_port=device_tls_port,
     )
 
 

@@ -203,6 +203,34 @@ async def test_a_second_relay_program_under_the_same_id_is_a_repair(
     assert len(diagnostics["instances"]["earlier"]) >= 2
 
 
+async def test_a_second_relay_on_another_broker_under_the_same_id_is_a_repair(
+    hass: HomeAssistant, net: Net
+) -> None:
+    """A copied SD card: a second relay (its own Mosquitto and relay program) bridged to the
+    main broker under the same kaiser id. The two bridges share the remote client id, so the
+    main broker ends the older link each time the other reconnects (Mosquitto's back-off), and
+    the two programs' health reports alternate: the same repair issue."""
+    relay_entry, _ = await add_relay_and_devices(hass)
+    data = relay_entry.runtime_data
+    issues = ir.async_get(hass)
+    await wait_for(hass, lambda: data.instances.current is not None, what="a health report")
+    assert issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is None
+    with bridged(KAISER, net.main) as (copy_broker, _):
+        copy = RelayProcess(copy_broker).start()
+        try:
+            await wait_for(
+                hass,
+                lambda: issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is not None,
+                within=60,
+                what="the conflict repair",
+            )
+        finally:
+            copy.stop()
+    issue = issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER))
+    assert issue is not None
+    assert issue.translation_key == "relay_id_conflict"
+
+
 async def _set_up_rule(
     hass: HomeAssistant, net: Net
 ) -> tuple[ConfigEntry, SimulatedDevice, str, float, float]:

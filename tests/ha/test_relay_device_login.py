@@ -281,6 +281,11 @@ async def test_a_device_behind_a_relay_switches_to_tls_on_the_relays_broker(
     assert device.announce is not None
     assert device.announce.login == first
 
+    # The configuration HA shows for the relay keeps the devices' TLS listener.
+    shown = generated_bridge_config(hass, net.relay_entry).splitlines()
+    assert f"listener {port}" in shown
+    assert "keyfile /etc/mosquitto/certs/relay/broker.key" in shown
+
     # The dialog now offers the relay's CA and port (to every device behind this relay; the
     # main broker's are offered only to devices on it).
     flow = await hass.config_entries.options.async_init(entry.entry_id)
