@@ -166,6 +166,21 @@ async def test_discovered_through_the_bridge(hass: HomeAssistant, net: Net) -> N
     assert issues.async_get_issue(DOMAIN, bridge_issue_id(KAISER)) is None
 
 
+async def conflict_repair(hass: HomeAssistant, within: float) -> ir.IssueEntry:
+    """The relay id conflict's repair issue, once raised."""
+    issues = ir.async_get(hass)
+    await wait_for(
+        hass,
+        lambda: issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is not None,
+        within=within,
+        what="the conflict repair",
+    )
+    issue = issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER))
+    assert issue is not None
+    assert issue.translation_key == "relay_id_conflict"
+    return issue
+
+
 async def test_a_second_relay_program_under_the_same_id_is_a_repair(
     hass: HomeAssistant, net: Net
 ) -> None:
@@ -186,17 +201,9 @@ async def test_a_second_relay_program_under_the_same_id_is_a_repair(
 
     second = RelayProcess(net.relay_broker).start()
     try:
-        await wait_for(
-            hass,
-            lambda: issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is not None,
-            within=40,
-            what="the conflict repair",
-        )
+        issue = await conflict_repair(hass, within=40)
     finally:
         second.stop()
-    issue = issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER))
-    assert issue is not None
-    assert issue.translation_key == "relay_id_conflict"
     assert issue.severity is ir.IssueSeverity.ERROR
     diagnostics = await async_get_config_entry_diagnostics(hass, relay_entry)
     assert diagnostics["instances"]["second_relay"] is True
@@ -218,17 +225,9 @@ async def test_a_second_relay_on_another_broker_under_the_same_id_is_a_repair(
     with bridged(KAISER, net.main) as (copy_broker, _):
         copy = RelayProcess(copy_broker).start()
         try:
-            await wait_for(
-                hass,
-                lambda: issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER)) is not None,
-                within=60,
-                what="the conflict repair",
-            )
+            await conflict_repair(hass, within=60)
         finally:
             copy.stop()
-    issue = issues.async_get_issue(DOMAIN, conflict_issue_id(KAISER))
-    assert issue is not None
-    assert issue.translation_key == "relay_id_conflict"
 
 
 async def _set_up_rule(
