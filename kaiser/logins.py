@@ -17,6 +17,11 @@ from collections.abc import Callable
 import logging
 import queue
 import threading
+import time
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from custom_components.automationone.broker_security import devices, relays
 from custom_components.automationone.broker_security.client import (
@@ -151,6 +156,35 @@ class LoginAgent:
                 return None
             stop.wait(SETUP_RETRY_S)
         return None
+
+    def anonymous_allowed(self, timeout_s: float = 5.0) -> bool | None:
+        """Whether the broker lets a client in without a login (`allow_anonymous`), found by
+        trying once (Mosquitto does not show it through dynamic security); None without an
+        admin login or when the broker did not answer."""
+        if self.address is None:
+            return None
+        answers: list[bool] = []
+
+        def on_connect(
+            client: paho.Client, userdata: Any, flags: Any, reason: Any, *_: Any
+        ) -> None:
+            answers.append(not reason.is_failure)
+
+        probe = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"kaiser-{self.kaiser_id}-anonymous-check",
+            protocol=paho.MQTTv311,
+        )
+        probe.on_connect = on_connect
+        try:
+            probe.connect(self.address.host, self.address.port, keepalive=10)
+            deadline = time.monotonic() + timeout_s
+            while not answers and time.monotonic() < deadline:
+                probe.loop(0.1)
+            probe.disconnect()
+        except OSError:
+            return None
+        return answers[0] if answers else None
 
     def start(self) -> None:
         """The worker thread (only with an admin login)."""

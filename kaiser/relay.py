@@ -185,6 +185,8 @@ class Relay:
                 options.host, options.port, options.dynsec_username, options.dynsec_password
             )
         self.logins = LoginAgent(self.kaiser_id, self.bridge, admin, self._answer_login)
+        # Whether its broker takes devices without a login (announced with `logins`).
+        self.anonymous: bool | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -199,6 +201,7 @@ class Relay:
             return
         if login is not None:
             self._client.username_pw_set(login.username, login.password)
+        self.anonymous = self.logins.anonymous_allowed()  # announced from the start
         self.logins.start()
         self.load_spool()
         self._client.connect_async(self.options.host, self.options.port, keepalive=15)
@@ -232,7 +235,7 @@ class Relay:
         if isinstance(sock, socket.socket):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _on_connect(self, client: paho.Client, *args: Any) -> None:
+    def _announce(self) -> None:
         announce = RelayAnnounce(
             kaiser_id=self.kaiser_id,
             sw_version=VERSION,
@@ -241,8 +244,22 @@ class Relay:
             host=self.options.device_host,
             port=self.options.device_port,
             logins=True if self.logins.has_admin else None,
+            anonymous=self.anonymous if self.logins.has_admin else None,
         )
-        client.publish(self._topic(RelayKind.ANNOUNCE), announce.encode(), 1, True)
+        self._client.publish(self._topic(RelayKind.ANNOUNCE), announce.encode(), 1, True)
+
+    def _check_anonymous(self) -> None:
+        """After each (re)connect, in a thread of its own (it waits for the broker): a broker
+        restarted with `allow_anonymous false` is announced so."""
+        anonymous = self.logins.anonymous_allowed()
+        if anonymous is not None and anonymous != self.anonymous:
+            self.anonymous = anonymous
+            self._announce()
+
+    def _on_connect(self, client: paho.Client, *args: Any) -> None:
+        self._announce()
+        if self.logins.has_admin:
+            threading.Thread(target=self._check_anonymous, daemon=True).start()
         client.publish(self._topic(RelayKind.STATUS), b"online", 1, True)
         client.subscribe(
             [

@@ -182,19 +182,23 @@ def generated_bridge_config(
     """The relay's mosquitto.conf for the main broker HA uses; with the bridge's own login
     and TLS once it has them (the password as a placeholder without `with_password`), and
     the lines of dynamic security on the relay's broker when the relay announced that it
-    makes device logins there, and its devices' TLS listener once a device behind it was
-    given one (copying the configuration must not take it away from them)."""
+    makes device logins there (closed to anonymous devices when the relay found it so), and
+    its devices' TLS listener once a device behind it was given one (copying the
+    configuration again must not undo either)."""
     host, port = main_broker(hass)
     login = relay_login(entry)
     kaiser_id = entry.data[CONF_KAISER_ID]
     data = getattr(entry, "runtime_data", None)
     announce = data.announce if isinstance(data, RelayData) else None
     dynsec_file = RELAY_DYNSEC_FILE if announce is not None and announce.logins else None
+    # Copied again, the configuration must not let anonymous devices back in.
+    closed = dynsec_file is not None and announce is not None and announce.anonymous is False
     device_tls_port = known_tls(hass, relay=kaiser_id)[1]
     if login is None:
         return bridge_config(
-            kaiser_id, host, port, dynsec_file=dynsec_file, device_tls_port=device_tls_port
-        )
+            kaiser_id, host, port, dynsec_file=dynsec_file, allow_anonymous=not closed,
+            device_tls_port=device_tls_port,
+        )  # fmt: skip
     return bridge_config(
         kaiser_id,
         host,
@@ -203,6 +207,7 @@ def generated_bridge_config(
         remote_password=login.password if with_password else None,
         cafile=RELAY_CAFILE if login.tls_port else None,
         dynsec_file=dynsec_file,
+        allow_anonymous=not closed,
         device_tls_port=device_tls_port,
     )
 

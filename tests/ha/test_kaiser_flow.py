@@ -132,6 +132,37 @@ async def test_relay_options_show_the_bridge_config(hass: HomeAssistant) -> None
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_the_shown_config_keeps_a_relay_closed_to_anonymous_devices(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A relay that makes logins and found its broker closed (`"anonymous": false`,
+    docs/protocol.md) gets `allow_anonymous false` in the configuration HA shows: copying it
+    again must not let anonymous devices back in."""
+    from custom_components.automationone.kaiser_relay import generated_bridge_config
+
+    relay = relay_entry()
+    relay.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(relay.entry_id)
+    shown = {}
+    for anonymous in ("true", "false"):
+        announce = (
+            '{"v":1,"kaiser_id":"gh1","sw_version":"0.1.0","bridge":"kaiser-gh1",'
+            f'"logins":true,"anonymous":{anonymous}}}'
+        )
+        # HA's MQTT client hands a subscription one retained copy: the change comes live.
+        async_fire_mqtt_message(hass, TOPIC, announce, retain=anonymous == "true")
+        await hass.async_block_till_done()
+        assert relay.runtime_data.announce is not None
+        assert relay.runtime_data.announce.anonymous is (anonymous == "true")
+        shown[anonymous] = generated_bridge_config(hass, relay).splitlines()
+    assert "allow_anonymous true" in shown["true"]
+    assert "allow_anonymous false" in shown["false"]
+    assert "allow_anonymous true" not in shown["false"]
+    assert "plugin_opt_config_file /var/lib/mosquitto/dynamic-security.json" in shown["false"]
+    await hass.config_entries.async_unload(relay.entry_id)
+    await hass.async_block_till_done()
+
+
 async def _move_form(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
     result = await hass.config_entries.options.async_init(entry_id)
     return dict(

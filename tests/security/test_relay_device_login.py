@@ -156,6 +156,7 @@ def received(client: Probe, topic: str, payload: bytes) -> bool:
 
 
 def test_device_login_made_confirmed_and_removed_through_the_relay(net: RelayNet) -> None:
+    assert announced(net)["anonymous"] is True  # devices without a login still get in
     # Anonymous devices: their kaiser's device topics only, not the relay's requests.
     device = anonymous(net, ESP)
     assert crosses(net, device, ROOT + "heartbeat", b'{"v":1,"n":1}')
@@ -249,7 +250,22 @@ def test_bad_requests_are_answered_or_dropped(net: RelayNet) -> None:
     assert net.relay.proc.poll() is None
 
 
+def announced(net: RelayNet) -> dict[str, object]:
+    """The relay's retained announce as HA reads it on the main broker."""
+    topic = relay_topic(KAISER, RelayKind.ANNOUNCE)
+    probe = net.on_main(topic)
+    try:
+        ((_, payload),) = probe.wait_for_topic(topic)
+    finally:
+        probe.close()
+    announce: dict[str, object] = json.loads(payload)
+    return announce
+
+
 def test_a_relay_without_an_admin_login_says_so(plain_net: RelayNet) -> None:
+    # Written from docs/protocol.md: no `logins`, so no `anonymous` either.
+    assert "logins" not in announced(plain_net)
+    assert "anonymous" not in announced(plain_net)
     answer = plain_net.request(
         RelayLoginRequest("n1", "create", ESP, generation=1, password=PASSWORD)
     )
@@ -263,6 +279,9 @@ def test_without_anonymous_devices_the_relay_and_the_bridge_go_on(closed_net: Re
     net = closed_net
     with pytest.raises(LoginRefusedError):
         anonymous(net, ESP)
+    # The relay program found its broker closed to anonymous clients and announced it.
+    assert announced(net)["logins"] is True
+    assert announced(net)["anonymous"] is False
     answer = net.request(RelayLoginRequest("c1", "create", ESP, generation=1, password=PASSWORD))
     assert answer["ok"] is True
     device = Probe(net.relay_broker.port, f"a1-{ESP}-1", PASSWORD, client_id=ESP).connect()
@@ -274,6 +293,23 @@ def test_without_anonymous_devices_the_relay_and_the_bridge_go_on(closed_net: Re
         assert received(device, ROOT + "config", config)
     finally:
         device.close()
+
+
+def test_a_broker_restarted_closed_is_announced_closed(net: RelayNet) -> None:
+    """Mosquitto restarted with `allow_anonymous false` (the configuration generated again
+    with --no-anonymous): the relay program tries again after it reconnected and announces
+    `anonymous: false`."""
+    assert announced(net)["anonymous"] is True
+    broker = net.relay_broker
+    broker.config = broker.config.replace("allow_anonymous true", "allow_anonymous false")
+    Broker.stop(broker)  # the process only: its folder (the logins) stays
+    broker.start()
+    deadline = time.monotonic() + 30
+    while announced(net).get("anonymous") is not False:
+        assert time.monotonic() < deadline, "the relay did not announce its closed broker"
+        time.sleep(0.5)
+    with pytest.raises(LoginRefusedError):
+        anonymous(net, ESP)
 
 
 def test_a_relay_waiting_for_its_broker_ends_on_sigterm(tmp_path: Path) -> None:

@@ -124,6 +124,8 @@ class RelayAnnounce:
     port: int | None = None
     # The relay program has its broker's dynsec admin login: it makes device logins there.
     logins: bool | None = None
+    # With logins: whether its broker lets devices in without one (allow_anonymous), tried.
+    anonymous: bool | None = None
 
     def encode(self) -> bytes:
         """The payload."""
@@ -136,6 +138,7 @@ class RelayAnnounce:
                 "host": self.host,
                 "port": self.port,
                 "logins": self.logins,
+                "anonymous": self.anonymous,
             }
         )
 
