@@ -201,7 +201,6 @@ class Relay:
             return
         if login is not None:
             self._client.username_pw_set(login.username, login.password)
-        self.anonymous = self.logins.anonymous_allowed()  # announced from the start
         self.logins.start()
         self.load_spool()
         self._client.connect_async(self.options.host, self.options.port, keepalive=15)
@@ -248,18 +247,20 @@ class Relay:
         )
         self._client.publish(self._topic(RelayKind.ANNOUNCE), announce.encode(), 1, True)
 
-    def _check_anonymous(self) -> None:
-        """After each (re)connect, in a thread of its own (it waits for the broker): a broker
-        restarted with `allow_anonymous false` is announced so."""
+    def _check_anonymous_and_announce(self) -> None:
+        """With logins, after each (re)connect and in a thread of its own (the try waits for
+        the broker): announced with whether the broker takes anonymous devices, so a broker
+        restarted with `allow_anonymous false` is announced so (no answer: as before)."""
         anonymous = self.logins.anonymous_allowed()
-        if anonymous is not None and anonymous != self.anonymous:
+        if anonymous is not None:
             self.anonymous = anonymous
-            self._announce()
+        self._announce()
 
     def _on_connect(self, client: paho.Client, *args: Any) -> None:
-        self._announce()
         if self.logins.has_admin:
-            threading.Thread(target=self._check_anonymous, daemon=True).start()
+            threading.Thread(target=self._check_anonymous_and_announce, daemon=True).start()
+        else:
+            self._announce()
         client.publish(self._topic(RelayKind.STATUS), b"online", 1, True)
         client.subscribe(
             [

@@ -375,6 +375,23 @@ def _ca_from_form(user_input: dict[str, Any]) -> str | None:
         raise LoginSetupError("bad_ca", str(err)) from None
 
 
+def _tls_from_form(user_input: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The broker's CA and TLS port entered: both or neither; LoginSetupError."""
+    ca, port = _ca_from_form(user_input), user_input.get(CONF_TLS_PORT)
+    if (ca is None) != (not port):
+        raise LoginSetupError("tls_port_and_ca")
+    return ca, int(port) if port else None
+
+
+# A secured device's broker CA and TLS port (optional: TLS).
+_TLS_FIELDS = {
+    vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
+    vol.Optional(CONF_TLS_PORT): NumberSelector(
+        NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+    ),
+}
+
+
 class DeviceMaintenanceFlow(OptionsFlow):
     """Actions too destructive for a button: a form the user must confirm (HA has no
     confirmation on a button press). Identify and restart are buttons on the device page."""
@@ -532,15 +549,7 @@ class DeviceMaintenanceFlow(OptionsFlow):
                 placeholders["error"] = err.detail
             else:
                 return self.async_create_entry(data=dict(entry.options))
-        schema = _admin_schema(known).extend(
-            {
-                vol.Optional(CONF_SHARED_LOGIN): str,
-                vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
-                vol.Optional(CONF_TLS_PORT): NumberSelector(
-                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
-                ),
-            }
-        )
+        schema = _admin_schema(known).extend({vol.Optional(CONF_SHARED_LOGIN): str, **_TLS_FIELDS})
         return self.async_show_form(
             step_id="secure_login",
             data_schema=schema,
@@ -558,17 +567,13 @@ class DeviceMaintenanceFlow(OptionsFlow):
         errors: dict[str, str] = {}
         placeholders = {"name": entry.title, "kaiser_id": kaiser_id, "error": ""}
         if user_input is not None:
-            port = user_input.get(CONF_TLS_PORT)
             try:
-                ca = _ca_from_form(user_input)
-                if (ca is None) != (not port):
-                    raise LoginSetupError("tls_port_and_ca")  # noqa: TRY301
+                ca, tls_port = _tls_from_form(user_input)
                 if not hasattr(entry, "runtime_data"):
                     raise LoginSetupError("device_offline")  # noqa: TRY301
                 await async_start_login(
-                    self.hass, entry, None, shared_login=None,
-                    ca=ca, tls_port=int(port) if port else None,
-                )  # fmt: skip
+                    self.hass, entry, None, shared_login=None, ca=ca, tls_port=tls_port
+                )
             except LoginSetupError as err:
                 errors["base"] = err.key
                 placeholders["error"] = err.detail
@@ -577,17 +582,11 @@ class DeviceMaintenanceFlow(OptionsFlow):
         # The relay's broker has its own CA (`kaiser tls`): offered from its other devices.
         known_ca, known_port = known_tls(self.hass, relay=kaiser_id)
         suggested = {CONF_CA: known_ca, CONF_TLS_PORT: known_port} if known_port else {}
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
-                vol.Optional(CONF_TLS_PORT): NumberSelector(
-                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
-                ),
-            }
-        )
         return self.async_show_form(
             step_id="secure_login_relay",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(_TLS_FIELDS), user_input or suggested
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -742,32 +741,21 @@ class RelayBridgeFlow(OptionsFlow):
         known = known_admin(self.hass)
         known_ca, known_port = known_tls(self.hass)
         if user_input is not None:
-            port = user_input.get(CONF_TLS_PORT)
             try:
                 admin = _admin_from_form(user_input, known)
-                ca = _ca_from_form(user_input)
-                if (ca is None) != (not port):
-                    raise LoginSetupError("tls_port_and_ca")  # noqa: TRY301
-                await async_create_relay_login(
-                    self.hass, entry, admin, ca=ca, tls_port=int(port) if port else None
-                )
+                ca, tls_port = _tls_from_form(user_input)
+                await async_create_relay_login(self.hass, entry, admin, ca=ca, tls_port=tls_port)
             except LoginSetupError as err:
                 errors["base"] = err.key
                 placeholders["error"] = err.detail
             else:
                 return await self.async_step_relay_login_done()
-        schema = _admin_schema(known).extend(
-            {
-                vol.Optional(CONF_TLS_PORT): NumberSelector(
-                    NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
-                ),
-                vol.Optional(CONF_CA): TextSelector(TextSelectorConfig(multiline=True)),
-            }
-        )
         suggested = {CONF_TLS_PORT: known_port, CONF_CA: known_ca} if known_port else {}
         return self.async_show_form(
             step_id="relay_login",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                _admin_schema(known).extend(_TLS_FIELDS), user_input or suggested
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )

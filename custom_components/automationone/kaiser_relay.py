@@ -193,22 +193,17 @@ def generated_bridge_config(
     dynsec_file = RELAY_DYNSEC_FILE if announce is not None and announce.logins else None
     # Copied again, the configuration must not let anonymous devices back in.
     closed = dynsec_file is not None and announce is not None and announce.anonymous is False
-    device_tls_port = known_tls(hass, relay=kaiser_id)[1]
-    if login is None:
-        return bridge_config(
-            kaiser_id, host, port, dynsec_file=dynsec_file, allow_anonymous=not closed,
-            device_tls_port=device_tls_port,
-        )  # fmt: skip
+    tls_port = login.tls_port if login is not None else None
     return bridge_config(
         kaiser_id,
         host,
-        login.tls_port or port,
-        remote_username=login.username,
-        remote_password=login.password if with_password else None,
-        cafile=RELAY_CAFILE if login.tls_port else None,
+        tls_port or port,
+        remote_username=login.username if login is not None else None,
+        remote_password=login.password if login is not None and with_password else None,
+        cafile=RELAY_CAFILE if tls_port else None,
         dynsec_file=dynsec_file,
         allow_anonymous=not closed,
-        device_tls_port=device_tls_port,
+        device_tls_port=known_tls(hass, relay=kaiser_id)[1],
     )
 
 
