@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from ..broker import Broker
-from .realtime import connect_mqtt
+from .realtime import connect_mqtt, unload_all
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +87,4 @@ async def real_mqtt(
     """HA's MQTT integration connected to a real Mosquitto on loopback (not mocked)."""
     await connect_mqtt(hass, broker)
     yield broker
-    for config_entry in hass.config_entries.async_entries():
-        await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)

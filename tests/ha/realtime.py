@@ -84,6 +84,15 @@ async def connect_mqtt(hass: HomeAssistant, broker: Broker, **options: Any) -> N
     assert await mqtt.async_wait_for_mqtt_client(hass)
 
 
+async def unload_all(hass: HomeAssistant) -> None:
+    """Unload every entry, HA's MQTT last. Its client counts as connected until paho's
+    disconnect callback, so entries unloaded after it could arm its unsubscribe debouncer as
+    the test ends; unloaded last, it cancels that debouncer itself."""
+    for entry in sorted(hass.config_entries.async_entries(), key=lambda e: e.domain == "mqtt"):
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 async def add_discovered_device(hass: HomeAssistant) -> ConfigEntry:
     """Wait for the discovery flow of an announcing device and add it."""
     await wait_for(

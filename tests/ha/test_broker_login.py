@@ -21,7 +21,14 @@ from custom_components.automationone.broker_security.client import BrokerAddress
 
 from ..broker import Broker, Dynsec, dynsec_plugin
 from ..security.mqtt_probe import Probe
-from .realtime import DeviceProcess, add_discovered_device, connect_mqtt, simulator, wait_for
+from .realtime import (
+    DeviceProcess,
+    add_discovered_device,
+    connect_mqtt,
+    simulator,
+    unload_all,
+    wait_for,
+)
 
 pytestmark = pytest.mark.skipif(dynsec_plugin() is None, reason="needs Debian's mosquitto")
 
@@ -49,9 +56,7 @@ async def ha_on_secure_broker(
         hass, secure_broker, username="homeassistant", password=dynsec.password("homeassistant")
     )
     yield secure_broker
-    for config_entry in hass.config_entries.async_entries():
-        await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)
 
 
 @pytest.fixture

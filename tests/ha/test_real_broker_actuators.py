@@ -30,6 +30,7 @@ from .realtime import (
     add_discovered_device,
     connect_mqtt,
     simulator,
+    unload_all,
     wait_for,
 )
 
@@ -215,9 +216,7 @@ async def mqtt_without_birth(
     reconnect, raises unretrieved if the broker drops the link again while it waits."""
     await connect_mqtt(hass, broker, birth_message={})
     yield broker
-    for config_entry in hass.config_entries.async_entries():
-        await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)
 
 
 # HA's MQTT client arms its resubscribe debouncer on every reconnect; after the restart of the

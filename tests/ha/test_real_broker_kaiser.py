@@ -34,7 +34,14 @@ from simulator.signals import Sample, ph_to_adc
 
 from ..broker import Broker, free_port
 from ..kaiser_net import Link, RelayBroker, RelayProcess, bridged
-from .realtime import TopicRecorder, add_ph_sensor, connect_mqtt, virtual_esp, wait_for
+from .realtime import (
+    TopicRecorder,
+    add_ph_sensor,
+    connect_mqtt,
+    unload_all,
+    virtual_esp,
+    wait_for,
+)
 from .test_real_broker_actuators import add_actuator
 
 KAISER = "gh1"
@@ -86,9 +93,7 @@ async def net(
         finally:
             for recorder in net.recorders:
                 recorder.stop()
-            for entry in hass.config_entries.async_entries():
-                await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
+            await unload_all(hass)
             await fleet.stop()
             relay.stop()
             ha_link.close()

@@ -39,7 +39,7 @@ from custom_components.automationone.protocol.relay import RELAY_DYNSEC_FILE
 from ..broker import Broker, Dynsec, dynsec_plugin, free_port
 from ..kaiser_net import REPO, RelayBroker, RelayProcess, bridged
 from ..security.mqtt_probe import Probe
-from .realtime import DeviceProcess, connect_mqtt, simulator, wait_for
+from .realtime import DeviceProcess, connect_mqtt, simulator, unload_all, wait_for
 from .test_real_broker_kaiser import add_flow
 
 pytestmark = pytest.mark.skipif(dynsec_plugin() is None, reason="needs Debian's mosquitto")
@@ -124,9 +124,7 @@ async def net(
         )
         yield Net(relay_broker, relay, device, relay_entry, entry)
     finally:
-        for config_entry in hass.config_entries.async_entries():
-            await hass.config_entries.async_unload(config_entry.entry_id)
-        await hass.async_block_till_done()
+        await unload_all(hass)
         device.stop()
         relay.stop()
 

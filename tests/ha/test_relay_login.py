@@ -31,7 +31,7 @@ from custom_components.automationone.protocol.relay import PASSWORD_PLACEHOLDER,
 
 from ..broker import Broker, Dynsec, dynsec_plugin, free_port
 from ..security.mqtt_probe import LoginRefusedError, Probe
-from .realtime import connect_mqtt, wait_for
+from .realtime import connect_mqtt, unload_all, wait_for
 from .test_kaiser_flow import relay_entry
 
 pytestmark = pytest.mark.skipif(dynsec_plugin() is None, reason="needs Debian's mosquitto")
@@ -73,9 +73,7 @@ async def relay(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     yield entry
-    for config_entry in hass.config_entries.async_entries():
-        await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)
 
 
 class RelayMosquitto(Broker):
