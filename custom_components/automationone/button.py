@@ -86,6 +86,8 @@ class RotateLoginButton(AutomationOneEntity, ButtonEntity):
     """A new broker login for the device; the old one is deleted once it switched
     (docs/security.md). Only on a device that was secured (entry's Configure)."""
 
+    _follows_device_updates = False
+
     def __init__(
         self, entry: AutomationOneConfigEntry, description: ButtonEntityDescription
     ) -> None:
@@ -101,6 +103,8 @@ class RotateLoginButton(AutomationOneEntity, ButtonEntity):
 class RestartButton(AutomationOneEntity, ButtonEntity):
     """Sends `system/command` restart."""
 
+    _follows_device_updates = False  # nothing it shows changes with a heartbeat
+
     async def async_press(self) -> None:
         """Ask the device to restart."""
         await self.device.restart()
@@ -109,6 +113,8 @@ class RestartButton(AutomationOneEntity, ButtonEntity):
 class IdentifyButton(AutomationOneEntity, ButtonEntity):
     """Sends `system/command` identify: the device blinks its LED."""
 
+    _follows_device_updates = False
+
     async def async_press(self) -> None:
         """Ask the device to blink."""
         await self.device.system_command("identify")
@@ -116,6 +122,8 @@ class IdentifyButton(AutomationOneEntity, ButtonEntity):
 
 class EmergencyButton(AutomationOneEntity, ButtonEntity):
     """Stops or clears this device's own emergency stop (other devices keep running)."""
+
+    _follows_device_updates = False
 
     def __init__(
         self, entry: AutomationOneConfigEntry, description: ButtonEntityDescription, *, stop: bool

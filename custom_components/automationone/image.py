@@ -32,6 +32,7 @@ class BoardImage(AutomationOneEntity, ImageEntity):
     """The board's pins: used by which sensor or actuator, free, limited or unusable."""
 
     _attr_content_type = CONTENT_TYPE
+    _follows_device_updates = False  # always available; drawn from the subentries
 
     def __init__(self, hass: HomeAssistant, entry: AutomationOneConfigEntry) -> None:
         """Drawn from the subentries the entry was set up with (a change reloads the entry)."""

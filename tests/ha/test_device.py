@@ -225,6 +225,39 @@ async def test_uptime_moves_only_on_restart(
     assert hass.states.get(BOOT).state == "2026-11-27T12:00:55+00:00"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_heartbeat_redraws_only_what_it_shows(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """A heartbeat writes the entities that show its fields; the buttons and the board's
+    drawing, which only follow the device's availability, are not written again."""
+    freezer.move_to("2026-11-27 12:00:00+00:00")
+    await setup_entry(hass)
+    online(hass)
+    await hass.async_block_till_done()
+    followers = [
+        RESTART,
+        "button.greenhouse_1_identify",
+        "button.greenhouse_1_emergency_stop",
+        "button.greenhouse_1_clear_emergency_stop",
+        "image.greenhouse_1_board_pins",
+    ]
+    before = {entity_id: hass.states.get(entity_id).last_reported for entity_id in followers}
+    rssi_before = hass.states.get(RSSI).last_reported
+    freezer.tick(30)
+    beat = json.loads(HEARTBEAT) | {"uptime_s": 3600 + 30}
+    async_fire_mqtt_message(hass, f"{BASE}/heartbeat", json.dumps(beat))
+    await hass.async_block_till_done()
+    assert hass.states.get(RSSI).last_reported > rssi_before  # written, unchanged
+    assert {entity_id: hass.states.get(entity_id).last_reported for entity_id in followers} == (
+        before
+    )
+    async_fire_mqtt_message(hass, f"{BASE}/status", "offline")
+    await hass.async_block_till_done()
+    assert hass.states.get(RESTART).state == STATE_UNAVAILABLE
+    assert hass.states.get("button.greenhouse_1_emergency_stop").state != STATE_UNAVAILABLE
+
+
 @pytest.mark.parametrize(
     ("topic", "payload"),
     [
