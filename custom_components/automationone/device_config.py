@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 import hashlib
 import json
@@ -10,6 +11,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CONF_ACTUATOR_TYPE,
@@ -111,22 +113,78 @@ def desired_actuators(entry: AutomationOneConfigEntry) -> tuple[ActuatorConfig, 
     return tuple(sorted(actuators, key=lambda a: a.gpio))
 
 
+class _VersionFile:
+    """Every device's last pushed config version, in one file for all entries.
+
+    A version is on disk before it is pushed (a version reused after a crash with other
+    content would be ignored by the device); the entries set up together share one write.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self._hass = hass
+        self._store: Store[dict[str, dict[str, Any]]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.config_versions"
+        )
+        self.records: dict[str, dict[str, Any]] = {}
+        self._loading: asyncio.Task[None] | None = None
+        self._writing: asyncio.Task[None] | None = None
+
+    async def async_load(self) -> None:
+        """Read the file once, however many entries ask at the same time."""
+        if self._loading is None:
+            self._loading = self._hass.async_create_task(self._load(), eager_start=True)
+        await asyncio.shield(self._loading)
+
+    async def _load(self) -> None:
+        self.records = await self._store.async_load() or {}
+
+    async def async_write(self) -> None:
+        """Write the records; returns once they (and what others changed meanwhile) are on
+        disk."""
+        if self._writing is None:
+            self._writing = self._hass.async_create_task(self._write(), eager_start=False)
+        await asyncio.shield(self._writing)
+
+    async def _write(self) -> None:
+        # Started on the next loop turn: every change made before it is in this write. One
+        # made after it starts a write of its own.
+        self._writing = None
+        await self._store.async_save(dict(self.records))
+
+
+_VERSION_FILE: HassKey[_VersionFile] = HassKey(f"{DOMAIN}_config_versions")
+
+
 class ConfigVersions:
     """The version of the config last pushed to a device, kept across restarts."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """Store per entry."""
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.config_version.{entry_id}"
-        )
+        """One device's record in the shared file."""
+        self._hass = hass
+        self._entry_id = entry_id
+        if (shared := hass.data.get(_VERSION_FILE)) is None:
+            shared = hass.data[_VERSION_FILE] = _VersionFile(hass)
+        self._file = shared
         self.version = 0
         self._digest = ""
 
+    def _legacy_store(self) -> Store[dict[str, Any]]:
+        """Before 2026.12 each entry had a file of its own."""
+        return Store(self._hass, STORAGE_VERSION, f"{DOMAIN}.config_version.{self._entry_id}")
+
     async def async_load(self) -> None:
-        """Read the last version."""
-        if (stored := await self._store.async_load()) is not None:
-            self.version = stored["version"]
-            self._digest = stored["digest"]
+        """Read the last version (moved from the entry's old file, if it still has one)."""
+        await self._file.async_load()
+        record = self._file.records.get(self._entry_id)
+        if record is None:
+            legacy = self._legacy_store()
+            if (record := await legacy.async_load()) is None:
+                return
+            self._file.records[self._entry_id] = record
+            await self._file.async_write()
+            await legacy.async_remove()
+        self.version = record["version"]
+        self._digest = record["digest"]
 
     async def async_next(self, config_without_version: DeviceConfig) -> int:
         """The version for this content: the same as last time, or one more if it changed."""
@@ -137,12 +195,16 @@ class ConfigVersions:
         if digest != self._digest or self.version == 0:
             self.version += 1
             self._digest = digest
-            await self._store.async_save({"version": self.version, "digest": digest})
+            self._file.records[self._entry_id] = {"version": self.version, "digest": digest}
+            await self._file.async_write()
         return self.version
 
     async def async_remove(self) -> None:
         """Forget the device."""
-        await self._store.async_remove()
+        await self._file.async_load()
+        if self._file.records.pop(self._entry_id, None) is not None:
+            await self._file.async_write()
+        await self._legacy_store().async_remove()
 
 
 def refused_pins(ack: ConfigAck | None, version: int) -> dict[tuple[str, int, str | None], str]:

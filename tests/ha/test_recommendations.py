@@ -491,6 +491,7 @@ async def test_actuator_subentry_links_the_sensor_it_corrects(
     assert added.data["corrects"] == "ph"
     assert added.data["dose_s"] == 1.5
     assert added.data["interlock_group"] == "ph"
+    await hass.async_block_till_done()  # the entry reloads with the new actuator
 
 
 async def test_blueprint_sends_an_actionable_notification_and_handles_the_answer(

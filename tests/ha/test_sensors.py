@@ -153,6 +153,7 @@ async def test_text_parameter_is_a_text_field(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     (subentry,) = entry.subentries.values()
     assert subentry.data["params"]["unit"] == "cm"
+    await hass.async_block_till_done()  # the entry reloads with the new sensor
 
 
 async def test_pin_in_use_is_not_offered(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
@@ -221,6 +222,7 @@ async def test_two_ds18b20_on_one_bus(hass: HomeAssistant, mqtt_mock: MqttMockHA
         result["flow_id"], {**form, "addr": "28aa000000000001"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the entry reloads with the new sensor
 
 
 async def test_processed_state_quality_and_raw(
