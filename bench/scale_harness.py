@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 import sys
 import time
+import tracemalloc
 
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -58,6 +59,21 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
+
+
+def write_memory_profile(path: Path) -> None:
+    """What the Python heap gained since tracing started, by file and by line (SCALE_MEMORY)."""
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    lines = []
+    for key in ("filename", "lineno"):
+        stats = snapshot.statistics(key)
+        lines.append(f"== by {key}: {sum(s.size for s in stats) / 2**20:.1f} MiB in all")
+        lines.extend(str(stat) for stat in stats[:60])
+    for stat in snapshot.statistics("traceback")[:8]:  # with SCALE_MEMORY_FRAMES > 1
+        lines.append(f"== {stat}")
+        lines.extend(stat.traceback.format())
+    path.write_text("\n".join(lines) + "\n")
 
 
 def device_ids(kaiser_id: str) -> list[str]:
@@ -149,6 +165,8 @@ async def test_ours(hass: HomeAssistant, broker: Broker, mqtt_ready: None) -> No
         ready = Ready(hass)
         await hass.async_block_till_done()
         before = rss_mb()
+        if os.environ.get("SCALE_MEMORY"):
+            tracemalloc.start(int(os.environ.get("SCALE_MEMORY_FRAMES", "1")))
         fleets: list[DeviceProcess] = []
         start = time.monotonic()
         try:
@@ -186,6 +204,8 @@ async def test_ours(hass: HomeAssistant, broker: Broker, mqtt_ready: None) -> No
             last = await ready.wait(targets, "sensors of ours")
             ready_s = last - start
             rss = rss_mb() - before
+            if tracemalloc.is_tracing():
+                write_memory_profile(Path(os.environ["SCALE_MEMORY"]))
             devices = [entry.runtime_data.device for entry in entries]
             assert all(not d.rejected for d in devices), "a device's message was rejected"
             entities = len([e for e in registry.entities.values() if e.platform == DOMAIN])
