@@ -133,7 +133,11 @@ class _VersionFile:
         """Read the file once, however many entries ask at the same time."""
         if self._loading is None:
             self._loading = self._hass.async_create_task(self._load(), eager_start=True)
-        await asyncio.shield(self._loading)
+        try:
+            await asyncio.shield(self._loading)
+        except Exception:
+            self._loading = None  # the next entry set up tries again
+            raise
 
     async def _load(self) -> None:
         self.records = await self._store.async_load() or {}

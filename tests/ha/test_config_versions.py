@@ -8,6 +8,7 @@ import json
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -113,3 +114,26 @@ async def test_removing_a_device_forgets_its_version(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert set(hass_storage[FILE]["data"]) == {other.entry_id}
+
+
+async def test_a_failed_read_of_the_file_is_tried_again(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A read that failed (a disk error) fails that entry's setup; the next setup reads again
+    instead of failing on the first one's error."""
+    original = Store.async_load
+    failures = [OSError("disk error")]
+
+    async def flaky(store: Store[Any]) -> Any:
+        if store.key == FILE and failures:
+            raise failures.pop()
+        return await original(store)
+
+    first, second = device_entry(1), device_entry(2)
+    with patch.object(Store, "async_load", flaky):
+        for entry in (first, second):
+            entry.add_to_hass(hass)
+            await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+    assert first.state is ConfigEntryState.SETUP_ERROR
+    assert second.state is ConfigEntryState.LOADED
