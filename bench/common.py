@@ -15,7 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import EntityPlatform
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.automationone.config_flow import AutomationOneConfigFlow
 from custom_components.automationone.const import DOMAIN
+
+# Entries as the config flow makes them now (no migration at setup).
+AS_THE_FLOW_MAKES_IT = {
+    "version": AutomationOneConfigFlow.VERSION,
+    "minor_version": AutomationOneConfigFlow.MINOR_VERSION,
+}
 
 IDENTITY = {"scale": 1.0, "offset": 0.0, "unit": "n"}
 
@@ -41,7 +48,9 @@ def linear_device(
         domain=DOMAIN,
         title=esp_id,
         unique_id=mac,
+        **AS_THE_FLOW_MAKES_IT,
         data={
+            "kind": "esp",
             "esp_id": esp_id,
             "kaiser_id": kaiser_id,
             "mac": mac,

@@ -29,7 +29,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from bench.common import p50_p99
+from bench.common import AS_THE_FLOW_MAKES_IT, p50_p99
 from bench.relays import RelayBroker, wait_bridged
 from custom_components.automationone.const import DOMAIN
 from tests.broker import Broker
@@ -152,7 +152,9 @@ def pump_device(esp_id: str, kaiser_id: str, mac: str) -> MockConfigEntry:
         domain=DOMAIN,
         title=esp_id,
         unique_id=mac,
+        **AS_THE_FLOW_MAKES_IT,
         data={
+            "kind": "esp",
             "esp_id": esp_id,
             "kaiser_id": kaiser_id,
             "mac": mac,

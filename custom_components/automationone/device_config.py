@@ -172,23 +172,25 @@ class ConfigVersions:
         self.version = 0
         self._digest = ""
 
-    def _legacy_store(self) -> Store[dict[str, Any]]:
-        """Before 2026.12 each entry had a file of its own."""
-        return Store(self._hass, STORAGE_VERSION, f"{DOMAIN}.config_version.{self._entry_id}")
-
     async def async_load(self) -> None:
-        """Read the last version (moved from the entry's old file, if it still has one)."""
+        """Read the last version."""
         await self._file.async_load()
-        record = self._file.records.get(self._entry_id)
-        if record is None:
-            legacy = self._legacy_store()
-            if (record := await legacy.async_load()) is None:
-                return
-            self._file.records[self._entry_id] = record
-            await self._file.async_write()
-            await legacy.async_remove()
-        self.version = record["version"]
-        self._digest = record["digest"]
+        if (record := self._file.records.get(self._entry_id)) is not None:
+            self.version = record["version"]
+            self._digest = record["digest"]
+
+    async def async_migrate_own_file(self) -> None:
+        """Entries made before 1.4 kept their version in a file of their own: move it into the
+        shared file (config entry migration 1.3 -> 1.4)."""
+        own: Store[dict[str, Any]] = Store(
+            self._hass, STORAGE_VERSION, f"{DOMAIN}.config_version.{self._entry_id}"
+        )
+        if (record := await own.async_load()) is None:
+            return
+        await self._file.async_load()
+        self._file.records[self._entry_id] = record
+        await self._file.async_write()
+        await own.async_remove()
 
     async def async_next(self, config_without_version: DeviceConfig) -> int:
         """The version for this content: the same as last time, or one more if it changed."""
@@ -208,7 +210,6 @@ class ConfigVersions:
         await self._file.async_load()
         if self._file.records.pop(self._entry_id, None) is not None:
             await self._file.async_write()
-        await self._legacy_store().async_remove()
 
 
 def refused_pins(ack: ConfigAck | None, version: int) -> dict[tuple[str, int, str | None], str]:

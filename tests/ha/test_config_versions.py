@@ -1,5 +1,5 @@
 """The version of each device's pushed config: on disk before the push, one file for all
-devices, kept across restarts, moved from the per-entry files of earlier releases."""
+devices, kept across restarts, moved from the per-entry files of earlier releases (1.3)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from unittest.mock import patch
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -57,8 +58,10 @@ async def test_a_restart_keeps_the_version_of_unchanged_content(
 async def test_the_old_per_entry_file_moves_into_the_shared_one(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_storage: dict[str, Any]
 ) -> None:
-    """An entry of an earlier release counts on from its own file, which is then removed."""
+    """An entry of an earlier release (before 1.4) counts on from its own file, which its
+    migration moves into the shared one."""
     entry = mock_entry()
+    assert entry.minor_version < 4
     entry.add_to_hass(hass)
     legacy = f"{DOMAIN}.config_version.{entry.entry_id}"
     hass_storage[legacy] = {
@@ -69,6 +72,7 @@ async def test_the_old_per_entry_file_moves_into_the_shared_one(
     }
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    assert entry.minor_version == 4
     assert pushed_versions(mqtt_mock) == [8]
     assert legacy not in hass_storage
     assert hass_storage[FILE]["data"][entry.entry_id]["version"] == 8
@@ -79,6 +83,7 @@ async def test_entries_set_up_together_share_one_write(
 ) -> None:
     """Ten devices set up at once (a restart) write the shared file once, not ten times, and
     each one's version is in it before its config goes out."""
+    assert await async_setup_component(hass, DOMAIN, {})  # or the first setup sets up all
     entries = [device_entry(n) for n in range(10)]
     for entry in entries:
         entry.add_to_hass(hass)

@@ -45,7 +45,7 @@ def relay_entry(**data: str) -> MockConfigEntry:
         title="Greenhouse relay",
         unique_id="kaiser-gh1",
         version=1,
-        minor_version=3,
+        minor_version=4,
         data={"kind": "relay", "kaiser_id": "gh1", "bridge": "kaiser-gh1", **data},
     )
 

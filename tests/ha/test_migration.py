@@ -139,7 +139,7 @@ async def test_upgrade_keeps_entities_and_automations(
     assert len(er.async_get(hass).entities) == len(LEGACY_ENTITIES)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert (entry.version, entry.minor_version) == (1, 3)
+    assert (entry.version, entry.minor_version) == (1, 4)
     assert entry.data["kind"] == "esp"  # 1.3: entries have a kind (an ESP, or a relay)
     assert_everything_kept(hass)
 
