@@ -108,7 +108,8 @@ def _publisher(hass: HomeAssistant) -> PublishFn:
 async def async_migrate_entry(hass: HomeAssistant, entry: AutomationOneConfigEntry) -> bool:
     """1.1 -> 1.2: the ESP's device moves into no subentry, its entities stay (registry.py).
     1.2 -> 1.3: entries have a kind (`esp`, or `relay` for a Kaiser relay's entry).
-    1.3 -> 1.4: the config version moves from the entry's own file into the shared one."""
+    1.3 -> 1.4: the config version and the recommendations move from the entry's own files
+    into files shared by every entry (entry_records.py)."""
     if entry.version > 1:
         return False  # written by a newer version of the integration
     if entry.minor_version < 2:
@@ -121,6 +122,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: AutomationOneConfigEnt
         )
     if entry.minor_version < 4:
         await ConfigVersions(hass, entry.entry_id).async_migrate_own_file()
+        await RecommendationManager(hass, entry).async_migrate_own_file()
         hass.config_entries.async_update_entry(entry, minor_version=4)
     return True
 

@@ -105,8 +105,8 @@ class AutomationOneConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per ESP, keyed by its MAC."""
 
     VERSION = 1
-    # 2: the ESP's device is in no subentry; 3: entries have a kind; 4: config versions in one
-    # shared file (async_migrate_entry).
+    # 2: the ESP's device is in no subentry; 3: entries have a kind; 4: config versions and
+    # recommendations in files shared by all entries (async_migrate_entry).
     MINOR_VERSION = 4
 
     @classmethod

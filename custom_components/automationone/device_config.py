@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 import hashlib
 import json
@@ -10,8 +9,6 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.storage import Store
-from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CONF_ACTUATOR_TYPE,
@@ -33,10 +30,9 @@ from .const import (
     SUBENTRY_ACTUATOR,
 )
 from .data import AutomationOneConfigEntry
+from .entry_records import entry_records
 from .processors.on_device import device_program
 from .protocol import ActuatorConfig, ConfigAck, DeviceConfig, SensorConfig, SensorProcessing
-
-STORAGE_VERSION = 1
 
 
 def sensor_config(
@@ -113,62 +109,18 @@ def desired_actuators(entry: AutomationOneConfigEntry) -> tuple[ActuatorConfig, 
     return tuple(sorted(actuators, key=lambda a: a.gpio))
 
 
-class _VersionFile:
-    """Every device's last pushed config version, in one file for all entries.
-
-    A version is on disk before it is pushed (a version reused after a crash with other
-    content would be ignored by the device); the entries set up together share one write.
-    """
-
-    def __init__(self, hass: HomeAssistant) -> None:
-        self._hass = hass
-        self._store: Store[dict[str, dict[str, Any]]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.config_versions"
-        )
-        self.records: dict[str, dict[str, Any]] = {}
-        self._loading: asyncio.Task[None] | None = None
-        self._writing: asyncio.Task[None] | None = None
-
-    async def async_load(self) -> None:
-        """Read the file once, however many entries ask at the same time."""
-        if self._loading is None:
-            self._loading = self._hass.async_create_task(self._load(), eager_start=True)
-        try:
-            await asyncio.shield(self._loading)
-        except Exception:
-            self._loading = None  # the next entry set up tries again
-            raise
-
-    async def _load(self) -> None:
-        self.records = await self._store.async_load() or {}
-
-    async def async_write(self) -> None:
-        """Write the records; returns once they (and what others changed meanwhile) are on
-        disk."""
-        if self._writing is None:
-            self._writing = self._hass.async_create_task(self._write(), eager_start=False)
-        await asyncio.shield(self._writing)
-
-    async def _write(self) -> None:
-        # Started on the next loop turn: every change made before it is in this write. One
-        # made after it starts a write of its own.
-        self._writing = None
-        await self._store.async_save(dict(self.records))
-
-
-_VERSION_FILE: HassKey[_VersionFile] = HassKey(f"{DOMAIN}_config_versions")
+VERSIONS_FILE = f"{DOMAIN}.config_versions"
 
 
 class ConfigVersions:
-    """The version of the config last pushed to a device, kept across restarts."""
+    """The version of the config last pushed to a device, kept across restarts in one file
+    for every device. A version is on disk before it is pushed (a version reused after a
+    crash with other content would be ignored by the device)."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """One device's record in the shared file."""
-        self._hass = hass
         self._entry_id = entry_id
-        if (shared := hass.data.get(_VERSION_FILE)) is None:
-            shared = hass.data[_VERSION_FILE] = _VersionFile(hass)
-        self._file = shared
+        self._file = entry_records(hass, VERSIONS_FILE)
         self.version = 0
         self._digest = ""
 
@@ -180,17 +132,9 @@ class ConfigVersions:
             self._digest = record["digest"]
 
     async def async_migrate_own_file(self) -> None:
-        """Entries made before 1.4 kept their version in a file of their own: move it into the
-        shared file (config entry migration 1.3 -> 1.4)."""
-        own: Store[dict[str, Any]] = Store(
-            self._hass, STORAGE_VERSION, f"{DOMAIN}.config_version.{self._entry_id}"
-        )
-        if (record := await own.async_load()) is None:
-            return
-        await self._file.async_load()
-        self._file.records[self._entry_id] = record
-        await self._file.async_write()
-        await own.async_remove()
+        """Entries made before 1.4 kept their version in a file of their own (config entry
+        migration 1.3 -> 1.4)."""
+        await self._file.async_adopt(f"{DOMAIN}.config_version.{self._entry_id}", self._entry_id)
 
     async def async_next(self, config_without_version: DeviceConfig) -> int:
         """The version for this content: the same as last time, or one more if it changed."""
@@ -207,9 +151,7 @@ class ConfigVersions:
 
     async def async_remove(self) -> None:
         """Forget the device."""
-        await self._file.async_load()
-        if self._file.records.pop(self._entry_id, None) is not None:
-            await self._file.async_write()
+        await self._file.async_forget(self._entry_id)
 
 
 def refused_pins(ack: ConfigAck | None, version: int) -> dict[tuple[str, int, str | None], str]:

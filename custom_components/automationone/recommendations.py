@@ -41,7 +41,6 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -51,6 +50,7 @@ from .const import (
     SUBENTRY_ACTUATOR,
 )
 from .device_config import actuator_config
+from .entry_records import entry_records
 from .prediction_runtime import prediction_signal
 from .predictions.base import Decision
 from .predictions.cycle import bands_from
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from .data import AutomationOneConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
-STORAGE_VERSION = 1
+RECOMMENDATIONS_FILE = f"{DOMAIN}.recommendations"
 SAVE_DELAY_S = 5.0
 EXPIRY_CHECK = timedelta(seconds=30)
 EVENT_RECOMMENDATION = "automationone_recommendation"
@@ -122,9 +122,7 @@ class RecommendationManager:
         """Nothing loaded yet (`async_setup`)."""
         self.hass = hass
         self.entry = entry
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.recommendations.{entry.entry_id}"
-        )
+        self._file = entry_records(hass, RECOMMENDATIONS_FILE)
         self.open: dict[str, Recommendation] = {}
         self.feedback = Feedback()
         self.guard = DosingGuard()
@@ -138,7 +136,8 @@ class RecommendationManager:
 
     async def async_setup(self) -> None:
         """Load the store, subscribe to predictions, expire on a timer."""
-        stored = await self._store.async_load() or {}
+        await self._file.async_load()
+        stored = self._file.records.get(self.entry.entry_id) or {}
         now = self.now()
         for item in stored.get("open", []):
             try:
@@ -189,7 +188,9 @@ class RecommendationManager:
 
     @callback
     def _async_flush(self) -> None:
-        self.hass.async_create_task(self._store.async_save(self._data()))
+        """Unloaded: the next setup (a reload) starts from this state; the file follows."""
+        self._file.records[self.entry.entry_id] = self._data()
+        self._file.write_soon(SAVE_DELAY_S)
 
     def _data(self) -> dict[str, Any]:
         return {
@@ -202,7 +203,8 @@ class RecommendationManager:
         }
 
     def _save(self) -> None:
-        self._store.async_delay_save(self._data, SAVE_DELAY_S)
+        self._file.records[self.entry.entry_id] = self._data()
+        self._file.write_soon(SAVE_DELAY_S)
 
     def save_extra(self, key: str, value: Any) -> None:
         """Keep another part's state in this entry's store."""
@@ -210,8 +212,15 @@ class RecommendationManager:
         self._save()
 
     async def async_remove(self) -> None:
-        """The entry is removed: its store goes."""
-        await self._store.async_remove()
+        """The entry is removed: its record goes."""
+        await self._file.async_forget(self.entry.entry_id)
+
+    async def async_migrate_own_file(self) -> None:
+        """Entries made before 1.4 had a file of their own (config entry migration 1.3 ->
+        1.4)."""
+        await self._file.async_adopt(
+            f"{DOMAIN}.recommendations.{self.entry.entry_id}", self.entry.entry_id
+        )
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` when the auto switches change; returns the remover."""

@@ -562,10 +562,12 @@ async def test_an_unreadable_dose_history_errs_on_the_safe_side(
 ) -> None:
     """A broken stored dose history counts as a dose just given: the interlock holds."""
     config_entry = entry()
-    hass_storage[f"{DOMAIN}.recommendations.{config_entry.entry_id}"] = {
+    hass_storage[f"{DOMAIN}.recommendations"] = {
         "version": 1,
-        "key": f"{DOMAIN}.recommendations.{config_entry.entry_id}",
-        "data": {"guard": {"doses": {"up": "garbage"}, "groups": {"ph": [1]}}},
+        "key": f"{DOMAIN}.recommendations",
+        "data": {
+            config_entry.entry_id: {"guard": {"doses": {"up": "garbage"}, "groups": {"ph": [1]}}}
+        },
     }
     await setup(hass, config_entry)
     made = async_capture_events(hass, EVENT_RECOMMENDATION)

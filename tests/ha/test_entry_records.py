@@ -1,9 +1,11 @@
-"""The version of each device's pushed config: on disk before the push, one file for all
-devices, kept across restarts, moved from the per-entry files of earlier releases (1.3)."""
+"""The files shared by every entry (entry_records.py): the version of each device's pushed
+config (on disk before the push, kept across restarts) and the recommendations' state; both
+moved from the per-entry files of earlier releases (1.3) by the 1.4 migration."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import json
 from typing import Any
 from unittest.mock import patch
@@ -12,7 +14,8 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
@@ -142,3 +145,32 @@ async def test_a_failed_read_of_the_file_is_tried_again(
             await hass.async_block_till_done()
     assert first.state is ConfigEntryState.SETUP_ERROR
     assert second.state is ConfigEntryState.LOADED
+
+
+RECOMMENDATIONS = f"{DOMAIN}.recommendations"
+
+
+async def test_recommendations_move_into_the_shared_file_and_are_written_there(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_storage: dict[str, Any]
+) -> None:
+    """An entry's own recommendations file (webhook id, auto switches) moves into the shared
+    one; a change is written there within the save delay."""
+    entry = mock_entry()
+    entry.add_to_hass(hass)
+    legacy = f"{DOMAIN}.recommendations.{entry.entry_id}"
+    hass_storage[legacy] = {
+        "version": 1,
+        "key": legacy,
+        "data": {"webhook_id": "a" * 64, "auto": {"lower_value": True}},
+    }
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    manager = entry.runtime_data.recommendations
+    assert manager is not None
+    assert (manager.webhook_id, manager.auto["lower_value"]) == ("a" * 64, True)
+    assert legacy not in hass_storage
+    manager.set_auto("lower_value", False)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=10))
+    await hass.async_block_till_done()
+    stored = hass_storage[RECOMMENDATIONS]["data"][entry.entry_id]
+    assert (stored["webhook_id"], stored["auto"]["lower_value"]) == ("a" * 64, False)
