@@ -127,7 +127,7 @@ class ConfigVersions:
     async def async_load(self) -> None:
         """Read the last version."""
         await self._file.async_load()
-        if (record := self._file.records.get(self._entry_id)) is not None:
+        if (record := self._file.get(self._entry_id)) is not None:
             self.version = record["version"]
             self._digest = record["digest"]
 

@@ -8,6 +8,7 @@ at the same time, and written as one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -28,6 +29,8 @@ class EntryRecords:
         self._hass = hass
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, key)
         self.records: dict[str, Any] = {}
+        # Records changed since the last write, made when the file is written (or read).
+        self._pending: dict[str, Callable[[], Any]] = {}
         self._loading: asyncio.Task[None] | None = None
         self._writing: asyncio.Task[None] | None = None
 
@@ -44,6 +47,12 @@ class EntryRecords:
     async def _load(self) -> None:
         self.records = await self._store.async_load() or {}
 
+    def get(self, entry_id: str) -> Any:
+        """The entry's record (after `async_load`), with a change not written yet."""
+        if (pending := self._pending.pop(entry_id, None)) is not None:
+            self.records[entry_id] = pending()
+        return self.records.get(entry_id)
+
     async def async_write(self) -> None:
         """Write the records; returns once they (and what others changed meanwhile) are on
         disk."""
@@ -55,11 +64,19 @@ class EntryRecords:
         # Started on the next loop turn: every change made before it is in this write. One
         # made after it starts a write of its own.
         self._writing = None
-        await self._store.async_save(dict(self.records))
+        await self._store.async_save(self._collect())
 
-    def write_soon(self, delay_s: float) -> None:
-        """Write within `delay_s` (HA writes it at shutdown too)."""
-        self._store.async_delay_save(lambda: dict(self.records), delay_s)
+    def write_soon(self, entry_id: str, record: Callable[[], Any], delay_s: float) -> None:
+        """The entry's record changed: `record()` makes it when the file is written, within
+        `delay_s` (HA writes it at shutdown too), so a burst of changes makes it once."""
+        self._pending[entry_id] = record
+        self._store.async_delay_save(self._collect, delay_s)
+
+    def _collect(self) -> dict[str, Any]:
+        for entry_id, record in self._pending.items():
+            self.records[entry_id] = record()
+        self._pending.clear()
+        return dict(self.records)
 
     async def async_adopt(self, old_key: str, entry_id: str) -> None:
         """Move an entry's record from its own file of an earlier release into this one."""
@@ -74,6 +91,7 @@ class EntryRecords:
     async def async_forget(self, entry_id: str) -> None:
         """The entry is removed: its record goes."""
         await self.async_load()
+        self._pending.pop(entry_id, None)
         if self.records.pop(entry_id, None) is not None:
             await self.async_write()
 

@@ -137,7 +137,7 @@ class RecommendationManager:
     async def async_setup(self) -> None:
         """Load the store, subscribe to predictions, expire on a timer."""
         await self._file.async_load()
-        stored = self._file.records.get(self.entry.entry_id) or {}
+        stored = self._file.get(self.entry.entry_id) or {}
         now = self.now()
         for item in stored.get("open", []):
             try:
@@ -189,8 +189,7 @@ class RecommendationManager:
     @callback
     def _async_flush(self) -> None:
         """Unloaded: the next setup (a reload) starts from this state; the file follows."""
-        self._file.records[self.entry.entry_id] = self._data()
-        self._file.write_soon(SAVE_DELAY_S)
+        self._save()
 
     def _data(self) -> dict[str, Any]:
         return {
@@ -203,8 +202,7 @@ class RecommendationManager:
         }
 
     def _save(self) -> None:
-        self._file.records[self.entry.entry_id] = self._data()
-        self._file.write_soon(SAVE_DELAY_S)
+        self._file.write_soon(self.entry.entry_id, self._data, SAVE_DELAY_S)
 
     def save_extra(self, key: str, value: Any) -> None:
         """Keep another part's state in this entry's store."""

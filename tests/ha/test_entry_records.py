@@ -5,17 +5,16 @@ moved from the per-entry files of earlier releases (1.3) by the 1.4 migration.""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 import json
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.automationone.const import DOMAIN
@@ -154,7 +153,8 @@ async def test_recommendations_move_into_the_shared_file_and_are_written_there(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_storage: dict[str, Any]
 ) -> None:
     """An entry's own recommendations file (webhook id, auto switches) moves into the shared
-    one; a change is written there within the save delay."""
+    one; changes are written there (at the latest as HA stops), the record made once per
+    write."""
     entry = mock_entry()
     entry.add_to_hass(hass)
     legacy = f"{DOMAIN}.recommendations.{entry.entry_id}"
@@ -169,8 +169,20 @@ async def test_recommendations_move_into_the_shared_file_and_are_written_there(
     assert manager is not None
     assert (manager.webhook_id, manager.auto["lower_value"]) == ("a" * 64, True)
     assert legacy not in hass_storage
-    manager.set_auto("lower_value", False)
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=10))
-    await hass.async_block_till_done()
+    made = 0
+    data = manager._data
+
+    def counted() -> dict[str, Any]:
+        nonlocal made
+        made += 1
+        return data()
+
+    with patch.object(manager, "_data", counted):
+        for auto in (True, False, True, False):  # a burst of changes
+            manager.set_auto("lower_value", auto)
+        # HA moves the save's timer on with each change; at the latest it writes as it stops.
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+        await hass.async_block_till_done()
+    assert made == 1  # the record is made once, when the file is written
     stored = hass_storage[RECOMMENDATIONS]["data"][entry.entry_id]
     assert (stored["webhook_id"], stored["auto"]["lower_value"]) == ("a" * 64, False)
