@@ -36,12 +36,14 @@ from .const import (
 )
 from .data import AutomationOneConfigEntry, AutomationOneData, SubentrySnapshot
 from .device_config import (
+    VERSIONS_FILE,
     ConfigVersions,
     desired_actuators,
     desired_sensors,
     refused_pins,
     sync_repairs,
 )
+from .entry_records import entry_records
 from .firmware_server import async_setup_firmware
 from .gpio import boards
 from .hub import async_register, following, forget_rejected, rejected_counter
@@ -57,7 +59,7 @@ from .plugins import async_load_predictors, async_load_processors, get_processor
 from .prediction_runtime import PredictionRuntime
 from .protocol import Announce, ConfigAck, DeviceConfig
 from .protocol.device import DeviceState, PublishFn
-from .recommendations import RecommendationManager
+from .recommendations import RECOMMENDATIONS_FILE, RecommendationManager
 from .registry import (
     esp_device,
     esp_identifier,
@@ -121,8 +123,11 @@ async def async_migrate_entry(hass: HomeAssistant, entry: AutomationOneConfigEnt
             entry, data={CONF_KIND: KIND_ESP, **entry.data}, minor_version=3
         )
     if entry.minor_version < 4:
-        await ConfigVersions(hass, entry.entry_id).async_migrate_own_file()
-        await RecommendationManager(hass, entry).async_migrate_own_file()
+        for shared, own in (
+            (VERSIONS_FILE, f"{DOMAIN}.config_version.{entry.entry_id}"),
+            (RECOMMENDATIONS_FILE, f"{DOMAIN}.recommendations.{entry.entry_id}"),
+        ):
+            await entry_records(hass, shared).async_adopt(own, entry.entry_id)
         hass.config_entries.async_update_entry(entry, minor_version=4)
     return True
 

@@ -131,11 +131,6 @@ class ConfigVersions:
             self.version = record["version"]
             self._digest = record["digest"]
 
-    async def async_migrate_own_file(self) -> None:
-        """Entries made before 1.4 kept their version in a file of their own (config entry
-        migration 1.3 -> 1.4)."""
-        await self._file.async_adopt(f"{DOMAIN}.config_version.{self._entry_id}", self._entry_id)
-
     async def async_next(self, config_without_version: DeviceConfig) -> int:
         """The version for this content: the same as last time, or one more if it changed."""
         content = json.dumps(

@@ -213,13 +213,6 @@ class RecommendationManager:
         """The entry is removed: its record goes."""
         await self._file.async_forget(self.entry.entry_id)
 
-    async def async_migrate_own_file(self) -> None:
-        """Entries made before 1.4 had a file of their own (config entry migration 1.3 ->
-        1.4)."""
-        await self._file.async_adopt(
-            f"{DOMAIN}.recommendations.{self.entry.entry_id}", self.entry.entry_id
-        )
-
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` when the auto switches change; returns the remover."""
         self._listeners.append(listener)
