@@ -11,6 +11,8 @@ the HA process over the same span (after a full collection).
 Anchor: HA's MQTT discovery of 500 devices x 10 sensors (bench/scale_discovery.py publishes a
 discovery config and a retained state per sensor to the main broker), from the first publish
 until every sensor has its state, and the RSS growth.
+Floor: what as many sensors cost HA itself, with no integration at all: 5,000 bare registered
+SensorEntities, each with one state (its entity-registry entry, entity object and state).
 
 Each side runs in its own HA process (bench/bench_scale.py runs this file once per test, so
 the RSS figures do not share a heap) and prints `scale-part: {json}`; bench_scale.py prints
@@ -37,7 +39,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 
-from bench.common import linear_device
+from bench.common import BareSensor, add_bare_sensors, linear_device
 from bench.relays import RelayBroker, wait_bridged
 from custom_components.automationone.const import DOMAIN
 from simulator.device import mac_for
@@ -148,6 +150,24 @@ async def test_anchor(hass: HomeAssistant, broker: Broker, mqtt_ready: None) -> 
     rss = rss_mb() - before
     assert await publisher.wait() == 0
     report(side="anchor", ready_s=round(ready_s, 2), rss_mb=round(rss, 1))
+
+
+@pytest.mark.timeout(600)
+async def test_floor(hass: HomeAssistant) -> None:
+    """What DEVICES x SENSORS sensors cost HA itself: bare SensorEntities (registered, so in the
+    entity registry as any sensor a user can manage) with one state each, and nothing else."""
+    ready = Ready(hass)
+    await hass.async_block_till_done()
+    before = rss_mb()
+    start = time.monotonic()
+    sensors = [BareSensor(f"floor {n}") for n in range(DEVICES * SENSORS)]
+    for n, sensor in enumerate(sensors):
+        sensor._attr_native_value = n
+    await add_bare_sensors(hass, "bench_floor", sensors)
+    last = await ready.wait({sensor.entity_id for sensor in sensors if sensor.entity_id}, "bare")
+    ready_s = last - start
+    rss = rss_mb() - before
+    report(side="floor", ready_s=round(ready_s, 2), rss_mb=round(rss, 1))
 
 
 @pytest.mark.timeout(600)
