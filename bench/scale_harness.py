@@ -164,7 +164,7 @@ async def test_floor(hass: HomeAssistant) -> None:
     for n, sensor in enumerate(sensors):
         sensor._attr_native_value = n
     await add_bare_sensors(hass, "bench_floor", sensors)
-    last = await ready.wait({sensor.entity_id for sensor in sensors if sensor.entity_id}, "bare")
+    last = await ready.wait({sensor.entity_id for sensor in sensors}, "bare")
     ready_s = last - start
     rss = rss_mb() - before
     report(side="floor", ready_s=round(ready_s, 2), rss_mb=round(rss, 1))
